@@ -1,0 +1,91 @@
+//! The one place that configures wasmtime: the engine, the pooling allocator, and the limits
+//! every call runs under (deadline by epoch, memory cap). No other code touches these knobs.
+
+use std::time::Duration;
+
+use wasmtime::{
+    Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, StoreLimits,
+    StoreLimitsBuilder,
+};
+
+/// How often the epoch advances; deadlines are whole ticks.
+const EPOCH_TICK: Duration = Duration::from_millis(10);
+
+/// What one call may use.
+#[derive(Debug, Clone, Copy)]
+pub struct CallLimits {
+    /// Wall-clock time after which the call is interrupted.
+    pub deadline: Duration,
+    /// Linear memory a call may grow to, in bytes.
+    pub memory_bytes: usize,
+}
+
+impl Default for CallLimits {
+    fn default() -> Self {
+        Self {
+            deadline: Duration::from_secs(2),
+            memory_bytes: 64 << 20,
+        }
+    }
+}
+
+/// Builds the shared engine and starts the thread that advances its epoch.
+pub fn new_engine() -> anyhow::Result<Engine> {
+    let mut pool = PoolingAllocationConfig::default();
+    pool.total_component_instances(100)
+        .total_core_instances(2000)
+        .total_memories(200)
+        .total_tables(400)
+        .total_stacks(100)
+        .max_memories_per_component(8)
+        .max_tables_per_component(16)
+        .max_core_instances_per_component(100)
+        .max_component_instance_size(1 << 20)
+        .max_core_instance_size(1 << 20)
+        .max_memory_size(256 << 20);
+    let mut config = Config::new();
+    config
+        .epoch_interruption(true)
+        .allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+    let engine = Engine::new(&config).map_err(anyhow::Error::from)?;
+    let ticker = engine.weak();
+    std::thread::Builder::new()
+        .name("wasm-epoch".into())
+        .spawn(move || {
+            while let Some(engine) = ticker.upgrade() {
+                engine.increment_epoch();
+                drop(engine);
+                std::thread::sleep(EPOCH_TICK);
+            }
+        })?;
+    Ok(engine)
+}
+
+/// State that carries its store limits, so [`new_store`] can enforce them.
+pub trait Limited {
+    fn store_limits(&mut self) -> &mut StoreLimits;
+}
+
+/// Limits for a store's memory; pass the result to the state's constructor.
+pub fn store_limits(limits: CallLimits) -> StoreLimits {
+    StoreLimitsBuilder::new()
+        .memory_size(limits.memory_bytes)
+        .instances(100)
+        .trap_on_grow_failure(false)
+        .build()
+}
+
+/// A fresh store for one call: nothing is shared with earlier calls, and the call traps when
+/// its deadline passes.
+pub fn new_store<T: Limited + 'static>(engine: &Engine, data: T, limits: CallLimits) -> Store<T> {
+    let mut store = Store::new(engine, data);
+    store.limiter(|state| state.store_limits());
+    let ticks = limits
+        .deadline
+        .as_millis()
+        .div_ceil(EPOCH_TICK.as_millis())
+        .max(1);
+    store.set_epoch_deadline(ticks as u64);
+    store.epoch_deadline_trap();
+    store
+}

@@ -1,0 +1,199 @@
+//! Turns a plugin's flat WIT UI tree into the nested [`UiNode`] the browser renders, checking
+//! it on the way: child ids must point backwards, the total size is bounded, links must be
+//! http(s) or portal paths, and markdown becomes sanitized HTML.
+
+use greenroom_api::{Tone, UiNode};
+
+use super::bindings::types::{self, Node, Tree};
+use crate::markdown::to_safe_html;
+
+/// Most nodes a rendered tree may expand to (a node used twice counts twice).
+pub const MAX_NODES: usize = 10_000;
+/// Most bytes of text a rendered tree may carry.
+pub const MAX_TEXT_BYTES: usize = 1 << 20;
+
+pub fn to_ui(tree: &Tree) -> Result<UiNode, String> {
+    let mut budget = Budget { nodes: 0, text: 0 };
+    expand(tree, tree.root, None, &mut budget)
+}
+
+struct Budget {
+    nodes: usize,
+    text: usize,
+}
+
+impl Budget {
+    fn text(&mut self, s: &str) -> Result<String, String> {
+        self.text += s.len();
+        if self.text > MAX_TEXT_BYTES {
+            return Err(format!(
+                "the tree carries more than {MAX_TEXT_BYTES} bytes of text"
+            ));
+        }
+        Ok(s.to_string())
+    }
+}
+
+fn expand(
+    tree: &Tree,
+    id: u32,
+    parent: Option<u32>,
+    budget: &mut Budget,
+) -> Result<UiNode, String> {
+    if parent.is_some_and(|p| id >= p) {
+        return Err(format!(
+            "node {} refers to node {id}; children must come before their parent",
+            parent.unwrap_or_default()
+        ));
+    }
+    let node = tree
+        .nodes
+        .get(id as usize)
+        .ok_or_else(|| format!("node {id} does not exist ({} nodes)", tree.nodes.len()))?;
+    budget.nodes += 1;
+    if budget.nodes > MAX_NODES {
+        return Err(format!("the tree expands to more than {MAX_NODES} nodes"));
+    }
+    let children = |ids: &[u32], budget: &mut Budget| -> Result<Vec<UiNode>, String> {
+        ids.iter()
+            .map(|&child| expand(tree, child, Some(id), budget))
+            .collect()
+    };
+    Ok(match node {
+        Node::Heading(text) => UiNode::Heading {
+            text: budget.text(text)?,
+        },
+        Node::Text(text) => UiNode::Text {
+            text: budget.text(text)?,
+        },
+        Node::Markdown(markdown) => UiNode::Markdown {
+            html: to_safe_html(&budget.text(markdown)?),
+        },
+        Node::Link(link) => UiNode::Link {
+            label: budget.text(&link.label)?,
+            url: safe_url(&budget.text(&link.url)?)?,
+        },
+        Node::Badge(badge) => UiNode::Badge {
+            label: budget.text(&badge.label)?,
+            tone: tone(badge.tone),
+        },
+        Node::Table(table) => UiNode::Table {
+            columns: table
+                .columns
+                .iter()
+                .map(|c| budget.text(c))
+                .collect::<Result<_, _>>()?,
+            rows: table
+                .rows
+                .iter()
+                .map(|row| children(row, budget))
+                .collect::<Result<_, _>>()?,
+        },
+        Node::KeyValues(pairs) => UiNode::KeyValues {
+            pairs: pairs
+                .iter()
+                .map(|(k, v)| Ok((budget.text(k)?, budget.text(v)?)))
+                .collect::<Result<_, String>>()?,
+        },
+        Node::Code(code) => UiNode::Code {
+            language: code
+                .language
+                .as_deref()
+                .map(|l| budget.text(l))
+                .transpose()?,
+            code: budget.text(&code.code)?,
+        },
+        Node::List(items) => UiNode::List {
+            items: children(items, budget)?,
+        },
+        Node::Section(section) => UiNode::Section {
+            title: budget.text(&section.title)?,
+            children: children(&section.children, budget)?,
+        },
+        Node::Empty(reason) => UiNode::Empty {
+            reason: budget.text(reason)?,
+        },
+    })
+}
+
+/// Only web links and portal paths; `javascript:` and friends are refused.
+fn safe_url(url: &str) -> Result<String, String> {
+    let portal_path = url.starts_with('/') && !url.starts_with("//");
+    if portal_path || url.starts_with("https://") || url.starts_with("http://") {
+        Ok(url.to_string())
+    } else {
+        Err(format!("link url '{url}' is not http(s) or a portal path"))
+    }
+}
+
+fn tone(tone: types::Tone) -> Tone {
+    match tone {
+        types::Tone::Neutral => Tone::Neutral,
+        types::Tone::Info => Tone::Info,
+        types::Tone::Success => Tone::Success,
+        types::Tone::Warning => Tone::Warning,
+        types::Tone::Danger => Tone::Danger,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use types::{Link, Section};
+
+    fn tree(nodes: Vec<Node>, root: u32) -> Tree {
+        Tree { nodes, root }
+    }
+
+    #[test]
+    fn nests_children_and_sanitizes_markdown() {
+        let t = tree(
+            vec![
+                Node::Markdown("**hi**<script>x</script>".into()),
+                Node::Section(Section {
+                    title: "S".into(),
+                    children: vec![0],
+                }),
+            ],
+            1,
+        );
+        assert_eq!(
+            to_ui(&t).unwrap(),
+            UiNode::Section {
+                title: "S".into(),
+                children: vec![UiNode::Markdown {
+                    html: "<p><strong>hi</strong></p>\n".into()
+                }]
+            }
+        );
+    }
+
+    #[test]
+    fn cycles_missing_nodes_script_links_and_blowups_are_refused() {
+        let cyclic = tree(vec![Node::List(vec![0])], 0);
+        assert!(
+            to_ui(&cyclic)
+                .unwrap_err()
+                .contains("children must come before")
+        );
+        assert!(
+            to_ui(&tree(vec![], 0))
+                .unwrap_err()
+                .contains("does not exist")
+        );
+        let script = tree(
+            vec![Node::Link(Link {
+                label: "x".into(),
+                url: "javascript:alert(1)".into(),
+            })],
+            0,
+        );
+        assert!(to_ui(&script).unwrap_err().contains("javascript:"));
+        // Each list holds the previous one twice: 2^40 nodes if expanded naively.
+        let mut nodes = vec![Node::Text("x".into())];
+        for i in 0..40 {
+            nodes.push(Node::List(vec![i, i]));
+        }
+        assert!(to_ui(&tree(nodes, 40)).unwrap_err().contains("more than"));
+    }
+}

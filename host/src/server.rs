@@ -1,0 +1,41 @@
+//! `greenroom serve`: open the store, ingest the catalog, load plugins, serve HTTP.
+
+use std::sync::Arc;
+
+use anyhow::Context;
+
+use crate::catalog::Catalog;
+use crate::config::Config;
+use crate::plugins::PluginHost;
+use crate::web::{self, AppState};
+
+pub async fn serve(config: Config) -> anyhow::Result<()> {
+    let catalog = Arc::new(Catalog::open(&config.data_dir)?);
+    let ingest_catalog = catalog.clone();
+    let paths = config.catalog_paths.clone();
+    tokio::task::spawn_blocking(move || ingest_catalog.ingest(&paths)).await??;
+    let plugins_catalog = catalog.clone();
+    let plugins_dir = config.plugins_dir.clone();
+    let plugins =
+        tokio::task::spawn_blocking(move || PluginHost::load(&plugins_dir, plugins_catalog))
+            .await??;
+    let app = web::router(
+        AppState {
+            catalog,
+            plugins: Arc::new(plugins),
+        },
+        &config.ui_dir,
+    );
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", config.listen))?;
+    tracing::info!("listening on http://{}", listener.local_addr()?);
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let _ = tokio::signal::ctrl_c().await;
+}

@@ -1,0 +1,89 @@
+//! API errors in Backstage's error body:
+//! `{"error":{"name","message"},"request":{"method","url"},"response":{"statusCode"}}`.
+//!
+//! Handlers return [`ApiError`]; the [`error_body`] middleware, which knows the request, writes
+//! the body. That keeps handlers free of request plumbing.
+
+use axum::Json;
+use axum::extract::Request;
+use axum::http::StatusCode;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+/// A failed API call: status, Backstage error name and a message for people.
+#[derive(Debug, Clone)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub name: &'static str,
+    pub message: String,
+}
+
+impl ApiError {
+    pub fn not_found(message: impl Into<String>) -> Self {
+        Self {
+            status: StatusCode::NOT_FOUND,
+            name: "NotFoundError",
+            message: message.into(),
+        }
+    }
+
+    pub fn input(message: impl Into<String>) -> Self {
+        Self {
+            status: StatusCode::BAD_REQUEST,
+            name: "InputError",
+            message: message.into(),
+        }
+    }
+
+    pub fn internal(error: impl std::fmt::Display) -> Self {
+        tracing::error!("internal error: {error:#}");
+        Self {
+            status: StatusCode::INTERNAL_SERVER_ERROR,
+            name: "Error",
+            message: error.to_string(),
+        }
+    }
+}
+
+impl From<anyhow::Error> for ApiError {
+    fn from(error: anyhow::Error) -> Self {
+        Self::internal(format!("{error:#}"))
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut response = self.status.into_response();
+        response.extensions_mut().insert(self);
+        response
+    }
+}
+
+/// Fills in the error body, with the request it answers, for responses made from [`ApiError`].
+pub async fn error_body(request: Request, next: Next) -> Response {
+    let method = request.method().to_string();
+    let url = request.uri().to_string();
+    let response = next.run(request).await;
+    match response.extensions().get::<ApiError>().cloned() {
+        None => response,
+        Some(error) => (
+            error.status,
+            Json(json!({
+                "error": {"name": error.name, "message": error.message},
+                "request": {"method": method, "url": url},
+                "response": {"statusCode": error.status.as_u16()},
+            })),
+        )
+            .into_response(),
+    }
+}
+
+/// Runs blocking work (SQLite, wasm calls) off the async workers.
+pub async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(ApiError::internal)?
+}

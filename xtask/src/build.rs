@@ -1,0 +1,175 @@
+//! Building every part: wasm plugins, the wasm frontend, the native host.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{Context, bail};
+
+use crate::toolchain::{self, output, run};
+
+/// Where the built parts are.
+pub struct Built {
+    pub host_binary: PathBuf,
+    pub plugins_dir: PathBuf,
+    pub ui_dir: PathBuf,
+}
+
+pub fn all(root: &Path) -> anyhow::Result<Built> {
+    let plugins_dir = plugins(root)?;
+    let ui_dir = frontend(root)?;
+    let host_binary = host(root)?;
+    Ok(Built {
+        host_binary,
+        plugins_dir,
+        ui_dir,
+    })
+}
+
+/// All wasm crates share this target folder, so std and common crates build once.
+fn wasm_target_dir(root: &Path) -> PathBuf {
+    root.join("target/wasm")
+}
+
+/// Builds the `plugins/` workspace for wasm32-wasip2 and gathers the components in
+/// `target/plugins/`.
+fn plugins(root: &Path) -> anyhow::Result<PathBuf> {
+    const TARGET: &str = "wasm32-wasip2";
+    let cargo = toolchain::wasm_cargo(TARGET)?;
+    run(
+        &mut cargo.build(&root.join("plugins"), TARGET, &wasm_target_dir(root)),
+        "building plugins",
+    )?;
+    let out = root.join("target/plugins");
+    std::fs::create_dir_all(&out)?;
+    for name in plugin_names(root)? {
+        let built = wasm_target_dir(root)
+            .join(TARGET)
+            .join("release")
+            .join(format!("{}.wasm", name.replace('-', "_")));
+        let dest = out.join(format!("{name}.wasm"));
+        std::fs::copy(&built, &dest)
+            .with_context(|| format!("plugin {name} was not built at {}", built.display()))?;
+        println!("plugin {name}: {} bytes", std::fs::metadata(&dest)?.len());
+    }
+    Ok(out)
+}
+
+/// Every folder under `plugins/` with a Cargo.toml is a plugin crate named after the folder.
+fn plugin_names(root: &Path) -> anyhow::Result<Vec<String>> {
+    let mut names: Vec<String> = std::fs::read_dir(root.join("plugins"))?
+        .flatten()
+        .filter(|e| e.path().join("Cargo.toml").is_file())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    Ok(names)
+}
+
+/// Builds the Leptos app for wasm32-unknown-unknown, runs wasm-bindgen, and assembles
+/// `frontend/dist/` (index.html, style.css, pkg/).
+fn frontend(root: &Path) -> anyhow::Result<PathBuf> {
+    const TARGET: &str = "wasm32-unknown-unknown";
+    let frontend = root.join("frontend");
+    let cargo = toolchain::wasm_cargo(TARGET)?;
+    run(
+        &mut cargo.build(&frontend, TARGET, &wasm_target_dir(root)),
+        "building the frontend",
+    )?;
+    let wasm = wasm_target_dir(root)
+        .join(TARGET)
+        .join("release/greenroom_frontend.wasm");
+    let dist = frontend.join("dist");
+    let _ = std::fs::remove_dir_all(&dist);
+    std::fs::create_dir_all(&dist)?;
+    run(
+        Command::new(wasm_bindgen(root)?)
+            .args(["--target", "web", "--no-typescript", "--out-dir"])
+            .arg(dist.join("pkg"))
+            .arg(&wasm),
+        "wasm-bindgen",
+    )?;
+    for asset in ["index.html", "style.css"] {
+        std::fs::copy(frontend.join(asset), dist.join(asset))
+            .with_context(|| format!("copying frontend/{asset}"))?;
+    }
+    print_bundle_size(&dist.join("pkg"))?;
+    Ok(dist)
+}
+
+/// wasm-bindgen-cli at exactly the version in frontend/Cargo.lock, installed into
+/// `target/tools` on first use.
+fn wasm_bindgen(root: &Path) -> anyhow::Result<PathBuf> {
+    let lock = std::fs::read_to_string(root.join("frontend/Cargo.lock"))
+        .context("reading frontend/Cargo.lock")?;
+    let version =
+        locked_version(&lock, "wasm-bindgen").context("frontend/Cargo.lock has no wasm-bindgen")?;
+    let tools = root.join("target/tools");
+    let binary = tools.join("bin/wasm-bindgen");
+    let installed = output(Command::new(&binary).arg("--version"));
+    if installed.as_deref() != Some(&format!("wasm-bindgen {version}")) {
+        println!(
+            "installing wasm-bindgen-cli {version} into {}",
+            tools.display()
+        );
+        // Without --locked: the CLI's own lock file pins crates the registry no longer has.
+        run(
+            Command::new(toolchain::host_cargo())
+                .args(["install", &format!("wasm-bindgen-cli@{version}"), "--root"])
+                .arg(&tools),
+            "cargo install wasm-bindgen-cli",
+        )?;
+    }
+    Ok(binary)
+}
+
+fn locked_version(lock: &str, package: &str) -> Option<String> {
+    let marker = format!("name = \"{package}\"\nversion = \"");
+    let start = lock.find(&marker)? + marker.len();
+    Some(lock[start..].split('"').next()?.to_string())
+}
+
+/// The UI's download size, raw and gzipped, as a budget check.
+fn print_bundle_size(pkg: &Path) -> anyhow::Result<()> {
+    let (mut raw, mut gzipped) = (0, 0);
+    for entry in std::fs::read_dir(pkg)?.flatten() {
+        raw += entry.metadata()?.len();
+        gzipped += gzip_len(&entry.path());
+    }
+    println!("frontend bundle: {raw} bytes, {gzipped} bytes gzipped");
+    Ok(())
+}
+
+fn gzip_len(file: &Path) -> u64 {
+    Command::new("gzip")
+        .args(["-9", "-c"])
+        .arg(file)
+        .output()
+        .map_or(0, |o| o.stdout.len() as u64)
+}
+
+/// The native host, release profile (shared with `cargo test --release`).
+fn host(root: &Path) -> anyhow::Result<PathBuf> {
+    run(
+        Command::new(toolchain::host_cargo())
+            .current_dir(root)
+            .args(["build", "--release", "-p", "greenroom"]),
+        "building the host",
+    )?;
+    let binary = root.join("target/release/greenroom");
+    if !binary.is_file() {
+        bail!("the host binary is missing at {}", binary.display());
+    }
+    Ok(binary)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn finds_a_locked_version() {
+        let lock = "[[package]]\nname = \"wasm-bindgen\"\nversion = \"0.2.130\"\n";
+        assert_eq!(
+            super::locked_version(lock, "wasm-bindgen").as_deref(),
+            Some("0.2.130")
+        );
+    }
+}

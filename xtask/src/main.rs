@@ -1,0 +1,87 @@
+//! `cargo xtask`: build the wasm parts, run the portal, run every test.
+//!
+//! - `cargo xtask build` — plugins (wasm32-wasip2), frontend (wasm32-unknown-unknown +
+//!   wasm-bindgen) and the host binary.
+//! - `cargo xtask run` — build, then serve the demo portal on http://127.0.0.1:7007.
+//! - `cargo xtask test` — build, then unit, integration and browser tests.
+
+mod build;
+mod toolchain;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{Context, bail};
+
+fn main() -> anyhow::Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let root = project_root();
+    match args.first().map(String::as_str) {
+        Some("build") => build::all(&root).map(|_| ()),
+        Some("run") => run(&root, &args[1..]),
+        Some("test") => test(&root),
+        _ => {
+            eprintln!("usage: cargo xtask <build|run|test>");
+            std::process::exit(2);
+        }
+    }
+}
+
+fn project_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask lives in the project root")
+        .to_path_buf()
+}
+
+/// Builds everything, then serves the demo catalog with the first-party plugins. Extra
+/// arguments go to `greenroom serve`.
+fn run(root: &Path, extra: &[String]) -> anyhow::Result<()> {
+    let built = build::all(root)?;
+    println!("serving http://127.0.0.1:7007 (Ctrl-C stops)");
+    let status = Command::new(&built.host_binary)
+        .current_dir(root)
+        .args(["serve", "--config", "demo/greenroom.yaml"])
+        .args(extra)
+        .status()
+        .context("cannot start greenroom")?;
+    if !status.success() {
+        bail!("greenroom exited with {status}");
+    }
+    Ok(())
+}
+
+/// Every test: the native workspace's unit and integration tests, then the browser tests.
+/// The end-to-end tests find the built artefacts through `GREENROOM_*` variables.
+fn test(root: &Path) -> anyhow::Result<()> {
+    let built = build::all(root)?;
+    let artefacts = [
+        ("GREENROOM_BIN", built.host_binary.clone()),
+        ("GREENROOM_PLUGINS", built.plugins_dir.clone()),
+        ("GREENROOM_UI", built.ui_dir.clone()),
+    ];
+    toolchain::run(
+        Command::new(toolchain::host_cargo())
+            .current_dir(root)
+            .args(["test", "--release", "--workspace"])
+            .envs(artefacts.clone()),
+        "cargo test",
+    )?;
+    toolchain::ensure_debian_packages(&["chromium"])?;
+    let browser_tests = root.join("tests/browser");
+    toolchain::run(
+        Command::new("npm")
+            .current_dir(&browser_tests)
+            .args(["ci", "--no-audit", "--no-fund"]),
+        "npm ci (browser tests)",
+    )?;
+    toolchain::run(
+        Command::new("node")
+            .current_dir(&browser_tests)
+            .args(["--test", "--test-concurrency=1"])
+            .envs(artefacts),
+        "browser tests",
+    )?;
+    println!("all tests passed");
+    Ok(())
+}
