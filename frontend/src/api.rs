@@ -7,7 +7,10 @@ use serde_json::Value;
 /// GETs JSON. A failure carries the server's error message (Backstage's error body) when
 /// there is one.
 pub async fn get_json<T: DeserializeOwned>(url: &str) -> Result<T, String> {
-    let response = Request::get(url).send().await.map_err(|e| format!("request failed: {e}"))?;
+    let response = Request::get(url)
+        .send()
+        .await
+        .map_err(|e| format!("request failed: {e}"))?;
     if !response.ok() {
         let status = response.status();
         let body: Option<Value> = response.json().await.ok();
@@ -18,7 +21,10 @@ pub async fn get_json<T: DeserializeOwned>(url: &str) -> Result<T, String> {
             .unwrap_or_else(|| format!("HTTP {status}"));
         return Err(message);
     }
-    response.json().await.map_err(|e| format!("unexpected response: {e}"))
+    response
+        .json()
+        .await
+        .map_err(|e| format!("unexpected response: {e}"))
 }
 
 pub fn encode(text: &str) -> String {
@@ -37,7 +43,9 @@ pub fn entity_ref(entity: &Value) -> String {
 
 /// The UI path of an entity ref `kind:namespace/name`.
 pub fn entity_path(entity_ref: &str) -> String {
-    let (kind, rest) = entity_ref.split_once(':').unwrap_or(("component", entity_ref));
+    let (kind, rest) = entity_ref
+        .split_once(':')
+        .unwrap_or(("component", entity_ref));
     let (namespace, name) = rest.split_once('/').unwrap_or(("default", rest));
     format!("/catalog/{namespace}/{kind}/{name}")
 }
@@ -50,5 +58,9 @@ pub fn text(value: &Value) -> String {
 /// The entity's title, or its name when it has none.
 pub fn display_name(entity: &Value) -> String {
     let metadata = &entity["metadata"];
-    metadata["title"].as_str().or(metadata["name"].as_str()).unwrap_or_default().to_string()
+    metadata["title"]
+        .as_str()
+        .or(metadata["name"].as_str())
+        .unwrap_or_default()
+        .to_string()
 }

@@ -1,1 +1,144 @@
+//! A harness that runs the real `greenroom serve` on a free loopback port with a temporary
+//! data folder, for end-to-end tests.
+//!
+//! Built artefacts come from `GREENROOM_BIN` / `GREENROOM_PLUGINS` (set by `cargo xtask
+//! test`), or from their default places under `target/` after `cargo xtask build`.
 
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+/// How long a server may take to start before the test fails.
+const START_DEADLINE: Duration = Duration::from_secs(60);
+
+fn artefact(variable: &str, default: &str) -> PathBuf {
+    let path = std::env::var_os(variable)
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("..")
+                .join(default)
+        });
+    assert!(
+        path.exists(),
+        "{} is missing: run `cargo xtask test` (or `cargo xtask build` before `cargo test`)",
+        path.display()
+    );
+    path
+}
+
+/// The folder of built first-party plugins.
+pub fn built_plugins() -> PathBuf {
+    artefact("GREENROOM_PLUGINS", "target/plugins")
+}
+
+/// The fixture catalog shared by the end-to-end tests.
+pub fn fixture_catalog() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/catalog")
+}
+
+/// A running server; killed when dropped.
+pub struct Server {
+    child: Child,
+    pub base_url: String,
+    log: PathBuf,
+    agent: ureq::Agent,
+}
+
+impl Server {
+    /// Starts `greenroom serve` with these catalog paths and plugins folder, storing its
+    /// database in `data`.
+    pub fn start(catalogs: &[PathBuf], plugins: &Path, data: &Path) -> Server {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let log = data.with_extension("log");
+        let mut command = Command::new(artefact("GREENROOM_BIN", "target/release/greenroom"));
+        command
+            .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--data"])
+            .arg(data)
+            .arg("--plugins")
+            .arg(plugins)
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .env("RUST_LOG", "info")
+            .env("NO_COLOR", "1");
+        for catalog in catalogs {
+            command.arg("--catalog").arg(catalog);
+        }
+        let agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .build()
+            .into();
+        let mut server = Server {
+            child: command.spawn().expect("cannot start greenroom"),
+            base_url: format!("http://127.0.0.1:{port}"),
+            log,
+            agent,
+        };
+        server.wait_until_ready();
+        server
+    }
+
+    fn wait_until_ready(&mut self) {
+        let deadline = Instant::now() + START_DEADLINE;
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                panic!(
+                    "greenroom exited with {status} before serving:\n{}",
+                    self.log()
+                );
+            }
+            if self
+                .agent
+                .get(format!("{}/api/plugins", self.base_url))
+                .call()
+                .is_ok()
+            {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "greenroom did not serve within {START_DEADLINE:?}:\n{}",
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// GETs a path; returns the status and the JSON body (Null when the body is not JSON).
+    pub fn get(&self, path: &str) -> (u16, Value) {
+        let mut response = self
+            .agent
+            .get(format!("{}{path}", self.base_url))
+            .call()
+            .unwrap_or_else(|e| panic!("GET {path}: {e}"));
+        let status = response.status().as_u16();
+        let text = response.body_mut().read_to_string().unwrap();
+        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+
+    /// GETs a path that must answer 200 and returns its JSON.
+    pub fn get_ok(&self, path: &str) -> Value {
+        let (status, body) = self.get(path);
+        assert_eq!(status, 200, "GET {path} answered {status}: {body}");
+        body
+    }
+
+    /// What the server has logged so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

@@ -77,7 +77,7 @@ fn frontend(root: &Path) -> anyhow::Result<PathBuf> {
     )?;
     let wasm = wasm_target_dir(root)
         .join(TARGET)
-        .join("release/greenroom_frontend.wasm");
+        .join("release/greenroom-frontend.wasm");
     let dist = frontend.join("dist");
     let _ = std::fs::remove_dir_all(&dist);
     std::fs::create_dir_all(&dist)?;

@@ -7,17 +7,38 @@ use serde_json::Value;
 use crate::api::{display_name, encode, entity_path, entity_ref, get_json, text};
 
 const PAGE_SIZE: u32 = 25;
-const KINDS: &[&str] = &["Component", "API", "System", "Domain", "Resource", "Group", "User", "Template", "Location"];
+const KINDS: &[&str] = &[
+    "Component",
+    "API",
+    "System",
+    "Domain",
+    "Resource",
+    "Group",
+    "User",
+    "Template",
+    "Location",
+];
 
 #[component]
 pub fn CatalogPage() -> impl IntoView {
     let query = use_query_map();
-    let kind = move || query.read().get("kind").unwrap_or_else(|| "Component".into());
+    let kind = move || {
+        query
+            .read()
+            .get("kind")
+            .unwrap_or_else(|| "Component".into())
+    };
     let cursor = move || query.read().get("cursor");
     let page = LocalResource::new(move || {
         let url = match cursor() {
-            Some(cursor) => format!("/api/catalog/entities/by-query?limit={PAGE_SIZE}&cursor={}", encode(&cursor)),
-            None => format!("/api/catalog/entities/by-query?limit={PAGE_SIZE}&filter={}", encode(&format!("kind={}", kind()))),
+            Some(cursor) => format!(
+                "/api/catalog/entities/by-query?limit={PAGE_SIZE}&cursor={}",
+                encode(&cursor)
+            ),
+            None => format!(
+                "/api/catalog/entities/by-query?limit={PAGE_SIZE}&filter={}",
+                encode(&format!("kind={}", kind()))
+            ),
         };
         async move { get_json::<Value>(&url).await }
     });

@@ -14,11 +14,18 @@ const OVERVIEW: &str = "overview";
 pub fn EntityPage() -> impl IntoView {
     let params = use_params_map();
     let param = move |key: &str| params.read().get(key).unwrap_or_default();
-    let entity_ref = move || format!("{}:{}/{}", param("kind"), param("namespace"), param("name")).to_lowercase();
+    let entity_ref = move || {
+        format!("{}:{}/{}", param("kind"), param("namespace"), param("name")).to_lowercase()
+    };
     let base_path = move || entity_path(&entity_ref());
     let active_tab = move || params.read().get("tab").unwrap_or_else(|| OVERVIEW.into());
     let entity = LocalResource::new(move || {
-        let url = format!("/api/catalog/entities/by-name/{}/{}/{}", encode(&param("kind")), encode(&param("namespace")), encode(&param("name")));
+        let url = format!(
+            "/api/catalog/entities/by-name/{}/{}/{}",
+            encode(&param("kind")),
+            encode(&param("namespace")),
+            encode(&param("name"))
+        );
         async move { get_json::<Value>(&url).await }
     });
     let tabs = LocalResource::new(move || {
@@ -66,11 +73,16 @@ pub fn EntityPage() -> impl IntoView {
 fn overview(entity: Value) -> impl IntoView {
     let spec = &entity["spec"];
     let metadata = &entity["metadata"];
-    let facts: Vec<(&str, String)> = [("Owner", &spec["owner"]), ("System", &spec["system"]), ("Type", &spec["type"]), ("Lifecycle", &spec["lifecycle"])]
-        .into_iter()
-        .map(|(label, value)| (label, text(value)))
-        .filter(|(_, value)| !value.is_empty())
-        .collect();
+    let facts: Vec<(&str, String)> = [
+        ("Owner", &spec["owner"]),
+        ("System", &spec["system"]),
+        ("Type", &spec["type"]),
+        ("Lifecycle", &spec["lifecycle"]),
+    ]
+    .into_iter()
+    .map(|(label, value)| (label, text(value)))
+    .filter(|(_, value)| !value.is_empty())
+    .collect();
     let tags = metadata["tags"].as_array().cloned().unwrap_or_default();
     let relations = entity["relations"].as_array().cloned().unwrap_or_default();
     view! {
@@ -95,7 +107,12 @@ fn overview(entity: Value) -> impl IntoView {
 /// One plugin tab. Its failure stays inside the tab.
 #[component]
 fn PluginTab(plugin: String, tab: String, entity_ref: String) -> impl IntoView {
-    let url = format!("/api/plugins/{}/tabs/{}?entity={}", encode(&plugin), encode(&tab), encode(&entity_ref));
+    let url = format!(
+        "/api/plugins/{}/tabs/{}?entity={}",
+        encode(&plugin),
+        encode(&tab),
+        encode(&entity_ref)
+    );
     let rendered = LocalResource::new(move || {
         let url = url.clone();
         async move { get_json::<RenderedTab>(&url).await }

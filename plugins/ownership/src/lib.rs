@@ -47,7 +47,11 @@ impl entity_tabs::Guest for Ownership {
             let empty = ui.empty(format!("{} has no owner.", entity.entity_ref));
             return Ok(ui.finish(empty));
         }
-        let root = ui.list(sections);
+        // One owner is the common case: show its card without a list around it.
+        let root = match sections[..] {
+            [only] => only,
+            _ => ui.list(sections),
+        };
         Ok(ui.finish(root))
     }
 }

@@ -1,0 +1,65 @@
+// Starts the real greenroom server and a real headless Chromium for the browser tests.
+// Built artefacts come from GREENROOM_BIN / GREENROOM_PLUGINS / GREENROOM_UI (set by
+// `cargo xtask test`), or their default places after `cargo xtask build`.
+import { spawn } from "node:child_process";
+import { createServer } from "node:net";
+import { mkdtempSync, mkdirSync, existsSync, openSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { chromium } from "playwright-core";
+
+const root = resolve(import.meta.dirname, "../..");
+export const artifactsDir = join(root, "tests/artifacts");
+const START_DEADLINE_MS = 60_000;
+
+function artefact(variable, fallback) {
+  const path = process.env[variable] ?? join(root, fallback);
+  if (!existsSync(path)) {
+    throw new Error(`${path} is missing: run \`cargo xtask test\` (or \`cargo xtask build\` first)`);
+  }
+  return path;
+}
+
+function freePort() {
+  return new Promise((resolvePort, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address();
+      server.close(() => resolvePort(port));
+    });
+  });
+}
+
+/** Runs `greenroom serve` on the fixture catalog; resolves once it answers HTTP. */
+export async function startServer({ plugins = artefact("GREENROOM_PLUGINS", "target/plugins") } = {}) {
+  const port = await freePort();
+  const dir = mkdtempSync(join(tmpdir(), "greenroom-browser-"));
+  const log = join(dir, "server.log");
+  const child = spawn(artefact("GREENROOM_BIN", "target/release/greenroom"), [
+    "serve", "--listen", `127.0.0.1:${port}`, "--data", join(dir, "data"),
+    "--catalog", join(root, "tests/fixtures/catalog"), "--plugins", plugins,
+    "--ui", artefact("GREENROOM_UI", "frontend/dist"),
+  ], { stdio: ["ignore", "ignore", openSync(log, "w")], env: { ...process.env, NO_COLOR: "1" } });
+  const baseUrl = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + START_DEADLINE_MS;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`greenroom exited early; see ${log}`);
+    try {
+      if ((await fetch(`${baseUrl}/api/plugins`)).ok) break;
+    } catch { /* not listening yet */ }
+    if (Date.now() > deadline) throw new Error(`greenroom did not serve within ${START_DEADLINE_MS} ms; see ${log}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return { baseUrl, dir, stop: () => child.kill() };
+}
+
+/** Debian's Chromium, headless, with the flags this machine's closed network needs. */
+export async function launchBrowser() {
+  mkdirSync(artifactsDir, { recursive: true });
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
+    args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+      "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+  });
+}
