@@ -231,7 +231,7 @@ spec: {type: team, children: []}
         )
         .unwrap();
         std::fs::write(dir.join("svc/other.yaml"), "not: scanned").unwrap();
-        let ingested = read_sources(&[dir.clone()]);
+        let ingested = read_sources(std::slice::from_ref(&dir));
         let refs: Vec<String> = ingested
             .entities
             .iter()
