@@ -114,8 +114,8 @@ mod tests {
 
     #[test]
     fn file_paths_are_relative_to_the_file_and_flags_win() {
-        let dir = std::env::temp_dir().join(format!("greenroom-config-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path();
         let file = dir.join("greenroom.yaml");
         std::fs::write(
             &file,
@@ -136,8 +136,8 @@ mod tests {
 
     #[test]
     fn unknown_keys_are_refused_with_the_file_name() {
-        let dir = std::env::temp_dir().join(format!("greenroom-config-bad-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path();
         let file = dir.join("bad.yaml");
         std::fs::write(&file, "listn: 1\n").unwrap();
         let err = format!("{:#}", Config::load(&args(Some(file))).unwrap_err());

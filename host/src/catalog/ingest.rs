@@ -199,17 +199,10 @@ fn absolute(path: &Path) -> PathBuf {
 mod tests {
     use super::*;
 
-    fn temp_dir(name: &str) -> PathBuf {
-        let dir =
-            std::env::temp_dir().join(format!("greenroom-ingest-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        dir
-    }
-
     #[test]
     fn folders_are_scanned_and_bad_documents_are_reported_without_losing_good_ones() {
-        let dir = temp_dir("scan");
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().to_path_buf();
         std::fs::create_dir_all(dir.join("svc")).unwrap();
         std::fs::write(
             dir.join("svc/catalog-info.yaml"),
@@ -258,7 +251,8 @@ spec: {type: team, children: []}
 
     #[test]
     fn malformed_yaml_and_duplicates_name_file_and_document() {
-        let dir = temp_dir("bad");
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().to_path_buf();
         let file = dir.join("a.yaml");
         std::fs::write(&file, "apiVersion: backstage.io/v1alpha1\nkind: User\nmetadata: {name: ann}\nspec: {}\n---\nkind: [unclosed\n").unwrap();
         let dup = dir.join("b.yaml");
@@ -270,18 +264,19 @@ spec: {type: team, children: []}
         let ingested = read_sources(&[file, dup, dir.join("missing.yaml")]);
         assert_eq!(ingested.entities.len(), 1);
         let errors: Vec<String> = ingested.errors.iter().map(ToString::to_string).collect();
+        assert_eq!(errors.len(), 3, "{errors:?}");
         assert!(
-            errors[0].contains("a.yaml: document 2: invalid YAML"),
+            errors[0].contains("missing.yaml: cannot read catalog path"),
             "{errors:?}"
         );
         assert!(
-            errors[1].contains(
+            errors[1].contains("a.yaml: document 2: invalid YAML"),
+            "{errors:?}"
+        );
+        assert!(
+            errors[2].contains(
                 "b.yaml: document 1: metadata.name: user:default/ann is already defined in"
             ),
-            "{errors:?}"
-        );
-        assert!(
-            errors[2].contains("missing.yaml: cannot read catalog path"),
             "{errors:?}"
         );
     }

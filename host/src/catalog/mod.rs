@@ -88,14 +88,10 @@ impl Catalog {
 mod tests {
     use super::*;
 
-    fn catalog_with(yaml: &str) -> (Catalog, PathBuf) {
-        let dir = std::env::temp_dir().join(format!(
-            "greenroom-catalog-{}-{}",
-            std::process::id(),
-            yaml.len()
-        ));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
+    /// A catalog ingested from `yaml`; the temp dir must outlive the test's use of it.
+    fn catalog_with(yaml: &str) -> (Catalog, PathBuf, tempfile::TempDir) {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path();
         let file = dir.join("catalog-info.yaml");
         std::fs::write(&file, yaml).unwrap();
         let catalog = Catalog::open(&dir.join("data")).unwrap();
@@ -105,7 +101,7 @@ mod tests {
                 .unwrap()
                 .is_empty()
         );
-        (catalog, file)
+        (catalog, file, tmp)
     }
 
     const ORG: &str = "\
@@ -127,7 +123,7 @@ spec: {type: website, owner: payments, lifecycle: experimental}
 
     #[test]
     fn relations_originated_by_others_show_on_the_target() {
-        let (catalog, _) = catalog_with(ORG);
+        let (catalog, _, _tmp) = catalog_with(ORG);
         let group = catalog
             .get(&EntityRef::new("group", "default", "payments"))
             .unwrap()
@@ -148,7 +144,7 @@ spec: {type: website, owner: payments, lifecycle: experimental}
 
     #[test]
     fn filters_and_cursors_page_through_matches() {
-        let (catalog, _) = catalog_with(ORG);
+        let (catalog, _, _tmp) = catalog_with(ORG);
         let filter = EntityFilter::from_params(&[
             "kind=component".into(),
             "relations.ownedby=group:default/nobody".into(),
@@ -179,7 +175,7 @@ spec: {type: website, owner: payments, lifecycle: experimental}
 
     #[test]
     fn reingesting_keeps_uids_of_unchanged_entities_and_drops_removed_ones() {
-        let (catalog, file) = catalog_with(ORG);
+        let (catalog, file, _tmp) = catalog_with(ORG);
         let checkout = EntityRef::new("component", "default", "checkout");
         let before = catalog.get(&checkout).unwrap().unwrap();
         std::fs::write(
