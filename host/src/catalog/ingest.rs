@@ -57,6 +57,7 @@ pub fn read_sources(paths: &[PathBuf]) -> Ingested {
         .flat_map(|p| catalog_files(p, &mut out.errors))
         .collect();
     for file in files {
+        let location = json!(format!("file:{}", absolute(&file).display()));
         for (index, document) in read_documents(&file, &mut out.errors) {
             let error = |e: FieldError| IngestError {
                 file: file.clone(),
@@ -65,16 +66,15 @@ pub fn read_sources(paths: &[PathBuf]) -> Ingested {
                 message: e.message,
             };
             let staged = validate(document).and_then(|mut entity| {
-                let location = format!("file:{}", absolute(&file).display());
                 let annotations = entity
                     .metadata_mut()
                     .entry("annotations")
                     .or_insert(json!({}));
                 if let Some(map) = annotations.as_object_mut() {
-                    map.insert("backstage.io/managed-by-location".into(), json!(location));
+                    map.insert("backstage.io/managed-by-location".into(), location.clone());
                     map.insert(
                         "backstage.io/managed-by-origin-location".into(),
-                        json!(location),
+                        location.clone(),
                     );
                 }
                 let relations = relations_of(&entity)?;

@@ -118,10 +118,7 @@ impl PluginHost {
             tabs: Vec::new(),
             errors: Vec::new(),
         };
-        for plugin in self.slots.iter().filter_map(|s| match s {
-            PluginSlot::Loaded(p) => Some(p),
-            PluginSlot::Failed(_) => None,
-        }) {
+        for plugin in self.loaded_plugins() {
             let offered = self.call(plugin, "entity-tabs.tabs-for", |p, store| {
                 p.greenroom_plugin_entity_tabs()
                     .call_tabs_for(store, &entity)
@@ -176,11 +173,15 @@ impl PluginHost {
         })
     }
 
-    fn loaded(&self, plugin_id: &str) -> Option<&Arc<LoadedPlugin>> {
-        self.slots.iter().find_map(|s| match s {
-            PluginSlot::Loaded(p) if p.info.id == plugin_id => Some(p),
-            _ => None,
+    fn loaded_plugins(&self) -> impl Iterator<Item = &Arc<LoadedPlugin>> {
+        self.slots.iter().filter_map(|s| match s {
+            PluginSlot::Loaded(p) => Some(p),
+            PluginSlot::Failed(_) => None,
         })
+    }
+
+    fn loaded(&self, plugin_id: &str) -> Option<&Arc<LoadedPlugin>> {
+        self.loaded_plugins().find(|p| p.info.id == plugin_id)
     }
 
     fn wit_entity(&self, entity_ref: &EntityRef) -> Result<bindings::types::Entity, PluginError> {
