@@ -6,6 +6,8 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use serde::Deserialize;
 
+use crate::catalog::{CatalogSettings, OrphanStrategy};
+
 /// `greenroom serve` flags. Each one overrides the same setting in the config file.
 #[derive(clap::Args, Debug)]
 pub struct ServeArgs {
@@ -18,9 +20,13 @@ pub struct ServeArgs {
     /// Folder for the SQLite database and caches [default: ./data].
     #[arg(long)]
     pub data: Option<PathBuf>,
-    /// A catalog file, or a folder scanned for catalog-info.yaml. Repeatable.
+    /// A catalog location: a file, a folder scanned for catalog-info.yaml, or a glob.
+    /// Repeatable; replaces the config file's `catalog.locations`.
     #[arg(long = "catalog")]
     pub catalogs: Vec<PathBuf>,
+    /// What happens to entities no location defines any more [default: delete].
+    #[arg(long, value_parser = ["keep", "delete"])]
+    pub orphan_strategy: Option<String>,
     /// Folder of plugin `.wasm` components [default: ./plugins].
     #[arg(long)]
     pub plugins: Option<PathBuf>,
@@ -36,9 +42,38 @@ struct ConfigFile {
     listen: Option<SocketAddr>,
     data: Option<PathBuf>,
     #[serde(default)]
-    catalog: Vec<PathBuf>,
+    catalog: CatalogSection,
     plugins: Option<PathBuf>,
     ui: Option<PathBuf>,
+}
+
+/// `catalog:` in the config file, after Backstage's `catalog.*` settings.
+#[derive(Deserialize, Default, Debug)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct CatalogSection {
+    #[serde(default)]
+    locations: Vec<LocationEntry>,
+    file_name: Option<String>,
+    orphan_strategy: Option<OrphanStrategy>,
+    registration_roots: Option<Vec<PathBuf>>,
+}
+
+/// A configured location: a path, or Backstage's `{type: file, target: path}`.
+#[derive(Deserialize, Debug)]
+#[serde(untagged)]
+enum LocationEntry {
+    Path(PathBuf),
+    Typed {
+        #[serde(rename = "type")]
+        _kind: FileType,
+        target: PathBuf,
+    },
+}
+
+#[derive(Deserialize, Debug)]
+#[serde(rename_all = "lowercase")]
+enum FileType {
+    File,
 }
 
 /// The settings the server runs with.
@@ -46,7 +81,7 @@ struct ConfigFile {
 pub struct Config {
     pub listen: SocketAddr,
     pub data_dir: PathBuf,
-    pub catalog_paths: Vec<PathBuf>,
+    pub catalog: CatalogSettings,
     pub plugins_dir: PathBuf,
     pub ui_dir: PathBuf,
 }
@@ -61,10 +96,46 @@ impl Config {
             None => (ConfigFile::default(), PathBuf::new()),
         };
         let rebase = |p: PathBuf| if p.is_absolute() { p } else { base.join(p) };
-        let catalog_paths = if args.catalogs.is_empty() {
-            file.catalog.into_iter().map(rebase).collect()
+        let section = file.catalog;
+        let locations: Vec<PathBuf> = if args.catalogs.is_empty() {
+            section
+                .locations
+                .into_iter()
+                .map(|entry| match entry {
+                    LocationEntry::Path(path) | LocationEntry::Typed { target: path, .. } => {
+                        rebase(path)
+                    }
+                })
+                .collect()
         } else {
             args.catalogs.clone()
+        };
+        let orphan_strategy = match args.orphan_strategy.as_deref() {
+            Some("keep") => OrphanStrategy::Keep,
+            Some(_) => OrphanStrategy::Delete,
+            None => section.orphan_strategy.unwrap_or(OrphanStrategy::Delete),
+        };
+        // By default locations may be registered from the configured locations' folders.
+        let registration_roots = match section.registration_roots {
+            Some(roots) => roots.into_iter().map(rebase).collect(),
+            None => locations
+                .iter()
+                .map(|l| {
+                    if l.is_dir() {
+                        l.clone()
+                    } else {
+                        l.parent().map(Path::to_path_buf).unwrap_or_default()
+                    }
+                })
+                .collect(),
+        };
+        let catalog = CatalogSettings {
+            locations,
+            file_name: section
+                .file_name
+                .unwrap_or_else(|| "catalog-info.yaml".into()),
+            orphan_strategy,
+            registration_roots,
         };
         Ok(Self {
             listen: args
@@ -76,7 +147,7 @@ impl Config {
                 .clone()
                 .or(file.data.map(rebase))
                 .unwrap_or("data".into()),
-            catalog_paths,
+            catalog,
             plugins_dir: args
                 .plugins
                 .clone()
@@ -107,6 +178,7 @@ mod tests {
             listen: None,
             data: None,
             catalogs: vec![],
+            orphan_strategy: None,
             plugins: None,
             ui: None,
         }
@@ -117,21 +189,31 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let dir = tmp.path();
         let file = dir.join("greenroom.yaml");
+        std::fs::create_dir(dir.join("cat")).unwrap();
         std::fs::write(
             &file,
-            "listen: 127.0.0.1:9000\ndata: state\ncatalog: [cat]\n",
+            "listen: 127.0.0.1:9000\ndata: state\ncatalog:\n  locations: [cat, {type: file, target: more/x.yaml}]\n  orphanStrategy: keep\n",
         )
         .unwrap();
         let from_file = Config::load(&args(Some(file.clone()))).unwrap();
         assert_eq!(from_file.listen.port(), 9000);
         assert_eq!(from_file.data_dir, dir.join("state"));
-        assert_eq!(from_file.catalog_paths, vec![dir.join("cat")]);
+        assert_eq!(
+            from_file.catalog.locations,
+            vec![dir.join("cat"), dir.join("more/x.yaml")]
+        );
+        assert_eq!(from_file.catalog.orphan_strategy, OrphanStrategy::Keep);
+        assert_eq!(from_file.catalog.file_name, "catalog-info.yaml");
+        assert_eq!(
+            from_file.catalog.registration_roots,
+            vec![dir.join("cat"), dir.join("more")]
+        );
         let mut flagged = args(Some(file));
         flagged.listen = Some("127.0.0.1:9001".parse().unwrap());
         flagged.catalogs = vec!["other".into()];
         let config = Config::load(&flagged).unwrap();
         assert_eq!(config.listen.port(), 9001);
-        assert_eq!(config.catalog_paths, vec![PathBuf::from("other")]);
+        assert_eq!(config.catalog.locations, vec![PathBuf::from("other")]);
     }
 
     #[test]

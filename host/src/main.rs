@@ -24,9 +24,26 @@ struct Cli {
 enum Command {
     /// Serve the portal: catalog API, plugins and web UI.
     Serve(config::ServeArgs),
+    /// Work with catalog files.
+    #[command(subcommand)]
+    Catalog(CatalogCommand),
 }
 
-fn main() -> anyhow::Result<()> {
+#[derive(Subcommand)]
+enum CatalogCommand {
+    /// Check catalog files (and the locations they point at) as the server would read them;
+    /// prints every problem with file, document and field, and exits with 1 if there is any.
+    Validate {
+        /// Catalog files, folders (scanned for the file name) or globs.
+        #[arg(required = true)]
+        paths: Vec<std::path::PathBuf>,
+        /// The file name looked for in folders.
+        #[arg(long, default_value = "catalog-info.yaml")]
+        file_name: String,
+    },
+}
+
+fn main() -> anyhow::Result<std::process::ExitCode> {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
@@ -37,7 +54,25 @@ fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
         Command::Serve(args) => {
             let config = config::Config::load(&args)?;
-            tokio::runtime::Runtime::new()?.block_on(server::serve(config))
+            tokio::runtime::Runtime::new()?.block_on(server::serve(config))?;
+            Ok(std::process::ExitCode::SUCCESS)
+        }
+        Command::Catalog(CatalogCommand::Validate { paths, file_name }) => {
+            let report = catalog::lint(&paths, &file_name);
+            for problem in &report.problems {
+                println!("{problem}");
+            }
+            println!(
+                "{} files, {} entities, {} problems",
+                report.files,
+                report.entities,
+                report.problems.len()
+            );
+            Ok(if report.problems.is_empty() {
+                std::process::ExitCode::SUCCESS
+            } else {
+                std::process::ExitCode::FAILURE
+            })
         }
     }
 }

@@ -1,4 +1,4 @@
-//! `greenroom serve`: open the store, ingest the catalog, load plugins, serve HTTP.
+//! `greenroom serve`: open the store, read and watch the catalog, load plugins, serve HTTP.
 
 use std::sync::Arc;
 
@@ -10,10 +10,10 @@ use crate::plugins::PluginHost;
 use crate::web::{self, AppState};
 
 pub async fn serve(config: Config) -> anyhow::Result<()> {
-    let catalog = Arc::new(Catalog::open(&config.data_dir)?);
-    let ingest_catalog = catalog.clone();
-    let paths = config.catalog_paths.clone();
-    tokio::task::spawn_blocking(move || ingest_catalog.ingest(&paths)).await??;
+    let catalog = Arc::new(Catalog::open(&config.data_dir, config.catalog.clone())?);
+    let first_read = catalog.clone();
+    tokio::task::spawn_blocking(move || first_read.reconcile()).await??;
+    catalog.watch(config.data_dir.clone())?;
     let plugins_catalog = catalog.clone();
     let plugins_dir = config.plugins_dir.clone();
     let plugins =

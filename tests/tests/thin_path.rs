@@ -168,7 +168,7 @@ fn broken_plugins_and_malformed_yaml_are_reported_and_the_rest_keeps_serving() {
     )
     .unwrap();
     let bad_yaml = dir.path().join("bad.yaml");
-    std::fs::write(&bad_yaml, "apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata: {name: fine}\nspec: {}\n---\nmetadata: [unclosed\n").unwrap();
+    std::fs::write(&bad_yaml, "apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata: {name: fine}\nspec: {type: service, lifecycle: production, owner: payments}\n---\nmetadata: [unclosed\n").unwrap();
 
     let server = Server::start(
         &[fixture_catalog(), bad_yaml],
@@ -193,8 +193,20 @@ fn broken_plugins_and_malformed_yaml_are_reported_and_the_rest_keeps_serving() {
     );
     server.get_ok("/api/plugins/ownership/tabs/ownership?entity=component:default/checkout");
 
-    // The bad file's good document is served; its broken one is reported with file and document.
+    // The bad file's good document is served; its broken one is reported with file and
+    // document, by the errors endpoint and in the log. The fixture catalog itself is clean.
     server.get_ok("/api/catalog/entities/by-name/component/default/fine");
+    let errors = server.get_ok("/api/catalog/errors")["items"].clone();
+    assert_eq!(errors.as_array().unwrap().len(), 1, "{errors}");
+    assert!(errors[0]["file"].as_str().unwrap().ends_with("bad.yaml"));
+    assert_eq!(errors[0]["document"], 2);
+    assert!(
+        errors[0]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("invalid YAML at line 6"),
+        "{errors}"
+    );
     let log = server.log();
     assert!(log.contains("bad.yaml: document 2: invalid YAML"), "{log}");
 }

@@ -1,28 +1,43 @@
-//! The software catalog: Backstage-compatible entities from YAML sources, stored in SQLite,
+//! The software catalog: Backstage-compatible entities from YAML sources, kept in SQLite,
 //! read by the REST API, the web UI and plugins through [`Catalog`].
+//!
+//! Data flows one way: locations -> [`sources`] (parse, placeholders, validate, relations)
+//! -> [`reconcile`] (what changed, conflicts, orphans) -> [`store`] -> readers.
 
 pub mod api;
 mod entity_ref;
-mod ingest;
+mod kinds;
+mod lint;
 mod model;
+mod placeholders;
 mod query;
+mod reconcile;
 mod relations;
+mod sources;
 mod store;
+mod watch;
+mod yaml;
 
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use serde_json::Value;
 
 pub use entity_ref::EntityRef;
-pub use ingest::IngestError;
-pub use query::{Cursor, EntityFilter};
+pub use lint::lint;
+pub use query::{Cursor, EntityQuery, FullText, OrderField, Predicate};
+pub use reconcile::{OrphanStrategy, Report};
+pub use sources::ProcessingError;
+pub use store::{Facet, LocationRow};
 
+use reconcile::Root;
 use store::CatalogStore;
 
 /// Most entities one page may hold.
 pub const MAX_PAGE_SIZE: u64 = 1000;
 
-/// A page of entities and where the neighbouring pages start.
+/// A page of entities and the cursors of the neighbouring pages.
 pub struct EntityPage {
     pub items: Vec<Value>,
     pub total_items: u64,
@@ -30,172 +45,429 @@ pub struct EntityPage {
     pub prev_cursor: Option<Cursor>,
 }
 
-/// The catalog service. Every reader (REST handlers, plugin host functions) goes through it.
+/// How the catalog finds and treats its sources.
+#[derive(Debug, Clone)]
+pub struct CatalogSettings {
+    /// Configured locations: catalog files, folders scanned for `file_name`, or globs.
+    pub locations: Vec<PathBuf>,
+    pub file_name: String,
+    pub orphan_strategy: OrphanStrategy,
+    /// Folders under which `POST /locations` may register files.
+    pub registration_roots: Vec<PathBuf>,
+}
+
+/// Why a location operation was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum LocationError {
+    #[error("{0}")]
+    Input(String),
+    #[error("{0}")]
+    NotAllowed(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error(transparent)]
+    Store(#[from] anyhow::Error),
+}
+
+/// A location that was added (or would be, in a dry run).
+pub struct AddedLocation {
+    pub location: LocationRow,
+    pub entities: Vec<Value>,
+    pub exists: bool,
+}
+
+/// One entity of an ancestry and the entities that emitted it.
+pub struct Ancestor {
+    pub entity: Value,
+    pub parent_refs: Vec<String>,
+}
+
+/// The catalog service. Every reader and writer (REST handlers, plugin host functions, the
+/// watcher, the CLI) goes through it.
 pub struct Catalog {
     store: CatalogStore,
+    settings: CatalogSettings,
+    /// One reconcile at a time; they read and write the same files.
+    reconciling: Mutex<()>,
+    /// Files to re-read on the next reconcile even if unchanged (`POST /refresh`).
+    forced: Mutex<HashSet<PathBuf>>,
+    watcher: OnceLock<std::sync::mpsc::Sender<watch::Signal>>,
 }
 
 impl Catalog {
-    /// Opens (or creates) the catalog database in `data_dir`.
-    pub fn open(data_dir: &Path) -> anyhow::Result<Self> {
+    /// Opens (or creates) the catalog database in `data_dir` and records the configured
+    /// locations. Call [`Catalog::reconcile`] to read them.
+    pub fn open(data_dir: &Path, settings: CatalogSettings) -> anyhow::Result<Self> {
         std::fs::create_dir_all(data_dir).map_err(|e| {
             anyhow::anyhow!("cannot create data folder {}: {e}", data_dir.display())
         })?;
+        let store = CatalogStore::open(&data_dir.join("catalog.sqlite"))?;
+        let configured: Vec<String> = settings
+            .locations
+            .iter()
+            .map(|p| absolute(p).display().to_string())
+            .collect();
+        let existing = store.locations()?;
+        store.write(|w| {
+            for stale in existing
+                .iter()
+                .filter(|l| l.source == "config" && !configured.contains(&l.target))
+            {
+                w.delete_location(&stale.id)?;
+            }
+            for target in &configured {
+                w.add_location(&location_id("file", target), "file", target, "config")?;
+            }
+            Ok(())
+        })?;
         Ok(Self {
-            store: CatalogStore::open(&data_dir.join("catalog.sqlite"))?,
+            store,
+            settings,
+            reconciling: Mutex::new(()),
+            forced: Mutex::new(HashSet::new()),
+            watcher: OnceLock::new(),
         })
     }
 
-    /// Reads the catalog sources and makes the store match them. Returns the problems found;
-    /// valid entities are stored regardless.
-    pub fn ingest(&self, paths: &[PathBuf]) -> anyhow::Result<Vec<IngestError>> {
-        let ingested = ingest::read_sources(paths);
-        self.store.replace_all(&ingested.entities)?;
-        tracing::info!(
-            entities = ingested.entities.len(),
-            errors = ingested.errors.len(),
-            "catalog ingested"
-        );
-        for error in &ingested.errors {
-            tracing::warn!("catalog: {error}");
+    /// Makes the store match the sources, reading only what changed since the last time.
+    pub fn reconcile(&self) -> anyhow::Result<Report> {
+        let _one_at_a_time = self.reconciling.lock().expect("reconcile lock poisoned");
+        let started = std::time::Instant::now();
+        let roots: Vec<Root> = self.store.locations()?.iter().map(Root::new).collect();
+        let previous = self.store.files()?;
+        let mut forced: HashSet<PathBuf> =
+            std::mem::take(&mut *self.forced.lock().expect("forced lock poisoned"));
+        forced.extend(self.store.files_with_conflicts()?);
+        let walk = reconcile::walk(&roots, &self.settings.file_name, &previous, &forced);
+        let report = reconcile::apply(
+            &self.store,
+            &roots,
+            &walk,
+            &previous,
+            self.settings.orphan_strategy,
+        )?;
+        if report.files_read > 0 || report.released > 0 {
+            tracing::info!(
+                files_read = report.files_read,
+                written = report.written,
+                released = report.released,
+                errors = report.errors,
+                elapsed_ms = started.elapsed().as_millis() as u64,
+                "catalog reconciled"
+            );
         }
-        Ok(ingested.errors)
+        for (_, outcome) in walk.processed() {
+            for error in &outcome.errors {
+                tracing::warn!("catalog: {error}");
+            }
+        }
+        Ok(report)
+    }
+
+    /// Watches the sources and reconciles on every change, from now on. Paths under
+    /// `ignore` (the data folder) never trigger a reconcile.
+    pub fn watch(self: &Arc<Self>, ignore: PathBuf) -> anyhow::Result<()> {
+        let sender = watch::start(self.clone(), ignore)?;
+        let _ = self.watcher.set(sender);
+        Ok(())
+    }
+
+    /// The folders to watch: each location's target folder recursively, and the folder of
+    /// every file outside those.
+    fn watch_set(&self) -> anyhow::Result<std::collections::BTreeSet<(PathBuf, bool)>> {
+        let mut set = std::collections::BTreeSet::new();
+        let mut recursive = Vec::new();
+        for location in self.store.locations()? {
+            let target = PathBuf::from(&location.target);
+            if target.is_dir() {
+                recursive.push(target.clone());
+                set.insert((target, true));
+            } else if let Some(parent) = target.parent() {
+                set.insert((parent.to_path_buf(), false));
+            }
+        }
+        for record in self.store.files()?.into_values() {
+            for path in std::iter::once(&record.path).chain(&record.dependencies) {
+                if let Some(parent) = path.parent()
+                    && !recursive.iter().any(|r| parent.starts_with(r))
+                {
+                    set.insert((parent.to_path_buf(), false));
+                }
+            }
+        }
+        Ok(set)
+    }
+
+    pub fn errors(&self) -> anyhow::Result<Vec<ProcessingError>> {
+        self.store.errors()
     }
 
     pub fn get(&self, entity_ref: &EntityRef) -> anyhow::Result<Option<Value>> {
-        self.store.get(entity_ref)
+        Ok(self
+            .store
+            .get(&entity_ref.to_string())?
+            .map(|stored| stored.entity))
     }
 
-    /// Entities matching the cursor's filter, from its offset, `limit` at most.
-    pub fn query(&self, cursor: &Cursor, limit: u64) -> anyhow::Result<EntityPage> {
-        let limit = limit.clamp(1, MAX_PAGE_SIZE);
-        let page = self.store.query(&cursor.filter, cursor.offset, limit)?;
-        let next = cursor.offset + page.items.len() as u64;
-        let at = |offset| Cursor {
-            filter: cursor.filter.clone(),
-            offset,
+    pub fn get_by_uid(&self, uid: &str) -> anyhow::Result<Option<Value>> {
+        Ok(self.store.get_by_uid(uid)?.map(|stored| stored.entity))
+    }
+
+    /// Deletes an entity by uid. It comes back when its file is next read (an edit or a
+    /// refresh), as in Backstage. Returns whether it existed.
+    pub fn delete_by_uid(&self, uid: &str) -> anyhow::Result<bool> {
+        let Some(stored) = self.store.get_by_uid(uid)? else {
+            return Ok(false);
+        };
+        let entity_ref = entity_ref_of(&stored.entity);
+        self.store.write(|w| w.delete_entity(&entity_ref))
+    }
+
+    /// Entities for the refs, in order; `None` for refs that are not in the catalog.
+    pub fn by_refs(&self, refs: &[String]) -> anyhow::Result<Vec<Option<Value>>> {
+        let canonical: Vec<String> = refs.iter().map(|r| r.to_lowercase()).collect();
+        self.store.get_many(&canonical)
+    }
+
+    /// Which of `refs` (lowercased) the predicate selects.
+    pub fn refs_matching(
+        &self,
+        refs: &[String],
+        predicate: Predicate,
+    ) -> anyhow::Result<HashSet<String>> {
+        self.store.matching_refs(refs, &predicate)
+    }
+
+    /// A page of the cursor's query, `limit` items at most, skipping `offset` first.
+    pub fn query(&self, cursor: &Cursor, limit: u64, offset: u64) -> anyhow::Result<EntityPage> {
+        let page = self.store.query(cursor, limit.min(MAX_PAGE_SIZE), offset)?;
+        let at = |boundary: Vec<String>, backward: bool| Cursor {
+            query: cursor.query.clone(),
+            boundary: Some(boundary),
+            backward,
         };
         Ok(EntityPage {
-            next_cursor: (next < page.total_items).then(|| at(next)),
-            prev_cursor: (cursor.offset > 0).then(|| at(cursor.offset.saturating_sub(limit))),
             items: page.items,
             total_items: page.total_items,
+            next_cursor: page.next.map(|b| at(b, false)),
+            prev_cursor: page.prev.map(|b| at(b, true)),
         })
+    }
+
+    /// Counts of each facet's values among the entities `predicate` selects.
+    pub fn facets(
+        &self,
+        facets: &[String],
+        predicate: Predicate,
+    ) -> anyhow::Result<Vec<(String, Vec<Facet>)>> {
+        self.store.facets(
+            facets,
+            &Cursor::first(EntityQuery {
+                predicate,
+                ..EntityQuery::default()
+            }),
+        )
+    }
+
+    /// The entity and every entity that emitted it, nearest first; `None` if it is unknown.
+    pub fn ancestry(&self, entity_ref: &EntityRef) -> anyhow::Result<Option<Vec<Ancestor>>> {
+        let mut items = Vec::new();
+        let mut seen = HashSet::new();
+        let mut next = Some(entity_ref.to_string());
+        while let Some(current) = next.take() {
+            if !seen.insert(current.clone()) {
+                break;
+            }
+            let Some(stored) = self.store.get(&current)? else {
+                break;
+            };
+            next = stored.parent_ref.clone();
+            items.push(Ancestor {
+                entity: stored.entity,
+                parent_refs: stored.parent_ref.into_iter().collect(),
+            });
+        }
+        Ok((!items.is_empty()).then_some(items))
+    }
+
+    /// Re-reads the file that defines an entity now. Returns false if the entity is unknown.
+    pub fn refresh(&self, entity_ref: &EntityRef) -> anyhow::Result<bool> {
+        let Some(stored) = self.store.get(&entity_ref.to_string())? else {
+            return Ok(false);
+        };
+        if let Some(file) = managed_by_file(&stored.entity) {
+            self.forced
+                .lock()
+                .expect("forced lock poisoned")
+                .insert(file);
+        }
+        self.reconcile()?;
+        Ok(true)
+    }
+
+    /// Checks an entity as if it were read from a catalog file: every problem, by field.
+    pub fn validate_entity(&self, entity: Value) -> Vec<model::FieldError> {
+        match model::validate(entity) {
+            Ok(entity) => relations::relations_of(&entity).err().into_iter().collect(),
+            Err(errors) => errors,
+        }
+    }
+
+    pub fn locations(&self) -> anyhow::Result<Vec<LocationRow>> {
+        self.store.locations()
+    }
+
+    pub fn location(&self, id: &str) -> anyhow::Result<Option<LocationRow>> {
+        Ok(self.store.locations()?.into_iter().find(|l| l.id == id))
+    }
+
+    /// The location an entity came in through.
+    pub fn location_of(&self, entity_ref: &EntityRef) -> anyhow::Result<Option<LocationRow>> {
+        let Some(stored) = self.store.get(&entity_ref.to_string())? else {
+            return Ok(None);
+        };
+        self.location(&stored.location_id)
+    }
+
+    /// Registers a file location (a catalog file, a folder or a glob under a registration
+    /// root) and reads it; with `dry_run`, only reads it and reports what it holds.
+    pub fn add_location(
+        &self,
+        kind: &str,
+        target: &str,
+        dry_run: bool,
+    ) -> Result<AddedLocation, LocationError> {
+        if kind != "file" {
+            return Err(LocationError::Input(format!(
+                "Registered locations must be of an allowed type [\"file\"], not '{kind}'"
+            )));
+        }
+        let path = PathBuf::from(target);
+        if !path.is_absolute() {
+            return Err(LocationError::Input(format!(
+                "location target '{target}' must be an absolute path"
+            )));
+        }
+        let path = sources::lexical_join(Path::new("/"), &path);
+        let allowed = self.settings.registration_roots.iter().any(|root| {
+            let root = absolute(root);
+            path.starts_with(root.canonicalize().unwrap_or(root))
+        });
+        if !allowed {
+            return Err(LocationError::NotAllowed(format!(
+                "location target '{target}' is outside the folders locations may be registered from"
+            )));
+        }
+        let target = path.display().to_string();
+        let id = location_id("file", &target);
+        let exists = self.location(&id)?.is_some();
+        let location = LocationRow {
+            id: id.clone(),
+            kind: kind.into(),
+            target: target.clone(),
+            source: "api".into(),
+        };
+        let root = Root::new(&location);
+        if dry_run {
+            let walk = reconcile::walk(
+                std::slice::from_ref(&root),
+                &self.settings.file_name,
+                &HashMap::new(),
+                &HashSet::new(),
+            );
+            if let Some(error) = walk
+                .errors
+                .iter()
+                .chain(walk.processed().flat_map(|(_, o)| &o.errors))
+                .next()
+            {
+                return Err(LocationError::Input(error.to_string()));
+            }
+            let mut entities = vec![root.entity.body.clone()];
+            entities.extend(reconcile::preview(&walk));
+            return Ok(AddedLocation {
+                location,
+                entities,
+                exists,
+            });
+        }
+        if !self
+            .store
+            .write(|w| w.add_location(&id, kind, &target, "api"))?
+        {
+            return Err(LocationError::Conflict(format!(
+                "Location {kind}:{target} already exists"
+            )));
+        }
+        self.reconcile()?;
+        self.nudge_watcher();
+        Ok(AddedLocation {
+            location,
+            entities: Vec::new(),
+            exists: false,
+        })
+    }
+
+    /// Removes a registered location; what only it defined is orphaned (or deleted).
+    pub fn delete_location(&self, id: &str) -> Result<(), LocationError> {
+        let location = self
+            .location(id)?
+            .ok_or_else(|| LocationError::NotFound(format!("Found no location with ID {id}")))?;
+        if location.source == "config" {
+            return Err(LocationError::NotAllowed(format!(
+                "location {id} comes from the server configuration; remove it there"
+            )));
+        }
+        self.store.write(|w| w.delete_location(id))?;
+        self.reconcile()?;
+        self.nudge_watcher();
+        Ok(())
+    }
+
+    fn nudge_watcher(&self) {
+        if let Some(watcher) = self.watcher.get() {
+            let _ = watcher.send(watch::Signal::Locations);
+        }
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+/// The ref of a location's generated Location entity.
+pub fn location_entity_ref(kind: &str, target: &str) -> String {
+    reconcile::location_entity(kind, target)
+        .entity_ref
+        .to_string()
+}
 
-    /// A catalog ingested from `yaml`; the temp dir must outlive the test's use of it.
-    fn catalog_with(yaml: &str) -> (Catalog, PathBuf, tempfile::TempDir) {
-        let tmp = tempfile::tempdir().unwrap();
-        let dir = tmp.path();
-        let file = dir.join("catalog-info.yaml");
-        std::fs::write(&file, yaml).unwrap();
-        let catalog = Catalog::open(&dir.join("data")).unwrap();
-        assert!(
-            catalog
-                .ingest(std::slice::from_ref(&file))
-                .unwrap()
-                .is_empty()
-        );
-        (catalog, file, tmp)
-    }
+/// A location's id: stable for a type and target, so re-registering finds the same one.
+fn location_id(kind: &str, target: &str) -> String {
+    uuid::Uuid::new_v5(
+        &uuid::Uuid::NAMESPACE_URL,
+        format!("{kind}:{target}").as_bytes(),
+    )
+    .to_string()
+}
 
-    const ORG: &str = "\
-apiVersion: backstage.io/v1alpha1
-kind: Group
-metadata: {name: payments}
-spec: {type: team, children: []}
----
-apiVersion: backstage.io/v1alpha1
-kind: Component
-metadata: {name: checkout, tags: [java]}
-spec: {type: service, owner: payments, lifecycle: production}
----
-apiVersion: backstage.io/v1alpha1
-kind: Component
-metadata: {name: web}
-spec: {type: website, owner: payments, lifecycle: experimental}
-";
+fn absolute(path: &Path) -> PathBuf {
+    std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf())
+}
 
-    #[test]
-    fn relations_originated_by_others_show_on_the_target() {
-        let (catalog, _, _tmp) = catalog_with(ORG);
-        let group = catalog
-            .get(&EntityRef::new("group", "default", "payments"))
-            .unwrap()
-            .unwrap();
-        let owned: Vec<&str> = group["relations"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|r| r["type"] == "ownerOf")
-            .map(|r| r["targetRef"].as_str().unwrap())
-            .collect();
-        assert_eq!(
-            owned,
-            ["component:default/checkout", "component:default/web"]
-        );
-        assert!(group["metadata"]["uid"].is_string());
-    }
+fn entity_ref_of(entity: &Value) -> String {
+    EntityRef::new(
+        entity["kind"].as_str().unwrap_or_default(),
+        entity["metadata"]["namespace"]
+            .as_str()
+            .unwrap_or("default"),
+        entity["metadata"]["name"].as_str().unwrap_or_default(),
+    )
+    .to_string()
+}
 
-    #[test]
-    fn filters_and_cursors_page_through_matches() {
-        let (catalog, _, _tmp) = catalog_with(ORG);
-        let filter = EntityFilter::from_params(&[
-            "kind=component".into(),
-            "relations.ownedby=group:default/nobody".into(),
-        ])
-        .unwrap();
-        let first = catalog.query(&Cursor { filter, offset: 0 }, 1).unwrap();
-        assert_eq!(first.total_items, 2);
-        assert_eq!(first.items[0]["metadata"]["name"], "checkout");
-        let second = catalog.query(&first.next_cursor.unwrap(), 1).unwrap();
-        assert_eq!(second.items[0]["metadata"]["name"], "web");
-        assert!(second.next_cursor.is_none());
-        assert_eq!(second.prev_cursor.unwrap().offset, 0);
-        let tagged = EntityFilter::from_params(&["metadata.tags=JAVA".into()]).unwrap();
-        assert_eq!(
-            catalog
-                .query(
-                    &Cursor {
-                        filter: tagged,
-                        offset: 0
-                    },
-                    10
-                )
-                .unwrap()
-                .total_items,
-            1
-        );
-    }
-
-    #[test]
-    fn reingesting_keeps_uids_of_unchanged_entities_and_drops_removed_ones() {
-        let (catalog, file, _tmp) = catalog_with(ORG);
-        let checkout = EntityRef::new("component", "default", "checkout");
-        let before = catalog.get(&checkout).unwrap().unwrap();
-        std::fs::write(
-            &file,
-            ORG.replace("lifecycle: experimental", "lifecycle: production")
-                .split("---")
-                .take(2)
-                .collect::<Vec<_>>()
-                .join("---"),
-        )
-        .unwrap();
-        catalog.ingest(std::slice::from_ref(&file)).unwrap();
-        let after = catalog.get(&checkout).unwrap().unwrap();
-        assert_eq!(before["metadata"]["uid"], after["metadata"]["uid"]);
-        assert_eq!(before["metadata"]["etag"], after["metadata"]["etag"]);
-        assert!(
-            catalog
-                .get(&EntityRef::new("component", "default", "web"))
-                .unwrap()
-                .is_none()
-        );
-    }
+/// The catalog file named by an entity's `managed-by-location` annotation.
+fn managed_by_file(entity: &Value) -> Option<PathBuf> {
+    entity["metadata"]["annotations"][sources::MANAGED_BY_LOCATION]
+        .as_str()?
+        .strip_prefix("file:")
+        .map(PathBuf::from)
 }

@@ -127,6 +127,16 @@ const RELATION_FIELDS: &[RelationField] = &[
     },
 ];
 
+/// The canonical (camelCase) spelling of a relation type written in any case; unknown types
+/// are returned as given.
+pub fn canonical_relation_type(name: &str) -> &str {
+    RELATION_FIELDS
+        .iter()
+        .flat_map(|r| [r.forward, r.reverse])
+        .find(|t| t.eq_ignore_ascii_case(name))
+        .unwrap_or(name)
+}
+
 /// All relations an entity's spec implies. Refs default to the entity's own namespace.
 pub fn relations_of(entity: &Entity) -> Result<Vec<Relation>, FieldError> {
     let kind = entity.kind().to_lowercase();
@@ -198,7 +208,7 @@ mod tests {
         let rels = pairs(
             json!({"apiVersion": "backstage.io/v1alpha1", "kind": "Component",
             "metadata": {"name": "checkout", "namespace": "shop"},
-            "spec": {"owner": "Payments", "system": "default/store", "providesApis": ["checkout-api"]}}),
+            "spec": {"type": "service", "lifecycle": "production", "owner": "Payments", "system": "default/store", "providesApis": ["checkout-api"]}}),
         );
         assert_eq!(
             rels,
@@ -217,7 +227,7 @@ mod tests {
     fn group_members_and_parent_emit_membership_and_hierarchy() {
         let rels = pairs(
             json!({"apiVersion": "backstage.io/v1alpha1", "kind": "Group",
-            "metadata": {"name": "payments"}, "spec": {"type": "team", "parent": "engineering", "members": ["ann"]}}),
+            "metadata": {"name": "payments"}, "spec": {"type": "team", "parent": "engineering", "members": ["ann"], "children": []}}),
         );
         assert!(rels.contains(&"group:default/payments hasMember user:default/ann".to_string()));
         assert!(rels.contains(&"user:default/ann memberOf group:default/payments".to_string()));
@@ -233,7 +243,7 @@ mod tests {
     fn a_ref_without_a_kind_where_none_is_assumed_names_the_field() {
         let e = validate(
             json!({"apiVersion": "backstage.io/v1alpha1", "kind": "Component",
-            "metadata": {"name": "a"}, "spec": {"dependsOn": ["b"]}}),
+            "metadata": {"name": "a"}, "spec": {"type": "service", "lifecycle": "x", "owner": "o", "dependsOn": ["b"]}}),
         )
         .unwrap();
         assert_eq!(relations_of(&e).unwrap_err().field, "spec.dependsOn");

@@ -9,7 +9,7 @@ use wasmtime::component::ResourceTable;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 use super::engine::Limited;
-use crate::catalog::{Catalog, Cursor, EntityFilter, EntityRef};
+use crate::catalog::{Catalog, Cursor, EntityQuery, EntityRef, Predicate};
 
 wasmtime::component::bindgen!({
     path: "../wit/v0.1.0",
@@ -88,14 +88,14 @@ impl catalog::Host for HostState {
                 Ok(cursor) => cursor,
                 Err(message) => return Ok(Err(message)),
             },
-            None => Cursor {
-                filter: EntityFilter::all_of(filters.into_iter().map(|f| (f.key, f.value))),
-                offset: 0,
-            },
+            None => Cursor::first(EntityQuery {
+                predicate: Predicate::all_equal(filters.into_iter().map(|f| (f.key, f.value))),
+                ..EntityQuery::default()
+            }),
         };
         let page = self
             .catalog
-            .query(&cursor, limit.min(MAX_QUERY_LIMIT).into())
+            .query(&cursor, limit.min(MAX_QUERY_LIMIT).into(), 0)
             .map_err(|e| wasmtime::format_err!("catalog.query: {e:#}"))?;
         let items = page
             .items

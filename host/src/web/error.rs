@@ -36,6 +36,22 @@ impl ApiError {
         }
     }
 
+    pub fn conflict(message: impl Into<String>) -> Self {
+        Self {
+            status: StatusCode::CONFLICT,
+            name: "ConflictError",
+            message: message.into(),
+        }
+    }
+
+    pub fn not_allowed(message: impl Into<String>) -> Self {
+        Self {
+            status: StatusCode::FORBIDDEN,
+            name: "NotAllowedError",
+            message: message.into(),
+        }
+    }
+
     pub fn internal(error: impl std::fmt::Display) -> Self {
         tracing::error!("internal error: {error:#}");
         Self {
@@ -76,6 +92,26 @@ pub async fn error_body(request: Request, next: Next) -> Response {
             })),
         )
             .into_response(),
+    }
+}
+
+/// A JSON request body; a malformed one is an `InputError` in Backstage's error body rather
+/// than axum's plain-text rejection.
+pub struct JsonBody<T>(pub T);
+
+impl<T: serde::de::DeserializeOwned, S: Send + Sync> axum::extract::FromRequest<S> for JsonBody<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, ApiError> {
+        let bytes = axum::body::Bytes::from_request(request, state)
+            .await
+            .map_err(|e| ApiError::input(format!("cannot read the request body: {e}")))?;
+        if bytes.is_empty() {
+            return Err(ApiError::input("Missing request body"));
+        }
+        serde_json::from_slice(&bytes)
+            .map(JsonBody)
+            .map_err(|e| ApiError::input(format!("Malformed request body: {e}")))
     }
 }
 

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use axum::Router;
 
-pub use error::{ApiError, blocking};
+pub use error::{ApiError, JsonBody, blocking};
 
 use crate::catalog::Catalog;
 use crate::plugins::PluginHost;

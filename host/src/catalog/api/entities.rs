@@ -1,0 +1,432 @@
+//! Entity endpoints: queries, lookups, facets, refresh, validation and processing errors.
+
+use axum::Json;
+use axum::extract::{OriginalUri, Path, RawQuery, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+
+use super::params::{DEFAULT_LIMIT, Params, full_text, project};
+use crate::catalog::{Cursor, EntityPage, EntityQuery, EntityRef, OrderField, Predicate};
+use crate::web::{ApiError, AppState, JsonBody, blocking};
+
+/// Legacy `GET entities`: a bare array. With `offset`, `limit` or `after` it is paged, and a
+/// `Link: <...>; rel="next"` header points at the next page.
+pub async fn list(
+    State(state): State<AppState>,
+    OriginalUri(uri): OriginalUri,
+    RawQuery(query): RawQuery,
+) -> Result<(HeaderMap, Json<Vec<Value>>), ApiError> {
+    let params = Params::parse(query.as_deref())?;
+    let fields = params.list("fields");
+    let limit = params.number("limit")?;
+    let offset = params.number("offset")?;
+    let after = params.one("after");
+    let cursor = match after {
+        Some(after) => Cursor::decode(after).map_err(ApiError::input)?,
+        None => {
+            let order = params
+                .all("order")
+                .map(|o| {
+                    let (direction, field) = o.split_once(':').ok_or_else(|| {
+                        ApiError::input(format!(
+                            "Invalid order parameter \"{o}\", expected \"<asc or desc>:<field name>\""
+                        ))
+                    })?;
+                    OrderField::parse(&format!("{field},{direction}")).map_err(ApiError::input)
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            Cursor::first(EntityQuery {
+                predicate: params.filter()?,
+                order,
+                full_text: None,
+            })
+        }
+    };
+    let paged = limit.is_some() || offset.is_some() || after.is_some();
+    if limit == Some(0) {
+        return Err(ApiError::input("Invalid limit, must be greater than zero"));
+    }
+    let (items, next) = blocking(move || {
+        if paged {
+            let page = state.catalog.query(
+                &cursor,
+                limit.unwrap_or(DEFAULT_LIMIT),
+                offset.unwrap_or(0),
+            )?;
+            return Ok((page.items, page.next_cursor));
+        }
+        let mut all = Vec::new();
+        let mut cursor = Some(cursor);
+        while let Some(current) = cursor.take() {
+            let page = state
+                .catalog
+                .query(&current, crate::catalog::MAX_PAGE_SIZE, 0)?;
+            all.extend(page.items);
+            cursor = page.next_cursor;
+        }
+        Ok((all, None))
+    })
+    .await?;
+    let mut headers = HeaderMap::new();
+    if let Some(next) = next {
+        let mut query: Vec<(String, String)> = Params::parse(uri.query())?
+            .pairs()
+            .filter(|(k, _)| k != "offset" && k != "after")
+            .collect();
+        query.push(("after".into(), next.encode()));
+        let link = format!(
+            "<{}?{}>; rel=\"next\"",
+            uri.path(),
+            serde_urlencoded::to_string(&query).map_err(ApiError::internal)?
+        );
+        headers.insert(
+            header::LINK,
+            HeaderValue::from_str(&link).map_err(ApiError::internal)?,
+        );
+    }
+    Ok((
+        headers,
+        Json(items.into_iter().map(|e| project(e, &fields)).collect()),
+    ))
+}
+
+/// `GET entities/by-query`.
+pub async fn by_query(
+    State(state): State<AppState>,
+    RawQuery(query): RawQuery,
+) -> Result<Json<Value>, ApiError> {
+    let params = Params::parse(query.as_deref())?;
+    let cursor = params.entity_query()?;
+    let offset = if params.one("cursor").is_some() {
+        0
+    } else {
+        params.number("offset")?.unwrap_or(0)
+    };
+    let limit = params.number("limit")?.unwrap_or(DEFAULT_LIMIT);
+    page_response(state, cursor, limit, offset, params.list("fields")).await
+}
+
+/// The body of `POST entities/by-query`: Backstage's predicate form.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct QueryBody {
+    query: Option<Value>,
+    #[serde(default)]
+    order_by: Vec<OrderBy>,
+    full_text_filter: Option<FullTextBody>,
+    #[serde(default)]
+    fields: Vec<String>,
+    limit: Option<u64>,
+    offset: Option<u64>,
+    cursor: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub struct OrderBy {
+    field: String,
+    #[serde(default)]
+    order: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub struct FullTextBody {
+    term: Option<String>,
+    #[serde(default)]
+    fields: Vec<String>,
+}
+
+/// `POST entities/by-query`.
+pub async fn by_query_post(
+    State(state): State<AppState>,
+    JsonBody(body): JsonBody<QueryBody>,
+) -> Result<Json<Value>, ApiError> {
+    let limit = body.limit.unwrap_or(DEFAULT_LIMIT);
+    if let Some(cursor) = &body.cursor {
+        if cursor.is_empty() {
+            return Err(ApiError::input("Cursor cannot be empty"));
+        }
+        let cursor = Cursor::decode(cursor).map_err(ApiError::input)?;
+        return page_response(state, cursor, limit, 0, body.fields).await;
+    }
+    let predicate = match &body.query {
+        Some(query) => Predicate::from_json(query)
+            .map_err(|e| ApiError::input(format!("Invalid query: {e}")))?,
+        None => Predicate::everything(),
+    };
+    let order = body
+        .order_by
+        .iter()
+        .map(|o| {
+            OrderField::parse(&format!(
+                "{},{}",
+                o.field,
+                o.order.as_deref().unwrap_or("asc")
+            ))
+        })
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(ApiError::input)?;
+    let full_text = body
+        .full_text_filter
+        .and_then(|f| full_text(f.term.as_deref(), f.fields));
+    let cursor = Cursor::first(EntityQuery {
+        predicate,
+        order,
+        full_text,
+    });
+    page_response(state, cursor, limit, body.offset.unwrap_or(0), body.fields).await
+}
+
+async fn page_response(
+    state: AppState,
+    cursor: Cursor,
+    limit: u64,
+    offset: u64,
+    fields: Vec<String>,
+) -> Result<Json<Value>, ApiError> {
+    let page: EntityPage =
+        blocking(move || Ok(state.catalog.query(&cursor, limit, offset)?)).await?;
+    let mut page_info = Map::new();
+    if let Some(next) = page.next_cursor {
+        page_info.insert("nextCursor".into(), json!(next.encode()));
+    }
+    if let Some(prev) = page.prev_cursor {
+        page_info.insert("prevCursor".into(), json!(prev.encode()));
+    }
+    let items: Vec<Value> = page
+        .items
+        .into_iter()
+        .map(|e| project(e, &fields))
+        .collect();
+    Ok(Json(
+        json!({"items": items, "totalItems": page.total_items, "pageInfo": page_info}),
+    ))
+}
+
+pub async fn by_uid(
+    State(state): State<AppState>,
+    Path(uid): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    blocking(move || {
+        state
+            .catalog
+            .get_by_uid(&uid)?
+            .map(Json)
+            .ok_or_else(|| ApiError::not_found(format!("No entity with uid {uid}")))
+    })
+    .await
+}
+
+/// `DELETE entities/by-uid/:uid`: 204 whether or not it existed, as in Backstage.
+pub async fn delete_by_uid(
+    State(state): State<AppState>,
+    Path(uid): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    blocking(move || {
+        state.catalog.delete_by_uid(&uid)?;
+        Ok(StatusCode::NO_CONTENT)
+    })
+    .await
+}
+
+pub async fn by_name(
+    State(state): State<AppState>,
+    Path((kind, namespace, name)): Path<(String, String, String)>,
+) -> Result<Json<Value>, ApiError> {
+    let entity_ref = EntityRef::new(&kind, &namespace, &name);
+    blocking(move || {
+        state.catalog.get(&entity_ref)?.map(Json).ok_or_else(|| {
+            ApiError::not_found(format!(
+                "No entity named '{name}' found, with kind '{kind}' in namespace '{namespace}'"
+            ))
+        })
+    })
+    .await
+}
+
+/// `GET entities/by-name/:kind/:namespace/:name/ancestry`.
+pub async fn ancestry(
+    State(state): State<AppState>,
+    Path((kind, namespace, name)): Path<(String, String, String)>,
+) -> Result<Json<Value>, ApiError> {
+    let entity_ref = EntityRef::new(&kind, &namespace, &name);
+    blocking(move || {
+        let items = state
+            .catalog
+            .ancestry(&entity_ref)?
+            .ok_or_else(|| ApiError::not_found(format!("No such entity {entity_ref}")))?;
+        let items: Vec<Value> = items
+            .into_iter()
+            .map(|a| json!({"entity": a.entity, "parentEntityRefs": a.parent_refs}))
+            .collect();
+        Ok(Json(
+            json!({"rootEntityRef": entity_ref.to_string(), "items": items}),
+        ))
+    })
+    .await
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ByRefsBody {
+    entity_refs: Vec<String>,
+    #[serde(default)]
+    fields: Vec<String>,
+    query: Option<Value>,
+}
+
+/// `POST entities/by-refs`: the entities in the order asked, `null` for missing ones and for
+/// ones the optional `filter`/`query` leaves out.
+pub async fn by_refs(
+    State(state): State<AppState>,
+    RawQuery(query): RawQuery,
+    JsonBody(body): JsonBody<ByRefsBody>,
+) -> Result<Json<Value>, ApiError> {
+    let params = Params::parse(query.as_deref())?;
+    let mut fields = body.fields;
+    fields.extend(params.list("fields"));
+    let mut conditions = vec![params.filter()?];
+    if let Some(query) = &body.query {
+        conditions.push(
+            Predicate::from_json(query)
+                .map_err(|e| ApiError::input(format!("Invalid query: {e}")))?,
+        );
+    }
+    let predicate = Predicate::All(conditions);
+    blocking(move || {
+        let mut items = state.catalog.by_refs(&body.entity_refs)?;
+        if predicate != Predicate::All(vec![Predicate::everything()]) {
+            let allowed = state.catalog.refs_matching(&body.entity_refs, predicate)?;
+            for (item, entity_ref) in items.iter_mut().zip(&body.entity_refs) {
+                if !allowed.contains(&entity_ref.to_lowercase()) {
+                    *item = None;
+                }
+            }
+        }
+        let items: Vec<Value> = items
+            .into_iter()
+            .map(|e| e.map_or(Value::Null, |e| project(e, &fields)))
+            .collect();
+        Ok(Json(json!({ "items": items })))
+    })
+    .await
+}
+
+/// `GET entity-facets?facet=kind&facet=spec.type&filter=...`.
+pub async fn facets(
+    State(state): State<AppState>,
+    RawQuery(query): RawQuery,
+) -> Result<Json<Value>, ApiError> {
+    let params = Params::parse(query.as_deref())?;
+    let facets: Vec<String> = params.all("facet").map(str::to_owned).collect();
+    if facets.is_empty() {
+        return Err(ApiError::input("Missing facet parameter"));
+    }
+    facets_response(state, facets, params.filter()?).await
+}
+
+#[derive(Deserialize)]
+pub struct FacetsBody {
+    #[serde(default)]
+    facets: Vec<String>,
+    query: Option<Value>,
+}
+
+/// `POST entity-facets` with the predicate form.
+pub async fn facets_post(
+    State(state): State<AppState>,
+    JsonBody(body): JsonBody<FacetsBody>,
+) -> Result<Json<Value>, ApiError> {
+    if body.facets.is_empty() {
+        return Err(ApiError::input("Missing or empty facets parameter"));
+    }
+    let predicate = match &body.query {
+        Some(query) => Predicate::from_json(query)
+            .map_err(|e| ApiError::input(format!("Invalid query: {e}")))?,
+        None => Predicate::everything(),
+    };
+    facets_response(state, body.facets, predicate).await
+}
+
+async fn facets_response(
+    state: AppState,
+    facets: Vec<String>,
+    predicate: Predicate,
+) -> Result<Json<Value>, ApiError> {
+    blocking(move || {
+        let counted = state.catalog.facets(&facets, predicate)?;
+        let mut out = Map::new();
+        for (facet, values) in counted {
+            out.insert(facet, json!(values));
+        }
+        Ok(Json(json!({ "facets": out })))
+    })
+    .await
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RefreshBody {
+    entity_ref: String,
+    #[serde(default)]
+    #[allow(
+        dead_code,
+        reason = "accepted for Backstage compatibility; auth comes later"
+    )]
+    authorization_token: Option<String>,
+}
+
+/// `POST refresh`: re-reads the entity's file now; 200 with an empty body.
+pub async fn refresh(
+    State(state): State<AppState>,
+    JsonBody(body): JsonBody<RefreshBody>,
+) -> Result<StatusCode, ApiError> {
+    let entity_ref =
+        EntityRef::parse(&body.entity_ref, None, "default").map_err(ApiError::input)?;
+    blocking(move || {
+        if state.catalog.refresh(&entity_ref)? {
+            Ok(StatusCode::OK)
+        } else {
+            Err(ApiError::not_found(format!(
+                "Entity {entity_ref} not found"
+            )))
+        }
+    })
+    .await
+}
+
+#[derive(Deserialize)]
+pub struct ValidateBody {
+    entity: Value,
+    location: String,
+}
+
+/// `POST validate-entity`: 200 when the entity would be accepted, else 400 with every
+/// problem in `errors`.
+pub async fn validate(
+    State(state): State<AppState>,
+    JsonBody(body): JsonBody<ValidateBody>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let mut errors: Vec<Value> = Vec::new();
+    if !body
+        .location
+        .split_once(':')
+        .is_some_and(|(t, target)| !t.is_empty() && !target.is_empty())
+    {
+        errors.push(json!({"name": "InputError", "message": format!(
+            "Unable to parse location ref '{}', expected '<type>:<target>', e.g. 'url:https://host/path'", body.location)}));
+    }
+    errors.extend(state.catalog.validate_entity(body.entity).into_iter().map(|e| {
+        json!({"name": "InputError", "message": format!("{}: {}", e.field, e.message), "field": e.field})
+    }));
+    if errors.is_empty() {
+        Ok((StatusCode::OK, Json(json!({}))))
+    } else {
+        Ok((StatusCode::BAD_REQUEST, Json(json!({ "errors": errors }))))
+    }
+}
+
+/// `GET errors`: every current processing problem, with file, document and field.
+pub async fn errors(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
+    blocking(move || Ok(Json(json!({ "items": state.catalog.errors()? })))).await
+}

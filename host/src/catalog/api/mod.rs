@@ -1,0 +1,50 @@
+//! `/api/catalog`: Backstage's catalog REST API, as thin handlers over [`Catalog`]
+//! (`super::Catalog`). Paths, parameters, JSON shapes and status codes follow Backstage's
+//! catalog backend so its clients work unchanged.
+
+mod entities;
+mod locations;
+mod params;
+
+use axum::Router;
+use axum::routing::{get, post};
+
+use crate::web::AppState;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/entities", get(entities::list))
+        .route(
+            "/entities/by-query",
+            get(entities::by_query).post(entities::by_query_post),
+        )
+        .route(
+            "/entities/by-uid/{uid}",
+            get(entities::by_uid).delete(entities::delete_by_uid),
+        )
+        .route(
+            "/entities/by-name/{kind}/{namespace}/{name}",
+            get(entities::by_name),
+        )
+        .route(
+            "/entities/by-name/{kind}/{namespace}/{name}/ancestry",
+            get(entities::ancestry),
+        )
+        .route("/entities/by-refs", post(entities::by_refs))
+        .route(
+            "/entity-facets",
+            get(entities::facets).post(entities::facets_post),
+        )
+        .route("/refresh", post(entities::refresh))
+        .route("/validate-entity", post(entities::validate))
+        .route("/errors", get(entities::errors))
+        .route("/locations", get(locations::list).post(locations::add))
+        .route(
+            "/locations/{id}",
+            get(locations::by_id).delete(locations::delete),
+        )
+        .route(
+            "/locations/by-entity/{kind}/{namespace}/{name}",
+            get(locations::by_entity),
+        )
+}

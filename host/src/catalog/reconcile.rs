@@ -1,0 +1,407 @@
+//! Making the store match the sources. A reconcile walks every location (configured and
+//! registered), follows Location entities to more files, re-reads only the files whose
+//! fingerprint (size and modification time of the file and of everything its placeholders
+//! read) changed, and applies the result in one transaction:
+//!
+//! - an entity keeps the file that first claimed it; another file defining it gets a
+//!   conflict error until the first lets go;
+//! - an entity its file no longer defines (or whose file is gone) is orphaned: annotated
+//!   `backstage.io/orphan: 'true'` or deleted, as configured;
+//! - a document that fails keeps the last good version served, with the error in its
+//!   `status.items`; if a document cannot even say which entity it is, nothing the file
+//!   defined is released.
+
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+
+use serde_json::{Value, json};
+use sha1::{Digest, Sha1};
+
+use super::entity_ref::EntityRef;
+use super::sources::{
+    self, FileContext, FileOutcome, MANAGED_BY_LOCATION, MANAGED_BY_ORIGIN_LOCATION,
+    ProcessingError, StagedEntity,
+};
+use super::store::{CatalogStore, EntityWrite, FileRecord, LocationRow, Writer};
+
+/// What happens to entities no location defines any more.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OrphanStrategy {
+    /// Keep them, annotated `backstage.io/orphan: 'true'`.
+    Keep,
+    /// Delete them (Backstage's default).
+    Delete,
+}
+
+/// A location the walk starts from, with its generated Location entity.
+pub struct Root {
+    pub id: String,
+    pub target: PathBuf,
+    pub entity: StagedEntity,
+}
+
+impl Root {
+    pub fn new(location: &LocationRow) -> Self {
+        let target = PathBuf::from(&location.target);
+        Self {
+            id: location.id.clone(),
+            entity: location_entity(&location.kind, &location.target),
+            target,
+        }
+    }
+
+    fn origin(&self) -> String {
+        format!("file:{}", self.target.display())
+    }
+
+    /// Placeholders may read anywhere under the location's folder.
+    fn confinement(&self) -> PathBuf {
+        let folder = if self.target.is_dir() {
+            self.target.clone()
+        } else {
+            self.target
+                .parent()
+                .map(Path::to_path_buf)
+                .unwrap_or_default()
+        };
+        folder.canonicalize().unwrap_or(folder)
+    }
+}
+
+/// Backstage's generated Location entity for a registered or configured location:
+/// `generated-<sha1 of type:target>`.
+pub fn location_entity(kind: &str, target: &str) -> StagedEntity {
+    let location_ref = format!("{kind}:{target}");
+    let name = format!(
+        "generated-{}",
+        hex::encode(Sha1::digest(location_ref.as_bytes()))
+    );
+    let body = json!({
+        "apiVersion": "backstage.io/v1alpha1",
+        "kind": "Location",
+        "metadata": {
+            "name": name,
+            "namespace": "default",
+            "annotations": {
+                MANAGED_BY_LOCATION: location_ref,
+                MANAGED_BY_ORIGIN_LOCATION: location_ref,
+            },
+        },
+        "spec": {"type": kind, "target": target},
+    });
+    StagedEntity {
+        entity_ref: EntityRef::new("location", "default", &name),
+        body,
+        relations: Vec::new(),
+        document: 0,
+    }
+}
+
+/// One file reached by the walk: its record, and what processing it gave (`None` when it
+/// was unchanged and not read).
+pub struct Visited {
+    pub record: FileRecord,
+    pub outcome: Option<FileOutcome>,
+}
+
+/// Everything a walk found.
+#[derive(Default)]
+pub struct Walk {
+    pub visited: Vec<Visited>,
+    pub errors: Vec<ProcessingError>,
+}
+
+impl Walk {
+    pub fn processed(&self) -> impl Iterator<Item = (&FileRecord, &FileOutcome)> {
+        self.visited
+            .iter()
+            .filter_map(|v| Some((&v.record, v.outcome.as_ref()?)))
+    }
+}
+
+/// A file waiting to be visited, and how it was reached.
+struct Pending {
+    file: PathBuf,
+    root: usize,
+    parent_ref: String,
+}
+
+/// Walks `roots` breadth first. Files in `cached` whose fingerprint still matches are not
+/// read (their recorded targets are followed), unless listed in `forced`. Files of one
+/// level are processed in parallel.
+pub fn walk(
+    roots: &[Root],
+    file_name: &str,
+    cached: &HashMap<PathBuf, FileRecord>,
+    forced: &HashSet<PathBuf>,
+) -> Walk {
+    let mut out = Walk::default();
+    let mut seen = HashSet::new();
+    let mut frontier = Vec::new();
+    for (index, root) in roots.iter().enumerate() {
+        match sources::scan(&root.target, file_name) {
+            Ok(files) => frontier.extend(files.into_iter().map(|file| Pending {
+                file,
+                root: index,
+                parent_ref: root.entity.entity_ref.to_string(),
+            })),
+            Err(message) => out.errors.push(ProcessingError::of_file(
+                &root.target,
+                format!("location target: {message}"),
+            )),
+        }
+    }
+    let contexts: Vec<(String, PathBuf)> = roots
+        .iter()
+        .map(|r| (r.origin(), r.confinement()))
+        .collect();
+    while !frontier.is_empty() {
+        frontier.retain(|p| seen.insert(p.file.clone()));
+        let visits: Vec<Visited> = parallel_map(&frontier, |pending| {
+            let root = &roots[pending.root];
+            let previous = cached.get(&pending.file).filter(|c| {
+                c.location_id == root.id
+                    && c.parent_ref == pending.parent_ref
+                    && !forced.contains(&pending.file)
+                    && fingerprint(std::iter::once(&pending.file).chain(&c.dependencies))
+                        == c.fingerprint
+            });
+            if let Some(previous) = previous {
+                return Visited {
+                    record: previous.clone(),
+                    outcome: None,
+                };
+            }
+            let before = fingerprint([&pending.file]);
+            let (origin, confinement) = &contexts[pending.root];
+            let outcome = sources::process_file(
+                &pending.file,
+                &FileContext {
+                    origin,
+                    root: confinement,
+                },
+            );
+            let record = FileRecord {
+                path: pending.file.clone(),
+                location_id: root.id.clone(),
+                parent_ref: pending.parent_ref.clone(),
+                fingerprint: before + &fingerprint(&outcome.dependencies),
+                dependencies: outcome.dependencies.clone(),
+                targets: outcome.targets.clone(),
+            };
+            Visited {
+                record,
+                outcome: Some(outcome),
+            }
+        });
+        let mut next = Vec::new();
+        for (visit, pending) in visits.iter().zip(&frontier) {
+            for target in &visit.record.targets {
+                match sources::scan(&target.path, file_name) {
+                    Ok(files) => next.extend(files.into_iter().map(|file| Pending {
+                        file,
+                        root: pending.root,
+                        parent_ref: target.parent.clone(),
+                    })),
+                    Err(_) if target.optional => {}
+                    Err(message) => out.errors.push(ProcessingError {
+                        file: pending.file.clone(),
+                        document: None,
+                        entity_ref: Some(target.parent.clone()),
+                        field: Some("spec.target".into()),
+                        message: format!("location target: {message}"),
+                    }),
+                }
+            }
+        }
+        out.visited.extend(visits);
+        frontier = next;
+    }
+    out
+}
+
+/// Size and modification time of each file (a catalog file, then what its placeholders
+/// read); changes when any of them is edited, replaced or removed.
+fn fingerprint<'a>(paths: impl IntoIterator<Item = &'a PathBuf>) -> String {
+    paths
+        .into_iter()
+        .map(|path| match std::fs::metadata(path) {
+            Ok(meta) => {
+                let modified = meta
+                    .modified()
+                    .ok()
+                    .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                    .map_or(0, |d| d.as_nanos());
+                format!("{}@{modified};", meta.len())
+            }
+            Err(_) => "missing;".into(),
+        })
+        .collect()
+}
+
+fn parallel_map<T: Sync, U: Send>(items: &[T], f: impl Fn(&T) -> U + Sync) -> Vec<U> {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    if items.len() < 64 || threads == 1 {
+        return items.iter().map(f).collect();
+    }
+    let chunk = items.len().div_ceil(threads);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = items
+            .chunks(chunk)
+            .map(|part| scope.spawn(|| part.iter().map(&f).collect::<Vec<U>>()))
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().expect("catalog processing thread panicked"))
+            .collect()
+    })
+}
+
+/// What one reconcile changed.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Report {
+    pub files_read: usize,
+    pub written: usize,
+    pub released: usize,
+    pub errors: usize,
+}
+
+/// Applies a walk to the store.
+pub fn apply(
+    store: &CatalogStore,
+    roots: &[Root],
+    walk: &Walk,
+    previous_files: &HashMap<PathBuf, FileRecord>,
+    orphans: OrphanStrategy,
+) -> anyhow::Result<Report> {
+    let reachable: HashSet<&Path> = walk
+        .visited
+        .iter()
+        .map(|v| v.record.path.as_path())
+        .collect();
+    store.write(|w| {
+        let mut report = Report {
+            files_read: walk.processed().count(),
+            ..Report::default()
+        };
+        // Generated entities of the locations themselves.
+        let root_refs: HashSet<String> = roots
+            .iter()
+            .map(|r| r.entity.entity_ref.to_string())
+            .collect();
+        for stale in w.location_entities()? {
+            if !root_refs.contains(&stale) {
+                w.delete_entity(&stale)?;
+            }
+        }
+        for root in roots {
+            report.written += usize::from(w.put(&EntityWrite {
+                entity_ref: &root.entity.entity_ref,
+                body: &root.entity.body,
+                relations: &[],
+                file: None,
+                location_id: &root.id,
+                parent_ref: None,
+            })?);
+        }
+        // First let go of what files no longer define, so that a move between files in one
+        // change is not taken for a conflict.
+        for (path, _) in previous_files
+            .iter()
+            .filter(|(p, _)| !reachable.contains(p.as_path()))
+        {
+            for entity_ref in w.entities_of_file(path)? {
+                report.released += release(w, &entity_ref, orphans)?;
+            }
+            w.delete_file(path)?;
+        }
+        for (record, outcome) in walk.processed() {
+            if outcome.has_unidentified_failure() {
+                continue;
+            }
+            let defined: HashSet<String> = outcome
+                .entities
+                .iter()
+                .map(|e| e.entity_ref.to_string())
+                .chain(outcome.errors.iter().filter_map(|e| e.entity_ref.clone()))
+                .collect();
+            for entity_ref in w.entities_of_file(&record.path)? {
+                if !defined.contains(&entity_ref) {
+                    report.released += release(w, &entity_ref, orphans)?;
+                }
+            }
+        }
+        for (record, outcome) in walk.processed() {
+            let mut conflicts = Vec::new();
+            for staged in &outcome.entities {
+                let entity_ref = staged.entity_ref.to_string();
+                let claimed_elsewhere = w.lookup(&entity_ref)?.filter(|existing| {
+                    !existing.orphan
+                        && existing.file.as_deref() != Some(record.path.as_path())
+                        && (existing.file.as_deref().is_some_and(|f| reachable.contains(f))
+                            || existing.file.is_none())
+                });
+                if let Some(existing) = claimed_elsewhere {
+                    let owner = existing
+                        .file
+                        .map_or_else(|| "a registered location".into(), |f| f.display().to_string());
+                    conflicts.push(ProcessingError {
+                        file: record.path.clone(),
+                        document: Some(staged.document),
+                        entity_ref: Some(entity_ref.clone()),
+                        field: Some("metadata.name".into()),
+                        message: format!(
+                            "{entity_ref} is already defined in {owner}; the first location keeps it"
+                        ),
+                    });
+                    continue;
+                }
+                report.written += usize::from(w.put(&EntityWrite {
+                    entity_ref: &staged.entity_ref,
+                    body: &staged.body,
+                    relations: &staged.relations,
+                    file: Some(&record.path),
+                    location_id: &record.location_id,
+                    parent_ref: Some(&record.parent_ref),
+                })?);
+            }
+            let mut failed: HashMap<&str, Vec<&ProcessingError>> = HashMap::new();
+            for error in &outcome.errors {
+                if let Some(entity_ref) = &error.entity_ref {
+                    failed.entry(entity_ref).or_default().push(error);
+                }
+            }
+            let own: HashSet<String> = w.entities_of_file(&record.path)?.into_iter().collect();
+            for (entity_ref, errors) in failed {
+                if own.contains(entity_ref) {
+                    w.set_status_errors(entity_ref, &errors)?;
+                }
+            }
+            report.errors += outcome.errors.len() + conflicts.len();
+            w.replace_errors(Some(&record.path), "file", &outcome.errors)?;
+            w.replace_errors(Some(&record.path), "conflict", &conflicts)?;
+            w.put_file(record)?;
+        }
+        w.replace_errors(None, "discovery", &walk.errors)?;
+        Ok(report)
+    })
+}
+
+/// Orphans or deletes an entity no source defines any more; returns 1 if it was released.
+fn release(w: &mut Writer, entity_ref: &str, orphans: OrphanStrategy) -> anyhow::Result<usize> {
+    match orphans {
+        OrphanStrategy::Delete => {
+            w.delete_entity(entity_ref)?;
+        }
+        OrphanStrategy::Keep => w.set_orphan(entity_ref, true)?,
+    }
+    Ok(1)
+}
+
+/// The entities a walk would produce, without storing anything (a dry run).
+pub fn preview(walk: &Walk) -> Vec<Value> {
+    walk.processed()
+        .flat_map(|(_, outcome)| outcome.entities.iter().map(|e| e.body.clone()))
+        .collect()
+}
