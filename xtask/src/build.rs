@@ -148,7 +148,7 @@ fn gzip_len(file: &Path) -> u64 {
 }
 
 /// The native host, release profile (shared with `cargo test --release`).
-fn host(root: &Path) -> anyhow::Result<PathBuf> {
+pub fn host(root: &Path) -> anyhow::Result<PathBuf> {
     run(
         Command::new(toolchain::host_cargo())
             .current_dir(root)

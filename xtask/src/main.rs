@@ -4,7 +4,9 @@
 //!   wasm-bindgen) and the host binary.
 //! - `cargo xtask run` — build, then serve the demo portal on http://127.0.0.1:7007.
 //! - `cargo xtask test` — build, then unit, integration and browser tests.
+//! - `cargo xtask bench catalog [--entities N]` — catalog benchmark into BENCHMARKS.md.
 
+mod bench;
 mod build;
 mod toolchain;
 
@@ -20,8 +22,11 @@ fn main() -> anyhow::Result<()> {
         Some("build") => build::all(&root).map(|_| ()),
         Some("run") => run(&root, &args[1..]),
         Some("test") => test(&root),
+        Some("bench") if args.get(1).map(String::as_str) == Some("catalog") => {
+            bench::catalog(&root, &args[2..])
+        }
         _ => {
-            eprintln!("usage: cargo xtask <build|run|test>");
+            eprintln!("usage: cargo xtask <build|run|test|bench catalog [--entities N]...>");
             std::process::exit(2);
         }
     }

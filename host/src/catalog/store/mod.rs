@@ -18,6 +18,9 @@ use rusqlite::{Connection, OpenFlags};
 pub use read::{Facet, LocationRow};
 pub use write::{EntityWrite, FileRecord, Writer};
 
+/// Idle read connections kept open (each holds its own page cache).
+const MAX_IDLE_READERS: usize = 4;
+
 pub struct CatalogStore {
     path: PathBuf,
     writer: Mutex<Connection>,
@@ -61,15 +64,15 @@ impl CatalogStore {
                     &self.path,
                     OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
                 )?;
-                conn.pragma_update(None, "cache_size", -16_000)?;
                 conn
             }
         };
         let out = f(&conn);
-        self.readers
-            .lock()
-            .expect("catalog reader pool poisoned")
-            .push(conn);
+        let mut pool = self.readers.lock().expect("catalog reader pool poisoned");
+        // Keep a few warm connections; more are opened under bursts and closed after.
+        if pool.len() < MAX_IDLE_READERS {
+            pool.push(conn);
+        }
         out
     }
 }

@@ -1,0 +1,391 @@
+//! `cargo xtask bench catalog [--entities N]...`: generates a synthetic organisation as
+//! catalog YAML, starts the real server on it and measures ingestion, latency (wrk, one
+//! connection), throughput (wrk, 16 connections) and peak memory. Prints a table and writes
+//! it to BENCHMARKS.md.
+
+use std::fmt::Write as _;
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+
+use crate::{build, toolchain};
+
+const DEFAULT_SIZES: &[usize] = &[10_000, 100_000];
+
+pub fn catalog(root: &Path, args: &[String]) -> anyhow::Result<()> {
+    let mut sizes = Vec::new();
+    let mut rest = args.iter();
+    while let Some(arg) = rest.next() {
+        match arg.as_str() {
+            "--entities" => sizes.push(
+                rest.next()
+                    .context("--entities needs a number")?
+                    .replace('_', "")
+                    .parse()?,
+            ),
+            other => bail!("unknown argument {other} (expected --entities N)"),
+        }
+    }
+    if sizes.is_empty() {
+        sizes = DEFAULT_SIZES.to_vec();
+    }
+    toolchain::ensure_debian_packages(&["wrk"])?;
+    let binary = build::host(root)?;
+    let mut results = Vec::new();
+    for size in sizes {
+        println!("catalog benchmark: {size} entities");
+        results.push(run_one(&binary, size)?);
+    }
+    let table = table(&results);
+    println!("\n{table}");
+    write_benchmarks(root, &table)
+}
+
+struct Measured {
+    entities: usize,
+    files: usize,
+    ingest: Duration,
+    restart: Duration,
+    peak_rss_mb: u64,
+    rows: Vec<(&'static str, Latency, f64)>,
+}
+
+struct Latency {
+    p50_ms: f64,
+    p99_ms: f64,
+}
+
+fn run_one(binary: &Path, size: usize) -> anyhow::Result<Measured> {
+    let work = std::env::temp_dir().join(format!("greenroom-bench-{size}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&work);
+    let catalog = work.join("catalog");
+    let files = generate(&catalog, size)?;
+    let data = work.join("data");
+    let addr = free_address()?;
+    let started = Instant::now();
+    let mut server = start(binary, &catalog, &data, addr)?;
+    // Every generated entity plus the location's own entity.
+    wait_for_total(addr, size + 1, &mut server)?;
+    let ingest = started.elapsed();
+    let group = "group:default/team-0";
+    let component = "component:default/service-0-0";
+    let endpoints: Vec<(&'static str, String)> = vec![
+        ("by-name", format!("/api/catalog/entities/by-name/component/default/{}", component.rsplit('/').next().unwrap_or_default())),
+        ("by-query (filter, page of 100)", "/api/catalog/entities/by-query?filter=kind=component,spec.lifecycle=production&limit=100".into()),
+        ("by-query (relation filter)", format!("/api/catalog/entities/by-query?filter=relations.ownedBy={group}&limit=100")),
+        ("entity-facets (kind, spec.type)", "/api/catalog/entity-facets?facet=kind&facet=spec.type".into()),
+        ("full-text filter", "/api/catalog/entities/by-query?fullTextFilterTerm=service-42&fullTextFilterFields=metadata.name&limit=100".into()),
+    ];
+    let mut rows = Vec::new();
+    for (name, path) in &endpoints {
+        let url = format!("http://{addr}{path}");
+        let single = wrk(&url, 1, 4)?;
+        let many = wrk(&url, 16, 4)?;
+        println!(
+            "  {name}: p50 {:.2} ms, p99 {:.2} ms, {:.0} req/s at 16 connections",
+            single.0.p50_ms, single.0.p99_ms, many.1
+        );
+        rows.push((*name, single.0, many.1));
+    }
+    let peak_rss_mb = peak_rss_mb(server.id())?;
+    stop(&mut server);
+    let restarted = Instant::now();
+    let mut again = start(binary, &catalog, &data, addr)?;
+    wait_for_total(addr, size + 1, &mut again)?;
+    let restart = restarted.elapsed();
+    stop(&mut again);
+    let _ = std::fs::remove_dir_all(&work);
+    Ok(Measured {
+        entities: size,
+        files,
+        ingest,
+        restart,
+        peak_rss_mb,
+        rows,
+    })
+}
+
+/// Writes a synthetic organisation: per team a folder with one catalog-info.yaml holding the
+/// team, its members, services, APIs and resources; domains and systems in their own file.
+/// Returns the number of files.
+fn generate(dir: &Path, size: usize) -> anyhow::Result<usize> {
+    // Per team: 1 group + 5 users + 8 components + 3 APIs + 2 resources = 19, plus one
+    // system per team and one domain per 10 teams in the shared file.
+    const PER_TEAM: usize = 19;
+    let teams = size.div_ceil(PER_TEAM + 1).max(1);
+    let domains = teams.div_ceil(10);
+    let mut written = 0usize;
+    let mut shared = String::new();
+    for d in 0..domains {
+        doc(
+            &mut shared,
+            "Domain",
+            &format!("domain-{d}"),
+            &format!("owner: team-{}", d * 10),
+        );
+        written += 1;
+    }
+    for t in 0..teams {
+        doc(
+            &mut shared,
+            "System",
+            &format!("system-{t}"),
+            &format!("owner: team-{t}\n  domain: domain-{}", t / 10),
+        );
+        written += 1;
+    }
+    std::fs::create_dir_all(dir)?;
+    std::fs::write(dir.join("catalog-info.yaml"), shared)?;
+    let mut files = 1;
+    for t in 0..teams {
+        if written >= size {
+            break;
+        }
+        let mut text = String::new();
+        let parent = if t == 0 {
+            String::new()
+        } else {
+            format!("\n  parent: team-{}", (t - 1) / 4)
+        };
+        doc(
+            &mut text,
+            "Group",
+            &format!("team-{t}"),
+            &format!("type: team\n  children: []{parent}"),
+        );
+        written += 1;
+        let lifecycles = ["production", "experimental", "deprecated"];
+        let mut kinds: Vec<(&str, String, String)> = Vec::new();
+        for u in 0..5 {
+            kinds.push(("User", format!("user-{t}-{u}"), format!("memberOf: [team-{t}]\n  profile: {{displayName: User {t} {u}, email: user-{t}-{u}@example.com}}")));
+        }
+        for a in 0..3 {
+            kinds.push(("API", format!("api-{t}-{a}"), format!("type: openapi\n  lifecycle: {}\n  owner: team-{t}\n  system: system-{t}\n  definition: \"openapi: 3.0.0\"", lifecycles[a % 3])));
+        }
+        for r in 0..2 {
+            kinds.push((
+                "Resource",
+                format!("db-{t}-{r}"),
+                format!("type: database\n  owner: team-{t}\n  system: system-{t}"),
+            ));
+        }
+        for c in 0..8 {
+            let other = (t + 1) % teams;
+            kinds.push(("Component", format!("service-{t}-{c}"), format!(
+                "type: {}\n  lifecycle: {}\n  owner: team-{t}\n  system: system-{t}\n  providesApis: [api-{t}-{}]\n  consumesApis: [api-{other}-0]\n  dependsOn: [resource:db-{t}-{}]",
+                if c % 2 == 0 { "service" } else { "website" }, lifecycles[c % 3], c % 3, c % 2)));
+        }
+        for (kind, name, spec) in kinds {
+            if written >= size {
+                break;
+            }
+            doc(&mut text, kind, &name, &spec);
+            written += 1;
+        }
+        let folder = dir.join(format!("teams/team-{t}"));
+        std::fs::create_dir_all(&folder)?;
+        std::fs::write(folder.join("catalog-info.yaml"), text)?;
+        files += 1;
+    }
+    if written != size {
+        bail!("generated {written} entities, wanted {size}");
+    }
+    Ok(files)
+}
+
+fn doc(out: &mut String, kind: &str, name: &str, spec: &str) {
+    let _ = write!(
+        out,
+        "---\napiVersion: backstage.io/v1alpha1\nkind: {kind}\nmetadata:\n  name: {name}\n  description: The {name} {kind} of the synthetic organisation.\n  tags: [bench, {}]\nspec:\n  {spec}\n",
+        kind.to_lowercase()
+    );
+}
+
+fn start(binary: &Path, catalog: &Path, data: &Path, addr: SocketAddr) -> anyhow::Result<Child> {
+    let empty_plugins = data.with_file_name("no-plugins");
+    std::fs::create_dir_all(&empty_plugins)?;
+    Command::new(binary)
+        .args(["serve", "--listen", &addr.to_string()])
+        .arg("--catalog")
+        .arg(catalog)
+        .arg("--data")
+        .arg(data)
+        .arg("--plugins")
+        .arg(&empty_plugins)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .context("cannot start greenroom")
+}
+
+fn stop(child: &mut Child) {
+    let _ = Command::new("kill").arg(child.id().to_string()).status();
+    let _ = child.wait();
+}
+
+fn free_address() -> anyhow::Result<SocketAddr> {
+    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?)
+}
+
+/// Polls until the catalog serves `total` entities (deadline 10 minutes).
+fn wait_for_total(addr: SocketAddr, total: usize, server: &mut Child) -> anyhow::Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(600);
+    let needle = format!("\"totalItems\":{total}");
+    while Instant::now() < deadline {
+        if let Some(status) = server.try_wait()? {
+            bail!("greenroom exited early: {status}");
+        }
+        if http_get(addr, "/api/catalog/entities/by-query?limit=1&fields=kind")
+            .is_some_and(|b| b.contains(&needle))
+        {
+            return Ok(());
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    bail!("the catalog never reached {total} entities")
+}
+
+fn http_get(addr: SocketAddr, path: &str) -> Option<String> {
+    let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(1)).ok()?;
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response).ok()?;
+    response.starts_with("HTTP/1.1 200").then_some(response)
+}
+
+/// Runs wrk; returns its latency percentiles and requests per second.
+fn wrk(url: &str, connections: usize, seconds: u64) -> anyhow::Result<(Latency, f64)> {
+    let threads = connections.min(2);
+    let out = Command::new("wrk")
+        .args([
+            "--latency",
+            "-t",
+            &threads.to_string(),
+            "-c",
+            &connections.to_string(),
+            "-d",
+            &format!("{seconds}s"),
+            url,
+        ])
+        .output()
+        .context("cannot run wrk")?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    if text.contains("Non-2xx") {
+        bail!("wrk saw failed responses for {url}:\n{text}");
+    }
+    let field = |prefix: &str| -> anyhow::Result<&str> {
+        text.lines()
+            .map(str::trim)
+            .find_map(|l| l.strip_prefix(prefix))
+            .map(str::trim)
+            .with_context(|| format!("wrk output has no '{prefix}':\n{text}"))
+    };
+    Ok((
+        Latency {
+            p50_ms: millis(field("50%")?)?,
+            p99_ms: millis(field("99%")?)?,
+        },
+        field("Requests/sec:")?.parse()?,
+    ))
+}
+
+/// wrk's `123.45us`, `1.23ms` or `1.02s` in milliseconds.
+fn millis(text: &str) -> anyhow::Result<f64> {
+    let (number, scale) = if let Some(n) = text.strip_suffix("us") {
+        (n, 0.001)
+    } else if let Some(n) = text.strip_suffix("ms") {
+        (n, 1.0)
+    } else if let Some(n) = text.strip_suffix('s') {
+        (n, 1000.0)
+    } else {
+        bail!("cannot read wrk latency '{text}'")
+    };
+    Ok(number.parse::<f64>()? * scale)
+}
+
+fn peak_rss_mb(pid: u32) -> anyhow::Result<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
+    let kb: u64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .context("no VmHWM in /proc status")?;
+    Ok(kb / 1024)
+}
+
+fn table(results: &[Measured]) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "| entities | files | measure | p50 (1 conn) | p99 (1 conn) | req/s (16 conn) |"
+    );
+    let _ = writeln!(out, "|---:|---:|---|---:|---:|---:|");
+    for m in results {
+        let _ = writeln!(
+            out,
+            "| {} | {} | ingest, start to all served | {:.2} s | | |",
+            m.entities,
+            m.files,
+            m.ingest.as_secs_f64()
+        );
+        let _ = writeln!(
+            out,
+            "| {} | {} | restart, nothing changed | {:.2} s | | |",
+            m.entities,
+            m.files,
+            m.restart.as_secs_f64()
+        );
+        let _ = writeln!(
+            out,
+            "| {} | {} | peak RSS | {} MB | | |",
+            m.entities, m.files, m.peak_rss_mb
+        );
+        for (name, latency, rate) in &m.rows {
+            let _ = writeln!(
+                out,
+                "| {} | {} | {name} | {:.2} ms | {:.2} ms | {rate:.0} |",
+                m.entities, m.files, latency.p50_ms, latency.p99_ms
+            );
+        }
+    }
+    out
+}
+
+/// Replaces the catalog section of BENCHMARKS.md with the latest table.
+fn write_benchmarks(root: &Path, table: &str) -> anyhow::Result<()> {
+    let path: PathBuf = root.join("BENCHMARKS.md");
+    let existing = std::fs::read_to_string(&path).unwrap_or_else(|_| "# Benchmarks\n".into());
+    let start = "<!-- catalog:start -->";
+    let end = "<!-- catalog:end -->";
+    let machine = format!(
+        "{} cores, {}",
+        std::thread::available_parallelism().map_or(0, |n| n.get()),
+        std::fs::read_to_string("/proc/cpuinfo")
+            .ok()
+            .and_then(|c| c.lines().find_map(|l| l
+                .strip_prefix("model name")
+                .map(|m| m.trim_start_matches([' ', '\t', ':']).to_string())))
+            .unwrap_or_else(|| "unknown CPU".into())
+    );
+    let date =
+        toolchain::output(Command::new("date").arg("-u").arg("+%Y-%m-%d")).unwrap_or_default();
+    let section = format!(
+        "{start}\n## Catalog (`cargo xtask bench catalog`)\n\nMeasured {date} on {machine}. Latency: wrk, 1 connection, 4 s; throughput: wrk, 16 connections, 4 s. Ingest is from process start until every entity is served with its relations.\n\n{table}{end}"
+    );
+    let updated = match (existing.find(start), existing.find(end)) {
+        (Some(a), Some(b)) => format!("{}{section}{}", &existing[..a], &existing[b + end.len()..]),
+        _ => format!("{}\n{section}\n", existing.trim_end()),
+    };
+    std::fs::write(&path, updated)?;
+    println!("wrote {}", path.display());
+    Ok(())
+}
