@@ -52,6 +52,17 @@ impl Server {
     /// Starts `greenroom serve` with these catalog paths and plugins folder, storing its
     /// database in `data`.
     pub fn start(catalogs: &[PathBuf], plugins: &Path, data: &Path) -> Server {
+        Server::start_with_args(catalogs, plugins, data, &[])
+    }
+
+    /// Like [`Server::start`], with extra `greenroom serve` flags (e.g.
+    /// `["--orphan-strategy", "keep"]`).
+    pub fn start_with_args(
+        catalogs: &[PathBuf],
+        plugins: &Path,
+        data: &Path,
+        extra_args: &[&str],
+    ) -> Server {
         let port = TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
@@ -71,6 +82,7 @@ impl Server {
         for catalog in catalogs {
             command.arg("--catalog").arg(catalog);
         }
+        command.args(extra_args);
         let agent = ureq::Agent::config_builder()
             .http_status_as_error(false)
             .build()
@@ -113,14 +125,50 @@ impl Server {
 
     /// GETs a path; returns the status and the JSON body (Null when the body is not JSON).
     pub fn get(&self, path: &str) -> (u16, Value) {
-        let mut response = self
+        let response = self
             .agent
             .get(format!("{}{path}", self.base_url))
             .call()
             .unwrap_or_else(|e| panic!("GET {path}: {e}"));
-        let status = response.status().as_u16();
-        let text = response.body_mut().read_to_string().unwrap();
-        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+        read_response(response)
+    }
+
+    /// GETs a path; returns the status, the value of one response header (if present) and the
+    /// JSON body (Null when the body is not JSON).
+    pub fn get_with_header(&self, path: &str, header: &str) -> (u16, Option<String>, Value) {
+        let response = self
+            .agent
+            .get(format!("{}{path}", self.base_url))
+            .call()
+            .unwrap_or_else(|e| panic!("GET {path}: {e}"));
+        let value = response
+            .headers()
+            .get(header)
+            .map(|v| v.to_str().unwrap().to_string());
+        let (status, body) = read_response(response);
+        (status, value, body)
+    }
+
+    /// POSTs a JSON body to a path; returns the status and the JSON body (Null when the body
+    /// is not JSON).
+    pub fn post(&self, path: &str, body: &Value) -> (u16, Value) {
+        let response = self
+            .agent
+            .post(format!("{}{path}", self.base_url))
+            .header("Content-Type", "application/json")
+            .send(body.to_string())
+            .unwrap_or_else(|e| panic!("POST {path}: {e}"));
+        read_response(response)
+    }
+
+    /// DELETEs a path; returns the status and the JSON body (Null when there is none).
+    pub fn delete(&self, path: &str) -> (u16, Value) {
+        let response = self
+            .agent
+            .delete(format!("{}{path}", self.base_url))
+            .call()
+            .unwrap_or_else(|e| panic!("DELETE {path}: {e}"));
+        read_response(response)
     }
 
     /// GETs a path that must answer 200 and returns its JSON.
@@ -133,6 +181,27 @@ impl Server {
     /// What the server has logged so far.
     pub fn log(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+/// The status and JSON body (Null when the body is empty or not JSON) of a response.
+fn read_response(mut response: ureq::http::Response<ureq::Body>) -> (u16, Value) {
+    let status = response.status().as_u16();
+    let text = response.body_mut().read_to_string().unwrap();
+    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+}
+
+/// Calls `check` every 20 ms until it returns `Some`, and returns that; fails the test with
+/// `what` once `timeout` has passed. Use it instead of sleeping to wait for something the
+/// server does asynchronously.
+pub fn eventually<T>(what: &str, timeout: Duration, mut check: impl FnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(value) = check() {
+            return value;
+        }
+        assert!(Instant::now() < deadline, "{what}: not within {timeout:?}");
+        std::thread::sleep(Duration::from_millis(20));
     }
 }
 

@@ -174,21 +174,29 @@ impl Catalog {
         Ok(())
     }
 
-    /// The folders to watch: each location's target folder recursively, and the folder of
-    /// every file outside those.
+    /// The folders to watch: every folder or glob a location or Location entity targets,
+    /// recursively, and the folder of every file read from elsewhere.
     fn watch_set(&self) -> anyhow::Result<std::collections::BTreeSet<(PathBuf, bool)>> {
-        let mut set = std::collections::BTreeSet::new();
-        let mut recursive = Vec::new();
-        for location in self.store.locations()? {
-            let target = PathBuf::from(&location.target);
-            if target.is_dir() {
-                recursive.push(target.clone());
-                set.insert((target, true));
-            } else if let Some(parent) = target.parent() {
-                set.insert((parent.to_path_buf(), false));
-            }
-        }
-        for record in self.store.files()?.into_values() {
+        let files = self.store.files()?;
+        let targets: Vec<PathBuf> = self
+            .store
+            .locations()?
+            .into_iter()
+            .map(|l| PathBuf::from(l.target))
+            .chain(
+                files
+                    .values()
+                    .flat_map(|f| f.targets.iter().map(|t| t.path.clone())),
+            )
+            .collect();
+        let mut set: std::collections::BTreeSet<(PathBuf, bool)> =
+            targets.iter().map(|t| watch_root(t)).collect();
+        let recursive: Vec<PathBuf> = set
+            .iter()
+            .filter(|(_, r)| *r)
+            .map(|(p, _)| p.clone())
+            .collect();
+        for record in files.into_values() {
             for path in std::iter::once(&record.path).chain(&record.dependencies) {
                 if let Some(parent) = path.parent()
                     && !recursive.iter().any(|r| parent.starts_with(r))
@@ -438,6 +446,26 @@ pub fn location_entity_ref(kind: &str, target: &str) -> String {
     reconcile::location_entity(kind, target)
         .entity_ref
         .to_string()
+}
+
+/// Where to watch for a target: a folder recursively; for a glob, the folder before its
+/// first wildcard, recursively; for a file, its folder.
+fn watch_root(target: &Path) -> (PathBuf, bool) {
+    let text = target.to_string_lossy();
+    if text.contains(['*', '?', '[']) {
+        let fixed: PathBuf = target
+            .components()
+            .take_while(|c| !c.as_os_str().to_string_lossy().contains(['*', '?', '[']))
+            .collect();
+        return (fixed, true);
+    }
+    if target.is_dir() {
+        return (target.to_path_buf(), true);
+    }
+    (
+        target.parent().map(Path::to_path_buf).unwrap_or_default(),
+        false,
+    )
 }
 
 /// A location's id: stable for a type and target, so re-registering finds the same one.

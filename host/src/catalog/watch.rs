@@ -31,7 +31,11 @@ pub fn start(catalog: Arc<Catalog>, ignore: PathBuf) -> anyhow::Result<Sender<Si
     let events = signals.clone();
     let ignore = ignore.canonicalize().unwrap_or(ignore);
     let watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
-        let relevant = event.is_ok_and(|e| e.paths.iter().any(|p| !p.starts_with(&ignore)));
+        // Opening and reading files (which every reconcile does) is not a change.
+        let relevant = event.is_ok_and(|e| {
+            !matches!(e.kind, notify::EventKind::Access(_))
+                && e.paths.iter().any(|p| !p.starts_with(&ignore))
+        });
         if relevant {
             let _ = events.send(Signal::Changed);
         }
