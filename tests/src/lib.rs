@@ -191,6 +191,16 @@ fn read_response(mut response: ureq::http::Response<ureq::Body>) -> (u16, Value)
     (status, serde_json::from_str(&text).unwrap_or(Value::Null))
 }
 
+/// The `metadata.name` of each entity in a JSON array of entities.
+pub fn names(items: &Value) -> Vec<String> {
+    items
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["metadata"]["name"].as_str().unwrap().to_string())
+        .collect()
+}
+
 /// Calls `check` every 20 ms until it returns `Some`, and returns that; fails the test with
 /// `what` once `timeout` has passed. Use it instead of sleeping to wait for something the
 /// server does asynchronously.

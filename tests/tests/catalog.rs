@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use greenroom_e2e::{Server, eventually};
+use greenroom_e2e::{Server, eventually, names};
 use serde_json::{Value, json};
 
 /// How long a test waits for the watcher before failing. The server promises changes show
@@ -150,15 +150,6 @@ fn ref_of(entity: &Value) -> String {
 
 fn refs(items: &Value) -> Vec<String> {
     items.as_array().unwrap().iter().map(ref_of).collect()
-}
-
-fn names(items: &Value) -> Vec<String> {
-    items
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["metadata"]["name"].as_str().unwrap().to_string())
-        .collect()
 }
 
 /// Every entity in the catalog, by ref.

@@ -2,8 +2,7 @@
 //! calling back into the catalog to render an entity tab.
 
 use greenroom_api::{EntityTabs, PluginState, PluginSummary, RenderedTab, UiNode};
-use greenroom_e2e::{Server, built_plugins, fixture_catalog};
-use serde_json::Value;
+use greenroom_e2e::{Server, built_plugins, fixture_catalog, names};
 
 fn start(dir: &tempfile::TempDir) -> Server {
     Server::start(
@@ -11,15 +10,6 @@ fn start(dir: &tempfile::TempDir) -> Server {
         &built_plugins(),
         &dir.path().join("data"),
     )
-}
-
-fn names(items: &Value) -> Vec<String> {
-    items
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["metadata"]["name"].as_str().unwrap().to_string())
-        .collect()
 }
 
 #[test]

@@ -149,11 +149,7 @@ pub async fn by_query_post(
         let cursor = Cursor::decode(cursor).map_err(ApiError::input)?;
         return page_response(state, cursor, limit, 0, body.fields).await;
     }
-    let predicate = match &body.query {
-        Some(query) => Predicate::from_json(query)
-            .map_err(|e| ApiError::input(format!("Invalid query: {e}")))?,
-        None => Predicate::everything(),
-    };
+    let predicate = body_predicate(body.query.as_ref())?;
     let order = body
         .order_by
         .iter()
@@ -285,17 +281,12 @@ pub async fn by_refs(
     let params = Params::parse(query.as_deref())?;
     let mut fields = body.fields;
     fields.extend(params.list("fields"));
-    let mut conditions = vec![params.filter()?];
-    if let Some(query) = &body.query {
-        conditions.push(
-            Predicate::from_json(query)
-                .map_err(|e| ApiError::input(format!("Invalid query: {e}")))?,
-        );
-    }
-    let predicate = Predicate::All(conditions);
+    // Only a given `filter` or `query` narrows the answer; without one every ref is looked up.
+    let narrowed = params.one("filter").is_some() || body.query.is_some();
+    let predicate = Predicate::All(vec![params.filter()?, body_predicate(body.query.as_ref())?]);
     blocking(move || {
         let mut items = state.catalog.by_refs(&body.entity_refs)?;
-        if predicate != Predicate::All(vec![Predicate::everything()]) {
+        if narrowed {
             let allowed = state.catalog.refs_matching(&body.entity_refs, predicate)?;
             for (item, entity_ref) in items.iter_mut().zip(&body.entity_refs) {
                 if !allowed.contains(&entity_ref.to_lowercase()) {
@@ -310,6 +301,13 @@ pub async fn by_refs(
         Ok(Json(json!({ "items": items })))
     })
     .await
+}
+
+/// The predicate of a JSON body's `query`; everything when there is none.
+fn body_predicate(query: Option<&Value>) -> Result<Predicate, ApiError> {
+    query.map_or(Ok(Predicate::everything()), |query| {
+        Predicate::from_json(query).map_err(|e| ApiError::input(format!("Invalid query: {e}")))
+    })
 }
 
 /// `GET entity-facets?facet=kind&facet=spec.type&filter=...`.
@@ -340,11 +338,7 @@ pub async fn facets_post(
     if body.facets.is_empty() {
         return Err(ApiError::input("Missing or empty facets parameter"));
     }
-    let predicate = match &body.query {
-        Some(query) => Predicate::from_json(query)
-            .map_err(|e| ApiError::input(format!("Invalid query: {e}")))?,
-        None => Predicate::everything(),
-    };
+    let predicate = body_predicate(body.query.as_ref())?;
     facets_response(state, body.facets, predicate).await
 }
 
