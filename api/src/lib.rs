@@ -60,7 +60,7 @@ pub enum Tone {
     Danger,
 }
 
-/// `GET /api/plugins`: one loaded (or failed) plugin.
+/// `GET /api/plugins`: one plugin file, loaded or not.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PluginSummary {
@@ -71,18 +71,73 @@ pub struct PluginSummary {
     pub description: String,
     /// The `.wasm` file it was loaded from.
     pub file: String,
-    /// SHA-256 of the file, hex.
+    /// SHA-256 of the loaded file (or of the failed one), hex.
     pub content_hash: String,
+    /// The WIT package it was built against, e.g. `greenroom:plugin@0.1.0`.
+    pub contract: String,
     pub state: PluginState,
+    /// Why the file failed to load, or why its newest version was refused while the previous
+    /// one kept serving.
     pub last_error: Option<String>,
+    /// The contribution interfaces it exports: `entity-tabs`, `scaffolder-actions`,
+    /// `entity-provider`.
     pub contributions: Vec<String>,
+    /// What its manifest asks for.
+    pub requested: Capabilities,
+    /// What it may use: the part of the request the operator granted, and its limits.
+    pub grants: Grants,
+    pub stats: CallStats,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum PluginState {
     Loaded,
+    /// Loaded but switched off by the operator; it gets no calls.
+    Disabled,
     Failed,
+}
+
+/// Capabilities a plugin asks for in its manifest.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Capabilities {
+    /// Hosts (`name[:port]`) it sends HTTP requests to.
+    pub hosts: Vec<String>,
+    /// Config keys it reads.
+    pub config: Vec<String>,
+    /// Whether it feeds entities into the catalog.
+    pub catalog_write: bool,
+}
+
+/// What a plugin may use.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Grants {
+    pub hosts: Vec<String>,
+    /// Config keys with an operator-given value (values are never shown).
+    pub config: Vec<String>,
+    /// Config keys whose value comes from an environment variable.
+    pub secrets: Vec<String>,
+    pub catalog_write: bool,
+    /// Requested but not granted, e.g. `host api.example.com`.
+    pub missing: Vec<String>,
+    pub timeout_ms: u64,
+    pub memory_mib: u64,
+}
+
+/// Calls made to a plugin since the server started, over all its versions.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct CallStats {
+    pub calls: u64,
+    /// Calls that returned an error or trapped, timeouts included.
+    pub failures: u64,
+    pub traps: u64,
+    pub timeouts: u64,
+    /// Latency over the most recent calls, in milliseconds.
+    pub p50_ms: f64,
+    pub p99_ms: f64,
 }
 
 /// One entity tab a plugin offers.

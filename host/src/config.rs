@@ -1,5 +1,6 @@
 //! Server configuration: a YAML file (`--config`) with command-line flags on top.
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
@@ -7,6 +8,7 @@ use anyhow::Context;
 use serde::Deserialize;
 
 use crate::catalog::{CatalogSettings, OrphanStrategy};
+use crate::plugins::{OperatorGrant, PluginSettings};
 
 /// `greenroom serve` flags. Each one overrides the same setting in the config file.
 #[derive(clap::Args, Debug)]
@@ -37,13 +39,17 @@ pub struct ServeArgs {
 
 /// The config file's shape. Every key is optional.
 #[derive(Deserialize, Default, Debug)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
 struct ConfigFile {
     listen: Option<SocketAddr>,
     data: Option<PathBuf>,
     #[serde(default)]
     catalog: CatalogSection,
-    plugins: Option<PathBuf>,
+    /// The folder of plugin `.wasm` files.
+    plugin_folder: Option<PathBuf>,
+    /// `plugins.<id>`: what the operator grants each plugin.
+    #[serde(default)]
+    plugins: BTreeMap<String, OperatorGrant>,
     ui: Option<PathBuf>,
 }
 
@@ -82,7 +88,7 @@ pub struct Config {
     pub listen: SocketAddr,
     pub data_dir: PathBuf,
     pub catalog: CatalogSettings,
-    pub plugins_dir: PathBuf,
+    pub plugins: PluginSettings,
     pub ui_dir: PathBuf,
 }
 
@@ -137,22 +143,32 @@ impl Config {
             orphan_strategy,
             registration_roots,
         };
+        let data_dir = args
+            .data
+            .clone()
+            .or(file.data.map(rebase))
+            .unwrap_or("data".into());
+        for id in file.plugins.keys() {
+            crate::plugins::check_id(id)
+                .map_err(|e| anyhow::anyhow!("config plugins.{id}: {e}"))?;
+        }
+        let plugins = PluginSettings {
+            dir: args
+                .plugins
+                .clone()
+                .or(file.plugin_folder.map(rebase))
+                .unwrap_or("plugins".into()),
+            data_dir: data_dir.clone(),
+            grants: file.plugins,
+        };
         Ok(Self {
             listen: args
                 .listen
                 .or(file.listen)
                 .unwrap_or(([127, 0, 0, 1], 7007).into()),
-            data_dir: args
-                .data
-                .clone()
-                .or(file.data.map(rebase))
-                .unwrap_or("data".into()),
+            data_dir,
             catalog,
-            plugins_dir: args
-                .plugins
-                .clone()
-                .or(file.plugins.map(rebase))
-                .unwrap_or("plugins".into()),
+            plugins,
             ui_dir: args
                 .ui
                 .clone()
@@ -172,7 +188,7 @@ fn read_file(path: &Path) -> anyhow::Result<ConfigFile> {
 mod tests {
     use super::*;
 
-    fn args(config: Option<PathBuf>) -> ServeArgs {
+    pub(super) fn args(config: Option<PathBuf>) -> ServeArgs {
         ServeArgs {
             config,
             listen: None,
@@ -192,7 +208,7 @@ mod tests {
         std::fs::create_dir(dir.join("cat")).unwrap();
         std::fs::write(
             &file,
-            "listen: 127.0.0.1:9000\ndata: state\ncatalog:\n  locations: [cat, {type: file, target: more/x.yaml}]\n  orphanStrategy: keep\n",
+            "listen: 127.0.0.1:9000\ndata: state\ncatalog:\n  locations: [cat, {type: file, target: more/x.yaml}]\n  orphanStrategy: keep\npluginFolder: wasm\nplugins:\n  ci-status:\n    allowedHosts: [ci.example.com]\n    limits: {timeoutMs: 500}\n",
         )
         .unwrap();
         let from_file = Config::load(&args(Some(file.clone()))).unwrap();
@@ -204,6 +220,11 @@ mod tests {
         );
         assert_eq!(from_file.catalog.orphan_strategy, OrphanStrategy::Keep);
         assert_eq!(from_file.catalog.file_name, "catalog-info.yaml");
+        assert_eq!(from_file.plugins.dir, dir.join("wasm"));
+        assert_eq!(
+            from_file.plugins.grants["ci-status"].allowed_hosts,
+            vec!["ci.example.com"]
+        );
         assert_eq!(
             from_file.catalog.registration_roots,
             vec![dir.join("cat"), dir.join("more")]
@@ -224,5 +245,28 @@ mod tests {
         std::fs::write(&file, "listn: 1\n").unwrap();
         let err = format!("{:#}", Config::load(&args(Some(file))).unwrap_err());
         assert!(err.contains("bad.yaml") && err.contains("listn"), "{err}");
+    }
+}
+
+#[cfg(test)]
+mod plugin_grant_tests {
+    use super::*;
+
+    #[test]
+    fn a_bad_plugin_id_or_grant_key_names_the_plugin() {
+        let tmp = tempfile::tempdir().unwrap();
+        let file = tmp.path().join("g.yaml");
+        std::fs::write(&file, "plugins:\n  Bad_Id: {}\n").unwrap();
+        let err = format!(
+            "{:#}",
+            Config::load(&tests::args(Some(file.clone()))).unwrap_err()
+        );
+        assert!(err.contains("plugins.Bad_Id"), "{err}");
+        std::fs::write(&file, "plugins:\n  ci: {allowedHost: [x]}\n").unwrap();
+        let err = format!("{:#}", Config::load(&tests::args(Some(file))).unwrap_err());
+        assert!(
+            err.contains("g.yaml") && err.contains("allowedHost"),
+            "{err}"
+        );
     }
 }

@@ -2,10 +2,14 @@
 
 mod catalog;
 mod config;
+mod docs;
 mod markdown;
+mod paths;
 mod plugins;
 mod server;
+mod templating;
 mod web;
+mod workspace;
 
 use clap::{Parser, Subcommand};
 

@@ -15,17 +15,13 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     tokio::task::spawn_blocking(move || first_read.reconcile()).await??;
     catalog.watch(config.data_dir.clone())?;
     let plugins_catalog = catalog.clone();
-    let plugins_dir = config.plugins_dir.clone();
-    let plugins =
-        tokio::task::spawn_blocking(move || PluginHost::load(&plugins_dir, plugins_catalog))
-            .await??;
-    let app = web::router(
-        AppState {
-            catalog,
-            plugins: Arc::new(plugins),
-        },
-        &config.ui_dir,
+    let plugin_settings = config.plugins.clone();
+    let plugins = Arc::new(
+        tokio::task::spawn_blocking(move || PluginHost::load(plugin_settings, plugins_catalog))
+            .await??,
     );
+    plugins.watch()?;
+    let app = web::router(AppState { catalog, plugins }, &config.ui_dir);
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("cannot listen on {}", config.listen))?;

@@ -12,6 +12,7 @@
 //! export_plugin!(MyPlugin);
 //! ```
 
+pub mod http;
 pub mod ui;
 
 /// Generated bindings. `export_plugin!` (exported at the crate root) exports a type that
@@ -20,7 +21,8 @@ pub mod ui;
 pub mod bindings {
     wit_bindgen::generate!({
         path: "../wit/v0.1.0",
-        world: "plugin",
+        world: "entity-tabs-plugin",
+        generate_all,
         pub_export_macro: true,
         export_macro_name: "export_plugin",
         default_bindings_module: "greenroom_sdk::bindings",
@@ -29,7 +31,7 @@ pub mod bindings {
 
 pub use bindings::export_plugin;
 pub use bindings::exports::greenroom::plugin::{entity_tabs, meta};
-pub use bindings::greenroom::plugin::{catalog, log, types};
+pub use bindings::greenroom::plugin::{catalog, config, docs, log, templating, types};
 
 impl types::Entity {
     /// The value of an annotation, if the entity has it.

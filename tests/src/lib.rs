@@ -35,6 +35,11 @@ pub fn built_plugins() -> PathBuf {
     artefact("GREENROOM_PLUGINS", "target/plugins")
 }
 
+/// The folder of plugins built only for tests (`plugins/testing/`).
+pub fn test_plugins() -> PathBuf {
+    artefact("GREENROOM_TEST_PLUGINS", "target/test-plugins")
+}
+
 /// The fixture catalog shared by the end-to-end tests.
 pub fn fixture_catalog() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/catalog")
@@ -159,6 +164,22 @@ impl Server {
             .send(body.to_string())
             .unwrap_or_else(|e| panic!("POST {path}: {e}"));
         read_response(response)
+    }
+
+    /// POSTs raw bytes (e.g. a `.wasm` upload); returns the status and the JSON body.
+    pub fn post_bytes(&self, path: &str, bytes: &[u8]) -> (u16, Value) {
+        let response = self
+            .agent
+            .post(format!("{}{path}", self.base_url))
+            .header("Content-Type", "application/wasm")
+            .send(bytes)
+            .unwrap_or_else(|e| panic!("POST {path}: {e}"));
+        read_response(response)
+    }
+
+    /// Whether the server process is still running.
+    pub fn is_running(&mut self) -> bool {
+        self.child.try_wait().unwrap().is_none()
     }
 
     /// DELETEs a path; returns the status and the JSON body (Null when there is none).

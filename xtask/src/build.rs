@@ -11,16 +11,19 @@ use crate::toolchain::{self, output, run};
 pub struct Built {
     pub host_binary: PathBuf,
     pub plugins_dir: PathBuf,
+    /// Plugins built only for tests (hostile ones among them).
+    pub test_plugins_dir: PathBuf,
     pub ui_dir: PathBuf,
 }
 
 pub fn all(root: &Path) -> anyhow::Result<Built> {
-    let plugins_dir = plugins(root)?;
+    let (plugins_dir, test_plugins_dir) = plugins(root)?;
     let ui_dir = frontend(root)?;
     let host_binary = host(root)?;
     Ok(Built {
         host_binary,
         plugins_dir,
+        test_plugins_dir,
         ui_dir,
     })
 }
@@ -31,38 +34,77 @@ fn wasm_target_dir(root: &Path) -> PathBuf {
 }
 
 /// Builds the `plugins/` workspace for wasm32-wasip2 and gathers the components in
-/// `target/plugins/`.
-fn plugins(root: &Path) -> anyhow::Result<PathBuf> {
+/// `target/plugins/` (first-party) and `target/test-plugins/` (tests only).
+fn plugins(root: &Path) -> anyhow::Result<(PathBuf, PathBuf)> {
     const TARGET: &str = "wasm32-wasip2";
     let cargo = toolchain::wasm_cargo(TARGET)?;
     run(
         &mut cargo.build(&root.join("plugins"), TARGET, &wasm_target_dir(root)),
         "building plugins",
     )?;
-    let out = root.join("target/plugins");
-    std::fs::create_dir_all(&out)?;
-    for name in plugin_names(root)? {
-        let built = wasm_target_dir(root)
-            .join(TARGET)
-            .join("release")
-            .join(format!("{}.wasm", name.replace('-', "_")));
-        let dest = out.join(format!("{name}.wasm"));
-        std::fs::copy(&built, &dest)
-            .with_context(|| format!("plugin {name} was not built at {}", built.display()))?;
-        println!("plugin {name}: {} bytes", std::fs::metadata(&dest)?.len());
+    // First-party plugins go where the demo portal loads them; test plugins (hostile ones
+    // included) go elsewhere so they are never served by accident.
+    for (folder, out) in [
+        ("plugins", "target/plugins"),
+        ("plugins/testing", "target/test-plugins"),
+    ] {
+        let out = root.join(out);
+        std::fs::create_dir_all(&out)?;
+        for name in crate_folders(&root.join(folder))? {
+            let built = wasm_target_dir(root)
+                .join(TARGET)
+                .join("release")
+                .join(format!("{}.wasm", name.replace('-', "_")));
+            let mut wasm = std::fs::read(&built)
+                .with_context(|| format!("plugin {name} was not built at {}", built.display()))?;
+            let manifest = root.join(folder).join(&name).join("greenroom.toml");
+            if let Ok(text) = std::fs::read(&manifest) {
+                append_custom_section(&mut wasm, "greenroom:manifest", &text);
+            }
+            let dest = out.join(format!("{name}.wasm"));
+            std::fs::write(&dest, &wasm)?;
+            println!("plugin {name}: {} bytes", wasm.len());
+        }
     }
-    Ok(out)
+    Ok((
+        root.join("target/plugins"),
+        root.join("target/test-plugins"),
+    ))
 }
 
-/// Every folder under `plugins/` with a Cargo.toml is a plugin crate named after the folder.
-fn plugin_names(root: &Path) -> anyhow::Result<Vec<String>> {
-    let mut names: Vec<String> = std::fs::read_dir(root.join("plugins"))?
+/// Every folder with a Cargo.toml directly under `dir`: a plugin crate named after the folder.
+fn crate_folders(dir: &Path) -> anyhow::Result<Vec<String>> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)?
         .flatten()
         .filter(|e| e.path().join("Cargo.toml").is_file())
         .map(|e| e.file_name().to_string_lossy().into_owned())
         .collect();
     names.sort();
     Ok(names)
+}
+
+/// Appends a custom section to a module or component; a custom section may come last in
+/// either, so the rest of the binary is untouched.
+fn append_custom_section(wasm: &mut Vec<u8>, name: &str, payload: &[u8]) {
+    let mut body = leb128(name.len());
+    body.extend_from_slice(name.as_bytes());
+    body.extend_from_slice(payload);
+    wasm.push(0);
+    wasm.extend(leb128(body.len()));
+    wasm.extend(body);
+}
+
+fn leb128(mut value: usize) -> Vec<u8> {
+    let mut out = Vec::new();
+    loop {
+        let byte = (value & 0x7f) as u8;
+        value >>= 7;
+        if value == 0 {
+            out.push(byte);
+            return out;
+        }
+        out.push(byte | 0x80);
+    }
 }
 
 /// Builds the Leptos app for wasm32-unknown-unknown, runs wasm-bindgen, and assembles

@@ -63,6 +63,7 @@ fn test(root: &Path) -> anyhow::Result<()> {
     let artefacts = [
         ("GREENROOM_BIN", built.host_binary.clone()),
         ("GREENROOM_PLUGINS", built.plugins_dir.clone()),
+        ("GREENROOM_TEST_PLUGINS", built.test_plugins_dir.clone()),
         ("GREENROOM_UI", built.ui_dir.clone()),
     ];
     toolchain::run(

@@ -20,6 +20,7 @@ pub fn PluginsPage() -> impl IntoView {
                         <tbody>{plugins.into_iter().map(|p| {
                             let (state, tone) = match p.state {
                                 PluginState::Loaded => ("loaded", "success"),
+                                PluginState::Disabled => ("disabled", "neutral"),
                                 PluginState::Failed => ("failed", "danger"),
                             };
                             view! {

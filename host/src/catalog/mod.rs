@@ -28,7 +28,7 @@ pub use entity_ref::EntityRef;
 pub use lint::lint;
 pub use query::{Cursor, EntityQuery, FullText, OrderField, Predicate};
 pub use reconcile::{OrphanStrategy, Report};
-pub use sources::ProcessingError;
+pub use sources::{MANAGED_BY_LOCATION, ProcessingError};
 pub use store::{Facet, LocationRow};
 
 use reconcile::Root;

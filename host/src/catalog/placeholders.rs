@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 
 use super::model::FieldError;
+use crate::paths::ConfineError;
 
 /// Where placeholders are resolved from, and the files they read.
 pub struct Resolver<'a> {
@@ -61,19 +62,14 @@ impl Resolver<'_> {
                 "{key} '{target}': only paths relative to the catalog file are supported"
             )));
         }
-        let path = self.base.join(target);
-        let resolved = path.canonicalize().map_err(|e| {
-            fail(format!(
-                "{key} '{target}': cannot read {}: {e}",
-                path.display()
-            ))
+        let resolved = crate::paths::within(self.root, &self.base.join(target)).map_err(|e| {
+            fail(match e {
+                ConfineError::Outside { root, .. } => {
+                    format!("{key} '{target}' leaves the location's root folder {root}")
+                }
+                unreadable => format!("{key} '{target}': {unreadable}"),
+            })
         })?;
-        if !resolved.starts_with(self.root) {
-            return Err(fail(format!(
-                "{key} '{target}' leaves the location's root folder {}",
-                self.root.display()
-            )));
-        }
         let text = std::fs::read_to_string(&resolved)
             .map_err(|e| fail(format!("{key} '{target}': cannot read: {e}")))?;
         self.read.push(resolved);

@@ -1,8 +1,10 @@
-//! `/api/plugins`: loaded plugins and their entity tabs, as thin handlers over [`PluginHost`].
+//! `/api/plugins`: the plugin admin API (list, inspect, upload, delete, enable, disable) and
+//! entity tabs, as thin handlers over [`PluginHost`].
 
-use axum::extract::{Path, Query, State};
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use axum::http::StatusCode;
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use greenroom_api::{EntityTabs, PluginSummary, RenderedTab};
 use serde::Deserialize;
@@ -13,10 +15,21 @@ use crate::web::{ApiError, AppState, blocking};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
-        .route("/", get(list))
+        .route(
+            "/",
+            get(list)
+                .post(upload)
+                .layer(DefaultBodyLimit::max(MAX_UPLOAD_BYTES)),
+        )
         .route("/tabs", get(tabs))
+        .route("/{plugin}", get(one).delete(remove))
+        .route("/{plugin}/enable", post(enable))
+        .route("/{plugin}/disable", post(disable))
         .route("/{plugin}/tabs/{tab}", get(render_tab))
 }
+
+/// Largest `.wasm` accepted by upload (Python and JS components run to tens of MiB).
+const MAX_UPLOAD_BYTES: usize = 64 << 20;
 
 #[derive(Deserialize)]
 struct EntityParam {
@@ -35,6 +48,8 @@ impl From<PluginError> for ApiError {
             PluginError::EntityNotFound(_) | PluginError::UnknownPlugin(_) => {
                 ApiError::not_found(error.to_string())
             }
+            PluginError::Disabled(_) => ApiError::conflict(error.to_string()),
+            PluginError::Invalid(_) => ApiError::input(error.to_string()),
             PluginError::CallFailed { .. } => ApiError {
                 status: StatusCode::BAD_GATEWAY,
                 name: "PluginError",
@@ -47,6 +62,51 @@ impl From<PluginError> for ApiError {
 
 async fn list(State(state): State<AppState>) -> Json<Vec<PluginSummary>> {
     Json(state.plugins.summaries())
+}
+
+async fn one(
+    State(state): State<AppState>,
+    Path(plugin): Path<String>,
+) -> Result<Json<PluginSummary>, ApiError> {
+    state
+        .plugins
+        .summary(&plugin)
+        .map(Json)
+        .ok_or_else(|| PluginError::UnknownPlugin(plugin).into())
+}
+
+/// `POST /api/plugins` with the `.wasm` as the body: 201 with the loaded plugin, or 400 with
+/// the reason it cannot be loaded (nothing is written then).
+async fn upload(
+    State(state): State<AppState>,
+    body: Bytes,
+) -> Result<(StatusCode, Json<PluginSummary>), ApiError> {
+    blocking(move || Ok((StatusCode::CREATED, Json(state.plugins.install(&body)?)))).await
+}
+
+async fn remove(
+    State(state): State<AppState>,
+    Path(plugin): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    blocking(move || {
+        state.plugins.remove(&plugin)?;
+        Ok(StatusCode::NO_CONTENT)
+    })
+    .await
+}
+
+async fn enable(
+    State(state): State<AppState>,
+    Path(plugin): Path<String>,
+) -> Result<Json<PluginSummary>, ApiError> {
+    blocking(move || Ok(Json(state.plugins.set_enabled(&plugin, true)?))).await
+}
+
+async fn disable(
+    State(state): State<AppState>,
+    Path(plugin): Path<String>,
+) -> Result<Json<PluginSummary>, ApiError> {
+    blocking(move || Ok(Json(state.plugins.set_enabled(&plugin, false)?))).await
 }
 
 async fn tabs(

@@ -1,8 +1,12 @@
-//! The one place that configures wasmtime: the engine, the pooling allocator, and the limits
-//! every call runs under (deadline by epoch, memory cap). No other code touches these knobs.
+//! The one place that configures wasmtime: the engine, the pooling allocator, the limits every
+//! call runs under (deadline by epoch, memory cap), and the on-disk cache of compiled
+//! components. No other code touches these knobs.
 
+use std::hash::{DefaultHasher, Hash, Hasher};
+use std::path::Path;
 use std::time::Duration;
 
+use wasmtime::component::Component;
 use wasmtime::{
     Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, StoreLimits,
     StoreLimitsBuilder,
@@ -71,7 +75,7 @@ pub fn store_limits(limits: CallLimits) -> StoreLimits {
     StoreLimitsBuilder::new()
         .memory_size(limits.memory_bytes)
         .instances(100)
-        .trap_on_grow_failure(false)
+        .trap_on_grow_failure(true)
         .build()
 }
 
@@ -88,4 +92,41 @@ pub fn new_store<T: Limited + 'static>(engine: &Engine, data: T, limits: CallLim
     store.set_epoch_deadline(ticks as u64);
     store.epoch_deadline_trap();
     store
+}
+
+/// Compiles a component, or loads the compiled code an earlier run cached in `cache`. The key
+/// is the content hash plus the engine's compatibility hash, so a new wasmtime or different
+/// settings never load stale code. Returns whether the cache answered.
+pub fn compile(
+    engine: &Engine,
+    bytes: &[u8],
+    content_hash: &str,
+    cache: &Path,
+) -> anyhow::Result<(Component, bool)> {
+    let mut hasher = DefaultHasher::new();
+    engine.precompile_compatibility_hash().hash(&mut hasher);
+    let file = cache.join(format!("{content_hash}-{:016x}.cwasm", hasher.finish()));
+    if file.is_file() {
+        // SAFETY: files in the cache folder are written only below, from code this engine
+        // compiled; wasmtime still checks the header matches the engine.
+        match unsafe { Component::deserialize_file(engine, &file) } {
+            Ok(component) => return Ok((component, true)),
+            Err(e) => tracing::warn!("ignoring cached {}: {e}", file.display()),
+        }
+    }
+    let component = Component::new(engine, bytes).map_err(anyhow::Error::from)?;
+    let written = component
+        .serialize()
+        .map_err(anyhow::Error::from)
+        .and_then(|code| {
+            std::fs::create_dir_all(cache)?;
+            let partial = file.with_extension("partial");
+            std::fs::write(&partial, code)?;
+            std::fs::rename(&partial, &file)?;
+            Ok(())
+        });
+    if let Err(e) = written {
+        tracing::warn!("cannot cache compiled plugin in {}: {e:#}", cache.display());
+    }
+    Ok((component, false))
 }

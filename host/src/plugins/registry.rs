@@ -1,43 +1,252 @@
-//! Loading plugin components from the plugins folder: compile, link against the contract,
-//! ask the plugin who it is. A file that fails is kept as a failed entry with its reason.
+//! The set of plugins, by file, and loading one file into it: compile (or take the cached
+//! compilation), link against the contract, find which contribution interfaces it exports,
+//! ask `meta.info` who it is, and work out its grants. The set is immutable; a change builds a
+//! new one that is swapped in whole, so a call always sees one consistent version.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use greenroom_api::Capabilities;
 use sha2::{Digest, Sha256};
-use wasmtime::Engine;
-use wasmtime::component::{Component, HasSelf, Linker};
+use wasmtime::component::InstancePre;
 
-use super::bindings::{HostState, Plugin, PluginPre, meta};
+use super::bindings::{
+    CONTRACT, HostState, entity_provider, entity_tabs, meta, scaffolder_actions,
+};
+use super::engine;
+use super::grants::{Effective, Manifest, OperatorGrant};
+use super::sandbox::Sandbox;
 
 /// A plugin ready to be called.
 pub struct LoadedPlugin {
+    pub id: Arc<str>,
     pub info: meta::PluginInfo,
     pub file: PathBuf,
     pub content_hash: String,
-    pub pre: PluginPre<HostState>,
+    pub pre: InstancePre<HostState>,
+    pub exports: Exports,
+    pub requested: Capabilities,
+    pub grants: Arc<Effective>,
 }
 
-/// A file in the plugins folder that could not be loaded.
-pub struct FailedPlugin {
+/// The contribution interfaces a plugin exports; `meta` is required.
+pub struct Exports {
+    pub tabs: Option<entity_tabs::GuestIndices>,
+    pub actions: Option<scaffolder_actions::GuestIndices>,
+    pub provider: Option<entity_provider::GuestIndices>,
+}
+
+impl Exports {
+    pub fn names(&self) -> Vec<String> {
+        [
+            (self.tabs.is_some(), "entity-tabs"),
+            (self.actions.is_some(), "scaffolder-actions"),
+            (self.provider.is_some(), "entity-provider"),
+        ]
+        .into_iter()
+        .filter(|(present, _)| *present)
+        .map(|(_, name)| name.to_string())
+        .collect()
+    }
+}
+
+/// What one file in the plugins folder currently is.
+#[derive(Clone)]
+pub enum Slot {
+    /// Serving. `refused` holds why a newer version of the file was not taken.
+    Loaded {
+        plugin: Arc<LoadedPlugin>,
+        refused: Option<Arc<Failure>>,
+    },
+    Failed(Arc<Failure>),
+}
+
+/// A version of a file that could not be loaded.
+pub struct Failure {
     pub file: PathBuf,
     pub content_hash: String,
     pub error: String,
 }
 
-pub enum PluginSlot {
-    Loaded(Arc<LoadedPlugin>),
-    Failed(FailedPlugin),
+/// Every plugin file, loaded or not.
+#[derive(Clone, Default)]
+pub struct Registry {
+    slots: BTreeMap<PathBuf, Slot>,
 }
 
-/// The linker every plugin is instantiated with: the contract's imports plus WASI p2 (whose
-/// context is empty, so it grants nothing).
-pub fn new_linker(engine: &Engine) -> anyhow::Result<Linker<HostState>> {
-    let mut linker = Linker::new(engine);
-    wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(anyhow::Error::from)?;
-    Plugin::add_to_linker::<_, HasSelf<_>>(&mut linker, |state| state)
-        .map_err(anyhow::Error::from)?;
-    Ok(linker)
+impl Registry {
+    pub fn slots(&self) -> impl Iterator<Item = &Slot> {
+        self.slots.values()
+    }
+
+    pub fn slot(&self, file: &Path) -> Option<&Slot> {
+        self.slots.get(file)
+    }
+
+    pub fn loaded(&self) -> impl Iterator<Item = &Arc<LoadedPlugin>> {
+        self.slots.values().filter_map(|slot| match slot {
+            Slot::Loaded { plugin, .. } => Some(plugin),
+            Slot::Failed(_) => None,
+        })
+    }
+
+    pub fn find(&self, id: &str) -> Option<&Arc<LoadedPlugin>> {
+        self.loaded().find(|p| &*p.id == id)
+    }
+
+    /// The content hash of what the file currently stands for (loaded or refused).
+    pub fn seen_hash(&self, file: &Path) -> Option<&str> {
+        match self.slots.get(file)? {
+            Slot::Loaded {
+                refused: Some(failure),
+                ..
+            }
+            | Slot::Failed(failure) => Some(&failure.content_hash),
+            Slot::Loaded { plugin, .. } => Some(&plugin.content_hash),
+        }
+    }
+
+    /// The registry with `file` now holding `outcome`. A failure never replaces a working
+    /// version; a plugin id already served from another file is refused.
+    pub fn with(&self, file: &Path, outcome: Result<LoadedPlugin, Failure>) -> Self {
+        let mut next = self.clone();
+        let outcome = outcome.and_then(|plugin| {
+            match self.find(&plugin.id).filter(|other| other.file != file) {
+                Some(other) => Err(Failure {
+                    file: file.to_path_buf(),
+                    content_hash: plugin.content_hash.clone(),
+                    error: format!(
+                        "plugin id '{}' is already served from {}",
+                        plugin.id,
+                        other.file.display()
+                    ),
+                }),
+                None => Ok(plugin),
+            }
+        });
+        let slot = match (outcome, self.slots.get(file)) {
+            (Ok(plugin), _) => Slot::Loaded {
+                plugin: Arc::new(plugin),
+                refused: None,
+            },
+            (Err(failure), Some(Slot::Loaded { plugin, .. })) => {
+                tracing::error!(
+                    plugin = %plugin.id,
+                    "new version of {} refused, the previous one keeps serving: {}",
+                    file.display(),
+                    failure.error
+                );
+                Slot::Loaded {
+                    plugin: plugin.clone(),
+                    refused: Some(Arc::new(failure)),
+                }
+            }
+            (Err(failure), _) => {
+                tracing::error!("plugin {}: {}", file.display(), failure.error);
+                Slot::Failed(Arc::new(failure))
+            }
+        };
+        next.slots.insert(file.to_path_buf(), slot);
+        next
+    }
+
+    pub fn without(&self, file: &Path) -> Self {
+        let mut next = self.clone();
+        next.slots.remove(file);
+        next
+    }
+}
+
+/// Loads plugin files: the sandbox to run `meta.info` in, the compilation cache, and the
+/// operator's grants by plugin id.
+pub struct Loader<'a> {
+    pub sandbox: &'a Sandbox,
+    pub cache: &'a Path,
+    pub grants: &'a BTreeMap<String, OperatorGrant>,
+}
+
+impl Loader<'_> {
+    /// Loads `bytes` as the plugin in `file`.
+    pub fn load(&self, file: &Path, bytes: &[u8]) -> Result<LoadedPlugin, Failure> {
+        let content_hash = hash(bytes);
+        let fail = |error: String| Failure {
+            file: file.to_path_buf(),
+            content_hash: content_hash.clone(),
+            error,
+        };
+        let (component, cached) =
+            engine::compile(&self.sandbox.engine, bytes, &content_hash, self.cache)
+                .map_err(|e| fail(format!("not a valid WebAssembly component: {e:#}")))?;
+        let pre = self
+            .sandbox
+            .linker
+            .instantiate_pre(&component)
+            .map_err(|e| {
+                fail(format!(
+                    "needs an import {CONTRACT} does not provide: {e:#}"
+                ))
+            })?;
+        let meta = meta::GuestIndices::new(&pre).map_err(|e| {
+            fail(format!(
+                "does not export {CONTRACT}'s meta interface: {e:#}"
+            ))
+        })?;
+        let exports = Exports {
+            tabs: entity_tabs::GuestIndices::new(&pre).ok(),
+            actions: scaffolder_actions::GuestIndices::new(&pre).ok(),
+            provider: entity_provider::GuestIndices::new(&pre).ok(),
+        };
+        let manifest = Manifest::find(file, bytes).map_err(|e| fail(format!("manifest: {e}")))?;
+        let unnamed: Arc<str> = Arc::from(file.display().to_string());
+        let (_, info) = self.sandbox.run(
+            &unnamed,
+            &pre,
+            &Arc::new(Effective::default()),
+            |store, instance| {
+                // Loading every export here checks its types against the contract.
+                if let Some(tabs) = &exports.tabs {
+                    tabs.load(&mut *store, instance)?;
+                }
+                if let Some(actions) = &exports.actions {
+                    actions.load(&mut *store, instance)?;
+                }
+                if let Some(provider) = &exports.provider {
+                    provider.load(&mut *store, instance)?;
+                }
+                meta.load(&mut *store, instance)?.call_info(&mut *store)
+            },
+        );
+        let info = info.map_err(|e| fail(format!("meta.info failed: {}", e.reason)))?;
+        check_id(&info.id).map_err(fail)?;
+        let grant = self.grants.get(&info.id).cloned().unwrap_or_default();
+        let grants = Effective::new(&manifest, &grant, |var| std::env::var(var).ok());
+        if !grants.missing.is_empty() {
+            tracing::warn!(plugin = %info.id, "asks for capabilities not granted: {}", grants.missing.join(", "));
+        }
+        tracing::info!(
+            plugin = %info.id,
+            version = %info.version,
+            cached,
+            "loaded {} ({})",
+            file.display(),
+            exports.names().join(", ")
+        );
+        Ok(LoadedPlugin {
+            id: Arc::from(info.id.as_str()),
+            info,
+            file: file.to_path_buf(),
+            content_hash,
+            pre,
+            exports,
+            requested: manifest.requested(),
+            grants: Arc::new(grants),
+        })
+    }
+}
+
+pub fn hash(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
 }
 
 /// The `.wasm` files of a folder, sorted. A missing folder holds no plugins.
@@ -52,60 +261,18 @@ pub fn wasm_files(dir: &Path) -> Vec<PathBuf> {
     let mut files: Vec<PathBuf> = entries
         .flatten()
         .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|ext| ext == "wasm") && p.is_file())
+        .filter(|p| is_plugin_file(p) && p.is_file())
         .collect();
     files.sort();
     files
 }
 
-/// Compiles and links one file. `describe` calls the plugin's `meta.info` to learn its id.
-pub fn load(
-    engine: &Engine,
-    linker: &Linker<HostState>,
-    file: &Path,
-    describe: impl FnOnce(&PluginPre<HostState>) -> Result<meta::PluginInfo, String>,
-) -> PluginSlot {
-    let bytes = match std::fs::read(file) {
-        Ok(bytes) => bytes,
-        Err(e) => return failed(file, String::new(), format!("cannot read: {e}")),
-    };
-    let content_hash = hex::encode(Sha256::digest(&bytes));
-    let pre = Component::new(engine, &bytes)
-        .map_err(|e| format!("not a valid WebAssembly component: {e:#}"))
-        .and_then(|component| {
-            linker
-                .instantiate_pre(&component)
-                .map_err(|e| format!("does not fit the greenroom:plugin@0.1.0 contract: {e:#}"))
-        })
-        .and_then(|pre| {
-            PluginPre::new(pre).map_err(|e| format!("does not export the plugin world: {e:#}"))
-        });
-    let pre = match pre {
-        Ok(pre) => pre,
-        Err(error) => return failed(file, content_hash, error),
-    };
-    match describe(&pre).and_then(|info| check_id(&info.id).map(|()| info)) {
-        Ok(info) => PluginSlot::Loaded(Arc::new(LoadedPlugin {
-            info,
-            file: file.to_path_buf(),
-            content_hash,
-            pre,
-        })),
-        Err(error) => failed(file, content_hash, format!("meta.info failed: {error}")),
-    }
-}
-
-fn failed(file: &Path, content_hash: String, error: String) -> PluginSlot {
-    tracing::error!("plugin {}: {error}", file.display());
-    PluginSlot::Failed(FailedPlugin {
-        file: file.to_path_buf(),
-        content_hash,
-        error,
-    })
+pub fn is_plugin_file(path: &Path) -> bool {
+    path.extension().is_some_and(|ext| ext == "wasm")
 }
 
 /// Ids appear in URLs and config keys: lowercase letters, digits and single dashes.
-fn check_id(id: &str) -> Result<(), String> {
+pub fn check_id(id: &str) -> Result<(), String> {
     let ok = !id.is_empty()
         && id.len() <= 63
         && id.split('-').all(|part| {
@@ -118,19 +285,7 @@ fn check_id(id: &str) -> Result<(), String> {
         Ok(())
     } else {
         Err(format!(
-            "id '{id}' must be lowercase letters and digits separated by single '-'"
+            "meta.info: id '{id}' must be lowercase letters and digits separated by single '-'"
         ))
     }
-}
-
-/// A second file claiming an id that is already loaded; the first keeps it.
-pub fn failed_duplicate(file: &Path, plugin: &LoadedPlugin) -> PluginSlot {
-    failed(
-        file,
-        plugin.content_hash.clone(),
-        format!(
-            "plugin id '{}' is already loaded from another file",
-            plugin.info.id
-        ),
-    )
 }

@@ -57,9 +57,16 @@ impl entity_tabs::Guest for Ownership {
 }
 
 fn owner_section(ui: &mut TreeBuilder, owner_ref: &str) -> NodeId {
-    let Some(owner) = catalog::get_entity(owner_ref) else {
-        let missing = ui.empty(format!("The owner {owner_ref} is not in the catalog."));
-        return ui.section(format!("Owner: {owner_ref}"), vec![missing]);
+    let owner = match catalog::get_entity(owner_ref) {
+        Ok(Some(owner)) => owner,
+        Ok(None) => {
+            let missing = ui.empty(format!("The owner {owner_ref} is not in the catalog."));
+            return ui.section(format!("Owner: {owner_ref}"), vec![missing]);
+        }
+        Err(message) => {
+            let failed = ui.empty(format!("The catalog could not be read: {message}"));
+            return ui.section(format!("Owner: {owner_ref}"), vec![failed]);
+        }
     };
     let mut children = vec![ui.link(owner.display_name(), entity_path(&owner.entity_ref))];
     let mut facts = vec![("Kind".to_string(), owner.kind.clone())];

@@ -1,0 +1,286 @@
+//! What a plugin asks for (its manifest) and what the operator grants it (`plugins.<id>` in
+//! the server config). A capability is usable only when both agree: the manifest says what the
+//! plugin needs, the config says what the operator allows, and the intersection is granted.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+use std::time::Duration;
+
+use greenroom_api::{Capabilities, Grants};
+use serde::Deserialize;
+
+use super::engine::CallLimits;
+
+/// Name of the custom section that carries a manifest inside a component.
+pub const MANIFEST_SECTION: &str = "greenroom:manifest";
+
+/// A plugin manifest (TOML):
+///
+/// ```toml
+/// [capabilities]
+/// hosts = ["ci.example.com", "127.0.0.1:8080"]
+/// config = ["base-url", "token"]
+/// catalog-write = false
+/// ```
+#[derive(Deserialize, Default, Debug, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct Manifest {
+    #[serde(default)]
+    capabilities: Requested,
+}
+
+#[derive(Deserialize, Default, Debug, Clone)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct Requested {
+    #[serde(default)]
+    hosts: Vec<String>,
+    #[serde(default)]
+    config: Vec<String>,
+    #[serde(default)]
+    catalog_write: bool,
+}
+
+impl Manifest {
+    /// The manifest of `wasm`: `<file stem>.toml` beside the file when present (so an operator
+    /// can inspect and edit it), else the component's `greenroom:manifest` section, else none
+    /// (a plugin that asks for nothing).
+    pub fn find(file: &Path, wasm: &[u8]) -> Result<Self, String> {
+        let sidecar = file.with_extension("toml");
+        if let Ok(text) = std::fs::read_to_string(&sidecar) {
+            return Self::parse(&text).map_err(|e| format!("{}: {e}", sidecar.display()));
+        }
+        match embedded_section(wasm)? {
+            Some(bytes) => {
+                let text = std::str::from_utf8(&bytes)
+                    .map_err(|_| format!("the {MANIFEST_SECTION} section is not UTF-8"))?;
+                Self::parse(text).map_err(|e| format!("the {MANIFEST_SECTION} section: {e}"))
+            }
+            None => Ok(Self::default()),
+        }
+    }
+
+    fn parse(text: &str) -> Result<Self, String> {
+        toml::from_str(text).map_err(|e| e.message().to_string())
+    }
+
+    pub fn requested(&self) -> Capabilities {
+        Capabilities {
+            hosts: self.capabilities.hosts.clone(),
+            config: self.capabilities.config.clone(),
+            catalog_write: self.capabilities.catalog_write,
+        }
+    }
+}
+
+/// The payload of the top-level `greenroom:manifest` custom section, if any.
+fn embedded_section(wasm: &[u8]) -> Result<Option<Vec<u8>>, String> {
+    let mut depth = 0usize;
+    for payload in wasmparser::Parser::new(0).parse_all(wasm) {
+        match payload.map_err(|e| format!("cannot read the component: {e}"))? {
+            wasmparser::Payload::ModuleSection { .. }
+            | wasmparser::Payload::ComponentSection { .. } => depth += 1,
+            wasmparser::Payload::End(_) => depth = depth.saturating_sub(1),
+            wasmparser::Payload::CustomSection(section)
+                if depth == 0 && section.name() == MANIFEST_SECTION =>
+            {
+                return Ok(Some(section.data().to_vec()));
+            }
+            _ => {}
+        }
+    }
+    Ok(None)
+}
+
+/// `plugins.<id>` in the server config: what the operator allows one plugin.
+#[derive(Deserialize, Debug, Clone, Default)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct OperatorGrant {
+    /// `false` keeps the plugin loaded but never called.
+    pub enabled: Option<bool>,
+    /// `name[:port]` or an IP address; `*.example.com` matches subdomains. Loopback, private
+    /// and link-local addresses are reachable only when granted as literal addresses.
+    #[serde(default)]
+    pub allowed_hosts: Vec<String>,
+    /// Plain config values.
+    #[serde(default)]
+    pub config: BTreeMap<String, String>,
+    /// Config values read from environment variables at start-up: key -> variable name.
+    #[serde(default)]
+    pub secrets: BTreeMap<String, String>,
+    #[serde(default)]
+    pub catalog_write: bool,
+    #[serde(default)]
+    pub limits: LimitsGrant,
+}
+
+#[derive(Deserialize, Debug, Clone, Copy, Default)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct LimitsGrant {
+    pub timeout_ms: Option<u64>,
+    #[serde(rename = "memoryMiB")]
+    pub memory_mib: Option<u64>,
+}
+
+/// What one plugin may use, worked out when it is loaded.
+#[derive(Debug, Clone, Default)]
+pub struct Effective {
+    pub hosts: Vec<String>,
+    /// Granted config keys and their values (`None`: asked for, not given by the operator).
+    pub config: BTreeMap<String, Option<String>>,
+    pub secret_keys: BTreeSet<String>,
+    pub catalog_write: bool,
+    pub limits: CallLimits,
+    /// Asked for but not granted, for the admin API and the log.
+    pub missing: Vec<String>,
+}
+
+impl Effective {
+    /// Intersects the manifest's request with the operator's grant. `env` reads secrets.
+    pub fn new(
+        manifest: &Manifest,
+        grant: &OperatorGrant,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Self {
+        let asked = &manifest.capabilities;
+        let mut missing = Vec::new();
+        let hosts = asked
+            .hosts
+            .iter()
+            .filter(|host| {
+                let granted = grant
+                    .allowed_hosts
+                    .iter()
+                    .any(|g| g.eq_ignore_ascii_case(host));
+                if !granted {
+                    missing.push(format!("host {host}"));
+                }
+                granted
+            })
+            .map(|h| h.to_ascii_lowercase())
+            .collect();
+        let mut config = BTreeMap::new();
+        let mut secret_keys = BTreeSet::new();
+        for key in &asked.config {
+            let value = if let Some(var) = grant.secrets.get(key) {
+                secret_keys.insert(key.clone());
+                env(var)
+            } else {
+                grant.config.get(key).cloned()
+            };
+            if value.is_none() {
+                missing.push(format!("config {key}"));
+            }
+            config.insert(key.clone(), value);
+        }
+        if asked.catalog_write && !grant.catalog_write {
+            missing.push("catalog-write".into());
+        }
+        let defaults = CallLimits::default();
+        let limits = CallLimits {
+            deadline: grant
+                .limits
+                .timeout_ms
+                .map_or(defaults.deadline, Duration::from_millis),
+            memory_bytes: grant
+                .limits
+                .memory_mib
+                .map_or(defaults.memory_bytes, |mib| (mib as usize) << 20),
+        };
+        Self {
+            hosts,
+            config,
+            secret_keys,
+            catalog_write: asked.catalog_write && grant.catalog_write,
+            limits,
+            missing,
+        }
+    }
+
+    pub fn summary(&self) -> Grants {
+        Grants {
+            hosts: self.hosts.clone(),
+            config: self
+                .config
+                .iter()
+                .filter(|(key, value)| value.is_some() && !self.secret_keys.contains(*key))
+                .map(|(key, _)| key.clone())
+                .collect(),
+            secrets: self.secret_keys.iter().cloned().collect(),
+            catalog_write: self.catalog_write,
+            missing: self.missing.clone(),
+            timeout_ms: self.limits.deadline.as_millis() as u64,
+            memory_mib: (self.limits.memory_bytes >> 20) as u64,
+        }
+    }
+
+    /// `config.get`: the value of a key this plugin asked for; an error for any other key.
+    pub fn config_value(&self, key: &str) -> Result<Option<String>, String> {
+        self.config.get(key).cloned().ok_or_else(|| {
+            format!("config key '{key}' is not in the plugin's manifest, so it is not granted")
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn manifest(text: &str) -> Manifest {
+        Manifest::parse(text).unwrap()
+    }
+
+    #[test]
+    fn only_what_is_both_asked_and_granted_is_usable() {
+        let manifest = manifest(
+            "[capabilities]\nhosts = [\"ci.example.com\", \"evil.example.com\"]\nconfig = [\"url\", \"token\", \"unset\"]\ncatalog-write = true\n",
+        );
+        let grant: OperatorGrant = serde_yaml::from_str(
+            "allowedHosts: [CI.example.com, other.example.com]\nconfig: {url: 'https://ci', extra: x}\nsecrets: {token: CI_TOKEN}\nlimits: {timeoutMs: 500, memoryMiB: 16}\n",
+        )
+        .unwrap();
+        let effective = Effective::new(&manifest, &grant, |var| {
+            (var == "CI_TOKEN").then(|| "s3cret".to_string())
+        });
+        assert_eq!(effective.hosts, vec!["ci.example.com"]);
+        assert_eq!(
+            effective.config_value("url").unwrap().as_deref(),
+            Some("https://ci")
+        );
+        assert_eq!(
+            effective.config_value("token").unwrap().as_deref(),
+            Some("s3cret")
+        );
+        assert_eq!(effective.config_value("unset").unwrap(), None);
+        let refused = effective.config_value("extra").unwrap_err();
+        assert!(
+            refused.contains("'extra'") && refused.contains("not granted"),
+            "{refused}"
+        );
+        assert!(!effective.catalog_write);
+        assert_eq!(
+            effective.missing,
+            vec!["host evil.example.com", "config unset", "catalog-write"]
+        );
+        assert_eq!(effective.limits.deadline, Duration::from_millis(500));
+        assert_eq!(effective.limits.memory_bytes, 16 << 20);
+        let summary = effective.summary();
+        assert_eq!(summary.config, vec!["url"]);
+        assert_eq!(summary.secrets, vec!["token"]);
+    }
+
+    #[test]
+    fn a_plugin_without_a_manifest_gets_nothing_but_default_limits() {
+        let grant: OperatorGrant =
+            serde_yaml::from_str("allowedHosts: [ci.example.com]\nconfig: {url: x}\n").unwrap();
+        let effective = Effective::new(&Manifest::default(), &grant, |_| None);
+        assert!(effective.hosts.is_empty());
+        assert!(effective.config_value("url").is_err());
+        assert_eq!(effective.limits.deadline, CallLimits::default().deadline);
+    }
+
+    #[test]
+    fn unknown_manifest_keys_are_refused() {
+        let err = Manifest::parse("[capabilities]\nhostz = []\n").unwrap_err();
+        assert!(err.contains("hostz"), "{err}");
+    }
+}

@@ -1,0 +1,97 @@
+//! Test plugin `probe`: one tab shows its build marker (tests patch the marker in the binary to
+//! make many distinct versions), another calls every host import and shows what came back.
+
+use greenroom_sdk::entity_tabs::{self, Tab};
+use greenroom_sdk::meta::{self, PluginInfo};
+use greenroom_sdk::types::{Entity, Tree};
+use greenroom_sdk::ui::TreeBuilder;
+use greenroom_sdk::{catalog, config, docs, http, templating};
+
+/// Replaced byte-for-byte by the hot-reload test; keep the length.
+const BUILD: &str = "build-000000";
+
+struct Probe;
+
+impl meta::Guest for Probe {
+    fn info() -> PluginInfo {
+        PluginInfo {
+            id: "probe".into(),
+            name: "Probe".into(),
+            version: BUILD.into(),
+            description: "Test plugin: shows its build and what every host import returns."
+                .into(),
+        }
+    }
+}
+
+impl entity_tabs::Guest for Probe {
+    fn tabs_for(_entity: Entity) -> Vec<Tab> {
+        ["build", "imports"]
+            .into_iter()
+            .map(|id| Tab {
+                id: id.into(),
+                title: id.into(),
+            })
+            .collect()
+    }
+
+    fn render(tab_id: String, entity: Entity) -> Result<Tree, String> {
+        let mut ui = TreeBuilder::new();
+        let root = match tab_id.as_str() {
+            "build" => ui.text(format!("probe {BUILD}")),
+            "imports" => ui.key_values(imports(&entity)),
+            other => return Err(format!("unknown tab '{other}'")),
+        };
+        Ok(ui.finish(root))
+    }
+}
+
+fn show<T>(result: Result<T, String>, f: impl FnOnce(T) -> String) -> String {
+    result.map_or_else(|e| format!("error: {e}"), f)
+}
+
+fn imports(entity: &Entity) -> Vec<(String, String)> {
+    let groups = catalog::query(
+        &[catalog::Filter {
+            key: "kind".into(),
+            value: "group".into(),
+        }],
+        10,
+        None,
+    );
+    let relations = catalog::relations(&entity.entity_ref);
+    let greeting = templating::render(
+        "Hello {{ name | upper }}",
+        &format!("{{\"name\": \"{}\"}}", entity.name),
+    );
+    let pages = docs::list_pages(&entity.entity_ref);
+    let first_page = pages
+        .as_ref()
+        .ok()
+        .and_then(|p| p.first())
+        .map(|p| docs::get_page(&entity.entity_ref, &p.path));
+    let echo = config::get("echo-url").and_then(|url| {
+        let url = url.ok_or("echo-url is not set")?;
+        http::get(&url, &[]).map(|r| format!("{} {}", r.status, r.text()))
+    });
+    vec![
+        ("groups".into(), show(groups, |p| p.total_items.to_string())),
+        ("relations".into(), show(relations, |r| r.len().to_string())),
+        ("template".into(), show(greeting, |t| t)),
+        (
+            "docs".into(),
+            show(pages.clone(), |p| {
+                p.iter().map(|p| p.title.clone()).collect::<Vec<_>>().join(", ")
+            }),
+        ),
+        (
+            "first page".into(),
+            first_page.map_or("none".into(), |page| show(page, |p| p.html)),
+        ),
+        ("config greeting".into(), show(config::get("greeting"), |v| format!("{v:?}"))),
+        ("config undeclared".into(), show(config::get("undeclared"), |v| format!("{v:?}"))),
+        ("http".into(), show(echo, |e| e)),
+    ]
+}
+
+greenroom_sdk::export_plugin!(Probe);

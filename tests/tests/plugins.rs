@@ -1,0 +1,404 @@
+//! The plugin runtime through the real server: sandbox limits against hostile components,
+//! grants, every host import, hot reload under load, and the admin API. The plugins are built
+//! from source (`plugins/testing/`) by `cargo xtask build`.
+
+use std::io::{Read, Write};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::Duration;
+
+use greenroom_e2e::{Server, built_plugins, eventually, fixture_catalog, test_plugins};
+use serde_json::Value;
+
+const ENTITY: &str = "entity=component:default/checkout";
+
+/// A loopback HTTP server standing in for an external API: answers `echo-body` and counts the
+/// requests it got.
+fn external_api() -> (u16, Arc<AtomicUsize>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let hits = Arc::new(AtomicUsize::new(0));
+    let counter = hits.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            counter.fetch_add(1, Ordering::SeqCst);
+            let mut buf = [0u8; 4096];
+            let _ = stream.read(&mut buf);
+            let _ = stream.write_all(
+                b"HTTP/1.1 200 OK\r\ncontent-length: 9\r\nconnection: close\r\n\r\necho-body",
+            );
+        }
+    });
+    (port, hits)
+}
+
+/// A plugins folder with the named built plugins, each `(name, manifest)` getting the manifest
+/// as a `.toml` beside it.
+fn plugins_folder(root: &Path, plugins: &[(&str, Option<String>)]) -> PathBuf {
+    let dir = root.join("plugins");
+    std::fs::create_dir_all(&dir).unwrap();
+    for (name, manifest) in plugins {
+        let built = [built_plugins(), test_plugins()]
+            .into_iter()
+            .map(|d| d.join(format!("{name}.wasm")))
+            .find(|p| p.exists())
+            .unwrap_or_else(|| panic!("plugin {name} is not built"));
+        std::fs::copy(built, dir.join(format!("{name}.wasm"))).unwrap();
+        if let Some(manifest) = manifest {
+            std::fs::write(dir.join(format!("{name}.toml")), manifest).unwrap();
+        }
+    }
+    dir
+}
+
+fn start(root: &Path, plugins: &Path, config: &str) -> Server {
+    let config_file = root.join("greenroom.yaml");
+    std::fs::write(&config_file, config).unwrap();
+    Server::start_with_args(
+        &[fixture_catalog()],
+        plugins,
+        &root.join("data"),
+        &["--config", config_file.to_str().unwrap()],
+    )
+}
+
+fn summary<'a>(plugins: &'a Value, id: &str) -> &'a Value {
+    plugins
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["id"] == id)
+        .unwrap_or_else(|| panic!("no plugin {id} in {plugins:#}"))
+}
+
+fn render(server: &Server, plugin: &str, tab: &str) -> (u16, Value) {
+    server.get(&format!("/api/plugins/{plugin}/tabs/{tab}?{ENTITY}"))
+}
+
+fn key_values(tab: &Value) -> std::collections::HashMap<String, String> {
+    tab["tree"]["pairs"]
+        .as_array()
+        .unwrap_or_else(|| panic!("not key-values: {tab:#}"))
+        .iter()
+        .map(|pair| {
+            (
+                pair[0].as_str().unwrap().to_string(),
+                pair[1].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn hostile_plugins_are_contained_and_the_rest_keeps_serving() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (port, hits) = external_api();
+    let manifest =
+        format!("[capabilities]\nhosts = [\"127.0.0.1:{port}\"]\nconfig = [\"target\"]\n");
+    let plugins = plugins_folder(
+        tmp.path(),
+        &[
+            ("ownership", None),
+            ("hostile", Some(manifest)),
+            ("missing-import", None),
+        ],
+    );
+    std::fs::write(plugins.join("malformed.wasm"), b"\0asm\x0d\0\x01\0garbage").unwrap();
+    // The operator gives the target but not the host: the request must never leave.
+    let mut server = start(
+        tmp.path(),
+        &plugins,
+        &format!(
+            "plugins:\n  hostile:\n    config: {{target: 'http://127.0.0.1:{port}/steal'}}\n    limits: {{timeoutMs: 500, memoryMiB: 32}}\n"
+        ),
+    );
+
+    let list = server.get_ok("/api/plugins");
+    let missing = summary(&list, "missing-import");
+    assert_eq!(missing["state"], "failed");
+    let reason = missing["lastError"].as_str().unwrap();
+    assert!(reason.contains("test:backdoor/shell"), "{reason}");
+    let malformed = summary(&list, "malformed");
+    assert_eq!(malformed["state"], "failed");
+    assert!(
+        malformed["lastError"]
+            .as_str()
+            .unwrap()
+            .contains("not a valid WebAssembly component"),
+        "{malformed:#}"
+    );
+    let hostile = summary(&list, "hostile");
+    assert_eq!(hostile["state"], "loaded");
+    assert_eq!(
+        hostile["grants"]["missing"][0],
+        format!("host 127.0.0.1:{port}")
+    );
+    assert_eq!(hostile["grants"]["timeoutMs"], 500);
+
+    let cases = [
+        ("loop", "timed out after 500ms"),
+        ("bomb", "exceeded its memory limit of 32 MiB"),
+        ("huge", "more than 1048576 bytes of text"),
+        ("panic", "trapped"),
+        ("exfiltrate", "HttpRequestDenied"),
+    ];
+    for (tab, expected) in cases {
+        let (status, body) = render(&server, "hostile", tab);
+        assert_eq!(status, 502, "{tab}: {body}");
+        let message = body["error"]["message"].as_str().unwrap();
+        assert!(
+            message.contains("plugin 'hostile'") && message.contains(expected),
+            "{tab}: {message}"
+        );
+        // Every other plugin still answers after each attack.
+        let (status, owner) = render(&server, "ownership", "ownership");
+        assert_eq!(status, 200, "ownership after {tab}: {owner}");
+    }
+    assert_eq!(
+        hits.load(Ordering::SeqCst),
+        0,
+        "the ungranted host was contacted"
+    );
+    assert!(server.is_running());
+    assert!(
+        server.log().contains("outgoing HTTP to http://127.0.0.1"),
+        "the refusal is logged"
+    );
+
+    let stats = summary(&server.get_ok("/api/plugins"), "hostile")["stats"].clone();
+    assert_eq!(stats["calls"], 5, "{stats}");
+    assert_eq!(stats["failures"], 5, "{stats}");
+    assert_eq!(stats["timeouts"], 1, "{stats}");
+    assert_eq!(stats["traps"], 2, "{stats}");
+    // Tab listing still works with the hostile plugin loaded.
+    let tabs = server.get_ok(&format!("/api/plugins/tabs?{ENTITY}"));
+    assert!(tabs["tabs"].as_array().unwrap().len() >= 5, "{tabs:#}");
+}
+
+#[test]
+fn granted_imports_work_and_ungranted_ones_are_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (port, hits) = external_api();
+    let catalog = tmp.path().join("svc");
+    std::fs::create_dir_all(catalog.join("docs")).unwrap();
+    std::fs::write(
+        catalog.join("catalog-info.yaml"),
+        "apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: svc\n  annotations:\n    backstage.io/techdocs-ref: dir:.\nspec:\n  type: service\n  lifecycle: production\n  owner: payments\n",
+    )
+    .unwrap();
+    std::fs::write(
+        catalog.join("mkdocs.yml"),
+        "site_name: svc\nnav:\n  - Start: index.md\n",
+    )
+    .unwrap();
+    std::fs::write(
+        catalog.join("docs/index.md"),
+        "# Start\nRead *this*.<script>alert(1)</script>",
+    )
+    .unwrap();
+    let manifest = format!(
+        "[capabilities]\nhosts = [\"127.0.0.1:{port}\"]\nconfig = [\"greeting\", \"echo-url\"]\n"
+    );
+    let plugins = plugins_folder(tmp.path(), &[("probe", Some(manifest))]);
+    let config_file = tmp.path().join("greenroom.yaml");
+    std::fs::write(
+        &config_file,
+        format!(
+            "plugins:\n  probe:\n    allowedHosts: ['127.0.0.1:{port}']\n    config: {{echo-url: 'http://127.0.0.1:{port}/echo'}}\n    secrets: {{greeting: PROBE_GREETING}}\n"
+        ),
+    )
+    .unwrap();
+    // SAFETY: set before any other thread of this test binary reads the environment for it.
+    unsafe { std::env::set_var("PROBE_GREETING", "hello from env") };
+    let server = Server::start_with_args(
+        &[fixture_catalog(), catalog.join("catalog-info.yaml")],
+        &plugins,
+        &tmp.path().join("data"),
+        &["--config", config_file.to_str().unwrap()],
+    );
+    let (status, tab) = server.get("/api/plugins/probe/tabs/imports?entity=component:default/svc");
+    assert_eq!(status, 200, "{tab}");
+    let values = key_values(&tab);
+    assert_eq!(values["groups"], "2", "{values:#?}");
+    assert_eq!(values["relations"], "1", "{values:#?}");
+    assert_eq!(values["template"], "Hello SVC");
+    assert_eq!(values["docs"], "Start");
+    assert!(
+        values["first page"].contains("<em>this</em>") && !values["first page"].contains("<script"),
+        "{}",
+        values["first page"]
+    );
+    assert_eq!(values["config greeting"], "Some(\"hello from env\")");
+    assert!(
+        values["config undeclared"].contains("not granted"),
+        "{}",
+        values["config undeclared"]
+    );
+    assert_eq!(values["http"], "200 echo-body");
+    assert_eq!(hits.load(Ordering::SeqCst), 1);
+
+    let probe = summary(&server.get_ok("/api/plugins"), "probe").clone();
+    assert_eq!(probe["grants"]["hosts"][0], format!("127.0.0.1:{port}"));
+    assert_eq!(probe["grants"]["config"], serde_json::json!(["echo-url"]));
+    assert_eq!(probe["grants"]["secrets"], serde_json::json!(["greeting"]));
+    assert_eq!(probe["contract"], "greenroom:plugin@0.1.0");
+    assert_eq!(probe["contributions"], serde_json::json!(["entity-tabs"]));
+    assert!(
+        !probe.to_string().contains("hello from env"),
+        "secret values never appear in the admin API"
+    );
+}
+
+/// The probe component with its build marker replaced: a distinct, valid version.
+fn probe_version(original: &[u8], version: u32) -> Vec<u8> {
+    let marker = b"build-000000";
+    let at = original
+        .windows(marker.len())
+        .position(|w| w == marker)
+        .expect("marker in probe.wasm");
+    let mut bytes = original.to_vec();
+    bytes[at..at + marker.len()].copy_from_slice(format!("build-{version:06}").as_bytes());
+    bytes
+}
+
+#[test]
+fn hot_reload_under_load_fails_no_request() {
+    let tmp = tempfile::tempdir().unwrap();
+    let plugins = plugins_folder(tmp.path(), &[("ownership", None), ("probe", None)]);
+    let original = std::fs::read(plugins.join("probe.wasm")).unwrap();
+    let server = Arc::new(start(tmp.path(), &plugins, ""));
+    let stop = Arc::new(AtomicBool::new(false));
+    let clients: Vec<_> = (0..3)
+        .map(|_| {
+            let (server, stop) = (server.clone(), stop.clone());
+            std::thread::spawn(move || {
+                let (mut ok, mut failed) = (0usize, Vec::new());
+                while !stop.load(Ordering::SeqCst) {
+                    let (status, body) = render(&server, "probe", "build");
+                    if status == 200
+                        && body["tree"]["text"]
+                            .as_str()
+                            .is_some_and(|t| t.starts_with("probe build-"))
+                    {
+                        ok += 1;
+                    } else {
+                        failed.push(format!("{status} {body}"));
+                    }
+                }
+                (ok, failed)
+            })
+        })
+        .collect();
+
+    let versions = 12;
+    for version in 1..=versions {
+        std::fs::write(
+            plugins.join("probe.wasm"),
+            probe_version(&original, version),
+        )
+        .unwrap();
+        let expected = format!("probe build-{version:06}");
+        eventually(
+            &format!("version {version} served"),
+            Duration::from_secs(1),
+            || {
+                let (_, body) = render(&server, "probe", "build");
+                (body["tree"]["text"] == expected.as_str()).then_some(())
+            },
+        );
+    }
+    stop.store(true, Ordering::SeqCst);
+    let mut served = 0;
+    for client in clients {
+        let (ok, failed) = client.join().unwrap();
+        assert!(
+            failed.is_empty(),
+            "failed requests during reload: {failed:?}"
+        );
+        served += ok;
+    }
+    assert!(served > 0);
+    let probe = summary(&server.get_ok("/api/plugins"), "probe").clone();
+    assert_eq!(probe["version"], format!("build-{versions:06}"));
+    assert_eq!(probe["stats"]["failures"], 0);
+}
+
+#[test]
+fn the_admin_api_uploads_switches_and_removes_plugins() {
+    let tmp = tempfile::tempdir().unwrap();
+    let plugins = plugins_folder(tmp.path(), &[("ownership", None)]);
+    let server = start(tmp.path(), &plugins, "");
+    let probe = std::fs::read(test_plugins().join("probe.wasm")).unwrap();
+
+    let (status, body) = server.post_bytes("/api/plugins", b"\0asm not really");
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("not a valid WebAssembly component"),
+        "{body}"
+    );
+    let (status, body) = server.post_bytes("/api/plugins", &probe);
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(body["id"], "probe");
+    assert_eq!(body["state"], "loaded");
+    assert!(plugins.join("probe.wasm").is_file());
+    let hash = body["contentHash"].as_str().unwrap();
+    let cached = std::fs::read_dir(tmp.path().join("data/plugin-cache"))
+        .unwrap()
+        .flatten()
+        .any(|e| e.file_name().to_string_lossy().starts_with(hash));
+    assert!(cached, "the compiled component is cached by content hash");
+    let tab_ids = |server: &Server| -> Vec<String> {
+        server.get_ok(&format!("/api/plugins/tabs?{ENTITY}"))["tabs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| {
+                format!(
+                    "{}/{}",
+                    t["pluginId"].as_str().unwrap(),
+                    t["tabId"].as_str().unwrap()
+                )
+            })
+            .collect()
+    };
+    assert!(tab_ids(&server).contains(&"probe/build".to_string()));
+
+    let (status, body) = server.post("/api/plugins/probe/disable", &Value::Null);
+    assert_eq!(
+        (status, body["state"].as_str()),
+        (200, Some("disabled")),
+        "{body}"
+    );
+    assert_eq!(render(&server, "probe", "build").0, 409);
+    assert!(!tab_ids(&server).contains(&"probe/build".to_string()));
+    let (status, _) = server.post("/api/plugins/probe/enable", &Value::Null);
+    assert_eq!(status, 200);
+    assert_eq!(render(&server, "probe", "build").0, 200);
+
+    let (status, _) = server.delete("/api/plugins/probe");
+    assert_eq!(status, 204);
+    assert!(!plugins.join("probe.wasm").exists());
+    assert_eq!(server.get("/api/plugins/probe").0, 404);
+    assert_eq!(server.delete("/api/plugins/probe").0, 404);
+
+    // Files dropped into or removed from the folder are picked up without any API call.
+    std::fs::copy(
+        test_plugins().join("hostile.wasm"),
+        plugins.join("hostile.wasm"),
+    )
+    .unwrap();
+    eventually("dropped plugin loaded", Duration::from_secs(5), || {
+        (server.get("/api/plugins/hostile").0 == 200).then_some(())
+    });
+    std::fs::remove_file(plugins.join("hostile.wasm")).unwrap();
+    eventually("removed plugin unloaded", Duration::from_secs(5), || {
+        (server.get("/api/plugins/hostile").0 == 404).then_some(())
+    });
+    assert_eq!(render(&server, "ownership", "ownership").0, 200);
+}
