@@ -5,6 +5,7 @@
 //! - `cargo xtask run` — build, then serve the demo portal on http://127.0.0.1:7007.
 //! - `cargo xtask test` — build, then unit, integration and browser tests.
 //! - `cargo xtask bench catalog [--entities N]` — catalog benchmark into BENCHMARKS.md.
+//! - `cargo xtask bench plugins` — plugin runtime benchmark into BENCHMARKS.md.
 
 mod bench;
 mod build;
@@ -23,10 +24,15 @@ fn main() -> anyhow::Result<()> {
         Some("run") => run(&root, &args[1..]),
         Some("test") => test(&root),
         Some("bench") if args.get(1).map(String::as_str) == Some("catalog") => {
-            bench::catalog(&root, &args[2..])
+            bench::catalog::catalog(&root, &args[2..])
+        }
+        Some("bench") if args.get(1).map(String::as_str) == Some("plugins") => {
+            bench::plugins::plugins(&root)
         }
         _ => {
-            eprintln!("usage: cargo xtask <build|run|test|bench catalog [--entities N]...>");
+            eprintln!(
+                "usage: cargo xtask <build|run|test|bench catalog [--entities N]...|bench plugins>"
+            );
             std::process::exit(2);
         }
     }

@@ -4,14 +4,14 @@
 //! it to BENCHMARKS.md.
 
 use std::fmt::Write as _;
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::net::SocketAddr;
+use std::path::Path;
+use std::process::Child;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 
+use super::{Latency, free_address, http_get, peak_rss_mb, start, stop, write_section, wrk};
 use crate::{build, toolchain};
 
 const DEFAULT_SIZES: &[usize] = &[10_000, 100_000];
@@ -42,7 +42,13 @@ pub fn catalog(root: &Path, args: &[String]) -> anyhow::Result<()> {
     }
     let table = table(&results);
     println!("\n{table}");
-    write_benchmarks(root, &table)
+    write_section(
+        root,
+        "catalog",
+        "Catalog (`cargo xtask bench catalog`)",
+        "Latency: wrk, 1 connection, 4 s; throughput: wrk, 16 connections, 4 s. Ingest is from process start until every entity is served with its relations.",
+        &table,
+    )
 }
 
 struct Measured {
@@ -54,11 +60,6 @@ struct Measured {
     rows: Vec<(&'static str, Latency, f64)>,
 }
 
-struct Latency {
-    p50_ms: f64,
-    p99_ms: f64,
-}
-
 fn run_one(binary: &Path, size: usize) -> anyhow::Result<Measured> {
     let work = std::env::temp_dir().join(format!("greenroom-bench-{size}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&work);
@@ -67,7 +68,7 @@ fn run_one(binary: &Path, size: usize) -> anyhow::Result<Measured> {
     let data = work.join("data");
     let addr = free_address()?;
     let started = Instant::now();
-    let mut server = start(binary, &catalog, &data, addr)?;
+    let mut server = start(binary, addr, &data, &catalog, &work.join("no-plugins"))?;
     // Every generated entity plus the location's own entity.
     wait_for_total(addr, size + 1, &mut server)?;
     let ingest = started.elapsed();
@@ -94,7 +95,7 @@ fn run_one(binary: &Path, size: usize) -> anyhow::Result<Measured> {
     let peak_rss_mb = peak_rss_mb(server.id())?;
     stop(&mut server);
     let restarted = Instant::now();
-    let mut again = start(binary, &catalog, &data, addr)?;
+    let mut again = start(binary, addr, &data, &catalog, &work.join("no-plugins"))?;
     wait_for_total(addr, size + 1, &mut again)?;
     let restart = restarted.elapsed();
     stop(&mut again);
@@ -205,33 +206,6 @@ fn doc(out: &mut String, kind: &str, name: &str, spec: &str) {
     );
 }
 
-fn start(binary: &Path, catalog: &Path, data: &Path, addr: SocketAddr) -> anyhow::Result<Child> {
-    let empty_plugins = data.with_file_name("no-plugins");
-    std::fs::create_dir_all(&empty_plugins)?;
-    Command::new(binary)
-        .args(["serve", "--listen", &addr.to_string()])
-        .arg("--catalog")
-        .arg(catalog)
-        .arg("--data")
-        .arg(data)
-        .arg("--plugins")
-        .arg(&empty_plugins)
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .context("cannot start greenroom")
-}
-
-fn stop(child: &mut Child) {
-    let _ = Command::new("kill").arg(child.id().to_string()).status();
-    let _ = child.wait();
-}
-
-fn free_address() -> anyhow::Result<SocketAddr> {
-    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?)
-}
-
 /// Polls until the catalog serves `total` entities (deadline 10 minutes).
 fn wait_for_total(addr: SocketAddr, total: usize, server: &mut Child) -> anyhow::Result<()> {
     let deadline = Instant::now() + Duration::from_secs(600);
@@ -248,78 +222,6 @@ fn wait_for_total(addr: SocketAddr, total: usize, server: &mut Child) -> anyhow:
         std::thread::sleep(Duration::from_millis(20));
     }
     bail!("the catalog never reached {total} entities")
-}
-
-fn http_get(addr: SocketAddr, path: &str) -> Option<String> {
-    let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(1)).ok()?;
-    write!(
-        stream,
-        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
-    )
-    .ok()?;
-    let mut response = String::new();
-    stream.read_to_string(&mut response).ok()?;
-    response.starts_with("HTTP/1.1 200").then_some(response)
-}
-
-/// Runs wrk; returns its latency percentiles and requests per second.
-fn wrk(url: &str, connections: usize, seconds: u64) -> anyhow::Result<(Latency, f64)> {
-    let threads = connections.min(2);
-    let out = Command::new("wrk")
-        .args([
-            "--latency",
-            "-t",
-            &threads.to_string(),
-            "-c",
-            &connections.to_string(),
-            "-d",
-            &format!("{seconds}s"),
-            url,
-        ])
-        .output()
-        .context("cannot run wrk")?;
-    let text = String::from_utf8_lossy(&out.stdout);
-    if text.contains("Non-2xx") {
-        bail!("wrk saw failed responses for {url}:\n{text}");
-    }
-    let field = |prefix: &str| -> anyhow::Result<&str> {
-        text.lines()
-            .map(str::trim)
-            .find_map(|l| l.strip_prefix(prefix))
-            .map(str::trim)
-            .with_context(|| format!("wrk output has no '{prefix}':\n{text}"))
-    };
-    Ok((
-        Latency {
-            p50_ms: millis(field("50%")?)?,
-            p99_ms: millis(field("99%")?)?,
-        },
-        field("Requests/sec:")?.parse()?,
-    ))
-}
-
-/// wrk's `123.45us`, `1.23ms` or `1.02s` in milliseconds.
-fn millis(text: &str) -> anyhow::Result<f64> {
-    let (number, scale) = if let Some(n) = text.strip_suffix("us") {
-        (n, 0.001)
-    } else if let Some(n) = text.strip_suffix("ms") {
-        (n, 1.0)
-    } else if let Some(n) = text.strip_suffix('s') {
-        (n, 1000.0)
-    } else {
-        bail!("cannot read wrk latency '{text}'")
-    };
-    Ok(number.parse::<f64>()? * scale)
-}
-
-fn peak_rss_mb(pid: u32) -> anyhow::Result<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
-    let kb: u64 = status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .context("no VmHWM in /proc status")?;
-    Ok(kb / 1024)
 }
 
 fn table(results: &[Measured]) -> String {
@@ -358,34 +260,4 @@ fn table(results: &[Measured]) -> String {
         }
     }
     out
-}
-
-/// Replaces the catalog section of BENCHMARKS.md with the latest table.
-fn write_benchmarks(root: &Path, table: &str) -> anyhow::Result<()> {
-    let path: PathBuf = root.join("BENCHMARKS.md");
-    let existing = std::fs::read_to_string(&path).unwrap_or_else(|_| "# Benchmarks\n".into());
-    let start = "<!-- catalog:start -->";
-    let end = "<!-- catalog:end -->";
-    let machine = format!(
-        "{} cores, {}",
-        std::thread::available_parallelism().map_or(0, |n| n.get()),
-        std::fs::read_to_string("/proc/cpuinfo")
-            .ok()
-            .and_then(|c| c.lines().find_map(|l| l
-                .strip_prefix("model name")
-                .map(|m| m.trim_start_matches([' ', '\t', ':']).to_string())))
-            .unwrap_or_else(|| "unknown CPU".into())
-    );
-    let date =
-        toolchain::output(Command::new("date").arg("-u").arg("+%Y-%m-%d")).unwrap_or_default();
-    let section = format!(
-        "{start}\n## Catalog (`cargo xtask bench catalog`)\n\nMeasured {date} on {machine}. Latency: wrk, 1 connection, 4 s; throughput: wrk, 16 connections, 4 s. Ingest is from process start until every entity is served with its relations.\n\n{table}{end}"
-    );
-    let updated = match (existing.find(start), existing.find(end)) {
-        (Some(a), Some(b)) => format!("{}{section}{}", &existing[..a], &existing[b + end.len()..]),
-        _ => format!("{}\n{section}\n", existing.trim_end()),
-    };
-    std::fs::write(&path, updated)?;
-    println!("wrote {}", path.display());
-    Ok(())
 }

@@ -1,0 +1,176 @@
+//! `cargo xtask bench …`: each benchmark starts the real server, measures it from outside
+//! (wrk, HTTP, /proc), prints a table and keeps it in its own section of BENCHMARKS.md.
+
+pub mod catalog;
+pub mod plugins;
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+
+use crate::toolchain;
+
+pub struct Latency {
+    pub p50_ms: f64,
+    pub p99_ms: f64,
+}
+
+/// Starts `greenroom serve` quietly on `addr` with a data folder, one catalog location and a
+/// plugins folder (created when missing).
+pub fn start(
+    binary: &Path,
+    addr: SocketAddr,
+    data: &Path,
+    catalog: &Path,
+    plugins: &Path,
+) -> anyhow::Result<Child> {
+    std::fs::create_dir_all(plugins)?;
+    Command::new(binary)
+        .args(["serve", "--listen", &addr.to_string()])
+        .arg("--catalog")
+        .arg(catalog)
+        .arg("--data")
+        .arg(data)
+        .arg("--plugins")
+        .arg(plugins)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .context("cannot start greenroom")
+}
+
+pub fn stop(child: &mut Child) {
+    let _ = Command::new("kill").arg(child.id().to_string()).status();
+    let _ = child.wait();
+}
+
+pub fn free_address() -> anyhow::Result<SocketAddr> {
+    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?)
+}
+
+/// GET that answers the body of a 200 response, else `None`.
+pub fn http_get(addr: SocketAddr, path: &str) -> Option<String> {
+    http(addr, "GET", path, &[])
+        .filter(|(status, _)| *status == 200)
+        .map(|(_, body)| body)
+}
+
+/// One HTTP/1.1 request; returns the status and body.
+pub fn http(addr: SocketAddr, method: &str, path: &str, body: &[u8]) -> Option<(u16, String)> {
+    let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(1)).ok()?;
+    write!(
+        stream,
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    )
+    .ok()?;
+    stream.write_all(body).ok()?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response).ok()?;
+    let status = response.get(9..12)?.parse().ok()?;
+    let body = response
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())?;
+    Some((status, body))
+}
+
+/// Runs wrk; returns its latency percentiles and requests per second.
+pub fn wrk(url: &str, connections: usize, seconds: u64) -> anyhow::Result<(Latency, f64)> {
+    let threads = connections.min(2);
+    let out = Command::new("wrk")
+        .args([
+            "--latency",
+            "-t",
+            &threads.to_string(),
+            "-c",
+            &connections.to_string(),
+            "-d",
+            &format!("{seconds}s"),
+            url,
+        ])
+        .output()
+        .context("cannot run wrk")?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    if text.contains("Non-2xx") {
+        bail!("wrk saw failed responses for {url}:\n{text}");
+    }
+    let field = |prefix: &str| -> anyhow::Result<&str> {
+        text.lines()
+            .map(str::trim)
+            .find_map(|l| l.strip_prefix(prefix))
+            .map(str::trim)
+            .with_context(|| format!("wrk output has no '{prefix}':\n{text}"))
+    };
+    Ok((
+        Latency {
+            p50_ms: millis(field("50%")?)?,
+            p99_ms: millis(field("99%")?)?,
+        },
+        field("Requests/sec:")?.parse()?,
+    ))
+}
+
+/// wrk's `123.45us`, `1.23ms` or `1.02s` in milliseconds.
+fn millis(text: &str) -> anyhow::Result<f64> {
+    let (number, scale) = if let Some(n) = text.strip_suffix("us") {
+        (n, 0.001)
+    } else if let Some(n) = text.strip_suffix("ms") {
+        (n, 1.0)
+    } else if let Some(n) = text.strip_suffix('s') {
+        (n, 1000.0)
+    } else {
+        bail!("cannot read wrk latency '{text}'")
+    };
+    Ok(number.parse::<f64>()? * scale)
+}
+
+pub fn peak_rss_mb(pid: u32) -> anyhow::Result<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
+    let kb: u64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .context("no VmHWM in /proc status")?;
+    Ok(kb / 1024)
+}
+
+/// Replaces one benchmark's section of BENCHMARKS.md (between `<!-- key:start -->` and
+/// `<!-- key:end -->`) with the latest table, stamped with the date and machine.
+pub fn write_section(
+    root: &Path,
+    key: &str,
+    heading: &str,
+    method: &str,
+    table: &str,
+) -> anyhow::Result<()> {
+    let path: PathBuf = root.join("BENCHMARKS.md");
+    let existing = std::fs::read_to_string(&path).unwrap_or_else(|_| "# Benchmarks\n".into());
+    let start = format!("<!-- {key}:start -->");
+    let end = format!("<!-- {key}:end -->");
+    let machine = format!(
+        "{} cores, {}",
+        std::thread::available_parallelism().map_or(0, |n| n.get()),
+        std::fs::read_to_string("/proc/cpuinfo")
+            .ok()
+            .and_then(|c| c.lines().find_map(|l| l
+                .strip_prefix("model name")
+                .map(|m| m.trim_start_matches([' ', '\t', ':']).to_string())))
+            .unwrap_or_else(|| "unknown CPU".into())
+    );
+    let date =
+        toolchain::output(Command::new("date").arg("-u").arg("+%Y-%m-%d")).unwrap_or_default();
+    let section =
+        format!("{start}\n## {heading}\n\nMeasured {date} on {machine}. {method}\n\n{table}{end}");
+    let updated = match (existing.find(&start), existing.find(&end)) {
+        (Some(a), Some(b)) => format!("{}{section}{}", &existing[..a], &existing[b + end.len()..]),
+        _ => format!("{}\n\n{section}\n", existing.trim_end()),
+    };
+    std::fs::write(&path, updated)?;
+    println!("wrote {}", path.display());
+    Ok(())
+}
