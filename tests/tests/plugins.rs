@@ -346,6 +346,16 @@ fn the_admin_api_uploads_switches_and_removes_plugins() {
     assert_eq!(status, 201, "{body}");
     assert_eq!(body["id"], "probe");
     assert_eq!(body["state"], "loaded");
+    // The manifest embedded in the component (plugins/testing/probe/greenroom.toml); the
+    // operator granted none of it.
+    assert_eq!(
+        body["requested"]["config"],
+        serde_json::json!(["greeting", "echo-url"])
+    );
+    assert_eq!(
+        body["grants"]["missing"],
+        serde_json::json!(["config greeting", "config echo-url"])
+    );
     assert!(plugins.join("probe.wasm").is_file());
     let hash = body["contentHash"].as_str().unwrap();
     let cached = std::fs::read_dir(tmp.path().join("data/plugin-cache"))

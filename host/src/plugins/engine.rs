@@ -15,6 +15,9 @@ use wasmtime::{
 /// How often the epoch advances; deadlines are whole ticks.
 const EPOCH_TICK: Duration = Duration::from_millis(10);
 
+/// The most linear memory any call may be granted.
+pub const MAX_MEMORY_BYTES: usize = 256 << 20;
+
 /// What one call may use.
 #[derive(Debug, Clone, Copy)]
 pub struct CallLimits {
@@ -46,7 +49,7 @@ pub fn new_engine() -> anyhow::Result<Engine> {
         .max_core_instances_per_component(100)
         .max_component_instance_size(1 << 20)
         .max_core_instance_size(1 << 20)
-        .max_memory_size(256 << 20);
+        .max_memory_size(MAX_MEMORY_BYTES);
     let mut config = Config::new();
     config
         .epoch_interruption(true)

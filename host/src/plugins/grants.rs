@@ -9,7 +9,7 @@ use std::time::Duration;
 use greenroom_api::{Capabilities, Grants};
 use serde::Deserialize;
 
-use super::engine::CallLimits;
+use super::engine::{self, CallLimits};
 
 /// Name of the custom section that carries a manifest inside a component.
 pub const MANIFEST_SECTION: &str = "greenroom:manifest";
@@ -117,6 +117,7 @@ pub struct OperatorGrant {
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct LimitsGrant {
     pub timeout_ms: Option<u64>,
+    /// At most 256.
     #[serde(rename = "memoryMiB")]
     pub memory_mib: Option<u64>,
 }
@@ -184,7 +185,9 @@ impl Effective {
             memory_bytes: grant
                 .limits
                 .memory_mib
-                .map_or(defaults.memory_bytes, |mib| (mib as usize) << 20),
+                .map_or(defaults.memory_bytes, |mib| {
+                    ((mib as usize) << 20).min(engine::MAX_MEMORY_BYTES)
+                }),
         };
         Self {
             hosts,
@@ -276,6 +279,43 @@ mod tests {
         assert!(effective.hosts.is_empty());
         assert!(effective.config_value("url").is_err());
         assert_eq!(effective.limits.deadline, CallLimits::default().deadline);
+    }
+
+    fn custom_section(name: &str, payload: &[u8]) -> Vec<u8> {
+        let mut body = vec![name.len() as u8];
+        body.extend_from_slice(name.as_bytes());
+        body.extend_from_slice(payload);
+        let mut section = vec![0, body.len() as u8];
+        section.extend(body);
+        section
+    }
+
+    #[test]
+    fn the_embedded_manifest_is_the_components_own_not_a_nested_modules() {
+        let mut module = b"\0asm\x01\0\0\0".to_vec();
+        module.extend(custom_section(MANIFEST_SECTION, b"inner"));
+        let mut component = b"\0asm\x0d\0\x01\0".to_vec();
+        component.push(1);
+        component.push(module.len() as u8);
+        component.extend(&module);
+        assert_eq!(embedded_section(&component).unwrap(), None);
+        component.extend(custom_section(
+            MANIFEST_SECTION,
+            b"[capabilities]\nconfig = [\"token\"]\n",
+        ));
+        let tmp = tempfile::tempdir().unwrap();
+        let file = tmp.path().join("p.wasm");
+        let manifest = Manifest::find(&file, &component).unwrap();
+        assert_eq!(manifest.requested().config, vec!["token"]);
+        // A manifest beside the file wins over the embedded one.
+        std::fs::write(
+            tmp.path().join("p.toml"),
+            "[capabilities]\nhosts = [\"a.example\"]\n",
+        )
+        .unwrap();
+        let manifest = Manifest::find(&file, &component).unwrap();
+        assert_eq!(manifest.requested().hosts, vec!["a.example"]);
+        assert!(manifest.requested().config.is_empty());
     }
 
     #[test]

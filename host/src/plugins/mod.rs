@@ -169,16 +169,14 @@ impl PluginHost {
             .and_then(|()| std::fs::rename(&partial, &target))
             .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", target.display()))?;
         self.sync_file(&target);
-        match self.registry.load().slot(&target) {
-            Some(Slot::Loaded {
-                plugin,
-                refused: None,
-            }) if plugin.content_hash == registry::hash(bytes) => {
-                Ok(self.summary_of(&Slot::Loaded {
-                    plugin: plugin.clone(),
+        let current = self.registry.load();
+        match current.slot(&target) {
+            Some(
+                slot @ Slot::Loaded {
+                    plugin,
                     refused: None,
-                }))
-            }
+                },
+            ) if plugin.content_hash == registry::hash(bytes) => Ok(self.summary_of(slot)),
             Some(Slot::Loaded {
                 refused: Some(f), ..
             })
