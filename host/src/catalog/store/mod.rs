@@ -10,7 +10,7 @@ mod schema;
 mod write;
 
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Condvar, Mutex};
 
 use anyhow::Context;
 use rusqlite::{Connection, OpenFlags};
@@ -18,13 +18,22 @@ use rusqlite::{Connection, OpenFlags};
 pub use read::{Facet, LocationRow};
 pub use write::{EntityWrite, FileRecord, Writer};
 
-/// Idle read connections kept open (each holds its own page cache).
-const MAX_IDLE_READERS: usize = 4;
+/// Read connections, at most. Each holds its own page cache and prepared statements, so they
+/// are kept for the life of the store; a reader beyond this waits for one to come back (more
+/// would not run faster on a few cores, and opening one costs a schema parse).
+const MAX_READERS: usize = 8;
 
 pub struct CatalogStore {
     path: PathBuf,
     writer: Mutex<Connection>,
-    readers: Mutex<Vec<Connection>>,
+    readers: Mutex<Readers>,
+    returned: Condvar,
+}
+
+#[derive(Default)]
+struct Readers {
+    idle: Vec<Connection>,
+    opened: usize,
 }
 
 impl CatalogStore {
@@ -37,7 +46,8 @@ impl CatalogStore {
         Ok(Self {
             path: path.to_path_buf(),
             writer: Mutex::new(conn),
-            readers: Mutex::new(Vec::new()),
+            readers: Mutex::new(Readers::default()),
+            returned: Condvar::new(),
         })
     }
 
@@ -51,25 +61,44 @@ impl CatalogStore {
     }
 
     /// Runs `f` on a pooled read connection.
+    fn open_reader(&self) -> anyhow::Result<Connection> {
+        Ok(Connection::open_with_flags(
+            &self.path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?)
+    }
+
     pub fn read<T>(&self, f: impl FnOnce(&Connection) -> anyhow::Result<T>) -> anyhow::Result<T> {
-        let pooled = self
-            .readers
-            .lock()
-            .expect("catalog reader pool poisoned")
-            .pop();
-        let conn = match pooled {
-            Some(conn) => conn,
-            None => Connection::open_with_flags(
-                &self.path,
-                OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-            )?,
+        let conn = {
+            let mut readers = self.readers.lock().expect("catalog reader pool poisoned");
+            loop {
+                if let Some(conn) = readers.idle.pop() {
+                    break conn;
+                }
+                if readers.opened < MAX_READERS {
+                    readers.opened += 1;
+                    drop(readers);
+                    match self.open_reader() {
+                        Ok(conn) => break conn,
+                        Err(e) => {
+                            self.readers.lock().expect("catalog reader pool poisoned").opened -= 1;
+                            return Err(e);
+                        }
+                    }
+                }
+                readers = self
+                    .returned
+                    .wait(readers)
+                    .expect("catalog reader pool poisoned");
+            }
         };
         let out = f(&conn);
-        let mut pool = self.readers.lock().expect("catalog reader pool poisoned");
-        // Keep a few warm connections; more are opened under bursts and closed after.
-        if pool.len() < MAX_IDLE_READERS {
-            pool.push(conn);
-        }
+        self.readers
+            .lock()
+            .expect("catalog reader pool poisoned")
+            .idle
+            .push(conn);
+        self.returned.notify_one();
         out
     }
 }
