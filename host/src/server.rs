@@ -20,7 +20,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         tokio::task::spawn_blocking(move || PluginHost::load(plugin_settings, plugins_catalog))
             .await??,
     );
-    plugins.watch()?;
+    plugins.start_background()?;
     let app = web::router(AppState { catalog, plugins }, &config.ui_dir);
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await

@@ -30,6 +30,7 @@ pub mod bindings {
 }
 
 pub use bindings::export_plugin;
+
 pub use bindings::exports::greenroom::plugin::{entity_tabs, meta};
 pub use bindings::greenroom::plugin::{catalog, config, docs, log, templating, types};
 

@@ -5,8 +5,8 @@
 use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use greenroom_e2e::{Server, built_plugins, eventually, fixture_catalog, test_plugins};
@@ -17,6 +17,11 @@ const ENTITY: &str = "entity=component:default/checkout";
 /// A loopback HTTP server standing in for an external API: answers `echo-body` and counts the
 /// requests it got.
 fn external_api() -> (u16, Arc<AtomicUsize>) {
+    serve(Arc::new(Mutex::new("echo-body".into())))
+}
+
+/// A loopback HTTP server answering whatever `body` holds at the time; counts requests.
+fn serve(body: Arc<Mutex<String>>) -> (u16, Arc<AtomicUsize>) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     let hits = Arc::new(AtomicUsize::new(0));
@@ -27,8 +32,11 @@ fn external_api() -> (u16, Arc<AtomicUsize>) {
             counter.fetch_add(1, Ordering::SeqCst);
             let mut buf = [0u8; 4096];
             let _ = stream.read(&mut buf);
-            let _ = stream.write_all(
-                b"HTTP/1.1 200 OK\r\ncontent-length: 9\r\nconnection: close\r\n\r\necho-body",
+            let body = body.lock().unwrap().clone();
+            let _ = write!(
+                stream,
+                "HTTP/1.1 200 OK\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                body.len()
             );
         }
     });
@@ -411,4 +419,88 @@ fn the_admin_api_uploads_switches_and_removes_plugins() {
         (server.get("/api/plugins/hostile").0 == 404).then_some(())
     });
     assert_eq!(render(&server, "ownership", "ownership").0, 200);
+}
+
+#[test]
+fn an_entity_provider_feeds_the_catalog_and_later_answers_replace_earlier_ones() {
+    let tmp = tempfile::tempdir().unwrap();
+    let entity = |kind: &str, name: &str, spec: &str| {
+        format!(
+            r#"{{"apiVersion":"backstage.io/v1alpha1","kind":"{kind}","metadata":{{"name":"{name}"}},"spec":{spec}}}"#
+        )
+    };
+    let alpha = entity(
+        "Component",
+        "alpha",
+        r#"{"type":"service","lifecycle":"production","owner":"payments"}"#,
+    );
+    let beta = entity("System", "beta", r#"{"owner":"payments"}"#);
+    let bad = entity("Component", "Not Valid!", r#"{"type":"service"}"#);
+    let body = Arc::new(Mutex::new(format!(r#"{{"items":[{alpha},{beta},{bad}]}}"#)));
+    let (port, hits) = serve(body.clone());
+    let plugins = plugins_folder(tmp.path(), &[("json-entities", None)]);
+    let server = start(
+        tmp.path(),
+        &plugins,
+        &format!(
+            "plugins:\n  json-entities:\n    allowedHosts: ['127.0.0.1:{port}']\n    config: {{url: 'http://127.0.0.1:{port}/entities', interval-seconds: '1'}}\n    catalogWrite: true\n"
+        ),
+    );
+    let summary = server.get_ok("/api/plugins/json-entities");
+    assert_eq!(
+        summary["contributions"],
+        serde_json::json!(["entity-provider"])
+    );
+    assert_eq!(summary["grants"]["catalogWrite"], true);
+    assert_eq!(summary["grants"]["hosts"][0], format!("127.0.0.1:{port}"));
+
+    let alpha = eventually("provided entity served", Duration::from_secs(10), || {
+        let (status, alpha) = server.get("/api/catalog/entities/by-name/component/default/alpha");
+        (status == 200).then_some(alpha)
+    });
+    let relations = alpha["relations"].to_string();
+    assert!(relations.contains("group:default/payments"), "{relations}");
+    assert_eq!(
+        server
+            .get("/api/catalog/entities/by-name/system/default/beta")
+            .0,
+        200
+    );
+    let errors = server.get_ok("/api/catalog/errors")["items"].clone();
+    let bad = errors
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| {
+            e["file"]
+                .as_str()
+                .unwrap_or_default()
+                .ends_with("providers/json-entities.yaml")
+        })
+        .unwrap_or_else(|| panic!("no error for the invalid provided entity: {errors:#}"));
+    // Documents are numbered from 1, as in catalog files: the third entity offered.
+    assert_eq!(bad["document"], 3, "{bad}");
+    assert_eq!(bad["field"], "metadata.name", "{bad}");
+
+    // The next run no longer offers beta: it leaves the catalog, alpha stays.
+    *body.lock().unwrap() = format!(
+        r#"[{}]"#,
+        entity(
+            "Component",
+            "alpha",
+            r#"{"type":"service","lifecycle":"experimental","owner":"payments"}"#,
+        )
+    );
+    eventually("dropped entity removed", Duration::from_secs(10), || {
+        (server
+            .get("/api/catalog/entities/by-name/system/default/beta")
+            .0
+            == 404)
+            .then_some(())
+    });
+    let alpha = server.get_ok("/api/catalog/entities/by-name/component/default/alpha");
+    assert_eq!(alpha["spec"]["lifecycle"], "experimental");
+    assert!(hits.load(Ordering::SeqCst) >= 2);
+    let stats = &server.get_ok("/api/plugins/json-entities")["stats"];
+    assert_eq!(stats["failures"], 0, "{stats}");
 }

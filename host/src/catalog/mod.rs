@@ -10,6 +10,7 @@ mod kinds;
 mod lint;
 mod model;
 mod placeholders;
+mod providers;
 mod query;
 mod reconcile;
 mod relations;
@@ -94,6 +95,8 @@ pub struct Catalog {
     /// Files to re-read on the next reconcile even if unchanged (`POST /refresh`).
     forced: Mutex<HashSet<PathBuf>>,
     watcher: OnceLock<std::sync::mpsc::Sender<watch::Signal>>,
+    /// Where provider plugins' answers are kept as catalog files.
+    providers_dir: PathBuf,
 }
 
 impl Catalog {
@@ -128,6 +131,7 @@ impl Catalog {
             reconciling: Mutex::new(()),
             forced: Mutex::new(HashSet::new()),
             watcher: OnceLock::new(),
+            providers_dir: absolute(&data_dir.join("providers")),
         })
     }
 

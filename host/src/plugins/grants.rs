@@ -18,7 +18,7 @@ pub const MANIFEST_SECTION: &str = "greenroom:manifest";
 ///
 /// ```toml
 /// [capabilities]
-/// hosts = ["ci.example.com", "127.0.0.1:8080"]
+/// hosts = ["ci.example.com", "127.0.0.1:8080"]  # or ["*"]: whichever hosts the operator grants
 /// config = ["base-url", "token"]
 /// catalog-write = false
 /// ```
@@ -144,21 +144,31 @@ impl Effective {
     ) -> Self {
         let asked = &manifest.capabilities;
         let mut missing = Vec::new();
-        let hosts = asked
-            .hosts
-            .iter()
-            .filter(|host| {
-                let granted = grant
-                    .allowed_hosts
-                    .iter()
-                    .any(|g| g.eq_ignore_ascii_case(host));
-                if !granted {
-                    missing.push(format!("host {host}"));
-                }
-                granted
-            })
-            .map(|h| h.to_ascii_lowercase())
-            .collect();
+        // `*` asks for whatever the operator grants: for plugins whose hosts are deployment
+        // choices (a provider reading a configured URL).
+        let hosts = if asked.hosts.iter().any(|h| h == "*") {
+            grant
+                .allowed_hosts
+                .iter()
+                .map(|h| h.to_ascii_lowercase())
+                .collect()
+        } else {
+            asked
+                .hosts
+                .iter()
+                .filter(|host| {
+                    let granted = grant
+                        .allowed_hosts
+                        .iter()
+                        .any(|g| g.eq_ignore_ascii_case(host));
+                    if !granted {
+                        missing.push(format!("host {host}"));
+                    }
+                    granted
+                })
+                .map(|h| h.to_ascii_lowercase())
+                .collect()
+        };
         let mut config = BTreeMap::new();
         let mut secret_keys = BTreeSet::new();
         for key in &asked.config {
@@ -269,6 +279,25 @@ mod tests {
         let summary = effective.summary();
         assert_eq!(summary.config, vec!["url"]);
         assert_eq!(summary.secrets, vec!["token"]);
+    }
+
+    #[test]
+    fn a_wildcard_host_request_takes_the_operators_hosts() {
+        let grant: OperatorGrant =
+            serde_yaml::from_str("allowedHosts: [A.example, 10.0.0.1:8080]\n").unwrap();
+        let effective = Effective::new(
+            &manifest("[capabilities]\nhosts = [\"*\"]\n"),
+            &grant,
+            |_| None,
+        );
+        assert_eq!(effective.hosts, vec!["a.example", "10.0.0.1:8080"]);
+        assert!(effective.missing.is_empty());
+        let none = Effective::new(
+            &manifest("[capabilities]\nhosts = [\"*\"]\n"),
+            &OperatorGrant::default(),
+            |_| None,
+        );
+        assert!(none.hosts.is_empty());
     }
 
     #[test]

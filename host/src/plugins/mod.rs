@@ -10,6 +10,7 @@ mod bindings;
 mod engine;
 mod grants;
 mod http;
+mod providers;
 mod registry;
 mod sandbox;
 mod stats;
@@ -104,9 +105,51 @@ impl PluginHost {
         Ok(host)
     }
 
-    /// Reloads plugins whenever the plugins folder changes, from now on.
-    pub fn watch(self: &Arc<Self>) -> anyhow::Result<()> {
-        watch::start(self.clone(), &self.settings.dir)
+    /// From now on: reloads plugins whenever the plugins folder changes, and runs entity
+    /// providers on their schedule.
+    pub fn start_background(self: &Arc<Self>) -> anyhow::Result<()> {
+        watch::start(self.clone(), &self.settings.dir)?;
+        providers::start(self.clone())
+    }
+
+    /// Loaded entity providers granted catalog writes, each with whether it is enabled.
+    fn providers(&self) -> Vec<(Arc<LoadedPlugin>, bool)> {
+        self.registry
+            .load()
+            .loaded()
+            .filter(|p| p.exports.provider.is_some() && p.grants.catalog_write)
+            .map(|p| (p.clone(), self.enabled(&p.id)))
+            .collect()
+    }
+
+    /// Asks a provider for its entities and hands them to the catalog; returns the interval
+    /// it asks for until the next run.
+    fn run_provider(&self, plugin: &LoadedPlugin) -> Result<u32, PluginError> {
+        let Some(indices) = &plugin.exports.provider else {
+            return Err(PluginError::Invalid(format!(
+                "plugin '{}' is not an entity provider",
+                plugin.id
+            )));
+        };
+        let (interval, documents) = self.call(
+            plugin,
+            "entity-provider.provide",
+            |store, instance| {
+                let provider = indices.load(&mut *store, instance)?;
+                let interval = provider.call_refresh_interval_seconds(&mut *store)?;
+                Ok((interval, provider.call_provide(&mut *store)?))
+            },
+            |(interval, documents)| documents.map(|d| (interval, d)),
+        )?;
+        self.sandbox
+            .catalog()
+            .provide(&plugin.id, &documents)
+            .map_err(|e| PluginError::CallFailed {
+                plugin: plugin.id.to_string(),
+                call: "entity-provider.provide".into(),
+                reason: format!("{e:#}"),
+            })?;
+        Ok(interval)
     }
 
     /// Brings the registry in line with `file` on disk: loads a new or changed file, unloads a

@@ -81,7 +81,10 @@ impl CatalogStore {
                     match self.open_reader() {
                         Ok(conn) => break conn,
                         Err(e) => {
-                            self.readers.lock().expect("catalog reader pool poisoned").opened -= 1;
+                            self.readers
+                                .lock()
+                                .expect("catalog reader pool poisoned")
+                                .opened -= 1;
                             return Err(e);
                         }
                     }

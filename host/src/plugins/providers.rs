@@ -1,0 +1,60 @@
+//! Running entity-provider plugins on their schedule and handing what they offer to the
+//! catalog. A provider runs when it is loaded (or a new version is), then every interval it
+//! asks for, between 1 second and a day. Only plugins granted `catalogWrite` run; a provider
+//! that is removed, or loses the grant, has its entities released like a deleted file's.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use super::PluginHost;
+
+/// How often the scheduler looks for due providers and changed plugins.
+const TICK: Duration = Duration::from_millis(200);
+const SHORTEST: Duration = Duration::from_secs(1);
+const LONGEST: Duration = Duration::from_secs(24 * 60 * 60);
+/// A run that failed is retried after this long; the last good answer stays meanwhile.
+const RETRY: Duration = Duration::from_secs(30);
+
+/// Starts the scheduler thread; it runs until the process ends.
+pub fn start(host: Arc<PluginHost>) -> anyhow::Result<()> {
+    std::thread::Builder::new()
+        .name("plugin-providers".into())
+        .spawn(move || {
+            // Provider id -> (content hash of the version that ran, when it is due again).
+            let mut due: HashMap<String, (String, Instant)> = HashMap::new();
+            let mut retained: Option<Vec<String>> = None;
+            loop {
+                let providers = host.providers();
+                let ids: Vec<String> = providers.iter().map(|(p, _)| p.id.to_string()).collect();
+                if retained.as_ref() != Some(&ids) {
+                    match host.sandbox.catalog().retain_providers(&ids) {
+                        Ok(()) => retained = Some(ids),
+                        Err(e) => tracing::error!("cannot update provider locations: {e:#}"),
+                    }
+                }
+                let now = Instant::now();
+                for (plugin, enabled) in providers {
+                    let ran = due
+                        .get(&*plugin.id)
+                        .filter(|(hash, at)| *hash == plugin.content_hash && now < *at);
+                    if !enabled || ran.is_some() {
+                        continue;
+                    }
+                    let interval = match host.run_provider(&plugin) {
+                        Ok(asked) => Duration::from_secs(asked.into()).clamp(SHORTEST, LONGEST),
+                        Err(e) => {
+                            tracing::warn!(plugin = %plugin.id, "entity provider run failed: {e}");
+                            RETRY
+                        }
+                    };
+                    due.insert(
+                        plugin.id.to_string(),
+                        (plugin.content_hash.clone(), now + interval),
+                    );
+                }
+                std::thread::sleep(TICK);
+            }
+        })?;
+    Ok(())
+}
