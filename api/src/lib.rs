@@ -82,6 +82,9 @@ pub struct PluginSummary {
     /// The contribution interfaces it exports: `entity-tabs`, `scaffolder-actions`,
     /// `entity-provider`.
     pub contributions: Vec<String>,
+    /// The scaffolder actions it offers (`<plugin id>:<action id>` in templates).
+    #[serde(default)]
+    pub actions: Vec<ActionSummary>,
     /// What its manifest asks for.
     pub requested: Capabilities,
     /// What it may use: the part of the request the operator granted, and its limits.
@@ -96,6 +99,34 @@ pub enum PluginState {
     /// Loaded but switched off by the operator; it gets no calls.
     Disabled,
     Failed,
+}
+
+/// A scaffolder action a plugin offers.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ActionSummary {
+    pub id: String,
+    pub description: String,
+    /// JSON Schema of its input.
+    pub input_schema: serde_json::Value,
+}
+
+/// `POST /api/plugins/:id/actions/:action`: run an action on a scratch workspace.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ActionRun {
+    pub input: serde_json::Value,
+    /// The workspace's files before the run, by relative path (UTF-8 text).
+    pub files: std::collections::BTreeMap<String, String>,
+}
+
+/// What an action run produced.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ActionOutcome {
+    /// The action's output object.
+    pub output: serde_json::Value,
+    /// The workspace's files after the run (non-UTF-8 content is lossily decoded).
+    pub files: std::collections::BTreeMap<String, String>,
 }
 
 /// Capabilities a plugin asks for in its manifest.

@@ -9,10 +9,6 @@ pub struct Workspace {
 }
 
 impl Workspace {
-    #[allow(
-        dead_code,
-        reason = "the scaffolder creates workspaces; plugins already link the resource"
-    )]
     pub fn new(root: &Path) -> std::io::Result<Self> {
         Ok(Self {
             root: root.canonicalize()?,

@@ -29,6 +29,36 @@ pub mod bindings {
     });
 }
 
+/// Binds another world of the contract (`"provider-plugin"`, `"scaffolder-plugin"`, or a
+/// world of your own that includes them) in the calling crate, sharing this SDK's imports so
+/// its helpers ([`http`], [`ui`], the entity methods) work with it. `path` is the contract's
+/// folder relative to the calling crate; the crate needs `wit-bindgen` as a dependency.
+/// Afterwards implement the generated `exports::...::Guest` traits and call `export!`.
+#[macro_export]
+macro_rules! bind_world {
+    ($world:literal, $path:literal) => {
+        wit_bindgen::generate!({
+            path: $path,
+            world: $world,
+            generate_all,
+            with: {
+                "greenroom:plugin/types@0.1.0": greenroom_sdk::types,
+                "greenroom:plugin/catalog@0.1.0": greenroom_sdk::catalog,
+                "greenroom:plugin/templating@0.1.0": greenroom_sdk::templating,
+                "greenroom:plugin/docs@0.1.0": greenroom_sdk::docs,
+                "greenroom:plugin/config@0.1.0": greenroom_sdk::config,
+                "greenroom:plugin/log@0.1.0": greenroom_sdk::log,
+                "wasi:http/types@0.2.12": greenroom_sdk::bindings::wasi::http::types,
+                "wasi:http/outgoing-handler@0.2.12": greenroom_sdk::bindings::wasi::http::outgoing_handler,
+                "wasi:io/error@0.2.12": greenroom_sdk::bindings::wasi::io::error,
+                "wasi:io/poll@0.2.12": greenroom_sdk::bindings::wasi::io::poll,
+                "wasi:io/streams@0.2.12": greenroom_sdk::bindings::wasi::io::streams,
+                "wasi:clocks/monotonic-clock@0.2.12": greenroom_sdk::bindings::wasi::clocks::monotonic_clock,
+            },
+        });
+    };
+}
+
 pub use bindings::export_plugin;
 
 pub use bindings::exports::greenroom::plugin::{entity_tabs, meta};

@@ -504,3 +504,86 @@ fn an_entity_provider_feeds_the_catalog_and_later_answers_replace_earlier_ones()
     let stats = &server.get_ok("/api/plugins/json-entities")["stats"];
     assert_eq!(stats["failures"], 0, "{stats}");
 }
+
+#[test]
+fn a_scaffolder_action_renders_a_template_into_a_confined_workspace() {
+    let tmp = tempfile::tempdir().unwrap();
+    let plugins = plugins_folder(tmp.path(), &[("template-file", None)]);
+    let server = start(tmp.path(), &plugins, "");
+    let summary = server.get_ok("/api/plugins/template-file");
+    assert_eq!(
+        summary["contributions"],
+        serde_json::json!(["scaffolder-actions"])
+    );
+    assert_eq!(summary["actions"][0]["id"], "write");
+    assert_eq!(
+        summary["actions"][0]["inputSchema"]["required"],
+        serde_json::json!(["path", "template"])
+    );
+
+    let (status, outcome) = server.post(
+        "/api/plugins/template-file/actions/write",
+        &serde_json::json!({
+            "input": {
+                "path": "docs/README.md",
+                "template": "# {{ name | title }}\n{% for t in tags %}- {{ t }}\n{% endfor %}",
+                "values": {"name": "checkout", "tags": ["payments", "go"]}
+            },
+            "files": {"catalog-info.yaml": "kept"}
+        }),
+    );
+    assert_eq!(status, 200, "{outcome}");
+    assert_eq!(outcome["output"]["path"], "docs/README.md");
+    assert_eq!(
+        outcome["files"],
+        serde_json::json!({
+            "catalog-info.yaml": "kept",
+            "docs/README.md": "# Checkout\n- payments\n- go\n"
+        })
+    );
+
+    // The host checks the input against the action's schema before the plugin runs.
+    let (status, body) = server.post(
+        "/api/plugins/template-file/actions/write",
+        &serde_json::json!({"input": {"path": "x"}}),
+    );
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("template"),
+        "{body}"
+    );
+    // The workspace confines the plugin's writes.
+    let (status, body) = server.post(
+        "/api/plugins/template-file/actions/write",
+        &serde_json::json!({"input": {"path": "../../escaped.txt", "template": "x"}}),
+    );
+    assert_eq!(status, 502, "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("inside the workspace"),
+        "{body}"
+    );
+    assert!(!tmp.path().join("data/escaped.txt").exists());
+    assert!(!tmp.path().join("escaped.txt").exists());
+    assert_eq!(
+        server
+            .post(
+                "/api/plugins/template-file/actions/nope",
+                &serde_json::json!({})
+            )
+            .0,
+        404
+    );
+    let leftovers = std::fs::read_dir(tmp.path().join("data/workspaces"))
+        .unwrap()
+        .count();
+    assert_eq!(
+        leftovers, 0,
+        "scratch workspaces are removed after each run"
+    );
+}

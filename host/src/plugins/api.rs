@@ -6,12 +6,12 @@ use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use greenroom_api::{EntityTabs, PluginSummary, RenderedTab};
+use greenroom_api::{ActionOutcome, ActionRun, EntityTabs, PluginSummary, RenderedTab};
 use serde::Deserialize;
 
 use super::PluginError;
 use crate::catalog::EntityRef;
-use crate::web::{ApiError, AppState, blocking};
+use crate::web::{ApiError, AppState, JsonBody, blocking};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -26,6 +26,7 @@ pub fn routes() -> Router<AppState> {
         .route("/{plugin}/enable", post(enable))
         .route("/{plugin}/disable", post(disable))
         .route("/{plugin}/tabs/{tab}", get(render_tab))
+        .route("/{plugin}/actions/{action}", post(run_action))
 }
 
 /// Largest `.wasm` accepted by upload (Python and JS components run to tens of MiB).
@@ -45,9 +46,9 @@ impl EntityParam {
 impl From<PluginError> for ApiError {
     fn from(error: PluginError) -> Self {
         match error {
-            PluginError::EntityNotFound(_) | PluginError::UnknownPlugin(_) => {
-                ApiError::not_found(error.to_string())
-            }
+            PluginError::EntityNotFound(_)
+            | PluginError::UnknownPlugin(_)
+            | PluginError::UnknownAction { .. } => ApiError::not_found(error.to_string()),
             PluginError::Disabled(_) => ApiError::conflict(error.to_string()),
             PluginError::Invalid(_) => ApiError::input(error.to_string()),
             PluginError::CallFailed { .. } => ApiError {
@@ -131,4 +132,14 @@ async fn render_tab(
         )?))
     })
     .await
+}
+
+/// Runs a scaffolder action on a scratch workspace: for plugin authors and operators to try an
+/// action; the scaffolder runs actions through the same `PluginHost::run_action`.
+async fn run_action(
+    State(state): State<AppState>,
+    Path((plugin, action)): Path<(String, String)>,
+    JsonBody(run): JsonBody<ActionRun>,
+) -> Result<Json<ActionOutcome>, ApiError> {
+    blocking(move || Ok(Json(state.plugins.run_action(&plugin, &action, run)?))).await
 }

@@ -22,15 +22,19 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use arc_swap::ArcSwap;
-use greenroom_api::{EntityTabs, PluginFailure, PluginState, PluginSummary, RenderedTab, TabRef};
+use greenroom_api::{
+    ActionOutcome, ActionRun, EntityTabs, PluginFailure, PluginState, PluginSummary, RenderedTab,
+    TabRef,
+};
 use wasmtime::Store;
 use wasmtime::component::Instance;
 
 use crate::catalog::{Catalog, EntityRef};
+use crate::workspace::Workspace;
 use bindings::{CONTRACT, HostState, to_wit_entity};
 pub use grants::OperatorGrant;
 pub use registry::check_id;
-use registry::{Failure, LoadedPlugin, Loader, Registry, Slot};
+use registry::{Action, Failure, LoadedPlugin, Loader, Registry, Slot};
 use sandbox::{CallError, Sandbox};
 use stats::{Outcome, Stats};
 
@@ -44,6 +48,8 @@ pub enum PluginError {
     EntityNotFound(String),
     #[error("no loaded plugin '{0}'")]
     UnknownPlugin(String),
+    #[error("plugin '{plugin}' offers no action '{action}'")]
+    UnknownAction { plugin: String, action: String },
     #[error("plugin '{0}' is disabled")]
     Disabled(String),
     #[error("plugin '{plugin}' failed in {call}: {reason}")]
@@ -309,6 +315,7 @@ impl PluginHost {
                 },
                 last_error: refused.as_ref().map(|f| f.error.clone()),
                 contributions: plugin.exports.names(),
+                actions: plugin.actions.iter().map(Action::summary).collect(),
                 requested: plugin.requested.clone(),
                 grants: plugin.grants.summary(),
                 stats: self.stats_of(&plugin.id).summary(),
@@ -324,6 +331,7 @@ impl PluginHost {
                 state: PluginState::Failed,
                 last_error: Some(f.error.clone()),
                 contributions: Vec::new(),
+                actions: Vec::new(),
                 requested: Default::default(),
                 grants: Default::default(),
                 stats: Default::default(),
@@ -415,6 +423,95 @@ impl PluginHost {
             entity_ref: entity_ref.to_string(),
             tree,
         })
+    }
+
+    /// Runs one scaffolder action on a scratch workspace holding `run.files`: the input is
+    /// checked against the action's schema first. Returns the output and the files after.
+    pub fn run_action(
+        &self,
+        plugin_id: &str,
+        action_id: &str,
+        run: ActionRun,
+    ) -> Result<ActionOutcome, PluginError> {
+        let plugin = self.callable(plugin_id)?;
+        let (Some(indices), Some(action)) = (
+            &plugin.exports.actions,
+            plugin.actions.iter().find(|a| a.id == action_id),
+        ) else {
+            return Err(PluginError::UnknownAction {
+                plugin: plugin_id.into(),
+                action: action_id.into(),
+            });
+        };
+        let problems: Vec<String> = action
+            .validator
+            .iter_errors(&run.input)
+            .map(|e| format!("{}: {e}", e.instance_path()))
+            .collect();
+        if !problems.is_empty() {
+            return Err(PluginError::Invalid(format!(
+                "input of {plugin_id}:{action_id}: {}",
+                problems.join("; ")
+            )));
+        }
+        let scratch = self
+            .settings
+            .data_dir
+            .join("workspaces")
+            .join(uuid::Uuid::new_v4().to_string());
+        std::fs::create_dir_all(&scratch).map_err(anyhow::Error::from)?;
+        let outcome = self.run_in(&plugin, indices, action_id, &run, &scratch);
+        let _ = std::fs::remove_dir_all(&scratch);
+        outcome
+    }
+
+    fn run_in(
+        &self,
+        plugin: &LoadedPlugin,
+        indices: &bindings::scaffolder_actions::GuestIndices,
+        action_id: &str,
+        run: &ActionRun,
+        scratch: &Path,
+    ) -> Result<ActionOutcome, PluginError> {
+        let workspace = Workspace::new(scratch).map_err(anyhow::Error::from)?;
+        for (path, text) in &run.files {
+            workspace
+                .write_file(path, text.as_bytes())
+                .map_err(PluginError::Invalid)?;
+        }
+        let input = run.input.to_string();
+        let call = format!("scaffolder-actions.run({action_id})");
+        let output = self.call(
+            plugin,
+            &call,
+            |store, instance| {
+                let handle = store
+                    .data_mut()
+                    .table
+                    .push(Workspace::new(scratch).map_err(wasmtime::Error::from)?)?;
+                indices.load(&mut *store, instance)?.call_run(
+                    &mut *store,
+                    action_id,
+                    &input,
+                    handle,
+                )
+            },
+            |output| {
+                let output: serde_json::Value = serde_json::from_str(&output?)
+                    .map_err(|e| format!("returned output that is not JSON: {e}"))?;
+                if output.is_object() {
+                    Ok(output)
+                } else {
+                    Err("returned output that is not a JSON object".into())
+                }
+            },
+        )?;
+        let mut files = std::collections::BTreeMap::new();
+        for path in workspace.list_files().map_err(PluginError::Invalid)? {
+            let bytes = workspace.read_file(&path).map_err(PluginError::Invalid)?;
+            files.insert(path, String::from_utf8_lossy(&bytes).into_owned());
+        }
+        Ok(ActionOutcome { output, files })
     }
 
     /// The current version of an enabled plugin; the caller keeps it for the whole call.

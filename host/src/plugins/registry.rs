@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use greenroom_api::Capabilities;
+use greenroom_api::{ActionSummary, Capabilities};
 use sha2::{Digest, Sha256};
 use wasmtime::component::InstancePre;
 
@@ -26,6 +26,8 @@ pub struct LoadedPlugin {
     pub content_hash: String,
     pub pre: InstancePre<HostState>,
     pub exports: Exports,
+    /// The scaffolder actions it offers, as listed when it was loaded.
+    pub actions: Vec<Action>,
     pub requested: Capabilities,
     pub grants: Arc<Effective>,
 }
@@ -48,6 +50,45 @@ impl Exports {
         .filter(|(present, _)| *present)
         .map(|(_, name)| name.to_string())
         .collect()
+    }
+}
+
+/// A scaffolder action with its input schema compiled.
+pub struct Action {
+    pub id: String,
+    pub description: String,
+    pub schema: serde_json::Value,
+    pub validator: jsonschema::Validator,
+}
+
+impl Action {
+    fn new(listed: scaffolder_actions::Action) -> Result<Self, String> {
+        let context = || format!("scaffolder-actions.list-actions: action '{}'", listed.id);
+        if listed.id.is_empty() {
+            return Err("scaffolder-actions.list-actions: an action has an empty id".into());
+        }
+        let schema: serde_json::Value = serde_json::from_str(&listed.input_schema_json)
+            .map_err(|e| format!("{}: input schema is not JSON: {e}", context()))?;
+        let validator = jsonschema::validator_for(&schema).map_err(|e| {
+            format!(
+                "{}: input schema is not a valid JSON Schema: {e}",
+                context()
+            )
+        })?;
+        Ok(Self {
+            id: listed.id,
+            description: listed.description,
+            schema,
+            validator,
+        })
+    }
+
+    pub fn summary(&self) -> ActionSummary {
+        ActionSummary {
+            id: self.id.clone(),
+            description: self.description.clone(),
+            input_schema: self.schema.clone(),
+        }
     }
 }
 
@@ -199,7 +240,7 @@ impl Loader<'_> {
         };
         let manifest = Manifest::find(file, bytes).map_err(|e| fail(format!("manifest: {e}")))?;
         let unnamed: Arc<str> = Arc::from(file.display().to_string());
-        let (_, info) = self.sandbox.run(
+        let (_, described) = self.sandbox.run(
             &unnamed,
             &pre,
             &Arc::new(Effective::default()),
@@ -208,17 +249,27 @@ impl Loader<'_> {
                 if let Some(tabs) = &exports.tabs {
                     tabs.load(&mut *store, instance)?;
                 }
-                if let Some(actions) = &exports.actions {
-                    actions.load(&mut *store, instance)?;
-                }
+                let actions = match &exports.actions {
+                    Some(actions) => actions
+                        .load(&mut *store, instance)?
+                        .call_list_actions(&mut *store)?,
+                    None => Vec::new(),
+                };
                 if let Some(provider) = &exports.provider {
                     provider.load(&mut *store, instance)?;
                 }
-                meta.load(&mut *store, instance)?.call_info(&mut *store)
+                let info = meta.load(&mut *store, instance)?.call_info(&mut *store)?;
+                Ok((info, actions))
             },
         );
-        let info = info.map_err(|e| fail(format!("meta.info failed: {}", e.reason)))?;
+        let (info, actions) =
+            described.map_err(|e| fail(format!("meta.info failed: {}", e.reason)))?;
         check_id(&info.id).map_err(fail)?;
+        let actions = actions
+            .into_iter()
+            .map(Action::new)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(fail)?;
         let grant = self.grants.get(&info.id).cloned().unwrap_or_default();
         let grants = Effective::new(&manifest, &grant, |var| std::env::var(var).ok());
         if !grants.missing.is_empty() {
@@ -239,6 +290,7 @@ impl Loader<'_> {
             content_hash,
             pre,
             exports,
+            actions,
             requested: manifest.requested(),
             grants: Arc::new(grants),
         })

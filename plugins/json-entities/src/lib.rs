@@ -7,24 +7,7 @@ use greenroom_sdk::{config, http};
 use serde_json::Value;
 
 // The provider world, with its imports taken from the SDK so its helpers (HTTP, config) apply.
-wit_bindgen::generate!({
-    path: "../../wit/v0.1.0",
-    world: "provider-plugin",
-    with: {
-        "greenroom:plugin/types@0.1.0": greenroom_sdk::types,
-        "greenroom:plugin/catalog@0.1.0": greenroom_sdk::catalog,
-        "greenroom:plugin/templating@0.1.0": greenroom_sdk::templating,
-        "greenroom:plugin/docs@0.1.0": greenroom_sdk::docs,
-        "greenroom:plugin/config@0.1.0": greenroom_sdk::config,
-        "greenroom:plugin/log@0.1.0": greenroom_sdk::log,
-        "wasi:http/types@0.2.12": greenroom_sdk::bindings::wasi::http::types,
-        "wasi:http/outgoing-handler@0.2.12": greenroom_sdk::bindings::wasi::http::outgoing_handler,
-        "wasi:io/error@0.2.12": greenroom_sdk::bindings::wasi::io::error,
-        "wasi:io/poll@0.2.12": greenroom_sdk::bindings::wasi::io::poll,
-        "wasi:io/streams@0.2.12": greenroom_sdk::bindings::wasi::io::streams,
-        "wasi:clocks/monotonic-clock@0.2.12": greenroom_sdk::bindings::wasi::clocks::monotonic_clock,
-    },
-});
+greenroom_sdk::bind_world!("provider-plugin", "../../wit/v0.1.0");
 
 use exports::greenroom::plugin::entity_provider;
 use exports::greenroom::plugin::meta::{self, PluginInfo};
