@@ -165,6 +165,12 @@ fn hostile_plugins_are_contained_and_the_rest_keeps_serving() {
         let (status, owner) = render(&server, "ownership", "ownership");
         assert_eq!(status, 200, "ownership after {tab}: {owner}");
     }
+    // No files and no environment: WASI is linked with an empty context.
+    let (status, snoop) = render(&server, "hostile", "snoop");
+    assert_eq!(status, 200, "{snoop}");
+    let found = key_values(&snoop);
+    assert!(found["file"].starts_with("refused"), "{found:?}");
+    assert_eq!(found["environment variables"], "0");
     assert_eq!(
         hits.load(Ordering::SeqCst),
         0,
@@ -177,13 +183,13 @@ fn hostile_plugins_are_contained_and_the_rest_keeps_serving() {
     );
 
     let stats = summary(&server.get_ok("/api/plugins"), "hostile")["stats"].clone();
-    assert_eq!(stats["calls"], 5, "{stats}");
+    assert_eq!(stats["calls"], 6, "{stats}");
     assert_eq!(stats["failures"], 5, "{stats}");
     assert_eq!(stats["timeouts"], 1, "{stats}");
     assert_eq!(stats["traps"], 2, "{stats}");
     // Tab listing still works with the hostile plugin loaded.
     let tabs = server.get_ok(&format!("/api/plugins/tabs?{ENTITY}"));
-    assert!(tabs["tabs"].as_array().unwrap().len() >= 5, "{tabs:#}");
+    assert!(tabs["tabs"].as_array().unwrap().len() >= 6, "{tabs:#}");
 }
 
 #[test]

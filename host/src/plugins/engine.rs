@@ -15,6 +15,10 @@ use wasmtime::{
 /// How often the epoch advances; deadlines are whole ticks.
 const EPOCH_TICK: Duration = Duration::from_millis(10);
 
+/// Plugin calls running at once; more wait for a slot. The pooling allocator is sized for
+/// this many instances.
+pub const MAX_CONCURRENT_CALLS: u32 = 64;
+
 /// The most linear memory any call may be granted.
 pub const MAX_MEMORY_BYTES: usize = 256 << 20;
 
@@ -39,11 +43,11 @@ impl Default for CallLimits {
 /// Builds the shared engine and starts the thread that advances its epoch.
 pub fn new_engine() -> anyhow::Result<Engine> {
     let mut pool = PoolingAllocationConfig::default();
-    pool.total_component_instances(100)
-        .total_core_instances(2000)
-        .total_memories(200)
-        .total_tables(400)
-        .total_stacks(100)
+    pool.total_component_instances(MAX_CONCURRENT_CALLS + 16)
+        .total_core_instances(MAX_CONCURRENT_CALLS * 30)
+        .total_memories(MAX_CONCURRENT_CALLS * 3)
+        .total_tables(MAX_CONCURRENT_CALLS * 6)
+        .total_stacks(MAX_CONCURRENT_CALLS + 16)
         .max_memories_per_component(8)
         .max_tables_per_component(16)
         .max_core_instances_per_component(100)

@@ -1,7 +1,7 @@
 //! Running one plugin call: a fresh store under the plugin's limits, the instance, the call,
 //! and every way it can go wrong turned into a message that names the plugin and the call.
 
-use std::sync::Arc;
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 use wasmtime::component::{Instance, InstancePre, Linker};
@@ -18,6 +18,9 @@ pub struct Sandbox {
     pub engine: Engine,
     pub linker: Linker<HostState>,
     catalog: Arc<Catalog>,
+    /// Calls running now, at most `engine::MAX_CONCURRENT_CALLS`.
+    running: Mutex<u32>,
+    finished: Condvar,
 }
 
 /// A call that did not return normally.
@@ -36,6 +39,8 @@ impl Sandbox {
             engine,
             linker,
             catalog,
+            running: Mutex::new(0),
+            finished: Condvar::new(),
         })
     }
 
@@ -51,6 +56,7 @@ impl Sandbox {
         grants: &Arc<Effective>,
         f: impl FnOnce(&mut Store<HostState>, &Instance) -> wasmtime::Result<R>,
     ) -> (Duration, Result<R, CallError>) {
+        let _slot = self.slot();
         let started = Instant::now();
         let state = HostState::new(plugin_id.clone(), self.catalog.clone(), grants.clone());
         let mut store = engine::new_store(&self.engine, state, grants.limits);
@@ -62,6 +68,31 @@ impl Sandbox {
             took,
             result.map_err(|error| describe(&error, grants.limits)),
         )
+    }
+}
+
+/// One of the pool's instance slots, given back when dropped.
+struct Slot<'a>(&'a Sandbox);
+
+impl Drop for Slot<'_> {
+    fn drop(&mut self) {
+        *self.0.running.lock().unwrap_or_else(|e| e.into_inner()) -= 1;
+        self.0.finished.notify_one();
+    }
+}
+
+impl Sandbox {
+    /// Waits for a free instance slot: a burst of calls queues instead of failing.
+    fn slot(&self) -> Slot<'_> {
+        let mut running = self.running.lock().unwrap_or_else(|e| e.into_inner());
+        while *running >= engine::MAX_CONCURRENT_CALLS {
+            running = self
+                .finished
+                .wait(running)
+                .unwrap_or_else(|e| e.into_inner());
+        }
+        *running += 1;
+        Slot(self)
     }
 }
 

@@ -8,7 +8,7 @@ use greenroom_sdk::{config, http};
 
 struct Hostile;
 
-const TABS: [&str; 5] = ["loop", "bomb", "huge", "panic", "exfiltrate"];
+const TABS: [&str; 6] = ["loop", "bomb", "huge", "panic", "exfiltrate", "snoop"];
 
 impl meta::Guest for Hostile {
     fn info() -> PluginInfo {
@@ -56,6 +56,17 @@ impl entity_tabs::Guest for Hostile {
                 let target = config::get("target")?.ok_or("no target configured")?;
                 let sent = http::get(&target, &[])?;
                 let root = ui.text(format!("sent, got {}", sent.status));
+                Ok(ui.finish(root))
+            }
+            "snoop" => {
+                // WASI is linked with an empty context: no preopened folders, no environment.
+                let file = std::fs::read_to_string("/etc/passwd")
+                    .map_or_else(|e| format!("refused: {e}"), |t| format!("READ {} bytes", t.len()));
+                let env = std::env::vars().count().to_string();
+                let root = ui.key_values(vec![
+                    ("file".to_string(), file),
+                    ("environment variables".to_string(), env),
+                ]);
                 Ok(ui.finish(root))
             }
             other => Err(format!("unknown tab '{other}'")),
