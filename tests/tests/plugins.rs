@@ -283,7 +283,12 @@ fn hot_reload_under_load_fails_no_request() {
     let tmp = tempfile::tempdir().unwrap();
     let plugins = plugins_folder(tmp.path(), &[("ownership", None), ("probe", None)]);
     let original = std::fs::read(plugins.join("probe.wasm")).unwrap();
-    let server = Arc::new(start(tmp.path(), &plugins, ""));
+    // The slow tab below runs for a few seconds; give it room.
+    let server = Arc::new(start(
+        tmp.path(),
+        &plugins,
+        "plugins:\n  probe:\n    limits: {timeoutMs: 10000}\n",
+    ));
     let stop = Arc::new(AtomicBool::new(false));
     let clients: Vec<_> = (0..3)
         .map(|_| {
@@ -325,6 +330,42 @@ fn hot_reload_under_load_fails_no_request() {
         );
     }
     stop.store(true, Ordering::SeqCst);
+
+    // A call in flight finishes on the version it started on.
+    let slow = {
+        let server = server.clone();
+        std::thread::spawn(move || render(&server, "probe", "slow"))
+    };
+    eventually("the slow call is running", Duration::from_secs(5), || {
+        server.log().contains("slow render started").then_some(())
+    });
+    std::fs::write(plugins.join("probe.wasm"), probe_version(&original, 999)).unwrap();
+    eventually("version 999 served", Duration::from_secs(1), || {
+        let (_, body) = render(&server, "probe", "build");
+        (body["tree"]["text"] == "probe build-000999").then_some(())
+    });
+    assert!(
+        !slow.is_finished(),
+        "the slow call should still be running when the new version serves"
+    );
+    let (status, body) = slow.join().unwrap();
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["tree"]["text"], format!("probe build-{versions:06}"));
+
+    // A broken version never replaces a working one: the old keeps serving, the error shows.
+    std::fs::write(plugins.join("probe.wasm"), b"\0asm broken on purpose").unwrap();
+    let refused = eventually("broken version refused", Duration::from_secs(5), || {
+        let probe = summary(&server.get_ok("/api/plugins"), "probe").clone();
+        probe["lastError"].is_string().then_some(probe)
+    });
+    assert_eq!(refused["state"], "loaded");
+    assert_eq!(refused["version"], "build-000999");
+    let (status, body) = render(&server, "probe", "build");
+    assert_eq!(
+        (status, body["tree"]["text"].as_str()),
+        (200, Some("probe build-000999"))
+    );
+
     let mut served = 0;
     for client in clients {
         let (ok, failed) = client.join().unwrap();
@@ -335,9 +376,7 @@ fn hot_reload_under_load_fails_no_request() {
         served += ok;
     }
     assert!(served > 0);
-    let probe = summary(&server.get_ok("/api/plugins"), "probe").clone();
-    assert_eq!(probe["version"], format!("build-{versions:06}"));
-    assert_eq!(probe["stats"]["failures"], 0);
+    assert_eq!(refused["stats"]["failures"], 0);
 }
 
 #[test]

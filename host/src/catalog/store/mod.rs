@@ -42,6 +42,8 @@ impl CatalogStore {
             .with_context(|| format!("cannot open the catalog database {}", path.display()))?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
+        // Only checkpoints wait on readers; never hold a reconcile up for long.
+        conn.busy_timeout(std::time::Duration::from_millis(100))?;
         schema::migrate(&mut conn).with_context(|| format!("cannot migrate {}", path.display()))?;
         Ok(Self {
             path: path.to_path_buf(),
@@ -58,6 +60,15 @@ impl CatalogStore {
         let out = f(&mut Writer::new(&tx))?;
         tx.commit()?;
         Ok(out)
+    }
+
+    /// Folds the write-ahead log back into the database and empties it, so readers find pages
+    /// in the main file instead of searching a long log (after an ingest it holds the whole
+    /// database once more). Gives up quietly if readers keep it busy.
+    pub fn checkpoint(&self) -> anyhow::Result<()> {
+        let conn = self.writer.lock().expect("catalog writer lock poisoned");
+        conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+        Ok(())
     }
 
     /// Runs `f` on a pooled read connection.

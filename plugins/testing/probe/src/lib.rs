@@ -5,7 +5,7 @@ use greenroom_sdk::entity_tabs::{self, Tab};
 use greenroom_sdk::meta::{self, PluginInfo};
 use greenroom_sdk::types::{Entity, Tree};
 use greenroom_sdk::ui::TreeBuilder;
-use greenroom_sdk::{catalog, config, docs, http, templating};
+use greenroom_sdk::{catalog, config, docs, http, log, templating};
 
 /// Replaced byte-for-byte by the hot-reload test; keep the length.
 const BUILD: &str = "build-000000";
@@ -26,7 +26,7 @@ impl meta::Guest for Probe {
 
 impl entity_tabs::Guest for Probe {
     fn tabs_for(_entity: Entity) -> Vec<Tab> {
-        ["build", "imports"]
+        ["build", "imports", "slow"]
             .into_iter()
             .map(|id| Tab {
                 id: id.into(),
@@ -39,6 +39,15 @@ impl entity_tabs::Guest for Probe {
         let mut ui = TreeBuilder::new();
         let root = match tab_id.as_str() {
             "build" => ui.text(format!("probe {BUILD}")),
+            // Busy for a while, so a test can swap the plugin while this call runs.
+            "slow" => {
+                log::log(log::Level::Info, "slow render started");
+                let mut spins: u64 = 0;
+                while spins < 1_500_000_000 {
+                    spins = std::hint::black_box(spins + 1);
+                }
+                ui.text(format!("probe {BUILD}"))
+            }
             "imports" => ui.key_values(imports(&entity)),
             other => return Err(format!("unknown tab '{other}'")),
         };
