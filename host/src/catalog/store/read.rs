@@ -166,16 +166,8 @@ impl CatalogStore {
             if cursor.backward {
                 rows.reverse();
             }
-            let mut body_of =
-                conn.prepare_cached("SELECT entity_ref, body FROM entities WHERE id = ?1")?;
-            let items = rows
-                .iter()
-                .map(|(id, _)| {
-                    let (entity_ref, body): (String, String) =
-                        body_of.query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))?;
-                    with_relations(conn, &entity_ref, &body)
-                })
-                .collect::<anyhow::Result<_>>()?;
+            let ids: Vec<i64> = rows.iter().map(|(id, _)| *id).collect();
+            let items = entities_by_id(conn, &ids)?;
             let first = rows.first().map(|(_, key)| key.clone());
             let last = rows.last().map(|(_, key)| key.clone());
             let (next, prev) = if cursor.backward {
@@ -209,26 +201,10 @@ impl CatalogStore {
                 .iter()
                 .map(|facet| {
                     let key = facet.to_lowercase();
-                    let mut sql = Sql::default();
-                    let source = match key.strip_prefix("relations.") {
-                        Some(relation) => {
-                            sql.args.push(super::super::relations::canonical_relation_type(relation).to_string());
-                            "SELECT r.target_ref, count(DISTINCT e.id) FROM relations r JOIN entities e ON e.entity_ref = r.source_ref WHERE r.type = ? AND "
-                        }
-                        None => {
-                            sql.args.push(key.clone());
-                            "SELECT s.original, count(DISTINCT e.id) FROM search s JOIN entities e ON e.id = s.entity_id WHERE s.key = ? AND s.original IS NOT NULL AND "
-                        }
+                    let counts = match key.strip_prefix("relations.") {
+                        Some(relation) => relation_facet(conn, relation, cursor)?,
+                        None => field_facet(conn, &key, cursor)?,
                     };
-                    sql.text.push_str(source);
-                    selection(&mut sql, cursor);
-                    sql.text.push_str(" GROUP BY 1 ORDER BY 1");
-                    let counts = conn
-                        .prepare_cached(&sql.text)?
-                        .query_map(params_from_iter(&sql.args), |r| {
-                            Ok(Facet { value: r.get(0)?, count: r.get::<_, i64>(1)?.unsigned_abs() })
-                        })?
-                        .collect::<Result<_, _>>()?;
                     Ok((facet.clone(), counts))
                 })
                 .collect()
@@ -320,6 +296,71 @@ impl CatalogStore {
 }
 
 /// The WHERE condition (over `entities e`) for a cursor's predicate and full-text term.
+/// Counts of the targets of one relation type among the selected entities.
+fn relation_facet(
+    conn: &Connection,
+    relation: &str,
+    cursor: &Cursor,
+) -> anyhow::Result<Vec<Facet>> {
+    let mut sql = Sql::default();
+    sql.args
+        .push(super::super::relations::canonical_relation_type(relation).to_string());
+    sql.text.push_str(
+        "SELECT r.target_ref, count(DISTINCT e.id) FROM relations r JOIN entities e ON e.entity_ref = r.source_ref WHERE r.type = ? AND ",
+    );
+    selection(&mut sql, cursor);
+    sql.text.push_str(" GROUP BY 1 ORDER BY 1");
+    let counts = conn
+        .prepare_cached(&sql.text)?
+        .query_map(params_from_iter(&sql.args), |r| {
+            Ok(Facet {
+                value: r.get(0)?,
+                count: r.get::<_, i64>(1)?.unsigned_abs(),
+            })
+        })?
+        .collect::<Result<_, _>>()?;
+    Ok(counts)
+}
+
+/// Counts of one field's values among the selected entities. Counting runs on the
+/// `(key, value, entity_id)` index alone; the value as written is looked up once per distinct
+/// value afterwards (values differing only in case count together, as filters match them).
+fn field_facet(conn: &Connection, key: &str, cursor: &Cursor) -> anyhow::Result<Vec<Facet>> {
+    let mut selected = Sql::default();
+    selection(&mut selected, cursor);
+    let mut sql = Sql::default();
+    sql.args.push(key.to_string());
+    sql.text.push_str(
+        "SELECT s.value, count(DISTINCT s.entity_id) FROM search s WHERE s.key = ? AND s.value IS NOT NULL",
+    );
+    // Without a filter every entity is selected: no need to list them.
+    if selected.text != "1" {
+        sql.text
+            .push_str(" AND s.entity_id IN (SELECT e.id FROM entities e WHERE ");
+        sql.text.push_str(&selected.text);
+        sql.text.push(')');
+        sql.args.extend(selected.args);
+    }
+    sql.text.push_str(" GROUP BY s.value");
+    let counts: Vec<(String, i64)> = conn
+        .prepare_cached(&sql.text)?
+        .query_map(params_from_iter(&sql.args), |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<Result<_, _>>()?;
+    let mut original =
+        conn.prepare_cached("SELECT original FROM search WHERE key = ?1 AND value = ?2 LIMIT 1")?;
+    let mut facets = counts
+        .into_iter()
+        .map(|(value, count)| {
+            Ok(Facet {
+                value: original.query_row([key, value.as_str()], |r| r.get(0))?,
+                count: count.unsigned_abs(),
+            })
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    facets.sort_by(|a, b| a.value.cmp(&b.value));
+    Ok(facets)
+}
+
 fn selection(sql: &mut Sql, cursor: &Cursor) {
     filter_sql::predicate(sql, &cursor.query.predicate);
     for order in &cursor.query.order {
@@ -332,6 +373,43 @@ fn selection(sql: &mut Sql, cursor: &Cursor) {
         sql.text.push_str(" AND ");
         filter_sql::full_text(sql, full_text);
     }
+}
+
+/// The stored bodies of `ids` with their relations, in the order of `ids`: two statements for
+/// a whole page instead of two per entity.
+fn entities_by_id(conn: &Connection, ids: &[i64]) -> anyhow::Result<Vec<Value>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let marks = vec!["?"; ids.len()].join(", ");
+    let mut bodies: HashMap<i64, (String, String)> = conn
+        .prepare_cached(&format!(
+            "SELECT id, entity_ref, body FROM entities WHERE id IN ({marks})"
+        ))?
+        .query_map(params_from_iter(ids), |r| {
+            Ok((r.get(0)?, (r.get(1)?, r.get(2)?)))
+        })?
+        .collect::<Result<_, _>>()?;
+    let refs: Vec<&str> = bodies.values().map(|(r, _)| r.as_str()).collect();
+    let mut relations: HashMap<String, Vec<Value>> = HashMap::new();
+    let mut statement = conn.prepare_cached(&format!(
+        "SELECT DISTINCT source_ref, type, target_ref FROM relations WHERE source_ref IN ({marks}) ORDER BY source_ref, type, target_ref"
+    ))?;
+    let mut rows = statement.query(params_from_iter(&refs))?;
+    while let Some(row) = rows.next()? {
+        relations
+            .entry(row.get(0)?)
+            .or_default()
+            .push(json!({"type": row.get::<_, String>(1)?, "targetRef": row.get::<_, String>(2)?}));
+    }
+    ids.iter()
+        .filter_map(|id| bodies.remove(id))
+        .map(|(entity_ref, body)| {
+            let mut entity: Value = serde_json::from_str(&body)?;
+            entity["relations"] = Value::Array(relations.remove(&entity_ref).unwrap_or_default());
+            Ok(entity)
+        })
+        .collect()
 }
 
 /// The stored body plus `relations`: every relation whose source is this entity, whichever
