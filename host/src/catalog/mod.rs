@@ -152,9 +152,6 @@ impl Catalog {
             &previous,
             self.settings.orphan_strategy,
         )?;
-        if report.written > 0 || report.released > 0 {
-            self.store.checkpoint()?;
-        }
         if report.files_read > 0 || report.released > 0 {
             tracing::info!(
                 files_read = report.files_read,

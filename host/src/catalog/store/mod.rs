@@ -23,9 +23,6 @@ pub use write::{EntityWrite, FileRecord, Writer};
 /// would not run faster on a few cores, and opening one costs a schema parse).
 const MAX_READERS: usize = 8;
 
-/// How much of the database file readers map.
-const MMAP_BYTES: i64 = 1 << 30;
-
 pub struct CatalogStore {
     path: PathBuf,
     writer: Mutex<Connection>,
@@ -45,8 +42,6 @@ impl CatalogStore {
             .with_context(|| format!("cannot open the catalog database {}", path.display()))?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
-        // Only checkpoints wait on readers; never hold a reconcile up for long.
-        conn.busy_timeout(std::time::Duration::from_millis(100))?;
         schema::migrate(&mut conn).with_context(|| format!("cannot migrate {}", path.display()))?;
         Ok(Self {
             path: path.to_path_buf(),
@@ -65,26 +60,12 @@ impl CatalogStore {
         Ok(out)
     }
 
-    /// Folds the write-ahead log back into the database and empties it, so readers find pages
-    /// in the main file instead of searching a long log (after an ingest it holds the whole
-    /// database once more). Gives up quietly if readers keep it busy.
-    pub fn checkpoint(&self) -> anyhow::Result<()> {
-        let conn = self.writer.lock().expect("catalog writer lock poisoned");
-        conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
-        Ok(())
-    }
-
     /// Runs `f` on a pooled read connection.
     fn open_reader(&self) -> anyhow::Result<Connection> {
-        let conn = Connection::open_with_flags(
+        Ok(Connection::open_with_flags(
             &self.path,
             OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )?;
-        // Read pages through a shared mapping of the file instead of copying each into every
-        // connection's private cache: large scans stop paying a system call per page, and
-        // the readers share one copy of the hot pages.
-        conn.pragma_update(None, "mmap_size", MMAP_BYTES)?;
-        Ok(conn)
+        )?)
     }
 
     pub fn read<T>(&self, f: impl FnOnce(&Connection) -> anyhow::Result<T>) -> anyhow::Result<T> {
