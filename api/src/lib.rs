@@ -82,6 +82,9 @@ pub struct PluginSummary {
     /// The contribution interfaces it exports: `entity-tabs`, `scaffolder-actions`,
     /// `entity-provider`.
     pub contributions: Vec<String>,
+    /// The interfaces it imports (`greenroom:plugin/catalog@0.1.0`, `wasi:http/...`).
+    #[serde(default)]
+    pub imports: Vec<String>,
     /// The scaffolder actions it offers (`<plugin id>:<action id>` in templates).
     #[serde(default)]
     pub actions: Vec<ActionSummary>,

@@ -11,7 +11,7 @@ use crate::catalog::{CatalogSettings, OrphanStrategy};
 use crate::plugins::{OperatorGrant, PluginSettings};
 
 /// `greenroom serve` flags. Each one overrides the same setting in the config file.
-#[derive(clap::Args, Debug)]
+#[derive(clap::Args, Debug, Default)]
 pub struct ServeArgs {
     /// YAML config file; relative paths inside it are relative to the file.
     #[arg(long)]

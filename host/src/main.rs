@@ -5,9 +5,11 @@ mod config;
 mod docs;
 mod markdown;
 mod paths;
+mod plugin_cli;
 mod plugins;
 mod server;
 mod templating;
+mod ui_text;
 mod web;
 mod workspace;
 
@@ -31,6 +33,9 @@ enum Command {
     /// Work with catalog files.
     #[command(subcommand)]
     Catalog(CatalogCommand),
+    /// Inspect and try plugin components.
+    #[command(subcommand)]
+    Plugin(plugin_cli::PluginCommand),
 }
 
 #[derive(Subcommand)]
@@ -48,19 +53,26 @@ enum CatalogCommand {
 }
 
 fn main() -> anyhow::Result<std::process::ExitCode> {
+    let cli = Cli::parse();
+    // The server logs what it does; the one-shot commands only what went wrong.
+    let default_filter = match cli.command {
+        Command::Serve(_) => "info,wasmtime=warn,cranelift=warn",
+        _ => "warn",
+    };
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info,wasmtime=warn,cranelift=warn".into()),
+                .unwrap_or_else(|_| default_filter.into()),
         )
         .with_writer(std::io::stderr)
         .init();
-    match Cli::parse().command {
+    match cli.command {
         Command::Serve(args) => {
             let config = config::Config::load(&args)?;
             tokio::runtime::Runtime::new()?.block_on(server::serve(config))?;
             Ok(std::process::ExitCode::SUCCESS)
         }
+        Command::Plugin(command) => plugin_cli::run(command),
         Command::Catalog(CatalogCommand::Validate { paths, file_name }) => {
             let report = catalog::lint(&paths, &file_name);
             for problem in &report.problems {

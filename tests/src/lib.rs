@@ -30,6 +30,11 @@ fn artefact(variable: &str, default: &str) -> PathBuf {
     path
 }
 
+/// The built `greenroom` binary.
+pub fn greenroom_binary() -> PathBuf {
+    artefact("GREENROOM_BIN", "target/release/greenroom")
+}
+
 /// The folder of built first-party plugins.
 pub fn built_plugins() -> PathBuf {
     artefact("GREENROOM_PLUGINS", "target/plugins")
@@ -74,7 +79,7 @@ impl Server {
             .unwrap()
             .port();
         let log = data.with_extension("log");
-        let mut command = Command::new(artefact("GREENROOM_BIN", "target/release/greenroom"));
+        let mut command = Command::new(greenroom_binary());
         command
             .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--data"])
             .arg(data)

@@ -28,6 +28,8 @@ pub struct LoadedPlugin {
     pub exports: Exports,
     /// The scaffolder actions it offers, as listed when it was loaded.
     pub actions: Vec<Action>,
+    /// The interfaces it imports, by name.
+    pub imports: Vec<String>,
     pub requested: Capabilities,
     pub grants: Arc<Effective>,
 }
@@ -283,7 +285,13 @@ impl Loader<'_> {
             file.display(),
             exports.names().join(", ")
         );
+        let imports = component
+            .component_type()
+            .imports(&self.sandbox.engine)
+            .map(|(name, _)| name.to_string())
+            .collect();
         Ok(LoadedPlugin {
+            imports,
             id: Arc::from(info.id.as_str()),
             info,
             file: file.to_path_buf(),

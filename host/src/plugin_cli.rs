@@ -1,0 +1,248 @@
+//! `greenroom plugin inspect` and `greenroom plugin test`: a plugin author's view of a
+//! component, through the same loader, sandbox and grants the server uses, on a throwaway
+//! data folder.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::{Context, bail};
+use greenroom_api::{PluginState, PluginSummary};
+
+use crate::catalog::{Catalog, CatalogSettings, EntityRef, OrphanStrategy};
+use crate::config::{Config, ServeArgs};
+use crate::plugins::{PluginHost, PluginSettings};
+
+#[derive(clap::Subcommand)]
+pub enum PluginCommand {
+    /// Print what a component is: contract, contributions, imports, manifest, actions, size.
+    Inspect {
+        file: PathBuf,
+        /// Print the admin API's JSON instead.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Load a component as the server would, against a catalog built from `--catalog`, and
+    /// print an entity's tabs it renders.
+    Test {
+        file: PathBuf,
+        /// Catalog files, folders or globs (repeatable).
+        #[arg(long = "catalog", required = true)]
+        catalogs: Vec<PathBuf>,
+        /// The entity, e.g. component:default/checkout.
+        #[arg(long)]
+        entity: String,
+        /// Only this tab (default: every tab the plugin offers for the entity).
+        #[arg(long)]
+        tab: Option<String>,
+        /// A server config file whose `plugins.<id>` grants apply.
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// Print the rendered trees as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+pub fn run(command: PluginCommand) -> anyhow::Result<ExitCode> {
+    match command {
+        PluginCommand::Inspect { file, json } => inspect(&file, json),
+        PluginCommand::Test {
+            file,
+            catalogs,
+            entity,
+            tab,
+            config,
+            json,
+        } => test(&file, &catalogs, &entity, tab.as_deref(), config, json),
+    }
+}
+
+/// A data folder and plugins folder that live as long as the command.
+struct Scratch(PathBuf);
+
+impl Scratch {
+    fn new() -> anyhow::Result<Self> {
+        let dir = std::env::temp_dir().join(format!("greenroom-plugin-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(dir.join("plugins"))?;
+        Ok(Self(dir))
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Loads `file` (and its `.toml` manifest beside it, if any) into a host of its own.
+fn load(
+    scratch: &Scratch,
+    file: &Path,
+    catalog: Arc<Catalog>,
+    config: Option<PathBuf>,
+) -> anyhow::Result<(PluginHost, PluginSummary)> {
+    let name = file
+        .file_name()
+        .with_context(|| format!("{} is not a file", file.display()))?;
+    let plugins = scratch.0.join("plugins");
+    std::fs::copy(file, plugins.join(name))
+        .with_context(|| format!("cannot read {}", file.display()))?;
+    let sidecar = file.with_extension("toml");
+    if sidecar.is_file() {
+        std::fs::copy(&sidecar, plugins.join(name).with_extension("toml"))?;
+    }
+    let grants = match config {
+        Some(path) => {
+            Config::load(&ServeArgs {
+                config: Some(path),
+                ..ServeArgs::default()
+            })?
+            .plugins
+            .grants
+        }
+        None => Default::default(),
+    };
+    let host = PluginHost::load(
+        PluginSettings {
+            dir: plugins,
+            data_dir: scratch.0.join("data"),
+            grants,
+        },
+        catalog,
+    )?;
+    let summary = host
+        .summaries()
+        .pop()
+        .context("the plugin was not loaded")?;
+    Ok((host, summary))
+}
+
+fn empty_catalog(scratch: &Scratch, locations: Vec<PathBuf>) -> anyhow::Result<Arc<Catalog>> {
+    let catalog = Catalog::open(
+        &scratch.0.join("data"),
+        CatalogSettings {
+            locations,
+            file_name: "catalog-info.yaml".into(),
+            orphan_strategy: OrphanStrategy::Delete,
+            registration_roots: Vec::new(),
+        },
+    )?;
+    catalog.reconcile()?;
+    Ok(Arc::new(catalog))
+}
+
+fn inspect(file: &Path, json: bool) -> anyhow::Result<ExitCode> {
+    let scratch = Scratch::new()?;
+    let (_host, summary) = load(&scratch, file, empty_catalog(&scratch, Vec::new())?, None)?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&summary)?);
+    } else {
+        let size = std::fs::metadata(file)?.len();
+        println!(
+            "file:          {} ({size} bytes, sha256 {})",
+            file.display(),
+            summary.content_hash
+        );
+        println!("contract:      {}", summary.contract);
+        if summary.state == PluginState::Failed {
+            println!("cannot load:   {}", summary.last_error.unwrap_or_default());
+            return Ok(ExitCode::FAILURE);
+        }
+        println!(
+            "plugin:        {} {} ({})",
+            summary.id, summary.version, summary.name
+        );
+        println!("description:   {}", summary.description);
+        println!("contributes:   {}", summary.contributions.join(", "));
+        println!("imports:       {}", summary.imports.join(", "));
+        let asked = &summary.requested;
+        println!(
+            "asks for:      hosts [{}], config [{}], catalog write: {}",
+            asked.hosts.join(", "),
+            asked.config.join(", "),
+            asked.catalog_write
+        );
+        for action in &summary.actions {
+            println!(
+                "action:        {}:{} — {}",
+                summary.id, action.id, action.description
+            );
+        }
+    }
+    Ok(if summary.state == PluginState::Failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+fn test(
+    file: &Path,
+    catalogs: &[PathBuf],
+    entity: &str,
+    tab: Option<&str>,
+    config: Option<PathBuf>,
+    json: bool,
+) -> anyhow::Result<ExitCode> {
+    let scratch = Scratch::new()?;
+    let locations = catalogs
+        .iter()
+        .map(|c| std::path::absolute(c).unwrap_or_else(|_| c.clone()))
+        .collect();
+    let catalog = empty_catalog(&scratch, locations)?;
+    for error in catalog.errors()? {
+        eprintln!("catalog: {error}");
+    }
+    let entity_ref = EntityRef::parse(entity, None, "default")
+        .map_err(|e| anyhow::anyhow!("--entity '{entity}': {e}"))?;
+    let (host, summary) = load(&scratch, file, catalog, config)?;
+    if summary.state == PluginState::Failed {
+        bail!(
+            "{} cannot be loaded: {}",
+            file.display(),
+            summary.last_error.unwrap_or_default()
+        );
+    }
+    let tabs: Vec<String> = match tab {
+        Some(tab) => vec![tab.to_string()],
+        None => {
+            let offered = host.tabs_for(&entity_ref)?;
+            if let Some(failure) = offered.errors.first() {
+                bail!("{}", failure.message);
+            }
+            offered.tabs.into_iter().map(|t| t.tab_id).collect()
+        }
+    };
+    if tabs.is_empty() {
+        println!("{} offers no tabs for {entity_ref}", summary.id);
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mut rendered = Vec::new();
+    let mut failed = false;
+    for tab in &tabs {
+        match host.render_tab(&summary.id, tab, &entity_ref) {
+            Ok(tree) => rendered.push(tree),
+            Err(e) => {
+                eprintln!("tab {tab}: {e}");
+                failed = true;
+            }
+        }
+    }
+    if json {
+        println!("{}", serde_json::to_string_pretty(&rendered)?);
+    } else {
+        for tab in &rendered {
+            println!(
+                "=== {}/{} for {} ===",
+                tab.plugin_id, tab.tab_id, tab.entity_ref
+            );
+            print!("{}", crate::ui_text::render(&tab.tree));
+        }
+    }
+    Ok(if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
+}
