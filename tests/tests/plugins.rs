@@ -416,6 +416,16 @@ fn the_admin_api_uploads_switches_and_removes_plugins() {
         .flatten()
         .any(|e| e.file_name().to_string_lossy().starts_with(hash));
     assert!(cached, "the compiled component is cached by content hash");
+    // Editing the manifest beside the file reloads the plugin with it.
+    std::fs::write(
+        plugins.join("probe.toml"),
+        "[capabilities]\nconfig = [\"greeting\"]\n",
+    )
+    .unwrap();
+    eventually("manifest change applied", Duration::from_secs(5), || {
+        let probe = server.get_ok("/api/plugins/probe");
+        (probe["requested"]["config"] == serde_json::json!(["greeting"])).then_some(())
+    });
     let tab_ids = |server: &Server| -> Vec<String> {
         server.get_ok(&format!("/api/plugins/tabs?{ENTITY}"))["tabs"]
             .as_array()

@@ -165,10 +165,11 @@ impl PluginHost {
         let current = self.registry.load();
         let next = match std::fs::read(file) {
             Ok(bytes) => {
-                if current.seen_hash(file) == Some(registry::hash(&bytes).as_str()) {
+                let source = registry::source(file, &bytes);
+                if current.seen_source(file) == Some(source.as_str()) {
                     return;
                 }
-                current.with(file, self.loader().load(file, &bytes))
+                current.with(file, source, self.loader().load(file, &bytes))
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 if current.slot(file).is_none() {
@@ -179,6 +180,7 @@ impl PluginHost {
             }
             Err(e) => current.with(
                 file,
+                String::new(),
                 Err(Failure {
                     file: file.to_path_buf(),
                     content_hash: String::new(),

@@ -116,6 +116,8 @@ pub struct Failure {
 #[derive(Clone, Default)]
 pub struct Registry {
     slots: BTreeMap<PathBuf, Slot>,
+    /// What each slot was made from: hashes of the `.wasm` and of its `.toml` manifest.
+    sources: BTreeMap<PathBuf, String>,
 }
 
 impl Registry {
@@ -138,22 +140,21 @@ impl Registry {
         self.loaded().find(|p| &*p.id == id)
     }
 
-    /// The content hash of what the file currently stands for (loaded or refused).
-    pub fn seen_hash(&self, file: &Path) -> Option<&str> {
-        match self.slots.get(file)? {
-            Slot::Loaded {
-                refused: Some(failure),
-                ..
-            }
-            | Slot::Failed(failure) => Some(&failure.content_hash),
-            Slot::Loaded { plugin, .. } => Some(&plugin.content_hash),
-        }
+    /// The [`source`] the file's slot was last made from (loaded or refused).
+    pub fn seen_source(&self, file: &Path) -> Option<&str> {
+        self.sources.get(file).map(String::as_str)
     }
 
     /// The registry with `file` now holding `outcome`. A failure never replaces a working
     /// version; a plugin id already served from another file is refused.
-    pub fn with(&self, file: &Path, outcome: Result<LoadedPlugin, Failure>) -> Self {
+    pub fn with(
+        &self,
+        file: &Path,
+        source: String,
+        outcome: Result<LoadedPlugin, Failure>,
+    ) -> Self {
         let mut next = self.clone();
+        next.sources.insert(file.to_path_buf(), source);
         let outcome = outcome.and_then(|plugin| {
             match self.find(&plugin.id).filter(|other| other.file != file) {
                 Some(other) => Err(Failure {
@@ -197,6 +198,7 @@ impl Registry {
     pub fn without(&self, file: &Path) -> Self {
         let mut next = self.clone();
         next.slots.remove(file);
+        next.sources.remove(file);
         next
     }
 }
@@ -307,6 +309,13 @@ impl Loader<'_> {
 
 pub fn hash(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
+}
+
+/// What a plugin file is made from: its bytes and the manifest beside it, so editing either
+/// reloads it.
+pub fn source(file: &Path, bytes: &[u8]) -> String {
+    let manifest = std::fs::read(file.with_extension("toml")).unwrap_or_default();
+    format!("{}+{}", hash(bytes), hash(&manifest))
 }
 
 /// The `.wasm` files of a folder, sorted. A missing folder holds no plugins.
