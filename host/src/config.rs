@@ -188,7 +188,7 @@ fn read_file(path: &Path) -> anyhow::Result<ConfigFile> {
 mod tests {
     use super::*;
 
-    pub(super) fn args(config: Option<PathBuf>) -> ServeArgs {
+    fn args(config: Option<PathBuf>) -> ServeArgs {
         ServeArgs {
             config,
             listen: None,
@@ -246,24 +246,16 @@ mod tests {
         let err = format!("{:#}", Config::load(&args(Some(file))).unwrap_err());
         assert!(err.contains("bad.yaml") && err.contains("listn"), "{err}");
     }
-}
-
-#[cfg(test)]
-mod plugin_grant_tests {
-    use super::*;
 
     #[test]
     fn a_bad_plugin_id_or_grant_key_names_the_plugin() {
         let tmp = tempfile::tempdir().unwrap();
         let file = tmp.path().join("g.yaml");
         std::fs::write(&file, "plugins:\n  Bad_Id: {}\n").unwrap();
-        let err = format!(
-            "{:#}",
-            Config::load(&tests::args(Some(file.clone()))).unwrap_err()
-        );
+        let err = format!("{:#}", Config::load(&args(Some(file.clone()))).unwrap_err());
         assert!(err.contains("plugins.Bad_Id"), "{err}");
         std::fs::write(&file, "plugins:\n  ci: {allowedHost: [x]}\n").unwrap();
-        let err = format!("{:#}", Config::load(&tests::args(Some(file))).unwrap_err());
+        let err = format!("{:#}", Config::load(&args(Some(file))).unwrap_err());
         assert!(
             err.contains("g.yaml") && err.contains("allowedHost"),
             "{err}"

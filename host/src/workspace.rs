@@ -3,6 +3,7 @@
 
 use std::path::{Component, Path, PathBuf};
 
+#[derive(Clone)]
 pub struct Workspace {
     /// Canonical.
     root: PathBuf,

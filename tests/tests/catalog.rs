@@ -396,6 +396,20 @@ fn the_org_is_read_through_its_location_entity_with_annotations_and_ancestry() {
             {"kind": "Component", "metadata": {"name": "checkout"}},
         ]})
     );
+    // A ref asked for twice is answered twice, with its relations each time.
+    let (status, body) = server.post(
+        &format!("{API}/entities/by-refs"),
+        &json!({"entityRefs": ["component:default/checkout", "component:default/nope", "component:default/checkout"]}),
+    );
+    assert_eq!(status, 200, "{body}");
+    let items = body["items"].as_array().unwrap();
+    assert_eq!(items.len(), 3);
+    assert!(items[1].is_null());
+    assert_eq!(items[0], items[2]);
+    assert!(
+        !items[2]["relations"].as_array().unwrap().is_empty(),
+        "{body}"
+    );
 }
 
 #[test]

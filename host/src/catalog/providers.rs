@@ -37,9 +37,10 @@ impl Catalog {
         }
         let target = file.display().to_string();
         let id = location_id("file", &target);
-        let added = self
-            .store
-            .write(|w| w.add_location(&id, "file", &target, SOURCE))?;
+        let added = self.location(&id)?.is_none()
+            && self
+                .store
+                .write(|w| w.add_location(&id, "file", &target, SOURCE))?;
         if changed || added {
             self.reconcile()?;
         }

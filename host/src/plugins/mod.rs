@@ -489,10 +489,7 @@ impl PluginHost {
             plugin,
             &call,
             |store, instance| {
-                let handle = store
-                    .data_mut()
-                    .table
-                    .push(Workspace::new(scratch).map_err(wasmtime::Error::from)?)?;
+                let handle = store.data_mut().table.push(workspace.clone())?;
                 indices.load(&mut *store, instance)?.call_run(
                     &mut *store,
                     action_id,

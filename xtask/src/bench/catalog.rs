@@ -11,7 +11,9 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 
-use super::{Latency, free_address, http_get, peak_rss_mb, start, stop, write_section, wrk};
+use super::{
+    Latency, free_address, http_get, peak_rss_mb, start, stop, wait_for, write_section, wrk,
+};
 use crate::{build, toolchain};
 
 const DEFAULT_SIZES: &[usize] = &[10_000, 100_000];
@@ -208,20 +210,12 @@ fn doc(out: &mut String, kind: &str, name: &str, spec: &str) {
 
 /// Polls until the catalog serves `total` entities (deadline 10 minutes).
 fn wait_for_total(addr: SocketAddr, total: usize, server: &mut Child) -> anyhow::Result<()> {
-    let deadline = Instant::now() + Duration::from_secs(600);
     let needle = format!("\"totalItems\":{total}");
-    while Instant::now() < deadline {
-        if let Some(status) = server.try_wait()? {
-            bail!("greenroom exited early: {status}");
-        }
-        if http_get(addr, "/api/catalog/entities/by-query?limit=1&fields=kind")
+    wait_for(server, Duration::from_secs(600), || {
+        http_get(addr, "/api/catalog/entities/by-query?limit=1&fields=kind")
             .is_some_and(|b| b.contains(&needle))
-        {
-            return Ok(());
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    bail!("the catalog never reached {total} entities")
+    })
+    .with_context(|| format!("the catalog never reached {total} entities"))
 }
 
 fn table(results: &[Measured]) -> String {

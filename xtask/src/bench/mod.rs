@@ -44,6 +44,26 @@ pub fn start(
         .context("cannot start greenroom")
 }
 
+/// Polls every millisecond (benchmarks measure how soon it holds) until `ready`, failing
+/// when the server exits or `limit` passes.
+pub fn wait_for(
+    server: &mut Child,
+    limit: Duration,
+    mut ready: impl FnMut() -> bool,
+) -> anyhow::Result<()> {
+    let deadline = std::time::Instant::now() + limit;
+    while std::time::Instant::now() < deadline {
+        if let Some(status) = server.try_wait()? {
+            bail!("greenroom exited early: {status}");
+        }
+        if ready() {
+            return Ok(());
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    bail!("not ready within {limit:?}")
+}
+
 pub fn stop(child: &mut Child) {
     let _ = Command::new("kill").arg(child.id().to_string()).status();
     let _ = child.wait();

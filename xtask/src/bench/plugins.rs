@@ -5,12 +5,14 @@
 
 use std::fmt::Write as _;
 use std::path::Path;
-use std::process::Child;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 
-use super::{free_address, http, http_get, start, stop, write_section, wrk};
+use super::{free_address, http, http_get, start, stop, wait_for, write_section, wrk};
+
+/// How long the server may take to become ready.
+const READY: Duration = Duration::from_secs(60);
 use crate::{build, toolchain};
 
 const ENTITY: &str = "entity=component:default/checkout";
@@ -39,7 +41,7 @@ pub fn plugins(root: &Path) -> anyhow::Result<()> {
     for label in ["startup, compile cache cold", "startup, compile cache warm"] {
         let started = Instant::now();
         let mut server = launch()?;
-        wait_for(&mut server, || {
+        wait_for(&mut server, READY, || {
             http_get(addr, "/api/plugins")
                 .is_some_and(|b| b.matches("\"state\":\"loaded\"").count() == 2)
         })?;
@@ -48,7 +50,7 @@ pub fn plugins(root: &Path) -> anyhow::Result<()> {
     }
 
     let mut server = launch()?;
-    wait_for(&mut server, || {
+    wait_for(&mut server, READY, || {
         http_get(addr, "/api/plugins/probe").is_some()
     })?;
     for (label, plugin, tab) in [
@@ -104,7 +106,7 @@ pub fn plugins(root: &Path) -> anyhow::Result<()> {
         let path = format!("/api/plugins/probe/tabs/build?{ENTITY}");
         let started = Instant::now();
         std::fs::write(plugins.join("probe.wasm"), &bytes)?;
-        wait_for(&mut server, || {
+        wait_for(&mut server, READY, || {
             http_get(addr, &path).is_some_and(|b| b.contains(&expected))
         })?;
         reloads.push(started.elapsed());
@@ -190,19 +192,4 @@ fn number(body: &str, key: &str) -> anyhow::Result<f64> {
         + needle.len()..];
     let end = rest.find([',', '}']).unwrap_or(rest.len());
     Ok(rest[..end].trim().parse()?)
-}
-
-/// Polls every millisecond (the bench measures how soon it holds) for up to a minute.
-fn wait_for(server: &mut Child, mut ready: impl FnMut() -> bool) -> anyhow::Result<()> {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while Instant::now() < deadline {
-        if let Some(status) = server.try_wait()? {
-            bail!("greenroom exited early: {status}");
-        }
-        if ready() {
-            return Ok(());
-        }
-        std::thread::sleep(Duration::from_millis(1));
-    }
-    bail!("not ready within a minute")
 }

@@ -57,20 +57,24 @@ impl CatalogStore {
 
     fn get_where(&self, column: &str, value: &str) -> anyhow::Result<Option<StoredEntity>> {
         self.read(|conn| {
-            let row: Option<(String, String, Option<String>, String)> = conn
+            let row: Option<(i64, Option<String>, String)> = conn
                 .prepare_cached(&format!(
-                    "SELECT entity_ref, body, parent_ref, location_id FROM entities WHERE {column} = ?1"
+                    "SELECT id, parent_ref, location_id FROM entities WHERE {column} = ?1"
                 ))?
-                .query_row([value], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+                .query_row([value], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
                 .optional()?;
-            row.map(|(entity_ref, body, parent_ref, location_id)| {
-                Ok(StoredEntity {
-                    entity: with_relations(conn, &entity_ref, &body)?,
-                    parent_ref,
-                    location_id,
-                })
+            row.map(|(id, parent_ref, location_id)| {
+                Ok(entities_by_id(conn, &[id])?
+                    .pop()
+                    .flatten()
+                    .map(|entity| StoredEntity {
+                        entity,
+                        parent_ref,
+                        location_id,
+                    }))
             })
             .transpose()
+            .map(Option::flatten)
         })
     }
 
@@ -78,14 +82,17 @@ impl CatalogStore {
     pub fn get_many(&self, refs: &[String]) -> anyhow::Result<Vec<Option<Value>>> {
         self.read(|conn| {
             let mut select =
-                conn.prepare_cached("SELECT body FROM entities WHERE entity_ref = ?1")?;
-            refs.iter()
-                .map(|r| {
-                    let body: Option<String> =
-                        select.query_row([r], |row| row.get(0)).optional()?;
-                    body.map(|b| with_relations(conn, r, &b)).transpose()
-                })
-                .collect()
+                conn.prepare_cached("SELECT id FROM entities WHERE entity_ref = ?1")?;
+            let ids: Vec<Option<i64>> = refs
+                .iter()
+                .map(|r| select.query_row([r], |row| row.get(0)).optional())
+                .collect::<Result<_, _>>()?;
+            let found: Vec<i64> = ids.iter().flatten().copied().collect();
+            let mut entities = entities_by_id(conn, &found)?.into_iter();
+            Ok(ids
+                .into_iter()
+                .map(|id| id.and_then(|_| entities.next().flatten()))
+                .collect())
         })
     }
 
@@ -167,7 +174,7 @@ impl CatalogStore {
                 rows.reverse();
             }
             let ids: Vec<i64> = rows.iter().map(|(id, _)| *id).collect();
-            let items = entities_by_id(conn, &ids)?;
+            let items = entities_by_id(conn, &ids)?.into_iter().flatten().collect();
             let first = rows.first().map(|(_, key)| key.clone());
             let last = rows.last().map(|(_, key)| key.clone());
             let (next, prev) = if cursor.backward {
@@ -375,14 +382,15 @@ fn selection(sql: &mut Sql, cursor: &Cursor) {
     }
 }
 
-/// The stored bodies of `ids` with their relations, in the order of `ids`: two statements for
-/// a whole page instead of two per entity.
-fn entities_by_id(conn: &Connection, ids: &[i64]) -> anyhow::Result<Vec<Value>> {
+/// The stored bodies of `ids` with `relations` (every relation whose source is the entity,
+/// whichever entity originated it, sorted by type then target), in the order of `ids`: two
+/// statements for a whole page instead of two per entity. `None` for an id deleted meanwhile.
+fn entities_by_id(conn: &Connection, ids: &[i64]) -> anyhow::Result<Vec<Option<Value>>> {
     if ids.is_empty() {
         return Ok(Vec::new());
     }
     let marks = vec!["?"; ids.len()].join(", ");
-    let mut bodies: HashMap<i64, (String, String)> = conn
+    let bodies: HashMap<i64, (String, String)> = conn
         .prepare_cached(&format!(
             "SELECT id, entity_ref, body FROM entities WHERE id IN ({marks})"
         ))?
@@ -392,8 +400,10 @@ fn entities_by_id(conn: &Connection, ids: &[i64]) -> anyhow::Result<Vec<Value>> 
         .collect::<Result<_, _>>()?;
     let refs: Vec<&str> = bodies.values().map(|(r, _)| r.as_str()).collect();
     let mut relations: HashMap<String, Vec<Value>> = HashMap::new();
+    // One mark per distinct entity: `ids` may name one twice (by-refs with a repeated ref).
+    let ref_marks = vec!["?"; refs.len()].join(", ");
     let mut statement = conn.prepare_cached(&format!(
-        "SELECT DISTINCT source_ref, type, target_ref FROM relations WHERE source_ref IN ({marks}) ORDER BY source_ref, type, target_ref"
+        "SELECT DISTINCT source_ref, type, target_ref FROM relations WHERE source_ref IN ({ref_marks}) ORDER BY source_ref, type, target_ref"
     ))?;
     let mut rows = statement.query(params_from_iter(&refs))?;
     while let Some(row) = rows.next()? {
@@ -403,27 +413,14 @@ fn entities_by_id(conn: &Connection, ids: &[i64]) -> anyhow::Result<Vec<Value>> 
             .push(json!({"type": row.get::<_, String>(1)?, "targetRef": row.get::<_, String>(2)?}));
     }
     ids.iter()
-        .filter_map(|id| bodies.remove(id))
-        .map(|(entity_ref, body)| {
-            let mut entity: Value = serde_json::from_str(&body)?;
-            entity["relations"] = Value::Array(relations.remove(&entity_ref).unwrap_or_default());
-            Ok(entity)
+        .map(|id| {
+            let Some((entity_ref, body)) = bodies.get(id) else {
+                return Ok(None);
+            };
+            let mut entity: Value = serde_json::from_str(body)?;
+            entity["relations"] =
+                Value::Array(relations.get(entity_ref).cloned().unwrap_or_default());
+            Ok(Some(entity))
         })
         .collect()
-}
-
-/// The stored body plus `relations`: every relation whose source is this entity, whichever
-/// entity originated it, sorted by type then target.
-fn with_relations(conn: &Connection, entity_ref: &str, body: &str) -> anyhow::Result<Value> {
-    let mut entity: Value = serde_json::from_str(body)?;
-    let relations: Vec<Value> = conn
-        .prepare_cached(
-            "SELECT DISTINCT type, target_ref FROM relations WHERE source_ref = ?1 ORDER BY type, target_ref",
-        )?
-        .query_map([entity_ref], |r| {
-            Ok(json!({"type": r.get::<_, String>(0)?, "targetRef": r.get::<_, String>(1)?}))
-        })?
-        .collect::<Result<_, _>>()?;
-    entity["relations"] = Value::Array(relations);
-    Ok(entity)
 }
