@@ -32,6 +32,10 @@ pub struct ServeArgs {
     /// Folder of plugin `.wasm` components [default: ./plugins].
     #[arg(long)]
     pub plugins: Option<PathBuf>,
+    /// Folder for compiled plugin code [default: <data>/plugin-cache]. Servers (and
+    /// `greenroom plugin` commands) may share one.
+    #[arg(long)]
+    pub plugin_cache: Option<PathBuf>,
     /// Folder of the built web UI (index.html and its assets) [default: ./frontend/dist].
     #[arg(long)]
     pub ui: Option<PathBuf>,
@@ -47,6 +51,8 @@ struct ConfigFile {
     catalog: CatalogSection,
     /// The folder of plugin `.wasm` files.
     plugin_folder: Option<PathBuf>,
+    /// Compiled plugin code.
+    plugin_cache: Option<PathBuf>,
     /// `plugins.<id>`: what the operator grants each plugin.
     #[serde(default)]
     plugins: BTreeMap<String, OperatorGrant>,
@@ -158,6 +164,11 @@ impl Config {
                 .clone()
                 .or(file.plugin_folder.map(rebase))
                 .unwrap_or("plugins".into()),
+            cache_dir: args
+                .plugin_cache
+                .clone()
+                .or(file.plugin_cache.map(rebase))
+                .unwrap_or_else(|| data_dir.join("plugin-cache")),
             data_dir: data_dir.clone(),
             grants: file.plugins,
         };

@@ -1,4 +1,5 @@
-//! `greenroom plugin inspect` and `greenroom plugin test`: a plugin author's view of a
+//! `greenroom plugin new/build/inspect/test`: writing and building a plugin project (through
+//! the toolchain crate, as xtask builds the project's own), and an author's view of a
 //! component, through the same loader, sandbox and grants the server uses, on a throwaway
 //! data folder.
 
@@ -12,9 +13,30 @@ use greenroom_api::{PluginState, PluginSummary};
 use crate::catalog::{Catalog, CatalogSettings, EntityRef, OrphanStrategy};
 use crate::config::{Config, ServeArgs};
 use crate::plugins::{PluginHost, PluginSettings};
+use greenroom_toolchain::project::{self, BuildOptions, Language};
+use greenroom_toolchain::scaffold;
 
 #[derive(clap::Subcommand)]
 pub enum PluginCommand {
+    /// Write a new plugin project (an entity tab) into folder NAME.
+    New {
+        /// The plugin id and folder name, e.g. `hello-tab`.
+        name: PathBuf,
+        /// rust, python or js.
+        #[arg(long = "lang", default_value = "rust")]
+        language: String,
+        /// The greenroom-sdk crate a Rust project depends on [default: this build's sdk/].
+        #[arg(long)]
+        sdk: Option<PathBuf>,
+    },
+    /// Build the plugin project in DIR (language detected) into a component.
+    Build {
+        #[arg(default_value = ".")]
+        dir: PathBuf,
+        /// The component to write [default: DIR/target/<folder name>.wasm].
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
     /// Print what a component is: contract, contributions, imports, manifest, actions, size.
     Inspect {
         file: PathBuf,
@@ -46,6 +68,12 @@ pub enum PluginCommand {
 
 pub fn run(command: PluginCommand) -> anyhow::Result<ExitCode> {
     match command {
+        PluginCommand::New {
+            name,
+            language,
+            sdk,
+        } => new(&name, &language, sdk),
+        PluginCommand::Build { dir, out } => build(&dir, out),
         PluginCommand::Inspect { file, json } => inspect(&file, json),
         PluginCommand::Test {
             file,
@@ -56,6 +84,47 @@ pub fn run(command: PluginCommand) -> anyhow::Result<ExitCode> {
             json,
         } => test(&file, &catalogs, &entity, tab.as_deref(), config, json),
     }
+}
+
+/// Where this build's own SDK crate is, when it was built from a source checkout.
+const SOURCE_SDK: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../sdk");
+
+fn new(dir: &Path, language: &str, sdk: Option<PathBuf>) -> anyhow::Result<ExitCode> {
+    let language = Language::parse(language)?;
+    let id = project::project_name(dir);
+    let sdk = match sdk {
+        Some(path) => std::path::absolute(path)?,
+        None => std::fs::canonicalize(SOURCE_SDK).unwrap_or_else(|_| SOURCE_SDK.into()),
+    };
+    if language == Language::Rust && !sdk.join("Cargo.toml").is_file() {
+        bail!(
+            "the greenroom-sdk crate is not at {}; pass --sdk PATH (the sdk/ folder of a Greenroom checkout)",
+            sdk.display()
+        );
+    }
+    scaffold::new_project(dir, &id, language, &sdk)?;
+    println!(
+        "wrote {} plugin '{id}' in {}\nnext: greenroom plugin build {}",
+        language.name(),
+        dir.display(),
+        dir.display()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn build(dir: &Path, out: Option<PathBuf>) -> anyhow::Result<ExitCode> {
+    let mut options = BuildOptions::for_project(dir);
+    if let Some(out) = out {
+        options.out = std::path::absolute(out)?;
+    }
+    let language = project::build(dir, &options)?;
+    let size = std::fs::metadata(&options.out)?.len();
+    println!(
+        "built {} ({}, {size} bytes)",
+        options.out.display(),
+        language.name()
+    );
+    Ok(ExitCode::SUCCESS)
 }
 
 /// A data folder and plugins folder that live as long as the command.
@@ -107,6 +176,8 @@ fn load(
         PluginSettings {
             dir: plugins,
             data_dir: scratch.0.join("data"),
+            // Shared across runs: Python and JavaScript components take seconds to compile.
+            cache_dir: greenroom_toolchain::user_cache_dir().join("plugin-cache"),
             grants,
         },
         catalog,
@@ -154,6 +225,7 @@ fn inspect(file: &Path, json: bool) -> anyhow::Result<ExitCode> {
             summary.id, summary.version, summary.name
         );
         println!("description:   {}", summary.description);
+        println!("world:         {}", world_of(&summary.contributions));
         println!("contributes:   {}", summary.contributions.join(", "));
         println!("imports:       {}", summary.imports.join(", "));
         let asked = &summary.requested;
@@ -175,6 +247,28 @@ fn inspect(file: &Path, json: bool) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// The contract world a component with these contributions targets.
+fn world_of(contributions: &[String]) -> String {
+    let world = |contribution: &str| match contribution {
+        "entity-tabs" => "entity-tabs-plugin",
+        "scaffolder-actions" => "scaffolder-plugin",
+        "entity-provider" => "provider-plugin",
+        _ => "imports",
+    };
+    match contributions {
+        [] => "imports (contributes nothing)".into(),
+        [one] => world(one).into(),
+        several => format!(
+            "its own, including {}",
+            several
+                .iter()
+                .map(|c| world(c))
+                .collect::<Vec<_>>()
+                .join(" + ")
+        ),
+    }
 }
 
 fn test(

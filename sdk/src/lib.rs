@@ -1,19 +1,32 @@
 //! Write Greenroom plugins in Rust.
 //!
-//! The crate carries the bindings for the WIT contract (`wit/v0.1.0`), the `export_plugin!`
-//! macro that exports a type implementing the plugin interfaces, and [`ui::TreeBuilder`] for
-//! building the declarative UI trees that entity tabs return.
+//! An entity-tab plugin implements [`TabPlugin`] and exports it with one macro:
 //!
 //! ```ignore
-//! use greenroom_sdk::{export_plugin, meta, entity_tabs, types};
-//! struct MyPlugin;
-//! impl meta::Guest for MyPlugin { /* ... */ }
-//! impl entity_tabs::Guest for MyPlugin { /* ... */ }
-//! export_plugin!(MyPlugin);
+//! use greenroom_sdk::{PluginInfo, Tab, TabPlugin, export_tab_plugin, types::{Entity, NodeId}, ui::TreeBuilder};
+//! struct Hello;
+//! impl TabPlugin for Hello {
+//!     fn info() -> PluginInfo { /* id, name, version, description */ }
+//!     fn tabs(entity: &Entity) -> Vec<Tab> { /* the tabs this entity gets, often none */ }
+//!     fn render(tab: &str, entity: &Entity, ui: &mut TreeBuilder) -> Result<NodeId, String> {
+//!         Ok(ui.text(format!("Hello, {}", entity.display_name())))
+//!     }
+//! }
+//! export_tab_plugin!(Hello);
 //! ```
+//!
+//! Beside that: typed reads of entities ([`entity`]), UI builders ([`ui`]), outgoing HTTP
+//! ([`http`]), and the contract's imports (`catalog`, `config`, `docs`, `log`,
+//! `templating`). Plugins that contribute other things (scaffolder actions, entity
+//! providers) implement the generated traits directly: see [`export_plugin!`] and
+//! [`bind_world!`].
 
+pub mod entity;
 pub mod http;
+mod tab_plugin;
 pub mod ui;
+
+pub use tab_plugin::TabPlugin;
 
 /// Generated bindings. `export_plugin!` (exported at the crate root) exports a type that
 /// implements [`meta::Guest`] and [`entity_tabs::Guest`] as the plugin.
@@ -61,28 +74,6 @@ macro_rules! bind_world {
 
 pub use bindings::export_plugin;
 
-pub use bindings::exports::greenroom::plugin::{entity_tabs, meta};
+pub use bindings::exports::greenroom::plugin::entity_tabs::{self, Tab};
+pub use bindings::exports::greenroom::plugin::meta::{self, PluginInfo};
 pub use bindings::greenroom::plugin::{catalog, config, docs, log, templating, types};
-
-impl types::Entity {
-    /// The value of an annotation, if the entity has it.
-    pub fn annotation(&self, key: &str) -> Option<&str> {
-        self.annotations
-            .iter()
-            .find(|(k, _)| k == key)
-            .map(|(_, v)| v.as_str())
-    }
-
-    /// Target refs of this entity's relations of one type (`ownedBy`, `hasMember`, ...).
-    pub fn related(&self, relation_type: &str) -> impl Iterator<Item = &str> {
-        self.relations
-            .iter()
-            .filter(move |r| r.type_ == relation_type)
-            .map(|r| r.target_ref.as_str())
-    }
-
-    /// The title if set, else the name.
-    pub fn display_name(&self) -> &str {
-        self.title.as_deref().unwrap_or(&self.name)
-    }
-}

@@ -5,7 +5,9 @@ use std::process::Command;
 
 use anyhow::{Context, bail};
 
-use crate::toolchain::{self, output, run};
+use greenroom_toolchain::command::{output, run};
+use greenroom_toolchain::project::{self, Language, RUST_TARGET};
+use greenroom_toolchain::{self as toolchain, Tools};
 
 /// Where the built parts are.
 pub struct Built {
@@ -33,13 +35,15 @@ fn wasm_target_dir(root: &Path) -> PathBuf {
     root.join("target/wasm")
 }
 
-/// Builds the `plugins/` workspace for wasm32-wasip2 and gathers the components in
-/// `target/plugins/` (first-party) and `target/test-plugins/` (tests only).
+/// Builds every plugin and gathers the components in `target/plugins/` (first-party) and
+/// `target/test-plugins/` (tests only). Rust plugins build together as the `plugins/` cargo
+/// workspace; Python and JavaScript plugins one by one, the way `greenroom plugin build`
+/// builds an author's project.
 fn plugins(root: &Path) -> anyhow::Result<(PathBuf, PathBuf)> {
-    const TARGET: &str = "wasm32-wasip2";
-    let cargo = toolchain::wasm_cargo(TARGET)?;
+    let tools = tools(root);
+    let cargo = toolchain::rust::wasm_cargo(RUST_TARGET, tools.install_system_packages)?;
     run(
-        &mut cargo.build(&root.join("plugins"), TARGET, &wasm_target_dir(root)),
+        &mut cargo.build(&root.join("plugins"), RUST_TARGET, &wasm_target_dir(root)),
         "building plugins",
     )?;
     // First-party plugins go where the demo portal loads them; test plugins (hostile ones
@@ -50,20 +54,26 @@ fn plugins(root: &Path) -> anyhow::Result<(PathBuf, PathBuf)> {
     ] {
         let out = root.join(out);
         std::fs::create_dir_all(&out)?;
-        for name in crate_folders(&root.join(folder))? {
-            let built = wasm_target_dir(root)
-                .join(TARGET)
-                .join("release")
-                .join(format!("{}.wasm", name.replace('-', "_")));
-            let mut wasm = std::fs::read(&built)
-                .with_context(|| format!("plugin {name} was not built at {}", built.display()))?;
-            let manifest = root.join(folder).join(&name).join("greenroom.toml");
-            if let Ok(text) = std::fs::read(&manifest) {
-                append_custom_section(&mut wasm, "greenroom:manifest", &text);
-            }
+        for (project, language) in plugin_projects(&root.join(folder))? {
+            let name = project::project_name(&project);
             let dest = out.join(format!("{name}.wasm"));
-            std::fs::write(&dest, &wasm)?;
-            println!("plugin {name}: {} bytes", wasm.len());
+            if language == Language::Rust {
+                let built = project::rust_artifact(&wasm_target_dir(root), &name);
+                let mut wasm = std::fs::read(&built).with_context(|| {
+                    format!("plugin {name} was not built at {}", built.display())
+                })?;
+                project::embed_manifest(&project, &mut wasm)?;
+                std::fs::write(&dest, &wasm)?;
+            } else {
+                let options = project::BuildOptions {
+                    tools: tools.clone(),
+                    work_dir: wasm_target_dir(root),
+                    out: dest.clone(),
+                };
+                project::build(&project, &options)?;
+            }
+            let size = std::fs::metadata(&dest)?.len();
+            println!("plugin {name} ({}): {size} bytes", language.name());
         }
     }
     Ok((
@@ -72,39 +82,23 @@ fn plugins(root: &Path) -> anyhow::Result<(PathBuf, PathBuf)> {
     ))
 }
 
-/// Every folder with a Cargo.toml directly under `dir`: a plugin crate named after the folder.
-fn crate_folders(dir: &Path) -> anyhow::Result<Vec<String>> {
-    let mut names: Vec<String> = std::fs::read_dir(dir)?
-        .flatten()
-        .filter(|e| e.path().join("Cargo.toml").is_file())
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
-    Ok(names)
-}
-
-/// Appends a custom section to a module or component; a custom section may come last in
-/// either, so the rest of the binary is untouched.
-fn append_custom_section(wasm: &mut Vec<u8>, name: &str, payload: &[u8]) {
-    let mut body = leb128(name.len());
-    body.extend_from_slice(name.as_bytes());
-    body.extend_from_slice(payload);
-    wasm.push(0);
-    wasm.extend(leb128(body.len()));
-    wasm.extend(body);
-}
-
-fn leb128(mut value: usize) -> Vec<u8> {
-    let mut out = Vec::new();
-    loop {
-        let byte = (value & 0x7f) as u8;
-        value >>= 7;
-        if value == 0 {
-            out.push(byte);
-            return out;
-        }
-        out.push(byte | 0x80);
+/// The language tools live in `target/tools`; xtask may install Debian packages.
+pub fn tools(root: &Path) -> Tools {
+    Tools {
+        dir: root.join("target/tools"),
+        install_system_packages: true,
     }
+}
+
+/// Every plugin project directly under `dir`, with its language.
+fn plugin_projects(dir: &Path) -> anyhow::Result<Vec<(PathBuf, Language)>> {
+    let mut projects: Vec<(PathBuf, Language)> = std::fs::read_dir(dir)?
+        .flatten()
+        .map(|e| e.path())
+        .filter_map(|path| Language::detect(&path).ok().map(|l| (path, l)))
+        .collect();
+    projects.sort_by(|a, b| a.0.cmp(&b.0));
+    Ok(projects)
 }
 
 /// Builds the Leptos app for wasm32-unknown-unknown, runs wasm-bindgen, and assembles
@@ -112,7 +106,7 @@ fn leb128(mut value: usize) -> Vec<u8> {
 fn frontend(root: &Path) -> anyhow::Result<PathBuf> {
     const TARGET: &str = "wasm32-unknown-unknown";
     let frontend = root.join("frontend");
-    let cargo = toolchain::wasm_cargo(TARGET)?;
+    let cargo = toolchain::rust::wasm_cargo(TARGET, true)?;
     run(
         &mut cargo.build(&frontend, TARGET, &wasm_target_dir(root)),
         "building the frontend",
@@ -155,7 +149,7 @@ fn wasm_bindgen(root: &Path) -> anyhow::Result<PathBuf> {
         );
         // Without --locked: the CLI's own lock file pins crates the registry no longer has.
         run(
-            Command::new(toolchain::host_cargo())
+            Command::new(toolchain::rust::host_cargo())
                 .args(["install", &format!("wasm-bindgen-cli@{version}"), "--root"])
                 .arg(&tools),
             "cargo install wasm-bindgen-cli",
@@ -192,7 +186,7 @@ fn gzip_len(file: &Path) -> u64 {
 /// The native host, release profile (shared with `cargo test --release`).
 pub fn host(root: &Path) -> anyhow::Result<PathBuf> {
     run(
-        Command::new(toolchain::host_cargo())
+        Command::new(toolchain::rust::host_cargo())
             .current_dir(root)
             .args(["build", "--release", "-p", "greenroom"]),
         "building the host",

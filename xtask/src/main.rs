@@ -9,7 +9,7 @@
 
 mod bench;
 mod build;
-mod toolchain;
+use greenroom_toolchain as toolchain;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -72,22 +72,22 @@ fn test(root: &Path) -> anyhow::Result<()> {
         ("GREENROOM_TEST_PLUGINS", built.test_plugins_dir.clone()),
         ("GREENROOM_UI", built.ui_dir.clone()),
     ];
-    toolchain::run(
-        Command::new(toolchain::host_cargo())
+    toolchain::command::run(
+        Command::new(toolchain::rust::host_cargo())
             .current_dir(root)
             .args(["test", "--release", "--workspace"])
             .envs(artefacts.clone()),
         "cargo test",
     )?;
-    toolchain::ensure_debian_packages(&["chromium"])?;
+    toolchain::system::ensure_debian_packages(&["chromium"], true)?;
     let browser_tests = root.join("tests/browser");
-    toolchain::run(
+    toolchain::command::run(
         Command::new("npm")
             .current_dir(&browser_tests)
             .args(["ci", "--no-audit", "--no-fund"]),
         "npm ci (browser tests)",
     )?;
-    toolchain::run(
+    toolchain::command::run(
         Command::new("node")
             .current_dir(&browser_tests)
             .args(["--test", "--test-concurrency=1"])

@@ -27,6 +27,10 @@ pub const MANIFEST_SECTION: &str = "greenroom:manifest";
 pub struct Manifest {
     #[serde(default)]
     capabilities: Requested,
+    /// `[build]` is for `greenroom plugin build` (the world a Python or JavaScript plugin
+    /// targets); accepted here so one file serves both, never read.
+    #[serde(default, rename = "build")]
+    _build: toml::Table,
 }
 
 #[derive(Deserialize, Default, Debug, Clone)]

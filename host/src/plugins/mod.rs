@@ -69,8 +69,10 @@ pub enum PluginError {
 pub struct PluginSettings {
     /// The watched plugins folder; uploads are written here.
     pub dir: PathBuf,
-    /// The server's data folder: compiled-code cache and enable/disable switches.
+    /// The server's data folder: enable/disable switches, workspaces.
     pub data_dir: PathBuf,
+    /// Compiled components, by content hash and engine settings.
+    pub cache_dir: PathBuf,
     /// `plugins.<id>` from the config.
     pub grants: BTreeMap<String, OperatorGrant>,
 }
@@ -78,8 +80,6 @@ pub struct PluginSettings {
 pub struct PluginHost {
     sandbox: Sandbox,
     settings: PluginSettings,
-    /// Compiled components, by content hash and engine settings.
-    cache: PathBuf,
     registry: ArcSwap<Registry>,
     /// Held while the registry changes, so loads apply in order and none is lost.
     changing: Mutex<()>,
@@ -102,7 +102,6 @@ impl PluginHost {
             changing: Mutex::new(()),
             stats: Mutex::default(),
             switches: Mutex::new(switches),
-            cache: settings.data_dir.join("plugin-cache"),
             settings,
         };
         for file in registry::wasm_files(&host.settings.dir) {
@@ -194,7 +193,7 @@ impl PluginHost {
     fn loader(&self) -> Loader<'_> {
         Loader {
             sandbox: &self.sandbox,
-            cache: &self.cache,
+            cache: &self.settings.cache_dir,
             grants: &self.settings.grants,
         }
     }

@@ -342,19 +342,5 @@ pub fn is_plugin_file(path: &Path) -> bool {
 
 /// Ids appear in URLs and config keys: lowercase letters, digits and single dashes.
 pub fn check_id(id: &str) -> Result<(), String> {
-    let ok = !id.is_empty()
-        && id.len() <= 63
-        && id.split('-').all(|part| {
-            !part.is_empty()
-                && part
-                    .chars()
-                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
-        });
-    if ok {
-        Ok(())
-    } else {
-        Err(format!(
-            "meta.info: id '{id}' must be lowercase letters and digits separated by single '-'"
-        ))
-    }
+    greenroom_toolchain::project::check_plugin_id(id).map_err(|e| format!("meta.info: {e}"))
 }

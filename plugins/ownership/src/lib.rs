@@ -1,30 +1,31 @@
 //! The "Ownership" entity tab: the entity's owner, read through the catalog import, with the
-//! owner's members and parent group linked.
+//! owner's members and its chain of parent groups, each linked.
 
 use greenroom_sdk::catalog;
-use greenroom_sdk::entity_tabs::{self, Tab};
-use greenroom_sdk::meta::{self, PluginInfo};
-use greenroom_sdk::types::{Entity, NodeId, Tree};
+use greenroom_sdk::entity::portal_path;
+use greenroom_sdk::types::{Entity, NodeId};
 use greenroom_sdk::ui::TreeBuilder;
+use greenroom_sdk::{PluginInfo, Tab, TabPlugin, export_tab_plugin};
 
 struct Ownership;
 
 const TAB_ID: &str = "ownership";
 
-impl meta::Guest for Ownership {
+/// Parent chains longer than this are cut short (and a cycle cannot loop forever).
+const MAX_PARENT_DEPTH: usize = 16;
+
+impl TabPlugin for Ownership {
     fn info() -> PluginInfo {
         PluginInfo {
             id: "ownership".into(),
             name: "Ownership".into(),
             version: env!("CARGO_PKG_VERSION").into(),
-            description: "Shows who owns an entity, with the owning group's members and parent."
+            description: "Shows who owns an entity, with the owning group's members and parents."
                 .into(),
         }
     }
-}
 
-impl entity_tabs::Guest for Ownership {
-    fn tabs_for(entity: Entity) -> Vec<Tab> {
+    fn tabs(entity: &Entity) -> Vec<Tab> {
         if entity.related("ownedBy").next().is_none() {
             return Vec::new();
         }
@@ -34,25 +35,20 @@ impl entity_tabs::Guest for Ownership {
         }]
     }
 
-    fn render(tab_id: String, entity: Entity) -> Result<Tree, String> {
-        if tab_id != TAB_ID {
-            return Err(format!("unknown tab '{tab_id}'"));
+    fn render(tab: &str, entity: &Entity, ui: &mut TreeBuilder) -> Result<NodeId, String> {
+        if tab != TAB_ID {
+            return Err(format!("unknown tab '{tab}'"));
         }
-        let mut ui = TreeBuilder::new();
-        let mut sections = Vec::new();
-        for owner_ref in entity.related("ownedBy") {
-            sections.push(owner_section(&mut ui, owner_ref));
-        }
-        if sections.is_empty() {
-            let empty = ui.empty(format!("{} has no owner.", entity.entity_ref));
-            return Ok(ui.finish(empty));
-        }
+        let sections: Vec<NodeId> = entity
+            .related("ownedBy")
+            .map(|owner_ref| owner_section(ui, owner_ref))
+            .collect();
         // One owner is the common case: show its card without a list around it.
-        let root = match sections[..] {
+        Ok(match sections[..] {
+            [] => ui.empty(format!("{} has no owner.", entity.entity_ref)),
             [only] => only,
             _ => ui.list(sections),
-        };
-        Ok(ui.finish(root))
+        })
     }
 }
 
@@ -68,23 +64,24 @@ fn owner_section(ui: &mut TreeBuilder, owner_ref: &str) -> NodeId {
             return ui.section(format!("Owner: {owner_ref}"), vec![failed]);
         }
     };
-    let mut children = vec![ui.link(owner.display_name(), entity_path(&owner.entity_ref))];
+    let mut children = vec![ui.link(owner.display_name(), owner.portal_path())];
     let mut facts = vec![("Kind".to_string(), owner.kind.clone())];
     if let Some(description) = &owner.description {
         facts.push(("Description".into(), description.clone()));
     }
     children.push(ui.key_values(facts));
-    let parents: Vec<NodeId> = owner
-        .related("childOf")
-        .map(|parent| ui.link(parent, entity_path(parent)))
-        .collect();
-    if !parents.is_empty() {
-        let list = ui.list(parents);
-        children.push(ui.section("Parent group", vec![list]));
+    let chain = parent_chain(&owner);
+    if !chain.is_empty() {
+        let links = chain
+            .iter()
+            .map(|parent| ui.link(parent, portal_path(parent)))
+            .collect();
+        let list = ui.list(links);
+        children.push(ui.section("Parent groups", vec![list]));
     }
     let members: Vec<NodeId> = owner
         .related("hasMember")
-        .map(|member| ui.link(member, entity_path(member)))
+        .map(|member| ui.link(member, portal_path(member)))
         .collect();
     let members = if members.is_empty() {
         ui.empty("No members listed.")
@@ -95,13 +92,21 @@ fn owner_section(ui: &mut TreeBuilder, owner_ref: &str) -> NodeId {
     ui.section(format!("Owner: {}", owner.display_name()), children)
 }
 
-/// `kind:namespace/name` -> the portal's entity page path.
-fn entity_path(entity_ref: &str) -> String {
-    let (kind, rest) = entity_ref
-        .split_once(':')
-        .unwrap_or(("component", entity_ref));
-    let (namespace, name) = rest.split_once('/').unwrap_or(("default", rest));
-    format!("/catalog/{namespace}/{kind}/{name}")
+/// The owner's parent, its parent, and so on to the top of the organisation. A parent
+/// missing from the catalog ends the chain (it is still listed).
+fn parent_chain(owner: &Entity) -> Vec<String> {
+    let mut chain: Vec<String> = Vec::new();
+    let mut next = owner.related("childOf").next().map(str::to_string);
+    while let Some(parent_ref) = next.take() {
+        if chain.contains(&parent_ref) || chain.len() == MAX_PARENT_DEPTH {
+            break;
+        }
+        if let Ok(Some(parent)) = catalog::get_entity(&parent_ref) {
+            next = parent.related("childOf").next().map(str::to_string);
+        }
+        chain.push(parent_ref);
+    }
+    chain
 }
 
-greenroom_sdk::export_plugin!(Ownership);
+export_tab_plugin!(Ownership);

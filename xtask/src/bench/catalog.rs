@@ -35,7 +35,7 @@ pub fn catalog(root: &Path, args: &[String]) -> anyhow::Result<()> {
     if sizes.is_empty() {
         sizes = DEFAULT_SIZES.to_vec();
     }
-    toolchain::ensure_debian_packages(&["wrk"])?;
+    toolchain::system::ensure_debian_packages(&["wrk"], true)?;
     let binary = build::host(root)?;
     let mut results = Vec::new();
     for size in sizes {

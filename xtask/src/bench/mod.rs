@@ -182,8 +182,8 @@ pub fn write_section(
                 .map(|m| m.trim_start_matches([' ', '\t', ':']).to_string())))
             .unwrap_or_else(|| "unknown CPU".into())
     );
-    let date =
-        toolchain::output(Command::new("date").arg("-u").arg("+%Y-%m-%d")).unwrap_or_default();
+    let date = toolchain::command::output(Command::new("date").arg("-u").arg("+%Y-%m-%d"))
+        .unwrap_or_default();
     let section =
         format!("{start}\n## {heading}\n\nMeasured {date} on {machine}. {method}\n\n{table}{end}");
     let updated = match (existing.find(&start), existing.find(&end)) {

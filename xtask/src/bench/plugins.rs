@@ -20,7 +20,7 @@ const ENTITY: &str = "entity=component:default/checkout";
 const MARKER: &[u8] = b"build-000000";
 
 pub fn plugins(root: &Path) -> anyhow::Result<()> {
-    toolchain::ensure_debian_packages(&["wrk"])?;
+    toolchain::system::ensure_debian_packages(&["wrk"], true)?;
     let built = build::all(root)?;
     let work = std::env::temp_dir().join(format!("greenroom-bench-plugins-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&work);

@@ -1,0 +1,188 @@
+"""Helpers for Greenroom plugins written in Python.
+
+`greenroom plugin build` puts this module on the plugin's path, beside the bindings that
+componentize-py generates for the contract (`wit_world`). It wraps those bindings in the
+shapes a plugin author works with:
+
+- `Ui`: builds the declarative UI tree an entity tab returns;
+- `annotation`, `related`, `spec`: read an entity;
+- `http_get`: outgoing HTTP over wasi:http (only to hosts the operator granted);
+- `config`, `log`: the plugin's settings and the server's log.
+
+Raise `Err("message")` (from `componentize_py_types`) to fail a call with a message the
+portal shows; any other uncaught exception traps the call.
+"""
+
+import json
+from typing import Dict, Iterator, List, Optional, Sequence, Tuple
+from urllib.parse import urlsplit
+
+from componentize_py_types import Err, Ok
+from wit_world.imports import config as _config
+from wit_world.imports import greenroom_plugin_types as types
+from wit_world.imports import log as _log
+from wit_world.imports import outgoing_handler, streams
+from wit_world.imports import wasi_http_types as http
+
+__all__ = [
+    "Err", "HttpError", "Response", "Ui", "annotation", "config", "http_get", "log",
+    "related", "spec", "types",
+]
+
+TONES = {
+    "neutral": types.Tone.NEUTRAL,
+    "info": types.Tone.INFO,
+    "success": types.Tone.SUCCESS,
+    "warning": types.Tone.WARNING,
+    "danger": types.Tone.DANGER,
+}
+
+
+class Ui:
+    """Builds a UI tree. Each method adds a node and returns its id; containers take the
+    ids of nodes added before them, so the tree has no cycles."""
+
+    def __init__(self) -> None:
+        self._nodes: List[types.Node] = []
+
+    def _add(self, node: types.Node) -> int:
+        self._nodes.append(node)
+        return len(self._nodes) - 1
+
+    def heading(self, text: str) -> int:
+        return self._add(types.Node_Heading(text))
+
+    def text(self, text: str) -> int:
+        return self._add(types.Node_Text(text))
+
+    def markdown(self, source: str) -> int:
+        """Rendered and sanitized by the server."""
+        return self._add(types.Node_Markdown(source))
+
+    def link(self, label: str, url: str) -> int:
+        """`url` is http(s) or a portal path starting with `/`."""
+        return self._add(types.Node_Link(types.Link(label, url)))
+
+    def badge(self, label: str, tone: str = "neutral") -> int:
+        """`tone` is one of neutral, info, success, warning, danger."""
+        return self._add(types.Node_Badge(types.Badge(label, TONES[tone])))
+
+    def table(self, columns: Sequence[str], rows: Sequence[Sequence[int]]) -> int:
+        return self._add(types.Node_Table(types.Table(list(columns), [list(r) for r in rows])))
+
+    def key_values(self, pairs: Sequence[Tuple[str, str]]) -> int:
+        return self._add(types.Node_KeyValues([(k, v) for k, v in pairs]))
+
+    def code(self, code: str, language: Optional[str] = None) -> int:
+        return self._add(types.Node_Code(types.CodeBlock(language, code)))
+
+    def list(self, children: Sequence[int]) -> int:
+        return self._add(types.Node_List(list(children)))
+
+    def section(self, title: str, children: Sequence[int]) -> int:
+        return self._add(types.Node_Section(types.Section(title, list(children))))
+
+    def empty(self, message: str) -> int:
+        return self._add(types.Node_Empty(message))
+
+    def finish(self, root: int) -> types.Tree:
+        return types.Tree(self._nodes, root)
+
+
+def annotation(entity: types.Entity, key: str) -> Optional[str]:
+    """The value of one of the entity's annotations, or None."""
+    return next((v for k, v in entity.annotations if k == key), None)
+
+
+def related(entity: types.Entity, relation_type: str) -> Iterator[str]:
+    """Target refs of the entity's relations of one type (`ownedBy`, `dependsOn`, ...)."""
+    return (r.target_ref for r in entity.relations if r.type == relation_type)
+
+
+def spec(entity: types.Entity) -> Dict:
+    """The entity's `spec` as a dict."""
+    return json.loads(entity.spec_json)
+
+
+def config(key: str) -> Optional[str]:
+    """A setting the operator granted this plugin, or None when unset."""
+    try:
+        return _config.get(key)
+    except Err as e:
+        raise Err(f"config '{key}': {e.value}")
+
+
+def log(level: str, message: str) -> None:
+    """Writes to the server's log under this plugin's id. `level`: trace, debug, info,
+    warn, error."""
+    _log.log(_log.Level[level.upper()], message)
+
+
+class HttpError(Exception):
+    """The request could not be made or was refused by the host (ungranted host)."""
+
+
+class Response:
+    def __init__(self, status: int, headers: List[Tuple[str, bytes]], body: bytes) -> None:
+        self.status = status
+        self.headers = headers
+        self.body = body
+
+    def text(self) -> str:
+        return self.body.decode("utf-8", errors="replace")
+
+    def json(self):
+        return json.loads(self.body)
+
+
+def http_get(url: str, headers: Optional[Dict[str, str]] = None) -> Response:
+    """`GET url` (http or https) with optional headers, reading the whole body. Blocks until
+    the answer arrives or the call's deadline passes."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise HttpError(f"'{url}' is not an http(s) URL")
+    fields = http.Fields.from_list(
+        [(name, value.encode()) for name, value in (headers or {}).items()]
+    )
+    request = http.OutgoingRequest(fields)
+    request.set_method(http.Method_Get())
+    request.set_scheme(http.Scheme_Https() if parts.scheme == "https" else http.Scheme_Http())
+    request.set_authority(parts.netloc)
+    request.set_path_with_query(parts.path + ("?" + parts.query if parts.query else "") or "/")
+    try:
+        future = outgoing_handler.handle(request, None)
+    except Err as e:
+        raise HttpError(f"GET {url}: {_describe(e.value)}")
+    # Child resources (pollables, streams) are dropped before their parents, as wasi:http
+    # requires; hence the `with` blocks.
+    with future:
+        answer = future.get()
+        while answer is None:
+            with future.subscribe() as ready:
+                ready.block()
+            answer = future.get()
+    if isinstance(answer, Err) or isinstance(answer.value, Err):
+        failure = answer.value if isinstance(answer, Err) else answer.value.value
+        raise HttpError(f"GET {url}: {_describe(failure)}")
+    with answer.value.value as response:
+        status = response.status()
+        response_headers = response.headers().entries()
+        with response.consume() as body:
+            with body.stream() as stream:
+                chunks = []
+                while True:
+                    try:
+                        chunks.append(stream.blocking_read(64 * 1024))
+                    except Err as e:
+                        if isinstance(e.value, streams.StreamError_Closed):
+                            break
+                        raise HttpError(f"GET {url}: reading the body failed")
+    return Response(status, response_headers, b"".join(chunks))
+
+
+def _describe(error) -> str:
+    name = type(error).__name__.split("_", 1)[-1]
+    if name == "HttpRequestDenied":
+        return "denied: the host is not granted to this plugin"
+    detail = getattr(error, "value", None)
+    return f"{name} ({detail})" if detail is not None else name

@@ -1,0 +1,114 @@
+//! JavaScript plugins: `@bytecodealliance/componentize-js` from npm, pinned, under the tools
+//! folder. Its API is called directly rather than through `jco componentize`: the jco 1.35
+//! CLI fails to read files (its preview2-shim no longer preopens `/`), and components it
+//! built answered calls ten times slower than the API's on the same source.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{Context, bail};
+
+use crate::Tools;
+use crate::command::run;
+use crate::contract;
+
+/// The pinned componentize-js.
+pub const COMPONENTIZE_JS_VERSION: &str = "0.23.0";
+
+/// Features componentize-js enables by default that would import a second, older
+/// `wasi:http`; plugins use the contract's `wasi:http` through the helper module instead.
+const DISABLED_FEATURES: &str = "['http', 'fetch-event']";
+
+/// The componentize-js package folder: `$GREENROOM_COMPONENTIZE_JS` if set, else the pinned
+/// version in `<tools>/node`, installed there with npm on first use.
+pub fn componentize_js(tools: &Tools) -> anyhow::Result<PathBuf> {
+    if let Some(path) = std::env::var_os("GREENROOM_COMPONENTIZE_JS") {
+        return Ok(path.into());
+    }
+    let node = tools.dir.join("node");
+    let package = node.join("node_modules/@bytecodealliance/componentize-js");
+    let installed = std::fs::read_to_string(package.join("package.json")).unwrap_or_default();
+    if installed.contains(&format!("\"version\": \"{COMPONENTIZE_JS_VERSION}\"")) {
+        return Ok(package);
+    }
+    println!(
+        "installing @bytecodealliance/componentize-js {COMPONENTIZE_JS_VERSION} into {}",
+        node.display()
+    );
+    std::fs::create_dir_all(&node)?;
+    std::fs::write(
+        node.join("package.json"),
+        format!(
+            "{{\"private\": true, \"dependencies\": {{\"@bytecodealliance/componentize-js\": \"{COMPONENTIZE_JS_VERSION}\"}}}}\n"
+        ),
+    )?;
+    run(
+        Command::new("npm").current_dir(&node).args([
+            "install",
+            "--no-audit",
+            "--no-fund",
+            "--loglevel=error",
+        ]),
+        "npm install @bytecodealliance/componentize-js (is node installed?)",
+    )?;
+    Ok(package)
+}
+
+/// Builds the JavaScript plugin in `project` (entry `app.js`) for `world` into `out`. The
+/// project's modules are copied to `stage` beside the contract and `greenroom.js`, so
+/// `import ... from './greenroom.js'` resolves.
+pub fn build(
+    tools: &Tools,
+    project: &Path,
+    world: &str,
+    stage: &Path,
+    out: &Path,
+) -> anyhow::Result<()> {
+    let package = componentize_js(tools)?;
+    let source = stage.join("src");
+    let _ = std::fs::remove_dir_all(&source);
+    std::fs::create_dir_all(&source)?;
+    for entry in std::fs::read_dir(project)?.flatten() {
+        let path = entry.path();
+        if matches!(
+            path.extension().and_then(|e| e.to_str()),
+            Some("js" | "mjs" | "json")
+        ) && path.is_file()
+        {
+            std::fs::copy(&path, source.join(entry.file_name()))?;
+        }
+    }
+    if source.join("greenroom.js").exists() {
+        bail!(
+            "{} has its own greenroom.js; that name is the SDK's helper module",
+            project.display()
+        );
+    }
+    std::fs::write(source.join("greenroom.js"), contract::JS_SDK)?;
+    let wit = stage.join("wit");
+    contract::write_wit(&wit)?;
+    let entry = package.join("src/componentize.js");
+    let script = format!(
+        "import {{ componentize }} from {entry};
+import {{ writeFile }} from 'node:fs/promises';
+const {{ component }} = await componentize({{
+  sourcePath: {source}, witPath: {wit}, worldName: {world}, disableFeatures: {DISABLED_FEATURES},
+}});
+await writeFile({out}, component);",
+        entry = js_string(&format!("file://{}", entry.display())),
+        source = js_string(&source.join("app.js").display().to_string()),
+        wit = js_string(&wit.display().to_string()),
+        world = js_string(world),
+        out = js_string(&out.display().to_string()),
+    );
+    run(
+        Command::new("node").args(["--input-type=module", "-e", &script]),
+        &format!("componentize-js for {}", project.display()),
+    )
+    .context("building the JavaScript plugin")
+}
+
+/// A JavaScript string literal (JSON's escaping is valid JavaScript).
+fn js_string(text: &str) -> String {
+    serde_json::Value::from(text).to_string()
+}

@@ -1,0 +1,238 @@
+//! A plugin project: which language it is written in, which world it targets, and building
+//! it into a component with its manifest embedded.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use serde::Deserialize;
+
+use crate::wasm_section::append_custom_section;
+use crate::{Tools, contract, js, python, rust};
+
+/// Rust plugins build as wasip2 components directly.
+pub const RUST_TARGET: &str = "wasm32-wasip2";
+
+/// The manifest a project keeps beside its sources; the build embeds it in the component as
+/// the `greenroom:manifest` custom section.
+pub const MANIFEST: &str = "greenroom.toml";
+
+/// A plugin's source language, told by its entry file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Language {
+    Rust,
+    Python,
+    JavaScript,
+}
+
+impl Language {
+    /// `Cargo.toml` → Rust, `app.py` → Python, `app.js` → JavaScript.
+    pub fn detect(project: &Path) -> anyhow::Result<Self> {
+        let candidates = [
+            ("Cargo.toml", Self::Rust),
+            ("app.py", Self::Python),
+            ("app.js", Self::JavaScript),
+        ];
+        candidates
+            .into_iter()
+            .find(|(file, _)| project.join(file).is_file())
+            .map(|(_, language)| language)
+            .with_context(|| {
+                format!(
+                    "{} is not a plugin project: it has no Cargo.toml, app.py or app.js",
+                    project.display()
+                )
+            })
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Rust => "rust",
+            Self::Python => "python",
+            Self::JavaScript => "js",
+        }
+    }
+}
+
+/// The part of `greenroom.toml` the build reads; `[capabilities]` is the host's.
+#[derive(Deserialize, Default)]
+struct BuildSection {
+    /// The world a Python or JavaScript plugin targets (Rust code names its own).
+    world: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+struct ManifestFile {
+    #[serde(default)]
+    build: BuildSection,
+}
+
+/// The rule for plugin ids, shared by the host (which refuses a plugin whose `meta.info` id
+/// breaks it) and `plugin new`: lowercase letters and digits in words joined by single
+/// `-`, at most 63 characters, so an id is safe as a file name, URL segment and log field.
+pub fn check_plugin_id(id: &str) -> Result<(), String> {
+    let ok = !id.is_empty()
+        && id.len() <= 63
+        && id.split('-').all(|part| {
+            !part.is_empty()
+                && part
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+        });
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "id '{id}' must be lowercase letters and digits separated by single '-'"
+        ))
+    }
+}
+
+/// Where a build writes.
+pub struct BuildOptions {
+    pub tools: Tools,
+    /// Intermediate files (cargo's target folder, staged sources).
+    pub work_dir: PathBuf,
+    /// The component to write.
+    pub out: PathBuf,
+}
+
+impl BuildOptions {
+    /// The defaults for a project built on its own: `$CARGO_TARGET_DIR` or
+    /// `<project>/target` for intermediate files, the component at
+    /// `<project>/target/<folder name>.wasm`.
+    pub fn for_project(project: &Path) -> Self {
+        // Absolute: tools run inside the project folder, so relative paths would move.
+        let project = std::path::absolute(project).unwrap_or_else(|_| project.to_path_buf());
+        let target = project.join("target");
+        Self {
+            tools: Tools::for_user(),
+            out: target.join(format!("{}.wasm", project_name(&project))),
+            work_dir: std::env::var_os("CARGO_TARGET_DIR")
+                .and_then(|dir| std::path::absolute(dir).ok())
+                .unwrap_or(target),
+        }
+    }
+}
+
+/// The project folder's name: the plugin's file name without `.wasm`.
+pub fn project_name(project: &Path) -> String {
+    std::fs::canonicalize(project)
+        .ok()
+        .as_deref()
+        .unwrap_or(project)
+        .file_name()
+        .map_or_else(|| "plugin".into(), |n| n.to_string_lossy().into_owned())
+}
+
+/// Builds the project into `options.out`, with `greenroom.toml` (if any) embedded.
+pub fn build(project: &Path, options: &BuildOptions) -> anyhow::Result<Language> {
+    let project = &std::path::absolute(project)?;
+    let language = Language::detect(project)?;
+    let world = world(project)?;
+    if let Some(dir) = options.out.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let stage = options
+        .work_dir
+        .join("greenroom-stage")
+        .join(project_name(project));
+    match language {
+        Language::Rust => build_rust(project, options)?,
+        Language::Python => python::build(&options.tools, project, &world, &stage, &options.out)?,
+        Language::JavaScript => js::build(&options.tools, project, &world, &stage, &options.out)?,
+    }
+    let mut wasm = std::fs::read(&options.out)?;
+    embed_manifest(project, &mut wasm)?;
+    std::fs::write(&options.out, wasm)?;
+    Ok(language)
+}
+
+/// The world named by `build.world` in the project's manifest, or the default.
+fn world(project: &Path) -> anyhow::Result<String> {
+    let file = project.join(MANIFEST);
+    let manifest: ManifestFile = match std::fs::read_to_string(&file) {
+        Ok(text) => toml::from_str(&text)
+            .map_err(|e| anyhow::anyhow!("{}: {}", file.display(), e.message()))?,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => ManifestFile::default(),
+        Err(e) => return Err(e).context(format!("reading {}", file.display())),
+    };
+    let world = manifest
+        .build
+        .world
+        .unwrap_or_else(|| contract::DEFAULT_WORLD.to_string());
+    if !contract::WORLDS.contains(&world.as_str()) {
+        bail!(
+            "{}: build.world '{world}' is not one of {}",
+            file.display(),
+            contract::WORLDS.join(", ")
+        );
+    }
+    Ok(world)
+}
+
+fn build_rust(project: &Path, options: &BuildOptions) -> anyhow::Result<()> {
+    let cargo = rust::wasm_cargo(RUST_TARGET, options.tools.install_system_packages)?;
+    crate::command::run(
+        &mut cargo.build(project, RUST_TARGET, &options.work_dir),
+        &format!("cargo build for {}", project.display()),
+    )?;
+    let built = rust_artifact(&options.work_dir, &crate_name(project)?);
+    std::fs::copy(&built, &options.out)
+        .with_context(|| format!("cargo did not produce {}", built.display()))?;
+    Ok(())
+}
+
+/// Where cargo leaves a plugin crate's component.
+pub fn rust_artifact(target_dir: &Path, crate_name: &str) -> PathBuf {
+    target_dir
+        .join(RUST_TARGET)
+        .join("release")
+        .join(format!("{}.wasm", crate_name.replace('-', "_")))
+}
+
+fn crate_name(project: &Path) -> anyhow::Result<String> {
+    #[derive(Deserialize)]
+    struct CargoToml {
+        package: Package,
+    }
+    #[derive(Deserialize)]
+    struct Package {
+        name: String,
+    }
+    let file = project.join("Cargo.toml");
+    let text = std::fs::read_to_string(&file)?;
+    let parsed: CargoToml = toml::from_str(&text)
+        .map_err(|e| anyhow::anyhow!("{}: {}", file.display(), e.message()))?;
+    Ok(parsed.package.name)
+}
+
+/// Appends `greenroom.toml` from `project` (if any) to an already built component: for
+/// plugins built together in one cargo workspace.
+pub fn embed_manifest(project: &Path, wasm: &mut Vec<u8>) -> anyhow::Result<()> {
+    match std::fs::read(project.join(MANIFEST)) {
+        Ok(text) => {
+            append_custom_section(wasm, "greenroom:manifest", &text);
+            Ok(())
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn detects_the_language_by_entry_file() {
+        let dir = std::env::temp_dir().join(format!("greenroom-detect-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let err = Language::detect(&dir).unwrap_err().to_string();
+        assert!(err.contains("no Cargo.toml, app.py or app.js"), "{err}");
+        std::fs::write(dir.join("app.js"), "").unwrap();
+        assert_eq!(Language::detect(&dir).unwrap(), Language::JavaScript);
+        std::fs::write(dir.join("app.py"), "").unwrap();
+        assert_eq!(Language::detect(&dir).unwrap(), Language::Python);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

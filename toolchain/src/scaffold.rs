@@ -1,0 +1,102 @@
+//! `greenroom plugin new`: a ready-to-build plugin project in Rust, Python or JavaScript,
+//! an entity tab that `greenroom plugin build` turns into a component as it stands.
+
+use std::path::Path;
+
+use anyhow::{Context, bail};
+
+use crate::project::{Language, MANIFEST, check_plugin_id};
+
+const MANIFEST_TEMPLATE: &str = include_str!("../templates/greenroom.toml");
+const GITIGNORE: &str = include_str!("../templates/gitignore");
+const RUST_FILES: &[(&str, &str)] = &[
+    ("Cargo.toml", include_str!("../templates/rust/Cargo.toml")),
+    ("src/lib.rs", include_str!("../templates/rust/src/lib.rs")),
+];
+const PYTHON_FILES: &[(&str, &str)] = &[("app.py", include_str!("../templates/python/app.py"))];
+const JS_FILES: &[(&str, &str)] = &[("app.js", include_str!("../templates/js/app.js"))];
+
+impl Language {
+    /// `rust`, `python` (or `py`), `js` (or `javascript`).
+    pub fn parse(name: &str) -> anyhow::Result<Self> {
+        Ok(match name {
+            "rust" | "rs" => Self::Rust,
+            "python" | "py" => Self::Python,
+            "js" | "javascript" => Self::JavaScript,
+            other => bail!("unknown language '{other}': use rust, python or js"),
+        })
+    }
+}
+
+/// Writes a new project for plugin `id` into `dir`, which must not exist yet. A Rust project
+/// depends on the SDK crate at `rust_sdk`.
+pub fn new_project(
+    dir: &Path,
+    id: &str,
+    language: Language,
+    rust_sdk: &Path,
+) -> anyhow::Result<()> {
+    check_id(id)?;
+    if dir.exists() {
+        bail!("{} already exists", dir.display());
+    }
+    let files = match language {
+        Language::Rust => RUST_FILES,
+        Language::Python => PYTHON_FILES,
+        Language::JavaScript => JS_FILES,
+    };
+    let sdk = rust_sdk.display().to_string();
+    let fill = |text: &str| text.replace("{{id}}", id).replace("{{sdk}}", &sdk);
+    let all = files
+        .iter()
+        .copied()
+        .chain([(MANIFEST, MANIFEST_TEMPLATE), (".gitignore", GITIGNORE)]);
+    for (path, text) in all {
+        let file = dir.join(path);
+        std::fs::create_dir_all(file.parent().expect("project files have a parent"))?;
+        std::fs::write(&file, fill(text)).with_context(|| format!("writing {}", file.display()))?;
+    }
+    Ok(())
+}
+
+/// A new project's id also names its crate, which cannot start with a digit.
+fn check_id(id: &str) -> anyhow::Result<()> {
+    check_plugin_id(id).map_err(anyhow::Error::msg)?;
+    if id.starts_with(|c: char| c.is_ascii_digit()) {
+        bail!("plugin id '{id}' must start with a letter");
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refuses_ids_the_host_would_refuse() {
+        for bad in [
+            "",
+            "Hello",
+            "1st",
+            "has space",
+            "under_score",
+            "double--dash",
+        ] {
+            assert!(check_id(bad).is_err(), "{bad:?}");
+        }
+        assert!(check_id("ci-status2").is_ok());
+    }
+
+    #[test]
+    fn writes_every_template_with_the_id_filled_in() {
+        let dir = std::env::temp_dir().join(format!("greenroom-new-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        new_project(&dir, "hello-tab", Language::Rust, Path::new("/sdk")).unwrap();
+        let cargo = std::fs::read_to_string(dir.join("Cargo.toml")).unwrap();
+        assert!(cargo.contains("name = \"hello-tab\"") && cargo.contains("path = \"/sdk\""));
+        assert!(dir.join("src/lib.rs").is_file() && dir.join(MANIFEST).is_file());
+        let again = new_project(&dir, "hello-tab", Language::Rust, Path::new("/sdk"));
+        assert!(again.unwrap_err().to_string().contains("already exists"));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
