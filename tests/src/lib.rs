@@ -4,9 +4,11 @@
 //! Built artefacts come from `GREENROOM_BIN` / `GREENROOM_PLUGINS` (set by `cargo xtask
 //! test`), or from their default places under `target/` after `cargo xtask build`.
 
+use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -50,6 +52,99 @@ pub fn fixture_catalog() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/catalog")
 }
 
+/// Compiled plugin code shared by every test server: Python and JavaScript components take
+/// seconds to compile, and the cache is keyed by content and engine, so sharing is safe.
+fn shared_plugin_cache() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/tmp/plugin-cache")
+}
+
+/// A plugins folder under `root` with the named built plugins (first-party or test), each
+/// `(name, manifest)` getting the manifest as a `.toml` beside it.
+pub fn plugins_folder(root: &Path, plugins: &[(&str, Option<String>)]) -> PathBuf {
+    let dir = root.join("plugins");
+    std::fs::create_dir_all(&dir).unwrap();
+    for (name, manifest) in plugins {
+        let built = [built_plugins(), test_plugins()]
+            .into_iter()
+            .map(|d| d.join(format!("{name}.wasm")))
+            .find(|p| p.exists())
+            .unwrap_or_else(|| panic!("plugin {name} is not built"));
+        std::fs::copy(built, dir.join(format!("{name}.wasm"))).unwrap();
+        if let Some(manifest) = manifest {
+            std::fs::write(dir.join(format!("{name}.toml")), manifest).unwrap();
+        }
+    }
+    dir
+}
+
+/// Starts a server on the fixture catalog with `plugins`, configured by the YAML `config`
+/// (written to `root/greenroom.yaml`), its data in `root/data`.
+pub fn start_with_config(root: &Path, plugins: &Path, config: &str) -> Server {
+    let config_file = root.join("greenroom.yaml");
+    std::fs::write(&config_file, config).unwrap();
+    Server::start_with_args(
+        &[fixture_catalog()],
+        plugins,
+        &root.join("data"),
+        &["--config", config_file.to_str().unwrap()],
+    )
+}
+
+/// A loopback HTTP server standing in for an external API (a CI server, a JSON endpoint):
+/// answers every request with the current body and records each request's head.
+pub struct FakeApi {
+    pub port: u16,
+    body: Arc<Mutex<String>>,
+    requests: Arc<Mutex<Vec<String>>>,
+}
+
+impl FakeApi {
+    pub fn start(body: impl Into<String>) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let body = Arc::new(Mutex::new(body.into()));
+        let requests = Arc::new(Mutex::new(Vec::new()));
+        let (answer, record) = (body.clone(), requests.clone());
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { continue };
+                let mut buf = [0u8; 8192];
+                let read = stream.read(&mut buf).unwrap_or(0);
+                record
+                    .lock()
+                    .unwrap()
+                    .push(String::from_utf8_lossy(&buf[..read]).into_owned());
+                let body = answer.lock().unwrap().clone();
+                let _ = write!(
+                    stream,
+                    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+            }
+        });
+        Self {
+            port,
+            body,
+            requests,
+        }
+    }
+
+    /// What later requests get.
+    pub fn set_body(&self, body: impl Into<String>) {
+        *self.body.lock().unwrap() = body.into();
+    }
+
+    /// How many requests arrived.
+    pub fn hits(&self) -> usize {
+        self.requests.lock().unwrap().len()
+    }
+
+    /// The request line and headers of each request so far.
+    pub fn requests(&self) -> Vec<String> {
+        self.requests.lock().unwrap().clone()
+    }
+}
+
 /// A running server; killed when dropped.
 pub struct Server {
     child: Child,
@@ -91,6 +186,9 @@ impl Server {
             .env("NO_COLOR", "1");
         for catalog in catalogs {
             command.arg("--catalog").arg(catalog);
+        }
+        if !extra_args.contains(&"--plugin-cache") {
+            command.arg("--plugin-cache").arg(shared_plugin_cache());
         }
         command.args(extra_args);
         let agent = ureq::Agent::config_builder()

@@ -2,76 +2,16 @@
 //! grants, every host import, hot reload under load, and the admin API. The plugins are built
 //! from source (`plugins/testing/`) by `cargo xtask build`.
 
-use std::io::{Read, Write};
-use std::net::TcpListener;
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use greenroom_e2e::{Server, built_plugins, eventually, fixture_catalog, test_plugins};
+use greenroom_e2e::{
+    FakeApi, Server, eventually, fixture_catalog, plugins_folder, start_with_config, test_plugins,
+};
 use serde_json::Value;
 
 const ENTITY: &str = "entity=component:default/checkout";
-
-/// A loopback HTTP server standing in for an external API: answers `echo-body` and counts the
-/// requests it got.
-fn external_api() -> (u16, Arc<AtomicUsize>) {
-    serve(Arc::new(Mutex::new("echo-body".into())))
-}
-
-/// A loopback HTTP server answering whatever `body` holds at the time; counts requests.
-fn serve(body: Arc<Mutex<String>>) -> (u16, Arc<AtomicUsize>) {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let hits = Arc::new(AtomicUsize::new(0));
-    let counter = hits.clone();
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(mut stream) = stream else { continue };
-            counter.fetch_add(1, Ordering::SeqCst);
-            let mut buf = [0u8; 4096];
-            let _ = stream.read(&mut buf);
-            let body = body.lock().unwrap().clone();
-            let _ = write!(
-                stream,
-                "HTTP/1.1 200 OK\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
-                body.len()
-            );
-        }
-    });
-    (port, hits)
-}
-
-/// A plugins folder with the named built plugins, each `(name, manifest)` getting the manifest
-/// as a `.toml` beside it.
-fn plugins_folder(root: &Path, plugins: &[(&str, Option<String>)]) -> PathBuf {
-    let dir = root.join("plugins");
-    std::fs::create_dir_all(&dir).unwrap();
-    for (name, manifest) in plugins {
-        let built = [built_plugins(), test_plugins()]
-            .into_iter()
-            .map(|d| d.join(format!("{name}.wasm")))
-            .find(|p| p.exists())
-            .unwrap_or_else(|| panic!("plugin {name} is not built"));
-        std::fs::copy(built, dir.join(format!("{name}.wasm"))).unwrap();
-        if let Some(manifest) = manifest {
-            std::fs::write(dir.join(format!("{name}.toml")), manifest).unwrap();
-        }
-    }
-    dir
-}
-
-fn start(root: &Path, plugins: &Path, config: &str) -> Server {
-    let config_file = root.join("greenroom.yaml");
-    std::fs::write(&config_file, config).unwrap();
-    Server::start_with_args(
-        &[fixture_catalog()],
-        plugins,
-        &root.join("data"),
-        &["--config", config_file.to_str().unwrap()],
-    )
-}
 
 fn summary<'a>(plugins: &'a Value, id: &str) -> &'a Value {
     plugins
@@ -103,7 +43,8 @@ fn key_values(tab: &Value) -> std::collections::HashMap<String, String> {
 #[test]
 fn hostile_plugins_are_contained_and_the_rest_keeps_serving() {
     let tmp = tempfile::tempdir().unwrap();
-    let (port, hits) = external_api();
+    let api = FakeApi::start("echo-body");
+    let port = api.port;
     let manifest =
         format!("[capabilities]\nhosts = [\"127.0.0.1:{port}\"]\nconfig = [\"target\"]\n");
     let plugins = plugins_folder(
@@ -116,7 +57,7 @@ fn hostile_plugins_are_contained_and_the_rest_keeps_serving() {
     );
     std::fs::write(plugins.join("malformed.wasm"), b"\0asm\x0d\0\x01\0garbage").unwrap();
     // The operator gives the target but not the host: the request must never leave.
-    let mut server = start(
+    let mut server = start_with_config(
         tmp.path(),
         &plugins,
         &format!(
@@ -171,11 +112,7 @@ fn hostile_plugins_are_contained_and_the_rest_keeps_serving() {
     let found = key_values(&snoop);
     assert!(found["file"].starts_with("refused"), "{found:?}");
     assert_eq!(found["environment variables"], "0");
-    assert_eq!(
-        hits.load(Ordering::SeqCst),
-        0,
-        "the ungranted host was contacted"
-    );
+    assert_eq!(api.hits(), 0, "the ungranted host was contacted");
     assert!(server.is_running());
     assert!(
         server.log().contains("outgoing HTTP to http://127.0.0.1"),
@@ -195,7 +132,8 @@ fn hostile_plugins_are_contained_and_the_rest_keeps_serving() {
 #[test]
 fn granted_imports_work_and_ungranted_ones_are_refused() {
     let tmp = tempfile::tempdir().unwrap();
-    let (port, hits) = external_api();
+    let api = FakeApi::start("echo-body");
+    let port = api.port;
     let catalog = tmp.path().join("svc");
     std::fs::create_dir_all(catalog.join("docs")).unwrap();
     std::fs::write(
@@ -252,7 +190,7 @@ fn granted_imports_work_and_ungranted_ones_are_refused() {
         values["config undeclared"]
     );
     assert_eq!(values["http"], "200 echo-body");
-    assert_eq!(hits.load(Ordering::SeqCst), 1);
+    assert_eq!(api.hits(), 1);
 
     let probe = summary(&server.get_ok("/api/plugins"), "probe").clone();
     assert_eq!(probe["grants"]["hosts"][0], format!("127.0.0.1:{port}"));
@@ -284,7 +222,7 @@ fn hot_reload_under_load_fails_no_request() {
     let plugins = plugins_folder(tmp.path(), &[("ownership", None), ("probe", None)]);
     let original = std::fs::read(plugins.join("probe.wasm")).unwrap();
     // The slow tab below runs for a few seconds; give it room.
-    let server = Arc::new(start(
+    let server = Arc::new(start_with_config(
         tmp.path(),
         &plugins,
         "plugins:\n  probe:\n    limits: {timeoutMs: 10000}\n",
@@ -383,7 +321,14 @@ fn hot_reload_under_load_fails_no_request() {
 fn the_admin_api_uploads_switches_and_removes_plugins() {
     let tmp = tempfile::tempdir().unwrap();
     let plugins = plugins_folder(tmp.path(), &[("ownership", None)]);
-    let server = start(tmp.path(), &plugins, "");
+    // A cache of its own, so the compiled upload can only have come from this server.
+    let cache = tmp.path().join("plugin-cache");
+    let server = Server::start_with_args(
+        &[fixture_catalog()],
+        &plugins,
+        &tmp.path().join("data"),
+        &["--plugin-cache", cache.to_str().unwrap()],
+    );
     let probe = std::fs::read(test_plugins().join("probe.wasm")).unwrap();
 
     let (status, body) = server.post_bytes("/api/plugins", b"\0asm not really");
@@ -411,7 +356,7 @@ fn the_admin_api_uploads_switches_and_removes_plugins() {
     );
     assert!(plugins.join("probe.wasm").is_file());
     let hash = body["contentHash"].as_str().unwrap();
-    let cached = std::fs::read_dir(tmp.path().join("data/plugin-cache"))
+    let cached = std::fs::read_dir(&cache)
         .unwrap()
         .flatten()
         .any(|e| e.file_name().to_string_lossy().starts_with(hash));
@@ -491,10 +436,10 @@ fn an_entity_provider_feeds_the_catalog_and_later_answers_replace_earlier_ones()
     );
     let beta = entity("System", "beta", r#"{"owner":"payments"}"#);
     let bad = entity("Component", "Not Valid!", r#"{"type":"service"}"#);
-    let body = Arc::new(Mutex::new(format!(r#"{{"items":[{alpha},{beta},{bad}]}}"#)));
-    let (port, hits) = serve(body.clone());
+    let api = FakeApi::start(format!(r#"{{"items":[{alpha},{beta},{bad}]}}"#));
+    let port = api.port;
     let plugins = plugins_folder(tmp.path(), &[("json-entities", None)]);
-    let server = start(
+    let server = start_with_config(
         tmp.path(),
         &plugins,
         &format!(
@@ -538,14 +483,14 @@ fn an_entity_provider_feeds_the_catalog_and_later_answers_replace_earlier_ones()
     assert_eq!(bad["field"], "metadata.name", "{bad}");
 
     // The next run no longer offers beta: it leaves the catalog, alpha stays.
-    *body.lock().unwrap() = format!(
+    api.set_body(format!(
         r#"[{}]"#,
         entity(
             "Component",
             "alpha",
             r#"{"type":"service","lifecycle":"experimental","owner":"payments"}"#,
         )
-    );
+    ));
     eventually("dropped entity removed", Duration::from_secs(10), || {
         (server
             .get("/api/catalog/entities/by-name/system/default/beta")
@@ -555,7 +500,7 @@ fn an_entity_provider_feeds_the_catalog_and_later_answers_replace_earlier_ones()
     });
     let alpha = server.get_ok("/api/catalog/entities/by-name/component/default/alpha");
     assert_eq!(alpha["spec"]["lifecycle"], "experimental");
-    assert!(hits.load(Ordering::SeqCst) >= 2);
+    assert!(api.hits() >= 2);
     let stats = &server.get_ok("/api/plugins/json-entities")["stats"];
     assert_eq!(stats["failures"], 0, "{stats}");
 }
@@ -564,7 +509,7 @@ fn an_entity_provider_feeds_the_catalog_and_later_answers_replace_earlier_ones()
 fn a_scaffolder_action_renders_a_template_into_a_confined_workspace() {
     let tmp = tempfile::tempdir().unwrap();
     let plugins = plugins_folder(tmp.path(), &[("template-file", None)]);
-    let server = start(tmp.path(), &plugins, "");
+    let server = start_with_config(tmp.path(), &plugins, "");
     let summary = server.get_ok("/api/plugins/template-file");
     assert_eq!(
         summary["contributions"],

@@ -131,7 +131,8 @@ pub fn compile(
         .map_err(anyhow::Error::from)
         .and_then(|code| {
             std::fs::create_dir_all(cache)?;
-            let partial = file.with_extension("partial");
+            // Servers may share a cache: each writes its own partial file, then renames.
+            let partial = file.with_extension(format!("{}.partial", std::process::id()));
             std::fs::write(&partial, code)?;
             std::fs::rename(&partial, &file)?;
             Ok(())

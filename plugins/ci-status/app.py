@@ -1,0 +1,109 @@
+"""The "CI" entity tab: recent GitHub Actions runs of the entity's repository.
+
+The repository comes from the entity's `github.com/project-slug` annotation (`owner/repo`),
+as in Backstage. Runs are read from `<api-url>/repos/<owner>/<repo>/actions/runs` over
+wasi:http, so the operator must grant the API's host (`plugins.ci-status.allowedHosts`).
+Config: `api-url` (default https://api.github.com; GitHub Enterprise lives elsewhere) and
+`token`, best granted as a secret.
+"""
+
+from urllib.parse import quote
+
+from greenroom import Err, HttpError, Ui, annotation, config, http_get, log
+from wit_world import exports
+from wit_world.exports.entity_tabs import Tab
+from wit_world.exports.meta import PluginInfo
+
+SLUG = "github.com/project-slug"
+TAB = "ci"
+RUNS_SHOWN = 10
+
+# GitHub's `conclusion` (or `status` while a run is not finished) -> badge tone.
+TONES = {
+    "success": "success",
+    "failure": "danger",
+    "timed_out": "danger",
+    "startup_failure": "danger",
+    "cancelled": "warning",
+    "action_required": "warning",
+    "skipped": "neutral",
+    "neutral": "neutral",
+    "in_progress": "info",
+    "queued": "info",
+    "waiting": "info",
+    "pending": "info",
+}
+
+
+class Meta(exports.Meta):
+    def info(self) -> PluginInfo:
+        return PluginInfo(
+            "ci-status",
+            "CI status",
+            "0.1.0",
+            "Recent GitHub Actions runs of the entity's repository (github.com/project-slug).",
+        )
+
+
+class EntityTabs(exports.EntityTabs):
+    def tabs_for(self, entity):
+        return [Tab(TAB, "CI")] if annotation(entity, SLUG) else []
+
+    def render(self, tab_id, entity):
+        if tab_id != TAB:
+            raise Err(f"unknown tab '{tab_id}'")
+        slug = annotation(entity, SLUG)
+        if not slug or slug.count("/") != 1:
+            raise Err(f"annotation {SLUG} must be 'owner/repo', not '{slug}'")
+        runs = fetch_runs(slug)
+        ui = Ui()
+        if not runs:
+            return ui.finish(ui.empty(f"No workflow runs yet for {slug}."))
+        latest = runs[0]
+        summary = ui.key_values([
+            ("Repository", slug),
+            ("Latest run", f"{latest.get('name', '')} #{latest.get('run_number', '')}"),
+            ("Result", outcome(latest)),
+        ])
+        rows = [run_row(ui, run) for run in runs[:RUNS_SHOWN]]
+        table = ui.table(["Run", "Workflow", "Branch", "Commit", "Status", "Started"], rows)
+        return ui.finish(ui.list([summary, ui.section("Recent runs", [table])]))
+
+
+def fetch_runs(slug):
+    api = (config("api-url") or "https://api.github.com").rstrip("/")
+    owner, repo = slug.split("/")
+    url = f"{api}/repos/{quote(owner)}/{quote(repo)}/actions/runs?per_page={RUNS_SHOWN}"
+    headers = {"Accept": "application/vnd.github+json", "User-Agent": "greenroom-ci-status"}
+    token = config("token")
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    log("debug", f"GET {url}")
+    try:
+        response = http_get(url, headers)
+    except HttpError as e:
+        raise Err(f"cannot reach the CI server: {e}")
+    if response.status != 200:
+        raise Err(f"the CI server answered {response.status} for {url}: {response.text()[:200]}")
+    try:
+        return response.json().get("workflow_runs", [])
+    except ValueError:
+        raise Err(f"the CI server's answer for {url} is not JSON")
+
+
+def outcome(run):
+    return run.get("conclusion") or run.get("status") or "unknown"
+
+
+def run_row(ui, run):
+    result = outcome(run)
+    number = f"#{run.get('run_number', '?')}"
+    url = run.get("html_url", "")
+    return [
+        ui.link(number, url) if url.startswith(("http://", "https://")) else ui.text(number),
+        ui.text(run.get("name", "")),
+        ui.text(run.get("head_branch", "")),
+        ui.code((run.get("head_sha") or "")[:7]),
+        ui.badge(result, TONES.get(result, "neutral")),
+        ui.text(run.get("created_at", "")),
+    ]

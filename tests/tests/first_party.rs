@@ -1,0 +1,417 @@
+//! The first-party integration plugins through the real server, each built from source in its
+//! own language by `cargo xtask build`: CI status (Python) against a CI API served on
+//! loopback, TechDocs (JavaScript), API definition and ownership (Rust).
+
+use std::path::Path;
+
+use greenroom_e2e::{FakeApi, Server, fixture_catalog, plugins_folder};
+use serde_json::Value;
+
+/// A catalog beside the fixture one: a service with CI and docs annotations, and an API with
+/// an OpenAPI definition.
+fn write_catalog(root: &Path) -> std::path::PathBuf {
+    let dir = root.join("catalog");
+    std::fs::create_dir_all(dir.join("docs")).unwrap();
+    std::fs::write(
+        dir.join("catalog-info.yaml"),
+        r#"apiVersion: backstage.io/v1alpha1
+kind: Component
+metadata:
+  name: billing
+  annotations:
+    github.com/project-slug: acme/billing
+    backstage.io/techdocs-ref: dir:.
+spec:
+  type: service
+  lifecycle: production
+  owner: payments
+---
+apiVersion: backstage.io/v1alpha1
+kind: Component
+metadata:
+  name: plain
+spec:
+  type: library
+  lifecycle: experimental
+  owner: payments
+---
+apiVersion: backstage.io/v1alpha1
+kind: API
+metadata:
+  name: billing-api
+spec:
+  type: openapi
+  lifecycle: production
+  owner: payments
+  definition: |
+    openapi: 3.0.3
+    info: {title: Billing API, version: 2.1.0, description: "Invoices **and** refunds."}
+    servers: [{url: "https://billing.example.com/v2"}]
+    paths:
+      /invoices:
+        get: {summary: List invoices}
+        post: {summary: Create an invoice}
+      /invoices/{id}:
+        delete: {operationId: deleteInvoice, deprecated: true}
+---
+apiVersion: backstage.io/v1alpha1
+kind: API
+metadata:
+  name: events
+spec:
+  type: graphql
+  lifecycle: production
+  owner: payments
+  definition: "type Query { invoice(id: ID!): Invoice }"
+---
+apiVersion: backstage.io/v1alpha1
+kind: Component
+metadata:
+  name: invoicer
+spec:
+  type: service
+  lifecycle: production
+  owner: billing-team
+---
+apiVersion: backstage.io/v1alpha1
+kind: Group
+metadata:
+  name: billing-team
+  title: Billing Team
+spec:
+  type: team
+  parent: finance
+  children: []
+  members: [grace]
+---
+apiVersion: backstage.io/v1alpha1
+kind: Group
+metadata:
+  name: finance
+spec:
+  type: department
+  parent: company
+  children: []
+---
+apiVersion: backstage.io/v1alpha1
+kind: Group
+metadata:
+  name: company
+spec:
+  type: organization
+  children: []
+---
+apiVersion: backstage.io/v1alpha1
+kind: User
+metadata:
+  name: grace
+spec:
+  memberOf: []
+"#,
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("mkdocs.yml"),
+        "site_name: Billing\nnav:\n  - Home: index.md\n  - Runbook: runbook.md\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("docs/index.md"),
+        "# Billing\n\nIssues **invoices**.<script>alert(1)</script>\n",
+    )
+    .unwrap();
+    std::fs::write(dir.join("docs/runbook.md"), "# Runbook\n\nRestart it.\n").unwrap();
+    dir.join("catalog-info.yaml")
+}
+
+fn start(root: &Path, plugins: &[&str], config: &str) -> Server {
+    let catalog = write_catalog(root);
+    let folder = plugins_folder(
+        root,
+        &plugins.iter().map(|p| (*p, None)).collect::<Vec<_>>(),
+    );
+    let config_file = root.join("greenroom.yaml");
+    std::fs::write(&config_file, config).unwrap();
+    Server::start_with_args(
+        &[fixture_catalog(), catalog],
+        &folder,
+        &root.join("data"),
+        &["--config", config_file.to_str().unwrap()],
+    )
+}
+
+fn tab_ids(server: &Server, entity: &str) -> Vec<String> {
+    server.get_ok(&format!("/api/plugins/tabs?entity={entity}"))["tabs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            format!(
+                "{}/{}",
+                t["pluginId"].as_str().unwrap(),
+                t["tabId"].as_str().unwrap()
+            )
+        })
+        .collect()
+}
+
+/// Every node of one type in a rendered tree, depth first.
+fn nodes<'a>(node: &'a Value, kind: &str, found: &mut Vec<&'a Value>) {
+    if node["type"] == kind {
+        found.push(node);
+    }
+    for key in ["items", "children"] {
+        for child in node[key].as_array().into_iter().flatten() {
+            nodes(child, kind, found);
+        }
+    }
+    for row in node["rows"].as_array().into_iter().flatten() {
+        for cell in row.as_array().unwrap() {
+            nodes(cell, kind, found);
+        }
+    }
+}
+
+fn all<'a>(tree: &'a Value, kind: &str) -> Vec<&'a Value> {
+    let mut found = Vec::new();
+    nodes(tree, kind, &mut found);
+    found
+}
+
+const RUNS: &str = r#"{"total_count": 2, "workflow_runs": [
+  {"id": 2, "name": "CI", "run_number": 42, "head_branch": "main", "head_sha": "a1b2c3d4e5f6",
+   "status": "completed", "conclusion": "failure", "created_at": "2026-11-20T10:00:00Z",
+   "html_url": "https://github.com/acme/billing/actions/runs/2"},
+  {"id": 1, "name": "CI", "run_number": 41, "head_branch": "fix/rounding", "head_sha": "0f9e8d7c6b5a",
+   "status": "in_progress", "conclusion": null, "created_at": "2026-11-19T09:00:00Z",
+   "html_url": "https://github.com/acme/billing/actions/runs/1"}
+]}"#;
+
+#[test]
+fn ci_status_python_plugin_shows_runs_from_the_granted_ci_server() {
+    let tmp = tempfile::tempdir().unwrap();
+    let ci = FakeApi::start(RUNS);
+    // SAFETY: set before the server (a child process) starts; no other test reads it.
+    unsafe { std::env::set_var("GREENROOM_TEST_CI_TOKEN", "s3cret-token") };
+    let server = start(
+        tmp.path(),
+        &["ci-status"],
+        &format!(
+            "plugins:\n  ci-status:\n    allowedHosts: ['127.0.0.1:{port}']\n    config: {{api-url: 'http://127.0.0.1:{port}/api/v3'}}\n    secrets: {{token: GREENROOM_TEST_CI_TOKEN}}\n",
+            port = ci.port
+        ),
+    );
+    let summary = server.get_ok("/api/plugins/ci-status");
+    assert_eq!(summary["state"], "loaded", "{summary:#}");
+    assert_eq!(
+        summary["grants"]["missing"],
+        serde_json::json!([]),
+        "{summary:#}"
+    );
+
+    // Only entities with the annotation get the tab.
+    assert!(tab_ids(&server, "component:default/billing").contains(&"ci-status/ci".into()));
+    assert!(
+        !tab_ids(&server, "component:default/plain")
+            .iter()
+            .any(|t| t.starts_with("ci-status"))
+    );
+
+    let (status, tab) =
+        server.get("/api/plugins/ci-status/tabs/ci?entity=component:default/billing");
+    assert_eq!(status, 200, "{tab:#}");
+    let tree = &tab["tree"];
+    // The plugin asked the granted server for the entity's repository, with the secret token.
+    let requests = ci.requests();
+    assert_eq!(requests.len(), 1, "{requests:?}");
+    assert!(
+        requests[0].starts_with("GET /api/v3/repos/acme/billing/actions/runs?per_page=10 HTTP/1.1"),
+        "{}",
+        requests[0]
+    );
+    assert!(
+        requests[0]
+            .to_lowercase()
+            .contains("authorization: bearer s3cret-token"),
+        "{}",
+        requests[0]
+    );
+    let table = all(tree, "table")[0];
+    assert_eq!(
+        table["columns"],
+        serde_json::json!(["Run", "Workflow", "Branch", "Commit", "Status", "Started"])
+    );
+    let rows = table["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), 2);
+    assert_eq!(rows[0][0]["label"], "#42");
+    assert_eq!(
+        rows[0][0]["url"],
+        "https://github.com/acme/billing/actions/runs/2"
+    );
+    assert_eq!(rows[0][3]["code"], "a1b2c3d");
+    assert_eq!(
+        (&rows[0][4]["label"], &rows[0][4]["tone"]),
+        (&"failure".into(), &"danger".into())
+    );
+    assert_eq!(
+        (&rows[1][4]["label"], &rows[1][4]["tone"]),
+        (&"in_progress".into(), &"info".into())
+    );
+    assert_eq!(rows[1][2]["text"], "fix/rounding");
+    let facts = all(tree, "key-values")[0]["pairs"].clone();
+    assert_eq!(
+        facts[2],
+        serde_json::json!(["Result", "failure"]),
+        "{facts}"
+    );
+    // The secret never shows in the admin API.
+    assert!(
+        !server
+            .get_ok("/api/plugins/ci-status")
+            .to_string()
+            .contains("s3cret-token")
+    );
+
+    // A CI server that answers garbage gives a contained error naming the plugin.
+    ci.set_body("<html>maintenance</html>");
+    let (status, body) =
+        server.get("/api/plugins/ci-status/tabs/ci?entity=component:default/billing");
+    assert_eq!(status, 502, "{body:#}");
+    let message = body["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("ci-status") && message.contains("is not JSON"),
+        "{message}"
+    );
+}
+
+#[test]
+fn ci_status_cannot_reach_a_host_the_operator_did_not_grant() {
+    let tmp = tempfile::tempdir().unwrap();
+    let ci = FakeApi::start(RUNS);
+    let server = start(
+        tmp.path(),
+        &["ci-status"],
+        &format!(
+            "plugins:\n  ci-status:\n    config: {{api-url: 'http://127.0.0.1:{}'}}\n",
+            ci.port
+        ),
+    );
+    let (status, body) =
+        server.get("/api/plugins/ci-status/tabs/ci?entity=component:default/billing");
+    assert_eq!(status, 502, "{body:#}");
+    let message = body["error"]["message"].as_str().unwrap();
+    assert!(message.contains("not granted"), "{message}");
+    assert_eq!(ci.hits(), 0, "the ungranted server was contacted");
+}
+
+#[test]
+fn techdocs_javascript_plugin_shows_contents_and_first_page() {
+    let tmp = tempfile::tempdir().unwrap();
+    let server = start(tmp.path(), &["techdocs"], "");
+    assert!(tab_ids(&server, "component:default/billing").contains(&"techdocs/docs".into()));
+    assert!(
+        !tab_ids(&server, "component:default/plain")
+            .iter()
+            .any(|t| t.starts_with("techdocs"))
+    );
+    let tab = server.get_ok("/api/plugins/techdocs/tabs/docs?entity=component:default/billing");
+    let tree = &tab["tree"];
+    let sections = all(tree, "section");
+    assert_eq!(sections[0]["title"], "Contents");
+    let contents: Vec<&str> = all(sections[0], "text")
+        .iter()
+        .map(|t| t["text"].as_str().unwrap())
+        .collect();
+    assert_eq!(contents, ["Home (index.md)", "Runbook (runbook.md)"]);
+    // The nav names the page.
+    assert_eq!(sections[1]["title"], "Home");
+    let html = all(tree, "markdown")[0]["html"].as_str().unwrap();
+    assert!(html.contains("<strong>invoices</strong>"), "{html}");
+    assert!(!html.contains("<script"), "markdown is sanitized: {html}");
+}
+
+#[test]
+fn api_docs_rust_plugin_summarises_openapi_and_shows_other_definitions() {
+    let tmp = tempfile::tempdir().unwrap();
+    let server = start(tmp.path(), &["api-docs"], "");
+    assert!(tab_ids(&server, "api:default/billing-api").contains(&"api-docs/api".into()));
+    assert!(
+        !tab_ids(&server, "component:default/billing")
+            .iter()
+            .any(|t| t.starts_with("api-docs"))
+    );
+    let tab = server.get_ok("/api/plugins/api-docs/tabs/api?entity=api:default/billing-api");
+    let tree = &tab["tree"];
+    assert_eq!(
+        all(tree, "key-values")[0]["pairs"],
+        serde_json::json!([
+            ["Title", "Billing API"],
+            ["Version", "2.1.0"],
+            ["Format", "OpenAPI 3.0.3"],
+            ["Servers", "https://billing.example.com/v2"]
+        ])
+    );
+    let rows = all(tree, "table")[0]["rows"].as_array().unwrap().clone();
+    let operations: Vec<(String, String, String)> = rows
+        .iter()
+        .map(|row| {
+            (
+                row[0]["label"].as_str().unwrap().to_string(),
+                row[1]["code"].as_str().unwrap().to_string(),
+                row[2]["text"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let expected = [
+        ("GET", "/invoices", "List invoices"),
+        ("POST", "/invoices", "Create an invoice"),
+        ("DELETE (deprecated)", "/invoices/{id}", "deleteInvoice"),
+    ];
+    assert_eq!(
+        operations,
+        expected.map(|(m, p, s)| (m.to_string(), p.to_string(), s.to_string()))
+    );
+    assert_eq!(rows[2][0]["tone"], "warning");
+    assert!(
+        all(tree, "markdown")[0]["html"]
+            .as_str()
+            .unwrap()
+            .contains("<strong>and</strong>")
+    );
+
+    let graphql = server.get_ok("/api/plugins/api-docs/tabs/api?entity=api:default/events");
+    let code = all(&graphql["tree"], "code")[0];
+    assert_eq!(code["language"], "graphql");
+    assert!(code["code"].as_str().unwrap().contains("type Query"));
+}
+
+#[test]
+fn ownership_rust_plugin_shows_members_and_the_whole_parent_chain() {
+    let tmp = tempfile::tempdir().unwrap();
+    let server = start(tmp.path(), &["ownership"], "");
+    let tab =
+        server.get_ok("/api/plugins/ownership/tabs/ownership?entity=component:default/invoicer");
+    let tree = &tab["tree"];
+    assert_eq!(tree["title"], "Owner: Billing Team");
+    let sections = all(tree, "section");
+    let parents = sections
+        .iter()
+        .find(|s| s["title"] == "Parent groups")
+        .expect("parents");
+    let chain: Vec<(&str, &str)> = all(parents, "link")
+        .iter()
+        .map(|l| (l["label"].as_str().unwrap(), l["url"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        chain,
+        [
+            ("group:default/finance", "/catalog/default/group/finance"),
+            ("group:default/company", "/catalog/default/group/company"),
+        ]
+    );
+    let members = sections
+        .iter()
+        .find(|s| s["title"] == "Members")
+        .expect("members");
+    assert_eq!(all(members, "link")[0]["label"], "user:default/grace");
+}
