@@ -202,12 +202,7 @@ mod tests {
     fn args(config: Option<PathBuf>) -> ServeArgs {
         ServeArgs {
             config,
-            listen: None,
-            data: None,
-            catalogs: vec![],
-            orphan_strategy: None,
-            plugins: None,
-            ui: None,
+            ..ServeArgs::default()
         }
     }
 
@@ -219,7 +214,7 @@ mod tests {
         std::fs::create_dir(dir.join("cat")).unwrap();
         std::fs::write(
             &file,
-            "listen: 127.0.0.1:9000\ndata: state\ncatalog:\n  locations: [cat, {type: file, target: more/x.yaml}]\n  orphanStrategy: keep\npluginFolder: wasm\nplugins:\n  ci-status:\n    allowedHosts: [ci.example.com]\n    limits: {timeoutMs: 500}\n",
+            "listen: 127.0.0.1:9000\ndata: state\ncatalog:\n  locations: [cat, {type: file, target: more/x.yaml}]\n  orphanStrategy: keep\npluginFolder: wasm\npluginCache: compiled\nplugins:\n  ci-status:\n    allowedHosts: [ci.example.com]\n    limits: {timeoutMs: 500}\n",
         )
         .unwrap();
         let from_file = Config::load(&args(Some(file.clone()))).unwrap();
@@ -232,6 +227,7 @@ mod tests {
         assert_eq!(from_file.catalog.orphan_strategy, OrphanStrategy::Keep);
         assert_eq!(from_file.catalog.file_name, "catalog-info.yaml");
         assert_eq!(from_file.plugins.dir, dir.join("wasm"));
+        assert_eq!(from_file.plugins.cache_dir, dir.join("compiled"));
         assert_eq!(
             from_file.plugins.grants["ci-status"].allowed_hosts,
             vec!["ci.example.com"]

@@ -7,8 +7,9 @@
 //
 // - `Ui`: builds the declarative UI tree an entity tab returns;
 // - `annotation`, `related`, `spec`: read an entity;
-// - `catalog`, `docs`: the catalog and TechDocs imports;
-// - `config`, `log`: the plugin's settings and the server's log.
+// - `catalog`, `docs`, `templating`: the contract's imports themselves;
+// - `config`, `log`: the plugin's settings and the server's log;
+// - `httpGet`: outgoing HTTP over wasi:http (only to hosts the operator granted).
 //
 // Throwing a string from an export fails the call with that message, shown in the portal.
 
@@ -16,6 +17,9 @@ import * as catalogImport from 'greenroom:plugin/catalog@0.1.0';
 import * as configImport from 'greenroom:plugin/config@0.1.0';
 import * as docsImport from 'greenroom:plugin/docs@0.1.0';
 import * as logImport from 'greenroom:plugin/log@0.1.0';
+import * as templatingImport from 'greenroom:plugin/templating@0.1.0';
+import { handle } from 'wasi:http/outgoing-handler@0.2.12';
+import { Fields, OutgoingRequest } from 'wasi:http/types@0.2.12';
 
 const TONES = ['neutral', 'info', 'success', 'warning', 'danger'];
 
@@ -78,6 +82,10 @@ export const catalog = catalogImport;
 /** The docs import: `listPages(ref)` and `getPage(ref, path)` (HTML already sanitized). */
 export const docs = docsImport;
 
+/** The templating import: `render(template, valuesJson)` (minijinja; undefined variables are
+ * errors). */
+export const templating = templatingImport;
+
 /** A setting the operator granted this plugin, or undefined when unset. */
 export function config(key) {
   try {
@@ -91,4 +99,64 @@ export function config(key) {
  * error. */
 export function log(level, message) {
   logImport.log(level, message);
+}
+
+/** `GET url` (http or https) with optional headers (an object), reading the whole body.
+ * Blocks until the answer arrives or the call's deadline passes. Returns
+ * `{ status, headers, body, text(), json() }`; throws a message when the request cannot be
+ * made, including when the host is not granted to this plugin. */
+export function httpGet(url, headers = {}) {
+  const parsed = new URL(url);
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
+    throw `'${url}' is not an http(s) URL`;
+  }
+  const encoder = new TextEncoder();
+  const fields = Fields.fromList(
+    Object.entries(headers).map(([name, value]) => [name, encoder.encode(value)]),
+  );
+  const request = new OutgoingRequest(fields);
+  request.setMethod({ tag: 'get' });
+  request.setScheme({ tag: parsed.protocol === 'https:' ? 'HTTPS' : 'HTTP' });
+  request.setAuthority(parsed.host);
+  request.setPathWithQuery(parsed.pathname + parsed.search);
+  let future;
+  try {
+    future = handle(request, undefined);
+  } catch (e) {
+    throw `GET ${url}: ${describe(e.payload ?? e)}`;
+  }
+  let answer = future.get();
+  while (answer === undefined) {
+    future.subscribe().block();
+    answer = future.get();
+  }
+  if (answer.tag === 'err' || answer.val.tag === 'err') {
+    throw `GET ${url}: ${describe(answer.tag === 'err' ? answer.val : answer.val.val)}`;
+  }
+  const response = answer.val.val;
+  const stream = response.consume().stream();
+  const chunks = [];
+  for (;;) {
+    try {
+      chunks.push(stream.blockingRead(65536n));
+    } catch (e) {
+      if ((e.payload ?? e)?.tag === 'closed') break;
+      throw `GET ${url}: reading the body failed`;
+    }
+  }
+  const body = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
+  chunks.reduce((at, chunk) => (body.set(chunk, at), at + chunk.length), 0);
+  const text = () => new TextDecoder().decode(body);
+  return {
+    status: response.status(),
+    headers: response.headers().entries(),
+    body,
+    text,
+    json: () => JSON.parse(text()),
+  };
+}
+
+function describe(error) {
+  if (error?.tag === 'HTTP-request-denied') return 'denied: the host is not granted to this plugin';
+  return error?.tag ? `${error.tag}${error.val !== undefined ? ` (${JSON.stringify(error.val)})` : ''}` : String(error);
 }

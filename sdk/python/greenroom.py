@@ -7,7 +7,9 @@ shapes a plugin author works with:
 - `Ui`: builds the declarative UI tree an entity tab returns;
 - `annotation`, `related`, `spec`: read an entity;
 - `http_get`: outgoing HTTP over wasi:http (only to hosts the operator granted);
-- `config`, `log`: the plugin's settings and the server's log.
+- `config`, `log`: the plugin's settings and the server's log;
+- `catalog`, `docs`, `templating`: the contract's imports themselves (each raises `Err`
+  with the host's message on failure).
 
 Raise `Err("message")` (from `componentize_py_types`) to fail a call with a message the
 portal shows; any other uncaught exception traps the call.
@@ -18,6 +20,7 @@ from typing import Dict, Iterator, List, Optional, Sequence, Tuple
 from urllib.parse import urlsplit
 
 from componentize_py_types import Err, Ok
+from wit_world.imports import catalog, docs, templating
 from wit_world.imports import config as _config
 from wit_world.imports import greenroom_plugin_types as types
 from wit_world.imports import log as _log
@@ -25,8 +28,8 @@ from wit_world.imports import outgoing_handler, streams
 from wit_world.imports import wasi_http_types as http
 
 __all__ = [
-    "Err", "HttpError", "Response", "Ui", "annotation", "config", "http_get", "log",
-    "related", "spec", "types",
+    "Err", "HttpError", "Response", "Ui", "annotation", "catalog", "config", "docs",
+    "http_get", "log", "related", "spec", "templating", "types",
 ]
 
 TONES = {

@@ -415,3 +415,53 @@ fn ownership_rust_plugin_shows_members_and_the_whole_parent_chain() {
         .expect("members");
     assert_eq!(all(members, "link")[0]["label"], "user:default/grace");
 }
+
+#[test]
+fn javascript_sdk_reaches_granted_hosts_and_the_catalog() {
+    let tmp = tempfile::tempdir().unwrap();
+    let api = FakeApi::start(r#"{"hello": "from the loopback API"}"#);
+    let server = start(
+        tmp.path(),
+        &["js-probe"],
+        &format!(
+            "plugins:\n  js-probe:\n    allowedHosts: ['127.0.0.1:{port}']\n    config: {{url: 'http://127.0.0.1:{port}/probe?q=1'}}\n",
+            port = api.port
+        ),
+    );
+    let tab = server.get_ok("/api/plugins/js-probe/tabs/fetch?entity=component:default/billing");
+    assert_eq!(
+        tab["tree"]["pairs"],
+        serde_json::json!([
+            ["status", "200"],
+            ["body", r#"{"hello": "from the loopback API"}"#]
+        ])
+    );
+    let request = &api.requests()[0];
+    assert!(request.starts_with("GET /probe?q=1 HTTP/1.1"), "{request}");
+    assert!(request.to_lowercase().contains("x-probe: js"), "{request}");
+    let tab = server.get_ok("/api/plugins/js-probe/tabs/owner?entity=component:default/billing");
+    assert_eq!(tab["tree"]["text"], "Payments Team");
+}
+
+#[test]
+fn javascript_sdk_is_refused_an_ungranted_host() {
+    let tmp = tempfile::tempdir().unwrap();
+    let api = FakeApi::start("{}");
+    let server = start(
+        tmp.path(),
+        &["js-probe"],
+        &format!(
+            "plugins:\n  js-probe:\n    config: {{url: 'http://127.0.0.1:{}/'}}\n",
+            api.port
+        ),
+    );
+    let (status, body) =
+        server.get("/api/plugins/js-probe/tabs/fetch?entity=component:default/billing");
+    assert_eq!(status, 502, "{body:#}");
+    let message = body["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("denied: the host is not granted"),
+        "{message}"
+    );
+    assert_eq!(api.hits(), 0);
+}

@@ -1,8 +1,9 @@
-//! `greenroom plugin inspect` and `greenroom plugin test` run as a plugin author would.
+//! `greenroom plugin new/build/inspect/test` run as a plugin author would.
 
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use greenroom_e2e::{built_plugins, fixture_catalog, greenroom_binary, test_plugins};
+use greenroom_e2e::{Server, built_plugins, fixture_catalog, greenroom_binary, test_plugins};
 
 fn greenroom(args: &[&str]) -> Output {
     Command::new(greenroom_binary())
@@ -16,6 +17,97 @@ fn stdout(output: &Output) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
+/// The language tools `cargo xtask build` installed, so builds here download nothing.
+fn tools() -> PathBuf {
+    std::env::var_os("GREENROOM_TOOLS").map_or_else(
+        || Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/tools"),
+        PathBuf::from,
+    )
+}
+
+/// An author's first five minutes in one language: `plugin new`, `plugin build`, `plugin
+/// test`, then the component dropped into a running server renders its tab there.
+fn new_project_builds_tests_and_loads(language: &str, greeting: &str) {
+    let tmp = tempfile::tempdir().unwrap();
+    let project = tmp.path().join(format!("hello-{language}"));
+    let run = |args: &[&str]| {
+        let output = Command::new(greenroom_binary())
+            .args(args)
+            .env("GREENROOM_TOOLS", tools())
+            // Rust: share the wasm target folder, so std is not built again.
+            .env(
+                "CARGO_TARGET_DIR",
+                Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/wasm"),
+            )
+            .env("NO_COLOR", "1")
+            .output()
+            .expect("greenroom runs");
+        assert!(
+            output.status.success(),
+            "greenroom {args:?} failed:\n{}\n{}",
+            stdout(&output),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        stdout(&output)
+    };
+    let dir = project.to_str().unwrap();
+    run(&["plugin", "new", dir, "--lang", language]);
+    let built = run(&["plugin", "build", dir]);
+    let wasm = project
+        .join("target")
+        .join(format!("hello-{language}.wasm"));
+    assert!(
+        built.contains(&format!("built {}", wasm.display())),
+        "{built}"
+    );
+
+    let catalog = fixture_catalog();
+    let text = run(&[
+        "plugin",
+        "test",
+        wasm.to_str().unwrap(),
+        "--catalog",
+        catalog.to_str().unwrap(),
+        "--entity",
+        "component:default/checkout",
+    ]);
+    assert!(
+        text.contains(&format!(
+            "=== hello-{language}/overview for component:default/checkout ==="
+        )),
+        "{text}"
+    );
+    assert!(text.contains(&format!("## {greeting}")), "{text}");
+    assert!(text.contains("Owner: payments"), "{text}");
+
+    let plugins = tmp.path().join("plugins");
+    std::fs::create_dir_all(&plugins).unwrap();
+    std::fs::copy(&wasm, plugins.join(format!("hello-{language}.wasm"))).unwrap();
+    let server = Server::start(&[catalog], &plugins, &tmp.path().join("data"));
+    let tab = server.get_ok(&format!(
+        "/api/plugins/hello-{language}/tabs/overview?entity=component:default/checkout"
+    ));
+    assert_eq!(tab["tree"]["items"][0]["text"], greeting, "{tab:#}");
+    // Only components get the tab.
+    let tabs = server.get_ok("/api/plugins/tabs?entity=group:default/payments");
+    assert_eq!(tabs["tabs"], serde_json::json!([]), "{tabs:#}");
+}
+
+#[test]
+fn a_new_rust_plugin_builds_tests_and_loads() {
+    new_project_builds_tests_and_loads("rust", "Hello from Rust, Checkout Service");
+}
+
+#[test]
+fn a_new_python_plugin_builds_tests_and_loads() {
+    new_project_builds_tests_and_loads("python", "Hello from Python, Checkout Service");
+}
+
+#[test]
+fn a_new_js_plugin_builds_tests_and_loads() {
+    new_project_builds_tests_and_loads("js", "Hello from JavaScript, Checkout Service");
+}
+
 #[test]
 fn inspect_tells_the_contract_contributions_imports_and_manifest() {
     let probe = test_plugins().join("probe.wasm");
@@ -26,6 +118,7 @@ fn inspect_tells_the_contract_contributions_imports_and_manifest() {
         text.contains("contract:      greenroom:plugin@0.1.0"),
         "{text}"
     );
+    assert!(text.contains("world:         entity-tabs-plugin"), "{text}");
     assert!(text.contains("contributes:   entity-tabs"), "{text}");
     assert!(text.contains("wasi:http/outgoing-handler@0.2.12"), "{text}");
     assert!(text.contains("config [greeting, echo-url]"), "{text}");

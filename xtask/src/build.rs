@@ -64,6 +64,9 @@ fn plugins(root: &Path) -> anyhow::Result<(PathBuf, PathBuf)> {
                 })?;
                 project::embed_manifest(&project, &mut wasm)?;
                 std::fs::write(&dest, &wasm)?;
+            } else if newer_than_sources(&dest, &[&project, &root.join("sdk"), &root.join("wit")]) {
+                println!("plugin {name} ({}): up to date", language.name());
+                continue;
             } else {
                 let options = project::BuildOptions {
                     tools: tools.clone(),
@@ -88,6 +91,33 @@ pub fn tools(root: &Path) -> Tools {
         dir: root.join("target/tools"),
         install_system_packages: true,
     }
+}
+
+/// Whether `file` was written after every file under `sources` changed: Python and
+/// JavaScript builds take seconds and have no incremental mode of their own.
+fn newer_than_sources(file: &Path, sources: &[&Path]) -> bool {
+    fn newest(dir: &Path) -> Option<std::time::SystemTime> {
+        let mut latest = std::fs::metadata(dir).ok()?.modified().ok()?;
+        for entry in std::fs::read_dir(dir).ok()?.flatten() {
+            let path = entry.path();
+            let modified = if path.is_dir() {
+                if entry.file_name() == "target" || entry.file_name() == "node_modules" {
+                    continue;
+                }
+                newest(&path)?
+            } else {
+                entry.metadata().ok()?.modified().ok()?
+            };
+            latest = latest.max(modified);
+        }
+        Some(latest)
+    }
+    let Some(built) = std::fs::metadata(file).and_then(|m| m.modified()).ok() else {
+        return false;
+    };
+    sources
+        .iter()
+        .all(|dir| newest(dir).is_some_and(|changed| changed < built))
 }
 
 /// Every plugin project directly under `dir`, with its language.

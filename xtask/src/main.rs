@@ -71,6 +71,7 @@ fn test(root: &Path) -> anyhow::Result<()> {
         ("GREENROOM_PLUGINS", built.plugins_dir.clone()),
         ("GREENROOM_TEST_PLUGINS", built.test_plugins_dir.clone()),
         ("GREENROOM_UI", built.ui_dir.clone()),
+        ("GREENROOM_TOOLS", build::tools(root).dir),
     ];
     toolchain::command::run(
         Command::new(toolchain::rust::host_cargo())
