@@ -296,6 +296,22 @@ impl Server {
     }
 
     /// GETs a path that must answer 200 and returns its JSON.
+    /// The tabs plugins offer for an entity, as `plugin/tab`.
+    pub fn tab_ids(&self, entity_ref: &str) -> Vec<String> {
+        self.get_ok(&format!("/api/plugins/tabs?entity={entity_ref}"))["tabs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| {
+                format!(
+                    "{}/{}",
+                    t["pluginId"].as_str().unwrap(),
+                    t["tabId"].as_str().unwrap()
+                )
+            })
+            .collect()
+    }
+
     pub fn get_ok(&self, path: &str) -> Value {
         let (status, body) = self.get(path);
         assert_eq!(status, 200, "GET {path} answered {status}: {body}");

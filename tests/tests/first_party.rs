@@ -140,21 +140,6 @@ fn start(root: &Path, plugins: &[&str], config: &str) -> Server {
     )
 }
 
-fn tab_ids(server: &Server, entity: &str) -> Vec<String> {
-    server.get_ok(&format!("/api/plugins/tabs?entity={entity}"))["tabs"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| {
-            format!(
-                "{}/{}",
-                t["pluginId"].as_str().unwrap(),
-                t["tabId"].as_str().unwrap()
-            )
-        })
-        .collect()
-}
-
 /// Every node of one type in a rendered tree, depth first.
 fn nodes<'a>(node: &'a Value, kind: &str, found: &mut Vec<&'a Value>) {
     if node["type"] == kind {
@@ -210,9 +195,14 @@ fn ci_status_python_plugin_shows_runs_from_the_granted_ci_server() {
     );
 
     // Only entities with the annotation get the tab.
-    assert!(tab_ids(&server, "component:default/billing").contains(&"ci-status/ci".into()));
     assert!(
-        !tab_ids(&server, "component:default/plain")
+        server
+            .tab_ids("component:default/billing")
+            .contains(&"ci-status/ci".into())
+    );
+    assert!(
+        !server
+            .tab_ids("component:default/plain")
             .iter()
             .any(|t| t.starts_with("ci-status"))
     );
@@ -308,9 +298,14 @@ fn ci_status_cannot_reach_a_host_the_operator_did_not_grant() {
 fn techdocs_javascript_plugin_shows_contents_and_first_page() {
     let tmp = tempfile::tempdir().unwrap();
     let server = start(tmp.path(), &["techdocs"], "");
-    assert!(tab_ids(&server, "component:default/billing").contains(&"techdocs/docs".into()));
     assert!(
-        !tab_ids(&server, "component:default/plain")
+        server
+            .tab_ids("component:default/billing")
+            .contains(&"techdocs/docs".into())
+    );
+    assert!(
+        !server
+            .tab_ids("component:default/plain")
             .iter()
             .any(|t| t.starts_with("techdocs"))
     );
@@ -334,9 +329,14 @@ fn techdocs_javascript_plugin_shows_contents_and_first_page() {
 fn api_docs_rust_plugin_summarises_openapi_and_shows_other_definitions() {
     let tmp = tempfile::tempdir().unwrap();
     let server = start(tmp.path(), &["api-docs"], "");
-    assert!(tab_ids(&server, "api:default/billing-api").contains(&"api-docs/api".into()));
     assert!(
-        !tab_ids(&server, "component:default/billing")
+        server
+            .tab_ids("api:default/billing-api")
+            .contains(&"api-docs/api".into())
+    );
+    assert!(
+        !server
+            .tab_ids("component:default/billing")
             .iter()
             .any(|t| t.starts_with("api-docs"))
     );

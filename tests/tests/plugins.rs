@@ -371,21 +371,11 @@ fn the_admin_api_uploads_switches_and_removes_plugins() {
         let probe = server.get_ok("/api/plugins/probe");
         (probe["requested"]["config"] == serde_json::json!(["greeting"])).then_some(())
     });
-    let tab_ids = |server: &Server| -> Vec<String> {
-        server.get_ok(&format!("/api/plugins/tabs?{ENTITY}"))["tabs"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|t| {
-                format!(
-                    "{}/{}",
-                    t["pluginId"].as_str().unwrap(),
-                    t["tabId"].as_str().unwrap()
-                )
-            })
-            .collect()
-    };
-    assert!(tab_ids(&server).contains(&"probe/build".to_string()));
+    assert!(
+        server
+            .tab_ids("component:default/checkout")
+            .contains(&"probe/build".to_string())
+    );
 
     let (status, body) = server.post("/api/plugins/probe/disable", &Value::Null);
     assert_eq!(
@@ -394,7 +384,11 @@ fn the_admin_api_uploads_switches_and_removes_plugins() {
         "{body}"
     );
     assert_eq!(render(&server, "probe", "build").0, 409);
-    assert!(!tab_ids(&server).contains(&"probe/build".to_string()));
+    assert!(
+        !server
+            .tab_ids("component:default/checkout")
+            .contains(&"probe/build".to_string())
+    );
     let (status, _) = server.post("/api/plugins/probe/enable", &Value::Null);
     assert_eq!(status, 200);
     assert_eq!(render(&server, "probe", "build").0, 200);
