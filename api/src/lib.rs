@@ -5,6 +5,16 @@
 
 use serde::{Deserialize, Serialize};
 
+/// The portal page of an entity given by its canonical ref (`kind:namespace/name`): the UI
+/// route, and the link plugins put in their trees.
+pub fn entity_page_path(entity_ref: &str) -> String {
+    let (kind, rest) = entity_ref
+        .split_once(':')
+        .unwrap_or(("component", entity_ref));
+    let (namespace, name) = rest.split_once('/').unwrap_or(("default", rest));
+    format!("/catalog/{namespace}/{kind}/{name}")
+}
+
 /// A rendered UI node: the nested, validated form of a plugin's flat WIT tree.
 /// Markdown arrives as HTML already sanitized by the host.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -207,4 +217,19 @@ pub struct RenderedTab {
     pub tab_id: String,
     pub entity_ref: String,
     pub tree: UiNode,
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn entity_pages_are_addressed_by_namespace_kind_and_name() {
+        assert_eq!(
+            super::entity_page_path("group:team-a/payments"),
+            "/catalog/team-a/group/payments"
+        );
+        assert_eq!(
+            super::entity_page_path("checkout"),
+            "/catalog/default/component/checkout"
+        );
+    }
 }

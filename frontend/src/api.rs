@@ -41,14 +41,7 @@ pub fn entity_ref(entity: &Value) -> String {
     )
 }
 
-/// The UI path of an entity ref `kind:namespace/name`.
-pub fn entity_path(entity_ref: &str) -> String {
-    let (kind, rest) = entity_ref
-        .split_once(':')
-        .unwrap_or(("component", entity_ref));
-    let (namespace, name) = rest.split_once('/').unwrap_or(("default", rest));
-    format!("/catalog/{namespace}/{kind}/{name}")
-}
+pub use greenroom_api::entity_page_path as entity_path;
 
 /// A JSON string field, or "" when absent.
 pub fn text(value: &Value) -> String {

@@ -42,14 +42,7 @@ impl Entity {
     }
 }
 
-/// The portal page of an entity given by its canonical ref (`kind:namespace/name`).
-pub fn portal_path(entity_ref: &str) -> String {
-    let (kind, rest) = entity_ref
-        .split_once(':')
-        .unwrap_or(("component", entity_ref));
-    let (namespace, name) = rest.split_once('/').unwrap_or(("default", rest));
-    format!("/catalog/{namespace}/{kind}/{name}")
-}
+pub use greenroom_api::entity_page_path as portal_path;
 
 /// `spec` of a Component.
 #[derive(Debug, Clone, Deserialize)]

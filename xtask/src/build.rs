@@ -64,7 +64,10 @@ fn plugins(root: &Path) -> anyhow::Result<(PathBuf, PathBuf)> {
                 })?;
                 project::embed_manifest(&project, &mut wasm)?;
                 std::fs::write(&dest, &wasm)?;
-            } else if newer_than_sources(&dest, &[&project, &root.join("sdk"), &root.join("wit")]) {
+            } else if newer_than_sources(
+                &dest,
+                &[&project, &sdk_helpers(root, language), &root.join("wit")],
+            ) {
                 println!("plugin {name} ({}): up to date", language.name());
                 continue;
             } else {
@@ -91,6 +94,14 @@ pub fn tools(root: &Path) -> Tools {
         dir: root.join("target/tools"),
         install_system_packages: true,
     }
+}
+
+/// The folder of the helper module a Python or JavaScript plugin is built with.
+fn sdk_helpers(root: &Path, language: Language) -> PathBuf {
+    root.join("sdk").join(match language {
+        Language::Python => "python",
+        _ => "js",
+    })
 }
 
 /// Whether `file` was written after every file under `sources` changed: Python and
