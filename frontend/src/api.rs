@@ -3,14 +3,39 @@
 use gloo_net::http::Request;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
+use wasm_bindgen::JsValue;
 
 /// GETs JSON. A failure carries the server's error message (Backstage's error body) when
 /// there is one.
 pub async fn get_json<T: DeserializeOwned>(url: &str) -> Result<T, String> {
-    let response = Request::get(url)
-        .send()
+    read_json(Request::get(url).send().await).await
+}
+
+/// POSTs a body (a `File` from a file input, or nothing) and reads the JSON answer.
+pub async fn post<T: DeserializeOwned>(url: &str, body: Option<JsValue>) -> Result<T, String> {
+    let request = Request::post(url);
+    let sent = match body {
+        Some(body) => request
+            .body(body)
+            .map_err(|e| format!("request failed: {e}"))?
+            .send()
+            .await,
+        None => request.send().await,
+    };
+    read_json(sent).await
+}
+
+/// DELETEs; the answer's body is not needed.
+pub async fn delete(url: &str) -> Result<(), String> {
+    read_json::<Value>(Request::delete(url).send().await)
         .await
-        .map_err(|e| format!("request failed: {e}"))?;
+        .map(|_| ())
+}
+
+async fn read_json<T: DeserializeOwned>(
+    sent: Result<gloo_net::http::Response, gloo_net::Error>,
+) -> Result<T, String> {
+    let response = sent.map_err(|e| format!("request failed: {e}"))?;
     if !response.ok() {
         let status = response.status();
         let body: Option<Value> = response.json().await.ok();
@@ -20,6 +45,9 @@ pub async fn get_json<T: DeserializeOwned>(url: &str) -> Result<T, String> {
             .map(str::to_string)
             .unwrap_or_else(|| format!("HTTP {status}"));
         return Err(message);
+    }
+    if response.status() == 204 {
+        return serde_json::from_value(Value::Null).map_err(|e| e.to_string());
     }
     response
         .json()
@@ -43,6 +71,11 @@ pub fn entity_ref(entity: &Value) -> String {
 
 pub use greenroom_api::entity_page_path as entity_path;
 
+/// A dotted field of an entity (`spec.profile.email`), or null.
+pub fn field<'a>(entity: &'a Value, path: &str) -> &'a Value {
+    path.split('.').fold(entity, |value, key| &value[key])
+}
+
 /// A JSON string field, or "" when absent.
 pub fn text(value: &Value) -> String {
     value.as_str().unwrap_or_default().to_string()
@@ -56,4 +89,22 @@ pub fn display_name(entity: &Value) -> String {
         .or(metadata["name"].as_str())
         .unwrap_or_default()
         .to_string()
+}
+
+/// The ref a reference field was resolved to, from the entity's relations (which know the
+/// field's default kind and namespace).
+pub fn reference_target(entity: &Value, path: &str) -> Option<String> {
+    let (relation, kind) = match path {
+        "spec.owner" => ("ownedBy", ""),
+        "spec.system" => ("partOf", "system:"),
+        "spec.domain" => ("partOf", "domain:"),
+        "spec.parent" => ("childOf", ""),
+        _ => return None,
+    };
+    entity["relations"]
+        .as_array()?
+        .iter()
+        .filter(|r| r["type"] == relation)
+        .map(|r| text(&r["targetRef"]))
+        .find(|target| target.starts_with(kind))
 }

@@ -1,15 +1,21 @@
 //! Greenroom's web UI: a Leptos client-side app. It reads only the host's REST API.
 
 mod api;
+mod graph;
 mod pages;
+mod theme;
 mod ui_tree;
 
 use leptos::prelude::*;
 use leptos_router::components::{A, Route, Router, Routes};
+use leptos_router::hooks::use_navigate;
 use leptos_router::path;
+
+use crate::api::encode;
 
 fn main() {
     console_error_panic_hook::set_once();
+    theme::apply_saved();
     leptos::mount::mount_to_body(App);
 }
 
@@ -21,20 +27,49 @@ fn App() -> impl IntoView {
                 <aside class="sidebar">
                     <a class="brand" href="/">"Greenroom"</a>
                     <nav>
+                        <A href="/" exact=true>"Home"</A>
                         <A href="/catalog">"Catalog"</A>
+                        <A href="/apis">"APIs"</A>
                         <A href="/plugins">"Plugins"</A>
                     </nav>
                 </aside>
-                <main>
-                    <Routes fallback=|| view! { <p class="empty">"Page not found."</p> }>
-                        <Route path=path!("/") view=pages::catalog::CatalogPage/>
-                        <Route path=path!("/catalog") view=pages::catalog::CatalogPage/>
-                        <Route path=path!("/catalog/:namespace/:kind/:name") view=pages::entity::EntityPage/>
-                        <Route path=path!("/catalog/:namespace/:kind/:name/:tab") view=pages::entity::EntityPage/>
-                        <Route path=path!("/plugins") view=pages::plugins::PluginsPage/>
-                    </Routes>
-                </main>
+                <div class="content">
+                    <Header/>
+                    <main>
+                        <Routes fallback=|| view! { <p class="empty">"Page not found."</p> }>
+                            <Route path=path!("/") view=pages::home::HomePage/>
+                            <Route path=path!("/catalog") view=pages::catalog::CatalogPage/>
+                            <Route path=path!("/apis") view=pages::catalog::ApisPage/>
+                            <Route path=path!("/catalog/:namespace/:kind/:name") view=pages::entity::EntityPage/>
+                            <Route path=path!("/catalog/:namespace/:kind/:name/:tab") view=pages::entity::EntityPage/>
+                            <Route path=path!("/plugins") view=pages::plugins::PluginsPage/>
+                        </Routes>
+                    </main>
+                </div>
             </div>
         </Router>
+    }
+}
+
+/// The header: a search box that opens the catalog filtered by the text, and the theme
+/// switch.
+#[component]
+fn Header() -> impl IntoView {
+    let navigate = use_navigate();
+    let search = move |ev: leptos::ev::KeyboardEvent| {
+        if ev.key() == "Enter" {
+            let text = event_target_value(&ev);
+            navigate(&format!("/catalog?kind=Component&q={}", encode(&text)), Default::default());
+        }
+    };
+    let dark = RwSignal::new(theme::is_dark());
+    view! {
+        <header class="topbar">
+            <input type="search" id="global-search" placeholder="Search the catalog…" on:keydown=search/>
+            <button id="theme-toggle" title="Switch light/dark theme"
+                on:click=move |_| dark.set(theme::toggle())>
+                {move || if dark.get() { "☀ Light" } else { "☾ Dark" }}
+            </button>
+        </header>
     }
 }

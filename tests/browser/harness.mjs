@@ -3,7 +3,7 @@
 // `cargo xtask test`), or their default places after `cargo xtask build`.
 import { spawn } from "node:child_process";
 import { createServer } from "node:net";
-import { mkdtempSync, mkdirSync, existsSync, openSync } from "node:fs";
+import { copyFileSync, mkdtempSync, mkdirSync, existsSync, openSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { chromium } from "playwright-core";
@@ -31,8 +31,12 @@ function freePort() {
   });
 }
 
-/** Runs `greenroom serve` on the fixture catalog; resolves once it answers HTTP. */
-export async function startServer({ plugins = artefact("GREENROOM_PLUGINS", "target/plugins") } = {}) {
+/** Runs `greenroom serve` on the fixture catalog (plus `catalogs`) with the plugins folder
+ * `plugins`; resolves once it answers HTTP. */
+export async function startServer({
+  plugins = artefact("GREENROOM_PLUGINS", "target/plugins"),
+  catalogs = [],
+} = {}) {
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), "greenroom-browser-"));
   const log = join(dir, "server.log");
@@ -40,6 +44,9 @@ export async function startServer({ plugins = artefact("GREENROOM_PLUGINS", "tar
     "serve", "--listen", `127.0.0.1:${port}`, "--data", join(dir, "data"),
     "--catalog", join(root, "tests/fixtures/catalog"), "--plugins", plugins,
     "--ui", artefact("GREENROOM_UI", "frontend/dist"),
+    ...catalogs.flatMap((c) => ["--catalog", c]),
+    // One compiled-plugin cache for every server, as in the Rust end-to-end harness.
+    "--plugin-cache", join(root, "target/tmp/plugin-cache"),
   ], { stdio: ["ignore", "ignore", openSync(log, "w")], env: { ...process.env, NO_COLOR: "1" } });
   const baseUrl = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + START_DEADLINE_MS;
@@ -62,4 +69,45 @@ export async function launchBrowser() {
     args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
       "--disable-background-networking", "--disable-component-update", "--disable-sync"],
   });
+}
+
+/** A plugins folder holding copies of the named built plugins (first-party or test). */
+export function pluginsFolder(names) {
+  const dir = mkdtempSync(join(tmpdir(), "greenroom-plugins-"));
+  for (const name of names) {
+    const built = [artefact("GREENROOM_PLUGINS", "target/plugins"), artefact("GREENROOM_TEST_PLUGINS", "target/test-plugins")]
+      .map((folder) => join(folder, `${name}.wasm`))
+      .find((file) => existsSync(file));
+    if (!built) throw new Error(`plugin ${name} is not built`);
+    copyFileSync(built, join(dir, `${name}.wasm`));
+  }
+  return dir;
+}
+
+/** A built plugin's path, for uploading. */
+export function builtPlugin(name) {
+  return join(artefact("GREENROOM_TEST_PLUGINS", "target/test-plugins"), `${name}.wasm`);
+}
+
+/** A catalog file of `count` generated components (alternating types and owners). */
+export function generatedCatalog(count) {
+  const dir = mkdtempSync(join(tmpdir(), "greenroom-catalog-"));
+  const docs = [];
+  for (let i = 0; i < count; i++) {
+    const n = String(i).padStart(3, "0");
+    docs.push(`apiVersion: backstage.io/v1alpha1
+kind: Component
+metadata:
+  name: gen-${n}
+  description: Generated component ${n}
+  tags: [generated]
+spec:
+  type: ${i % 3 === 0 ? "library" : "service"}
+  lifecycle: ${i % 2 === 0 ? "production" : "experimental"}
+  owner: ${i % 4 === 0 ? "platform" : "payments"}
+`);
+  }
+  const file = join(dir, "catalog-info.yaml");
+  writeFileSync(file, docs.join("---\n"));
+  return file;
 }

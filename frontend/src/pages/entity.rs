@@ -5,7 +5,10 @@ use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
 use serde_json::Value;
 
-use crate::api::{display_name, encode, entity_path, get_json, text};
+use crate::api::{
+    display_name, encode, entity_path, entity_ref, field, get_json, reference_target, text,
+};
+use crate::graph;
 use crate::ui_tree;
 
 const OVERVIEW: &str = "overview";
@@ -69,37 +72,127 @@ pub fn EntityPage() -> impl IntoView {
     }
 }
 
-/// About card and relations.
+/// Warnings, the about card, relations grouped by type, and the dependency graph.
 fn overview(entity: Value) -> impl IntoView {
     let spec = &entity["spec"];
     let metadata = &entity["metadata"];
-    let facts: Vec<(&str, String)> = [
-        ("Owner", &spec["owner"]),
-        ("System", &spec["system"]),
-        ("Type", &spec["type"]),
-        ("Lifecycle", &spec["lifecycle"]),
+    let annotation = |key: &str| text(&metadata["annotations"][key]);
+    let orphan = annotation("backstage.io/orphan") == "true";
+    let problems: Vec<String> = entity["status"]["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|item| {
+            let message = item["error"]["message"]
+                .as_str()
+                .or(item["message"].as_str())
+                .unwrap_or("processing failed");
+            format!("{}: {message}", text(&item["type"]))
+        })
+        .collect();
+    let reference = |label: &'static str, path: &str| {
+        let written = text(field(&entity, path));
+        (!written.is_empty()).then(|| {
+            let target = reference_target(&entity, path);
+            (label, written, target)
+        })
+    };
+    let linked: Vec<(&str, String, Option<String>)> = [
+        reference("Owner", "spec.owner"),
+        reference("System", "spec.system"),
+        reference("Domain", "spec.domain"),
+        reference("Parent", "spec.parent"),
     ]
     .into_iter()
-    .map(|(label, value)| (label, text(value)))
+    .flatten()
+    .collect();
+    let plain: Vec<(&str, String)> = [
+        ("Type", text(&spec["type"])),
+        ("Lifecycle", text(&spec["lifecycle"])),
+        ("Namespace", text(&metadata["namespace"])),
+        ("Email", text(&spec["profile"]["email"])),
+    ]
+    .into_iter()
     .filter(|(_, value)| !value.is_empty())
     .collect();
+    let source = annotation("backstage.io/managed-by-location");
     let tags = metadata["tags"].as_array().cloned().unwrap_or_default();
+    let links = metadata["links"].as_array().cloned().unwrap_or_default();
     let relations = entity["relations"].as_array().cloned().unwrap_or_default();
+    let mut by_type: Vec<(String, Vec<String>)> = Vec::new();
+    for relation in &relations {
+        let (kind, target) = (text(&relation["type"]), text(&relation["targetRef"]));
+        match by_type.iter_mut().find(|(t, _)| *t == kind) {
+            Some((_, targets)) => targets.push(target),
+            None => by_type.push((kind, vec![target])),
+        }
+    }
+    let graph = graph::DependencyGraph::of(&entity_ref(&entity), &by_type);
     view! {
-        <div class="card" id="about">
-            <h2>"About"</h2>
-            <p>{text(&metadata["description"])}</p>
-            <dl class="kv">{facts.into_iter().map(|(k, v)| view! { <dt>{k}</dt><dd>{v}</dd> }).collect_view()}</dl>
-            <p>{tags.iter().map(|t| view! { <span class="tag">{text(t)}</span> }).collect_view()}</p>
+        {orphan.then(|| view! {
+            <div class="warning" id="orphan-warning">"This entity is orphaned: the location that defined it no longer does. It stays until it is deleted or claimed again."</div>
+        })}
+        {(!problems.is_empty()).then(|| view! {
+            <div class="error" id="processing-errors">
+                <strong>"Processing errors: the last good version is shown."</strong>
+                <ul>{problems.into_iter().map(|p| view! { <li>{p}</li> }).collect_view()}</ul>
+            </div>
+        })}
+        <div class="cards">
+            <div class="card" id="about">
+                <h2>"About"</h2>
+                <p class="description">{text(&metadata["description"])}</p>
+                <dl class="kv">
+                    {linked.into_iter().map(|(label, written, target)| view! {
+                        <dt>{label}</dt>
+                        <dd>{match target {
+                            Some(target) => view! { <a href=entity_path(&target)>{written}</a> }.into_any(),
+                            None => written.into_any(),
+                        }}</dd>
+                    }).collect_view()}
+                    {plain.into_iter().map(|(k, v)| view! { <dt>{k}</dt><dd>{v}</dd> }).collect_view()}
+                    {(!source.is_empty()).then(|| view! { <dt>"Source"</dt><dd class="source"><code>{source}</code></dd> })}
+                </dl>
+                {(!tags.is_empty()).then(|| view! {
+                    <p class="tags">{tags.iter().map(|t| view! { <span class="tag">{text(t)}</span> }).collect_view()}</p>
+                })}
+                {(!links.is_empty()).then(|| view! {
+                    <ul class="links">{links.iter().map(|l| {
+                        let url = text(&l["url"]);
+                        let title = text(&l["title"]);
+                        let label = if title.is_empty() { url.clone() } else { title };
+                        view! { <li><a href=url rel="noopener noreferrer" target="_blank">{label}</a></li> }
+                    }).collect_view()}</ul>
+                })}
+            </div>
+            <div class="card" id="relations">
+                <h2>"Relations"</h2>
+                {if by_type.is_empty() {
+                    view! { <p class="empty">"No relations."</p> }.into_any()
+                } else {
+                    view! {
+                        <dl class="relations">{by_type.into_iter().map(|(kind, targets)| view! {
+                            <dt>{kind}</dt>
+                            <dd>{targets.into_iter().map(|t| view! { <a class="ref" href=entity_path(&t)>{t.clone()}</a> }).collect_view()}</dd>
+                        }).collect_view()}</dl>
+                    }.into_any()
+                }}
+            </div>
         </div>
-        <div class="card" id="relations">
-            <h2>"Relations"</h2>
-            <table>
-                <tbody>{relations.iter().map(|r| {
-                    let target = text(&r["targetRef"]);
-                    view! { <tr><td>{text(&r["type"])}</td><td><a href=entity_path(&target)>{target.clone()}</a></td></tr> }
-                }).collect_view()}</tbody>
-            </table>
+        <div class="card" id="graph">
+            <h2>"Dependency graph"</h2>
+            {graph.render()}
+        </div>
+        {(text(&entity["kind"]) == "API").then(|| api_definition(text(&spec["type"]), text(&spec["definition"])))}
+    }
+}
+
+/// An API's definition as text; the API tab (a plugin) summarises OpenAPI operations.
+fn api_definition(kind: String, definition: String) -> impl IntoView {
+    view! {
+        <div class="card" id="api-definition">
+            <h2>{format!("Definition ({kind})")}</h2>
+            <pre data-language=kind><code>{definition}</code></pre>
         </div>
     }
 }

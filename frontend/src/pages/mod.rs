@@ -2,4 +2,5 @@
 
 pub mod catalog;
 pub mod entity;
+pub mod home;
 pub mod plugins;

@@ -1,42 +1,171 @@
-//! The plugins admin page: what is loaded, from which file, and what failed.
+//! The plugins admin page: every plugin file with its state, contributions, grants, last
+//! error and call statistics; upload a `.wasm`, enable, disable or remove a plugin. The list
+//! is re-read after every change, so it always shows what the server holds.
 
 use greenroom_api::{PluginState, PluginSummary};
 use leptos::prelude::*;
+use wasm_bindgen::JsCast;
+use web_sys::HtmlInputElement;
 
-use crate::api::get_json;
+use crate::api::{delete, encode, get_json, post};
 
 #[component]
 pub fn PluginsPage() -> impl IntoView {
     let plugins = LocalResource::new(|| get_json::<Vec<PluginSummary>>("/api/plugins"));
+    // The outcome of the last change, shown above the table.
+    let notice = RwSignal::new(None::<Result<String, String>>);
+    let change = Callback::new(move |done: Result<String, String>| {
+        notice.set(Some(done));
+        plugins.refetch();
+    });
     view! {
         <h1>"Plugins"</h1>
-        <p class="subtitle">"WebAssembly components loaded from the plugins folder."</p>
+        <p class="subtitle">"WebAssembly components, sandboxed and hot-reloaded from the plugins folder."</p>
+        <Upload on_done=change/>
+        {move || notice.get().map(|outcome| match outcome {
+            Ok(message) => view! { <div class="notice" id="plugin-notice">{message}</div> }.into_any(),
+            Err(message) => view! { <div class="error" id="plugin-notice">{message}</div> }.into_any(),
+        })}
         <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {move || plugins.get().map(|result| match result {
                 Err(message) => view! { <div class="error">{message}</div> }.into_any(),
-                Ok(plugins) => view! {
+                Ok(list) if list.is_empty() => view! {
+                    <p class="empty">"No plugins loaded. Drop a .wasm file into the plugins folder or upload one."</p>
+                }.into_any(),
+                Ok(list) => view! {
                     <table id="plugins-table">
-                        <thead><tr><th>"Plugin"</th><th>"Version"</th><th>"State"</th><th>"Contributes"</th><th>"File"</th></tr></thead>
-                        <tbody>{plugins.into_iter().map(|p| {
-                            let (state, tone) = match p.state {
-                                PluginState::Loaded => ("loaded", "success"),
-                                PluginState::Disabled => ("disabled", "neutral"),
-                                PluginState::Failed => ("failed", "danger"),
-                            };
-                            view! {
-                                <tr>
-                                    <td><strong>{p.name.clone()}</strong>" "<code>{p.id}</code><br/>{p.description}</td>
-                                    <td>{p.version}</td>
-                                    <td><span class=format!("badge {tone}")>{state}</span>
-                                        {p.last_error.map(|e| view! { <div class="error">{e}</div> })}</td>
-                                    <td>{p.contributions.join(", ")}</td>
-                                    <td><code>{p.file}</code></td>
-                                </tr>
-                            }
-                        }).collect_view()}</tbody>
+                        <thead><tr>
+                            <th>"Plugin"</th><th>"State"</th><th>"Contributes"</th>
+                            <th>"Grants"</th><th>"Calls"</th><th></th>
+                        </tr></thead>
+                        <tbody>{list.into_iter().map(|p| view! { <PluginRow plugin=p on_done=change/> }).collect_view()}</tbody>
                     </table>
                 }.into_any(),
             })}
         </Transition>
+    }
+}
+
+/// The upload form: the chosen file is POSTed as the request body.
+#[component]
+fn Upload(on_done: Callback<Result<String, String>>) -> impl IntoView {
+    let input = NodeRef::<leptos::html::Input>::new();
+    let busy = RwSignal::new(false);
+    let upload = move |_| {
+        let Some(file) = input
+            .get()
+            .and_then(|i| i.dyn_into::<HtmlInputElement>().ok())
+            .and_then(|i| i.files())
+            .and_then(|files| files.get(0))
+        else {
+            on_done.run(Err("Choose a .wasm file first.".into()));
+            return;
+        };
+        busy.set(true);
+        leptos::task::spawn_local(async move {
+            let name = file.name();
+            let outcome = post::<PluginSummary>("/api/plugins", Some(file.into())).await;
+            busy.set(false);
+            on_done.run(outcome.map(|p| format!("Uploaded {name}: {} {} is {}.", p.name, p.version, state_label(p.state))));
+        });
+    };
+    view! {
+        <div class="card upload">
+            <label>"Upload a plugin " <input type="file" accept=".wasm" id="plugin-file" node_ref=input/></label>
+            <button id="plugin-upload" on:click=upload disabled=move || busy.get()>
+                {move || if busy.get() { "Uploading…" } else { "Upload" }}
+            </button>
+        </div>
+    }
+}
+
+#[component]
+fn PluginRow(plugin: PluginSummary, on_done: Callback<Result<String, String>>) -> impl IntoView {
+    let id = plugin.id.clone();
+    let confirming = RwSignal::new(false);
+    let act = move |action: &'static str| {
+        let id = id.clone();
+        move |_| {
+            let id = id.clone();
+            leptos::task::spawn_local(async move {
+                let url = format!("/api/plugins/{}", encode(&id));
+                let outcome = match action {
+                    "remove" => delete(&url).await.map(|()| format!("Removed {id}.")),
+                    _ => post::<PluginSummary>(&format!("{url}/{action}"), None)
+                        .await
+                        .map(|p| format!("{} is {}.", p.id, state_label(p.state))),
+                };
+                on_done.run(outcome);
+            });
+        }
+    };
+    let (state, tone) = (state_label(plugin.state), state_tone(plugin.state));
+    let grants = &plugin.grants;
+    let granted: Vec<String> = grants
+        .hosts
+        .iter()
+        .map(|h| format!("host {h}"))
+        .chain(grants.config.iter().map(|k| format!("config {k}")))
+        .chain(grants.secrets.iter().map(|k| format!("secret {k}")))
+        .chain(grants.catalog_write.then(|| "catalog write".to_string()))
+        .collect();
+    let limits = format!("{} ms, {} MiB", grants.timeout_ms, grants.memory_mib);
+    let missing = grants.missing.join(", ");
+    let stats = &plugin.stats;
+    let calls = format!(
+        "{} calls, {} failed ({} traps, {} timeouts)",
+        stats.calls, stats.failures, stats.traps, stats.timeouts
+    );
+    let latency = format!("p50 {:.2} ms · p99 {:.2} ms", stats.p50_ms, stats.p99_ms);
+    let toggle = if plugin.state == PluginState::Disabled { "enable" } else { "disable" };
+    view! {
+        <tr data-plugin=plugin.id.clone()>
+            <td>
+                <strong>{plugin.name.clone()}</strong>" "<span class="muted">{plugin.version.clone()}</span><br/>
+                <code>{plugin.id.clone()}</code>" · "<span class="muted">{plugin.file.clone()}</span>
+                <div class="muted">{plugin.description.clone()}</div>
+            </td>
+            <td>
+                <span class=format!("badge {tone}")>{state}</span>
+                {plugin.last_error.clone().map(|e| view! { <div class="error small last-error">{e}</div> })}
+            </td>
+            <td>{plugin.contributions.join(", ")}
+                {(!plugin.actions.is_empty()).then(|| view! {
+                    <div class="muted">{plugin.actions.iter().map(|a| a.id.clone()).collect::<Vec<_>>().join(", ")}</div>
+                })}
+            </td>
+            <td>
+                <div>{if granted.is_empty() { "catalog read only".to_string() } else { granted.join(", ") }}</div>
+                <div class="muted">{limits}</div>
+                {(!missing.is_empty()).then(|| view! { <div class="warning-text">"Not granted: "{missing}</div> })}
+            </td>
+            <td>{calls}<div class="muted">{latency}</div></td>
+            <td class="actions">
+                {(plugin.state != PluginState::Failed).then(|| view! {
+                    <button class="toggle" on:click=act(toggle)>{if toggle == "enable" { "Enable" } else { "Disable" }}</button>
+                })}
+                <Show when=move || confirming.get() fallback=move || view! {
+                    <button class="remove" on:click=move |_| confirming.set(true)>"Remove"</button>
+                }>
+                    <button class="remove danger" on:click=act("remove")>"Confirm remove"</button>
+                </Show>
+            </td>
+        </tr>
+    }
+}
+
+fn state_label(state: PluginState) -> &'static str {
+    match state {
+        PluginState::Loaded => "loaded",
+        PluginState::Disabled => "disabled",
+        PluginState::Failed => "failed",
+    }
+}
+
+fn state_tone(state: PluginState) -> &'static str {
+    match state {
+        PluginState::Loaded => "success",
+        PluginState::Disabled => "neutral",
+        PluginState::Failed => "danger",
     }
 }

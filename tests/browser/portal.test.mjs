@@ -1,0 +1,162 @@
+// The portal's pages in a real browser against the real server: catalog filters and paging
+// with state in the URL, entity page cards and graph, a hostile plugin's failure contained
+// in its tab, and the plugins admin page uploading, disabling and removing a plugin.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import {
+  startServer, launchBrowser, artifactsDir, pluginsFolder, builtPlugin, generatedCatalog,
+} from "./harness.mjs";
+
+let browser;
+
+before(async () => {
+  browser = await launchBrowser();
+});
+
+after(async () => {
+  await browser?.close();
+});
+
+test("catalog filters with facet counts and pages by cursor, all in the URL", async () => {
+  const server = await startServer({ plugins: pluginsFolder([]), catalogs: [generatedCatalog(60)] });
+  try {
+    const page = await browser.newPage();
+    await page.goto(`${server.baseUrl}/catalog`);
+    const table = page.locator("#catalog-table");
+    await page.locator("#total").getByText("63 entities").waitFor();
+    assert.equal(await table.locator("tbody tr").count(), 25);
+    // Facet counts come from entity-facets: 20 of the generated components are libraries.
+    const typeFilter = page.locator("#type-filter");
+    await typeFilter.locator("option", { hasText: "library (20)" }).waitFor({ state: "attached" });
+    await typeFilter.selectOption("library");
+    await page.waitForURL(/type=library/);
+    await page.locator("#total").getByText("20 entities").waitFor();
+    await page.locator("#owner-filter").selectOption("platform");
+    await page.waitForURL(/owner=platform/);
+    // Every 12th generated component is a library owned by platform: 0, 12, 24, 36, 48.
+    await page.locator("#total").getByText("5 entities").waitFor();
+    const names = await table.locator("tbody tr td:first-child").allInnerTexts();
+    assert.deepEqual(names, ["gen-000", "gen-012", "gen-024", "gen-036", "gen-048"]);
+    await page.screenshot({ path: join(artifactsDir, "catalog-filtered.png"), fullPage: true });
+
+    // Back to all components, then page through them.
+    await page.goto(`${server.baseUrl}/catalog?kind=Component`);
+    await page.locator("#total").getByText("63 entities").waitFor();
+    const first = await table.locator("tbody tr td:first-child").first().innerText();
+    await page.locator("#next-page").click();
+    await page.waitForURL(/cursor=/);
+    await table.locator("tbody tr td:first-child", { hasText: "gen-024" }).waitFor();
+    assert.notEqual(await table.locator("tbody tr td:first-child").first().innerText(), first);
+    await page.goBack();
+    await table.locator("tbody tr td:first-child", { hasText: first }).first().waitFor();
+
+    // Sorting by name descending, and the text filter.
+    await table.getByRole("link", { name: /^Name/ }).click();
+    await page.waitForURL(/dir=desc/);
+    await table.locator("tbody tr td:first-child", { hasText: "gen-059" }).waitFor();
+    const sorted = await table.locator("tbody tr td:first-child").allInnerTexts();
+    assert.ok(sorted.indexOf("gen-059") < sorted.indexOf("gen-058"), sorted.join(", "));
+    assert.ok(!sorted.includes("gen-000"), "the first page holds the end of the alphabet");
+    await page.locator("#text-filter").fill("Checkout");
+    await page.locator("#text-filter").press("Enter");
+    await page.waitForURL(/q=Checkout/);
+    await page.locator("#total").getByText("1 entities").waitFor();
+    await table.getByRole("link", { name: "Checkout Service" }).click();
+    await page.waitForURL("**/catalog/default/component/checkout");
+    await page.close();
+  } finally {
+    server.stop();
+  }
+});
+
+test("entity page shows about, relations by type and the dependency graph", async () => {
+  const server = await startServer({ plugins: pluginsFolder(["ownership"]) });
+  try {
+    const page = await browser.newPage();
+    await page.goto(`${server.baseUrl}/catalog/default/component/checkout`);
+    const about = page.locator("#about");
+    await about.getByText("Takes payment for a basket.").waitFor();
+    assert.equal(await about.getByRole("link", { name: "payments" }).getAttribute("href"), "/catalog/default/group/payments");
+    await about.locator(".source").getByText("catalog-info.yaml").waitFor();
+    const relations = page.locator("#relations");
+    await relations.locator("dt", { hasText: "ownedBy" }).waitFor();
+    const graph = page.locator("#graph svg");
+    await graph.locator(".node.center").getByText("component:default/checkout").waitFor();
+    await page.screenshot({ path: join(artifactsDir, "entity-page.png"), fullPage: true });
+    await graph.locator(".node.neighbour[data-ref='group:default/payments']").click();
+    await page.waitForURL("**/catalog/default/group/payments");
+    await page.locator("h1").getByText("Payments Team").waitFor();
+
+    // The theme switch sets and remembers the dark theme.
+    await page.locator("#theme-toggle").click();
+    assert.equal(await page.evaluate(() => document.documentElement.dataset.theme), "dark");
+    await page.reload();
+    assert.equal(await page.evaluate(() => document.documentElement.dataset.theme), "dark");
+    await page.screenshot({ path: join(artifactsDir, "entity-page-dark.png"), fullPage: true });
+    await page.close();
+  } finally {
+    server.stop();
+  }
+});
+
+test("a hostile plugin's failure stays in its tab while the page and other tabs work", async () => {
+  const server = await startServer({ plugins: pluginsFolder(["ownership", "hostile"]) });
+  try {
+    const page = await browser.newPage();
+    await page.goto(`${server.baseUrl}/catalog/default/component/checkout`);
+    await page.locator(".tabs").getByRole("link", { name: "panic" }).click();
+    await page.waitForURL("**/checkout/hostile.panic");
+    await page.locator(".plugin-tab .plugin-error").getByText("hostile").waitFor();
+    await page.locator("h1").getByText("Checkout Service").waitFor();
+    await page.screenshot({ path: join(artifactsDir, "hostile-tab.png"), fullPage: true });
+    await page.locator(".tabs").getByRole("link", { name: "Ownership" }).click();
+    await page.locator(".plugin-tab").getByRole("heading", { name: "Owner: Payments Team" }).waitFor();
+    await page.close();
+  } finally {
+    server.stop();
+  }
+});
+
+test("plugins page uploads a plugin whose tab then appears, and disables and removes it", async () => {
+  const server = await startServer({ plugins: pluginsFolder(["ownership"]) });
+  try {
+    const page = await browser.newPage();
+    await page.goto(`${server.baseUrl}/catalog/default/component/checkout`);
+    await page.locator(".tabs").getByRole("link", { name: "Ownership" }).waitFor();
+    assert.equal(await page.locator(".tabs").getByRole("link", { name: "build" }).count(), 0);
+
+    await page.goto(`${server.baseUrl}/plugins`);
+    const table = page.locator("#plugins-table");
+    await table.locator("tr[data-plugin=ownership]").getByText("loaded").waitFor();
+    await page.locator("#plugin-file").setInputFiles(builtPlugin("probe"));
+    await page.locator("#plugin-upload").click();
+    await page.locator("#plugin-notice").getByText("Uploaded probe.wasm").waitFor();
+    const probe = table.locator("tr[data-plugin=probe]");
+    await probe.getByText("loaded").waitFor();
+    await probe.getByText("Not granted: config greeting, config echo-url").waitFor();
+    await page.screenshot({ path: join(artifactsDir, "plugins-uploaded.png"), fullPage: true });
+
+    // The new tab is on the entity page, served by the same server without a restart.
+    await page.goto(`${server.baseUrl}/catalog/default/component/checkout`);
+    await page.locator(".tabs").getByRole("link", { name: "build" }).click();
+    await page.locator(".plugin-tab[data-plugin=probe]").getByText("probe build-000000").waitFor();
+
+    await page.goto(`${server.baseUrl}/plugins`);
+    await probe.getByRole("button", { name: "Disable" }).click();
+    await probe.getByText("disabled").waitFor();
+    await page.locator("#plugin-notice").getByText("probe is disabled.").waitFor();
+    await probe.getByRole("button", { name: "Remove" }).click();
+    await probe.getByRole("button", { name: "Confirm remove" }).click();
+    await page.locator("#plugin-notice").getByText("Removed probe.").waitFor();
+    assert.equal(await table.locator("tr[data-plugin=probe]").count(), 0);
+
+    // A file that is not a component is refused with the reason.
+    await page.locator("#plugin-file").setInputFiles({ name: "junk.wasm", mimeType: "application/wasm", buffer: Buffer.from("not wasm") });
+    await page.locator("#plugin-upload").click();
+    await page.locator(".error#plugin-notice").waitFor();
+    await page.close();
+  } finally {
+    server.stop();
+  }
+});
