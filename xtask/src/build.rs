@@ -207,13 +207,19 @@ fn locked_version(lock: &str, package: &str) -> Option<String> {
 
 /// The UI's download size, raw and gzipped, as a budget check.
 fn print_bundle_size(pkg: &Path) -> anyhow::Result<()> {
+    let (raw, gzipped) = bundle_size(pkg)?;
+    println!("frontend bundle: {raw} bytes, {gzipped} bytes gzipped");
+    Ok(())
+}
+
+/// Bytes of the UI's wasm and JS, raw and gzipped.
+pub fn bundle_size(pkg: &Path) -> anyhow::Result<(u64, u64)> {
     let (mut raw, mut gzipped) = (0, 0);
     for entry in std::fs::read_dir(pkg)?.flatten() {
         raw += entry.metadata()?.len();
         gzipped += gzip_len(&entry.path());
     }
-    println!("frontend bundle: {raw} bytes, {gzipped} bytes gzipped");
-    Ok(())
+    Ok((raw, gzipped))
 }
 
 fn gzip_len(file: &Path) -> u64 {

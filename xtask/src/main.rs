@@ -6,6 +6,7 @@
 //! - `cargo xtask test` — build, then unit, integration and browser tests.
 //! - `cargo xtask bench catalog [--entities N]` — catalog benchmark into BENCHMARKS.md.
 //! - `cargo xtask bench plugins` — plugin runtime benchmark into BENCHMARKS.md.
+//! - `cargo xtask bench ui [--entities N]` — catalog page in Chromium on a large catalog.
 
 mod bench;
 mod build;
@@ -29,9 +30,12 @@ fn main() -> anyhow::Result<()> {
         Some("bench") if args.get(1).map(String::as_str) == Some("plugins") => {
             bench::plugins::plugins(&root)
         }
+        Some("bench") if args.get(1).map(String::as_str) == Some("ui") => {
+            bench::ui::ui(&root, &args[2..])
+        }
         _ => {
             eprintln!(
-                "usage: cargo xtask <build|run|test|bench catalog [--entities N]...|bench plugins>"
+                "usage: cargo xtask <build|run|test|bench catalog [--entities N]...|bench plugins|bench ui [--entities N]>"
             );
             std::process::exit(2);
         }

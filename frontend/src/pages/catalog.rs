@@ -124,14 +124,18 @@ impl View {
             );
         }
         let mut url = format!(
-            "/api/catalog/entities/by-query?limit={PAGE_SIZE}&filter={}&orderField={}",
-            encode(&self.filter()),
-            encode(&format!(
-                "{},{}",
-                self.sort,
-                if self.descending { "desc" } else { "asc" }
-            ))
+            "/api/catalog/entities/by-query?limit={PAGE_SIZE}&filter={}",
+            encode(&self.filter())
         );
+        // Name ascending is the catalog's own order (by ref: namespace, then name), which
+        // needs no sorting on the server.
+        if self.sort != "metadata.name" || self.descending {
+            let direction = if self.descending { "desc" } else { "asc" };
+            url.push_str(&format!(
+                "&orderField={}",
+                encode(&format!("{},{direction}", self.sort))
+            ));
+        }
         if !self.text.is_empty() {
             url.push_str(&format!("&fullTextFilterTerm={}", encode(&self.text)));
         }

@@ -70,7 +70,7 @@ fn run_one(binary: &Path, size: usize) -> anyhow::Result<Measured> {
     let data = work.join("data");
     let addr = free_address()?;
     let started = Instant::now();
-    let mut server = start(binary, addr, &data, &catalog, &work.join("no-plugins"))?;
+    let mut server = start(binary, addr, &data, &catalog, &work.join("no-plugins"), &[])?;
     // Every generated entity plus the location's own entity.
     wait_for_total(addr, size + 1, &mut server)?;
     let ingest = started.elapsed();
@@ -79,6 +79,7 @@ fn run_one(binary: &Path, size: usize) -> anyhow::Result<Measured> {
     let endpoints: Vec<(&'static str, String)> = vec![
         ("by-name", format!("/api/catalog/entities/by-name/component/default/{}", component.rsplit('/').next().unwrap_or_default())),
         ("by-query (filter, page of 100)", "/api/catalog/entities/by-query?filter=kind=component,spec.lifecycle=production&limit=100".into()),
+        ("by-query (sorted by owner, page of 100)", "/api/catalog/entities/by-query?filter=kind=component&orderField=spec.owner,desc&limit=100".into()),
         ("by-query (relation filter)", format!("/api/catalog/entities/by-query?filter=relations.ownedBy={group}&limit=100")),
         ("entity-facets (kind, spec.type)", "/api/catalog/entity-facets?facet=kind&facet=spec.type".into()),
         ("full-text filter", "/api/catalog/entities/by-query?fullTextFilterTerm=service-42&fullTextFilterFields=metadata.name&limit=100".into()),
@@ -97,7 +98,7 @@ fn run_one(binary: &Path, size: usize) -> anyhow::Result<Measured> {
     let peak_rss_mb = peak_rss_mb(server.id())?;
     stop(&mut server);
     let restarted = Instant::now();
-    let mut again = start(binary, addr, &data, &catalog, &work.join("no-plugins"))?;
+    let mut again = start(binary, addr, &data, &catalog, &work.join("no-plugins"), &[])?;
     wait_for_total(addr, size + 1, &mut again)?;
     let restart = restarted.elapsed();
     stop(&mut again);
@@ -115,7 +116,7 @@ fn run_one(binary: &Path, size: usize) -> anyhow::Result<Measured> {
 /// Writes a synthetic organisation: per team a folder with one catalog-info.yaml holding the
 /// team, its members, services, APIs and resources; domains and systems in their own file.
 /// Returns the number of files.
-fn generate(dir: &Path, size: usize) -> anyhow::Result<usize> {
+pub fn generate(dir: &Path, size: usize) -> anyhow::Result<usize> {
     // Per team: 1 group + 5 users + 8 components + 3 APIs + 2 resources = 19, plus one
     // system per team and one domain per 10 teams in the shared file.
     const PER_TEAM: usize = 19;
@@ -209,7 +210,7 @@ fn doc(out: &mut String, kind: &str, name: &str, spec: &str) {
 }
 
 /// Polls until the catalog serves `total` entities (deadline 10 minutes).
-fn wait_for_total(addr: SocketAddr, total: usize, server: &mut Child) -> anyhow::Result<()> {
+pub fn wait_for_total(addr: SocketAddr, total: usize, server: &mut Child) -> anyhow::Result<()> {
     let needle = format!("\"totalItems\":{total}");
     wait_for(server, Duration::from_secs(600), || {
         http_get(addr, "/api/catalog/entities/by-query?limit=1&fields=kind")

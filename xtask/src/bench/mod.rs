@@ -3,6 +3,7 @@
 
 pub mod catalog;
 pub mod plugins;
+pub mod ui;
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -19,18 +20,20 @@ pub struct Latency {
     pub p99_ms: f64,
 }
 
-/// Starts `greenroom serve` quietly on `addr` with a data folder, one catalog location and a
-/// plugins folder (created when missing).
+/// Starts `greenroom serve` quietly on `addr` with a data folder, one catalog location, a
+/// plugins folder (created when missing) and any `extra` flags.
 pub fn start(
     binary: &Path,
     addr: SocketAddr,
     data: &Path,
     catalog: &Path,
     plugins: &Path,
+    extra: &[&std::ffi::OsStr],
 ) -> anyhow::Result<Child> {
     std::fs::create_dir_all(plugins)?;
     Command::new(binary)
         .args(["serve", "--listen", &addr.to_string()])
+        .args(extra)
         .arg("--catalog")
         .arg(catalog)
         .arg("--data")

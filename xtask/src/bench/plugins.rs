@@ -35,7 +35,7 @@ pub fn plugins(root: &Path) -> anyhow::Result<()> {
     let catalog = root.join("tests/fixtures/catalog");
     let data = work.join("data");
     let addr = free_address()?;
-    let launch = || start(&built.host_binary, addr, &data, &catalog, &plugins);
+    let launch = || start(&built.host_binary, addr, &data, &catalog, &plugins, &[]);
 
     let mut rows = Vec::new();
     for label in ["startup, compile cache cold", "startup, compile cache warm"] {
