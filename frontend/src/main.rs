@@ -1,6 +1,7 @@
 //! Greenroom's web UI: a Leptos client-side app. It reads only the host's REST API.
 
 mod api;
+mod api_definition;
 mod graph;
 mod pages;
 mod theme;

@@ -89,9 +89,15 @@ export function builtPlugin(name) {
   return join(artefact("GREENROOM_TEST_PLUGINS", "target/test-plugins"), `${name}.wasm`);
 }
 
+/** A catalog file holding `yaml`. */
+export function catalogFile(yaml) {
+  const file = join(mkdtempSync(join(tmpdir(), "greenroom-catalog-")), "catalog-info.yaml");
+  writeFileSync(file, yaml);
+  return file;
+}
+
 /** A catalog file of `count` generated components (alternating types and owners). */
 export function generatedCatalog(count) {
-  const dir = mkdtempSync(join(tmpdir(), "greenroom-catalog-"));
   const docs = [];
   for (let i = 0; i < count; i++) {
     const n = String(i).padStart(3, "0");
@@ -107,7 +113,5 @@ spec:
   owner: ${i % 4 === 0 ? "platform" : "payments"}
 `);
   }
-  const file = join(dir, "catalog-info.yaml");
-  writeFileSync(file, docs.join("---\n"));
-  return file;
+  return catalogFile(docs.join("---\n"));
 }

@@ -5,8 +5,35 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import {
-  startServer, launchBrowser, artifactsDir, pluginsFolder, builtPlugin, generatedCatalog,
+  startServer, launchBrowser, artifactsDir, pluginsFolder, builtPlugin, generatedCatalog, catalogFile,
 } from "./harness.mjs";
+
+const APIS = `apiVersion: backstage.io/v1alpha1
+kind: API
+metadata:
+  name: billing-api
+spec:
+  type: openapi
+  lifecycle: production
+  owner: payments
+  definition: |
+    openapi: 3.0.3
+    info: {title: Billing API, version: 2.1.0}
+    paths:
+      /invoices:
+        get: {summary: List invoices}
+        post: {summary: Create an invoice}
+---
+apiVersion: backstage.io/v1alpha1
+kind: API
+metadata:
+  name: events
+spec:
+  type: graphql
+  lifecycle: production
+  owner: payments
+  definition: "type Query { invoice(id: ID!): Invoice }"
+`;
 
 let browser;
 
@@ -70,8 +97,8 @@ test("catalog filters with facet counts and pages by cursor, all in the URL", as
   }
 });
 
-test("entity page shows about, relations by type and the dependency graph", async () => {
-  const server = await startServer({ plugins: pluginsFolder(["ownership"]) });
+test("entity page shows about, relations by type, the dependency graph and API definitions", async () => {
+  const server = await startServer({ plugins: pluginsFolder(["ownership"]), catalogs: [catalogFile(APIS)] });
   try {
     const page = await browser.newPage();
     await page.goto(`${server.baseUrl}/catalog/default/component/checkout`);
@@ -94,6 +121,16 @@ test("entity page shows about, relations by type and the dependency graph", asyn
     await page.reload();
     assert.equal(await page.evaluate(() => document.documentElement.dataset.theme), "dark");
     await page.screenshot({ path: join(artifactsDir, "entity-page-dark.png"), fullPage: true });
+
+    // An OpenAPI definition reads as its operations; another type as its source.
+    await page.goto(`${server.baseUrl}/catalog/default/api/billing-api`);
+    const operations = page.locator("#api-definition table.operations tbody tr");
+    await operations.first().waitFor();
+    assert.deepEqual(await operations.allInnerTexts(), ["GET\t/invoices\tList invoices", "POST\t/invoices\tCreate an invoice"]);
+    await page.locator("#api-definition").getByText("Billing API").waitFor();
+    await page.screenshot({ path: join(artifactsDir, "api-definition.png"), fullPage: true });
+    await page.goto(`${server.baseUrl}/catalog/default/api/events`);
+    await page.locator("#api-definition pre[data-language=graphql]").getByText("type Query").waitFor();
     await page.close();
   } finally {
     server.stop();

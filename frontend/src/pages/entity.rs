@@ -8,7 +8,7 @@ use serde_json::Value;
 use crate::api::{
     display_name, encode, entity_path, entity_ref, field, get_json, reference_target, text,
 };
-use crate::graph;
+use crate::{api_definition, graph};
 use crate::ui_tree;
 
 const OVERVIEW: &str = "overview";
@@ -183,17 +183,7 @@ fn overview(entity: Value) -> impl IntoView {
             <h2>"Dependency graph"</h2>
             {graph.render()}
         </div>
-        {(text(&entity["kind"]) == "API").then(|| api_definition(text(&spec["type"]), text(&spec["definition"])))}
-    }
-}
-
-/// An API's definition as text; the API tab (a plugin) summarises OpenAPI operations.
-fn api_definition(kind: String, definition: String) -> impl IntoView {
-    view! {
-        <div class="card" id="api-definition">
-            <h2>{format!("Definition ({kind})")}</h2>
-            <pre data-language=kind><code>{definition}</code></pre>
-        </div>
+        {(text(&entity["kind"]) == "API").then(|| api_definition::view(text(&spec["type"]), text(&spec["definition"])))}
     }
 }
 
