@@ -36,6 +36,7 @@ function freePort() {
 export async function startServer({
   plugins = artefact("GREENROOM_PLUGINS", "target/plugins"),
   catalogs = [],
+  args = [],
 } = {}) {
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), "greenroom-browser-"));
@@ -47,6 +48,7 @@ export async function startServer({
     ...catalogs.flatMap((c) => ["--catalog", c]),
     // One compiled-plugin cache for every server, as in the Rust end-to-end harness.
     "--plugin-cache", join(root, "target/tmp/plugin-cache"),
+    ...args,
   ], { stdio: ["ignore", "ignore", openSync(log, "w")], env: { ...process.env, NO_COLOR: "1" } });
   const baseUrl = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + START_DEADLINE_MS;

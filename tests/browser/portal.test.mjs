@@ -4,6 +4,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
+import { writeFileSync } from "node:fs";
 import {
   startServer, launchBrowser, artifactsDir, pluginsFolder, builtPlugin, generatedCatalog, catalogFile,
 } from "./harness.mjs";
@@ -197,3 +198,49 @@ test("plugins page uploads a plugin whose tab then appears, and disables and rem
     server.stop();
   }
 });
+
+test("entity page warns of processing errors and orphans while showing the last good version", async () => {
+  const component = (extra) => `apiVersion: backstage.io/v1alpha1
+kind: Component
+metadata:
+  name: fragile
+  description: Still served.
+spec:
+  type: service
+  lifecycle: production
+${extra}`;
+  const file = catalogFile(component("  owner: payments\n"));
+  const server = await startServer({ plugins: pluginsFolder([]), catalogs: [file], args: ["--orphan-strategy", "keep"] });
+  try {
+    const page = await browser.newPage();
+    await page.goto(`${server.baseUrl}/catalog/default/component/fragile`);
+    await page.locator("#about").getByText("Still served.").waitFor();
+    assert.equal(await page.locator("#processing-errors").count(), 0);
+
+    // The owner goes missing: the document fails validation, the last good version stays.
+    writeFileSync(file, component(""));
+    await reloadUntil(page, "#processing-errors");
+    await page.locator("#processing-errors").getByText("spec.owner").waitFor();
+    await page.locator("#about").getByText("Still served.").waitFor();
+    await page.screenshot({ path: join(artifactsDir, "processing-errors.png"), fullPage: true });
+
+    // The document goes away: the entity is kept as an orphan, and says so.
+    writeFileSync(file, "");
+    await reloadUntil(page, "#orphan-warning");
+    await page.close();
+  } finally {
+    server.stop();
+  }
+});
+
+/** Reloads the page until `selector` shows (the catalog applies file changes within a
+ * second); fails after 10 s. */
+async function reloadUntil(page, selector) {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    await page.reload();
+    await page.locator("#about").waitFor();
+    if (await page.locator(selector).count() > 0) return;
+    if (Date.now() > deadline) throw new Error(`${selector} never appeared`);
+  }
+}

@@ -179,11 +179,11 @@ fn overview(entity: Value) -> impl IntoView {
                 }}
             </div>
         </div>
+        {(text(&entity["kind"]) == "API").then(|| api_definition::view(text(&spec["type"]), text(&spec["definition"])))}
         <div class="card" id="graph">
             <h2>"Dependency graph"</h2>
             {graph.render()}
         </div>
-        {(text(&entity["kind"]) == "API").then(|| api_definition::view(text(&spec["type"]), text(&spec["definition"])))}
     }
 }
 
