@@ -10,7 +10,7 @@ use anyhow::{Context, bail};
 
 use crate::Tools;
 use crate::command::run;
-use crate::contract;
+use crate::{contract, npm};
 
 /// The pinned componentize-js.
 pub const COMPONENTIZE_JS_VERSION: &str = "0.23.0";
@@ -25,33 +25,11 @@ pub fn componentize_js(tools: &Tools) -> anyhow::Result<PathBuf> {
     if let Some(path) = std::env::var_os("GREENROOM_COMPONENTIZE_JS") {
         return Ok(path.into());
     }
-    let node = tools.dir.join("node");
-    let package = node.join("node_modules/@bytecodealliance/componentize-js");
-    let installed = std::fs::read_to_string(package.join("package.json")).unwrap_or_default();
-    if installed.contains(&format!("\"version\": \"{COMPONENTIZE_JS_VERSION}\"")) {
-        return Ok(package);
-    }
-    println!(
-        "installing @bytecodealliance/componentize-js {COMPONENTIZE_JS_VERSION} into {}",
-        node.display()
-    );
-    std::fs::create_dir_all(&node)?;
-    std::fs::write(
-        node.join("package.json"),
-        format!(
-            "{{\"private\": true, \"dependencies\": {{\"@bytecodealliance/componentize-js\": \"{COMPONENTIZE_JS_VERSION}\"}}}}\n"
-        ),
-    )?;
-    run(
-        Command::new("npm").current_dir(&node).args([
-            "install",
-            "--no-audit",
-            "--no-fund",
-            "--loglevel=error",
-        ]),
-        "npm install @bytecodealliance/componentize-js (is node installed?)",
-    )?;
-    Ok(package)
+    npm::package(
+        &tools.dir.join("node"),
+        "@bytecodealliance/componentize-js",
+        COMPONENTIZE_JS_VERSION,
+    )
 }
 
 /// Builds the JavaScript plugin in `project` (entry `app.js`) for `world` into `out`. The

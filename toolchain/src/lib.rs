@@ -4,11 +4,13 @@
 //! - [`rust`], [`python`], [`js`]: find (and, when allowed, install) each language's toolchain;
 //! - [`project`]: detect a plugin project's language and build it into a component;
 //! - [`scaffold`]: write a new, ready-to-build plugin project;
-//! - [`contract`]: the WIT contract and per-language SDK helpers, embedded.
+//! - [`contract`]: the WIT contract and per-language SDK helpers, embedded;
+//! - [`npm`]: pinned npm packages (componentize-js, binaryen's wasm-opt for the UI).
 
 pub mod command;
 pub mod contract;
 pub mod js;
+pub mod npm;
 pub mod project;
 pub mod python;
 pub mod rust;
