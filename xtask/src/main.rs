@@ -84,14 +84,7 @@ fn test(root: &Path) -> anyhow::Result<()> {
             .envs(artefacts.clone()),
         "cargo test",
     )?;
-    toolchain::system::ensure_debian_packages(&["chromium"], true)?;
-    let browser_tests = root.join("tests/browser");
-    toolchain::command::run(
-        Command::new("npm")
-            .current_dir(&browser_tests)
-            .args(["ci", "--no-audit", "--no-fund"]),
-        "npm ci (browser tests)",
-    )?;
+    let browser_tests = browser_tests(root)?;
     toolchain::command::run(
         Command::new("node")
             .current_dir(&browser_tests)
@@ -101,4 +94,17 @@ fn test(root: &Path) -> anyhow::Result<()> {
     )?;
     println!("all tests passed");
     Ok(())
+}
+
+/// Chromium and the browser tests' npm packages, installed; returns `tests/browser`.
+pub fn browser_tests(root: &Path) -> anyhow::Result<PathBuf> {
+    toolchain::system::ensure_debian_packages(&["chromium"], true)?;
+    let dir = root.join("tests/browser");
+    toolchain::command::run(
+        Command::new("npm")
+            .current_dir(&dir)
+            .args(["ci", "--no-audit", "--no-fund"]),
+        "npm ci (browser tests)",
+    )?;
+    Ok(dir)
 }

@@ -11,7 +11,7 @@ use anyhow::{Context, bail};
 
 use super::catalog::{generate, wait_for_total};
 use super::{free_address, start, stop, write_section};
-use crate::{build, toolchain};
+use crate::build;
 
 const DEFAULT_ENTITIES: usize = 100_000;
 const RUNS: usize = 10;
@@ -23,14 +23,7 @@ pub fn ui(root: &Path, args: &[String]) -> anyhow::Result<()> {
         _ => bail!("usage: cargo xtask bench ui [--entities N]"),
     };
     let built = build::all(root)?;
-    toolchain::system::ensure_debian_packages(&["chromium"], true)?;
-    let browser_tests = root.join("tests/browser");
-    toolchain::command::run(
-        Command::new("npm")
-            .current_dir(&browser_tests)
-            .args(["ci", "--no-audit", "--no-fund"]),
-        "npm ci (browser tests)",
-    )?;
+    let browser_tests = crate::browser_tests(root)?;
     let work = std::env::temp_dir().join(format!("greenroom-bench-ui-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&work);
     let catalog = work.join("catalog");
