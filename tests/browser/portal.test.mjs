@@ -117,9 +117,12 @@ test("entity page shows about, relations by type, the dependency graph and API d
     await page.locator("h1").getByText("Payments Team").waitFor();
 
     // The theme switch sets and remembers the dark theme.
-    await page.locator("#theme-toggle").click();
+    await page.locator("#theme-toggle").getByText("Dark").click();
+    await page.locator("#theme-toggle").getByText("Light").waitFor();
     assert.equal(await page.evaluate(() => document.documentElement.dataset.theme), "dark");
     await page.reload();
+    // The app sets the saved theme as it starts; its header shows once it has.
+    await page.locator("#theme-toggle").getByText("Light").waitFor();
     assert.equal(await page.evaluate(() => document.documentElement.dataset.theme), "dark");
     await page.screenshot({ path: join(artifactsDir, "entity-page-dark.png"), fullPage: true });
 
