@@ -190,6 +190,8 @@ test("plugins page uploads a plugin whose tab then appears, and disables and rem
     await probe.getByRole("button", { name: "Remove" }).click();
     await probe.getByRole("button", { name: "Confirm remove" }).click();
     await page.locator("#plugin-notice").getByText("Removed probe.").waitFor();
+    // The notice shows before the list is read again; wait for the row to go.
+    await table.locator("tr[data-plugin=probe]").waitFor({ state: "detached" });
     assert.equal(await table.locator("tr[data-plugin=probe]").count(), 0);
 
     // A file that is not a component is refused with the reason.
