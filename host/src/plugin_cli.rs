@@ -251,22 +251,13 @@ fn inspect(file: &Path, json: bool) -> anyhow::Result<ExitCode> {
 
 /// The contract world a component with these contributions targets.
 fn world_of(contributions: &[String]) -> String {
-    let world = |contribution: &str| match contribution {
-        "entity-tabs" => "entity-tabs-plugin",
-        "scaffolder-actions" => "scaffolder-plugin",
-        "entity-provider" => "provider-plugin",
-        _ => "imports",
-    };
+    let world = |c: &String| greenroom_toolchain::contract::world_of(c).unwrap_or("imports");
     match contributions {
         [] => "imports (contributes nothing)".into(),
         [one] => world(one).into(),
         several => format!(
             "its own, including {}",
-            several
-                .iter()
-                .map(|c| world(c))
-                .collect::<Vec<_>>()
-                .join(" + ")
+            several.iter().map(world).collect::<Vec<_>>().join(" + ")
         ),
     }
 }

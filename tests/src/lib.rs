@@ -77,13 +77,20 @@ pub fn plugins_folder(root: &Path, plugins: &[(&str, Option<String>)]) -> PathBu
     dir
 }
 
-/// Starts a server on the fixture catalog with `plugins`, configured by the YAML `config`
-/// (written to `root/greenroom.yaml`), its data in `root/data`.
-pub fn start_with_config(root: &Path, plugins: &Path, config: &str) -> Server {
+/// Starts a server on the fixture catalog plus `catalogs` with `plugins`, configured by the
+/// YAML `config` (written to `root/greenroom.yaml`), its data in `root/data`.
+pub fn start_with_config(
+    root: &Path,
+    catalogs: &[PathBuf],
+    plugins: &Path,
+    config: &str,
+) -> Server {
     let config_file = root.join("greenroom.yaml");
     std::fs::write(&config_file, config).unwrap();
+    let mut all = vec![fixture_catalog()];
+    all.extend_from_slice(catalogs);
     Server::start_with_args(
-        &[fixture_catalog()],
+        &all,
         plugins,
         &root.join("data"),
         &["--config", config_file.to_str().unwrap()],

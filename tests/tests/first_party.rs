@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use greenroom_e2e::{FakeApi, Server, fixture_catalog, plugins_folder};
+use greenroom_e2e::{FakeApi, Server, plugins_folder, start_with_config};
 use serde_json::Value;
 
 /// A catalog beside the fixture one: a service with CI and docs annotations, and an API with
@@ -130,14 +130,7 @@ fn start(root: &Path, plugins: &[&str], config: &str) -> Server {
         root,
         &plugins.iter().map(|p| (*p, None)).collect::<Vec<_>>(),
     );
-    let config_file = root.join("greenroom.yaml");
-    std::fs::write(&config_file, config).unwrap();
-    Server::start_with_args(
-        &[fixture_catalog(), catalog],
-        &folder,
-        &root.join("data"),
-        &["--config", config_file.to_str().unwrap()],
-    )
+    start_with_config(root, &[catalog], &folder, config)
 }
 
 /// Every node of one type in a rendered tree, depth first.

@@ -59,6 +59,7 @@ fn hostile_plugins_are_contained_and_the_rest_keeps_serving() {
     // The operator gives the target but not the host: the request must never leave.
     let mut server = start_with_config(
         tmp.path(),
+        &[],
         &plugins,
         &format!(
             "plugins:\n  hostile:\n    config: {{target: 'http://127.0.0.1:{port}/steal'}}\n    limits: {{timeoutMs: 500, memoryMiB: 32}}\n"
@@ -155,21 +156,15 @@ fn granted_imports_work_and_ungranted_ones_are_refused() {
         "[capabilities]\nhosts = [\"127.0.0.1:{port}\"]\nconfig = [\"greeting\", \"echo-url\"]\n"
     );
     let plugins = plugins_folder(tmp.path(), &[("probe", Some(manifest))]);
-    let config_file = tmp.path().join("greenroom.yaml");
-    std::fs::write(
-        &config_file,
-        format!(
-            "plugins:\n  probe:\n    allowedHosts: ['127.0.0.1:{port}']\n    config: {{echo-url: 'http://127.0.0.1:{port}/echo'}}\n    secrets: {{greeting: PROBE_GREETING}}\n"
-        ),
-    )
-    .unwrap();
     // SAFETY: set before any other thread of this test binary reads the environment for it.
     unsafe { std::env::set_var("PROBE_GREETING", "hello from env") };
-    let server = Server::start_with_args(
-        &[fixture_catalog(), catalog.join("catalog-info.yaml")],
+    let server = start_with_config(
+        tmp.path(),
+        &[catalog.join("catalog-info.yaml")],
         &plugins,
-        &tmp.path().join("data"),
-        &["--config", config_file.to_str().unwrap()],
+        &format!(
+            "plugins:\n  probe:\n    allowedHosts: ['127.0.0.1:{port}']\n    config: {{echo-url: 'http://127.0.0.1:{port}/echo'}}\n    secrets: {{greeting: PROBE_GREETING}}\n"
+        ),
     );
     let (status, tab) = server.get("/api/plugins/probe/tabs/imports?entity=component:default/svc");
     assert_eq!(status, 200, "{tab}");
@@ -224,6 +219,7 @@ fn hot_reload_under_load_fails_no_request() {
     // The slow tab below runs for a few seconds; give it room.
     let server = Arc::new(start_with_config(
         tmp.path(),
+        &[],
         &plugins,
         "plugins:\n  probe:\n    limits: {timeoutMs: 10000}\n",
     ));
@@ -435,6 +431,7 @@ fn an_entity_provider_feeds_the_catalog_and_later_answers_replace_earlier_ones()
     let plugins = plugins_folder(tmp.path(), &[("json-entities", None)]);
     let server = start_with_config(
         tmp.path(),
+        &[],
         &plugins,
         &format!(
             "plugins:\n  json-entities:\n    allowedHosts: ['127.0.0.1:{port}']\n    config: {{url: 'http://127.0.0.1:{port}/entities', interval-seconds: '1'}}\n    catalogWrite: true\n"
@@ -503,7 +500,7 @@ fn an_entity_provider_feeds_the_catalog_and_later_answers_replace_earlier_ones()
 fn a_scaffolder_action_renders_a_template_into_a_confined_workspace() {
     let tmp = tempfile::tempdir().unwrap();
     let plugins = plugins_folder(tmp.path(), &[("template-file", None)]);
-    let server = start_with_config(tmp.path(), &plugins, "");
+    let server = start_with_config(tmp.path(), &[], &plugins, "");
     let summary = server.get_ok("/api/plugins/template-file");
     assert_eq!(
         summary["contributions"],

@@ -10,8 +10,25 @@ pub const VERSION: &str = "0.1.0";
 /// The world a plugin targets when its `greenroom.toml` names none.
 pub const DEFAULT_WORLD: &str = "entity-tabs-plugin";
 
-/// The worlds a plugin may target.
-pub const WORLDS: &[&str] = &["entity-tabs-plugin", "scaffolder-plugin", "provider-plugin"];
+/// The worlds a plugin may target, each with the contribution interface it exports.
+pub const WORLDS: &[(&str, &str)] = &[
+    ("entity-tabs-plugin", "entity-tabs"),
+    ("scaffolder-plugin", "scaffolder-actions"),
+    ("provider-plugin", "entity-provider"),
+];
+
+/// The contribution a world exports, or None for a name that is not a world.
+pub fn contribution_of(world: &str) -> Option<&'static str> {
+    WORLDS.iter().find(|(w, _)| *w == world).map(|(_, c)| *c)
+}
+
+/// The world that exports a contribution interface, or None for an unknown one.
+pub fn world_of(contribution: &str) -> Option<&'static str> {
+    WORLDS
+        .iter()
+        .find(|(_, c)| *c == contribution)
+        .map(|(w, _)| *w)
+}
 
 const WIT_FILES: &[(&str, &str)] = &[
     ("plugin.wit", include_str!("../../wit/v0.1.0/plugin.wit")),

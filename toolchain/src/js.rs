@@ -32,16 +32,23 @@ pub fn componentize_js(tools: &Tools) -> anyhow::Result<PathBuf> {
     )
 }
 
-/// Builds the JavaScript plugin in `project` (entry `app.js`) for `world` into `out`. The
-/// project's modules are copied to `stage` beside the contract and `greenroom.js`, so
-/// `import ... from './greenroom.js'` resolves.
+/// Builds the JavaScript plugin in `project` (entry `app.js`) for `world` into `out`, against
+/// the contract in `wit`. The project's modules are copied to `stage` beside `greenroom.js`,
+/// so `import ... from './greenroom.js'` resolves.
 pub fn build(
     tools: &Tools,
     project: &Path,
     world: &str,
+    wit: &Path,
     stage: &Path,
     out: &Path,
 ) -> anyhow::Result<()> {
+    if project.join("greenroom.js").exists() {
+        bail!(
+            "{} has its own greenroom.js; that name is the SDK's helper module",
+            project.display()
+        );
+    }
     let package = componentize_js(tools)?;
     let source = stage.join("src");
     let _ = std::fs::remove_dir_all(&source);
@@ -56,15 +63,7 @@ pub fn build(
             std::fs::copy(&path, source.join(entry.file_name()))?;
         }
     }
-    if source.join("greenroom.js").exists() {
-        bail!(
-            "{} has its own greenroom.js; that name is the SDK's helper module",
-            project.display()
-        );
-    }
     std::fs::write(source.join("greenroom.js"), contract::JS_SDK)?;
-    let wit = stage.join("wit");
-    contract::write_wit(&wit)?;
     let entry = package.join("src/componentize.js");
     let script = format!(
         "import {{ componentize }} from {entry};

@@ -128,43 +128,64 @@ pub fn project_name(project: &Path) -> String {
 pub fn build(project: &Path, options: &BuildOptions) -> anyhow::Result<Language> {
     let project = &std::path::absolute(project)?;
     let language = Language::detect(project)?;
-    let world = world(project)?;
+    let manifest = read_manifest(project)?;
     if let Some(dir) = options.out.parent() {
         std::fs::create_dir_all(dir)?;
     }
-    let stage = options
-        .work_dir
-        .join("greenroom-stage")
-        .join(project_name(project));
     match language {
         Language::Rust => build_rust(project, options)?,
-        Language::Python => python::build(&options.tools, project, &world, &stage, &options.out)?,
-        Language::JavaScript => js::build(&options.tools, project, &world, &stage, &options.out)?,
+        Language::Python | Language::JavaScript => {
+            let world = world(project, manifest.as_deref())?;
+            // The contract and helper module sit beside the sources the tool reads.
+            let stage = options
+                .work_dir
+                .join("greenroom-stage")
+                .join(project_name(project));
+            let wit = stage.join("wit");
+            contract::write_wit(&wit)?;
+            let (tools, out) = (&options.tools, &options.out);
+            match language {
+                Language::Python => python::build(tools, project, &world, &wit, &stage, out)?,
+                _ => js::build(tools, project, &world, &wit, &stage, out)?,
+            }
+        }
     }
-    let mut wasm = std::fs::read(&options.out)?;
-    embed_manifest(project, &mut wasm)?;
-    std::fs::write(&options.out, wasm)?;
+    if let Some(text) = manifest {
+        let mut wasm = std::fs::read(&options.out)?;
+        append_custom_section(&mut wasm, "greenroom:manifest", text.as_bytes());
+        std::fs::write(&options.out, wasm)?;
+    }
     Ok(language)
 }
 
-/// The world named by `build.world` in the project's manifest, or the default.
-fn world(project: &Path) -> anyhow::Result<String> {
+/// The project's `greenroom.toml`, if it has one.
+fn read_manifest(project: &Path) -> anyhow::Result<Option<String>> {
     let file = project.join(MANIFEST);
-    let manifest: ManifestFile = match std::fs::read_to_string(&file) {
-        Ok(text) => toml::from_str(&text)
+    match std::fs::read_to_string(&file) {
+        Ok(text) => Ok(Some(text)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e).context(format!("reading {}", file.display())),
+    }
+}
+
+/// The world named by `build.world` in the project's manifest, or the default.
+fn world(project: &Path, manifest: Option<&str>) -> anyhow::Result<String> {
+    let file = project.join(MANIFEST);
+    let parsed: ManifestFile = match manifest {
+        Some(text) => toml::from_str(text)
             .map_err(|e| anyhow::anyhow!("{}: {}", file.display(), e.message()))?,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => ManifestFile::default(),
-        Err(e) => return Err(e).context(format!("reading {}", file.display())),
+        None => ManifestFile::default(),
     };
-    let world = manifest
+    let world = parsed
         .build
         .world
         .unwrap_or_else(|| contract::DEFAULT_WORLD.to_string());
-    if !contract::WORLDS.contains(&world.as_str()) {
+    if contract::contribution_of(&world).is_none() {
+        let names: Vec<&str> = contract::WORLDS.iter().map(|(w, _)| *w).collect();
         bail!(
             "{}: build.world '{world}' is not one of {}",
             file.display(),
-            contract::WORLDS.join(", ")
+            names.join(", ")
         );
     }
     Ok(world)
@@ -209,14 +230,10 @@ fn crate_name(project: &Path) -> anyhow::Result<String> {
 /// Appends `greenroom.toml` from `project` (if any) to an already built component: for
 /// plugins built together in one cargo workspace.
 pub fn embed_manifest(project: &Path, wasm: &mut Vec<u8>) -> anyhow::Result<()> {
-    match std::fs::read(project.join(MANIFEST)) {
-        Ok(text) => {
-            append_custom_section(wasm, "greenroom:manifest", &text);
-            Ok(())
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-        Err(e) => Err(e.into()),
+    if let Some(text) = read_manifest(project)? {
+        append_custom_section(wasm, "greenroom:manifest", text.as_bytes());
     }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -40,25 +40,24 @@ pub fn componentize_py(tools: &Tools) -> anyhow::Result<PathBuf> {
     Ok(binary)
 }
 
-/// Builds the Python plugin in `project` (module `app`) for `world` into `out`. The contract
-/// and the `greenroom` helper module are written to `stage` first.
+/// Builds the Python plugin in `project` (module `app`) for `world` into `out`, against the
+/// contract in `wit`. The `greenroom` helper module is written to `stage` first.
 pub fn build(
     tools: &Tools,
     project: &Path,
     world: &str,
+    wit: &Path,
     stage: &Path,
     out: &Path,
 ) -> anyhow::Result<()> {
     let componentize = componentize_py(tools)?;
-    let wit = stage.join("wit");
     let sdk = stage.join("sdk");
-    contract::write_wit(&wit)?;
     std::fs::create_dir_all(&sdk)?;
     std::fs::write(sdk.join("greenroom.py"), contract::PYTHON_SDK)?;
     run(
         Command::new(componentize)
             .arg("--wit-path")
-            .arg(&wit)
+            .arg(wit)
             .args(["--world", world, "componentize", "app", "--python-path"])
             .arg(project)
             .arg("--python-path")

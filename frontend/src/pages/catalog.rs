@@ -153,6 +153,14 @@ impl View {
         )
     }
 
+    /// Another kind keeps only the text: the other filters and the sort are per kind.
+    fn of_kind(&self, kind: String) -> View {
+        let mut next = View::from_query(&ParamsMap::new());
+        next.kind = kind;
+        next.text = self.text.clone();
+        next
+    }
+
     /// The same view with one setting changed and paging restarted.
     fn with(&self, change: impl FnOnce(&mut View)) -> View {
         let mut next = self.clone();
@@ -191,7 +199,7 @@ pub fn CatalogPage() -> impl IntoView {
             <aside class="filters card" id="catalog-filters">
                 <label>"Kind"
                     <select id="kind-filter" prop:value=move || current().kind
-                        on:change=move |ev| { let kind = event_target_value(&ev); go.run(View { kind, filters: Vec::new(), text: current().text, sort: "metadata.name".into(), descending: false, cursor: None }) }>
+                        on:change=move |ev| { let kind = event_target_value(&ev); go.run(current().of_kind(kind)) }>
                         {KINDS.iter().map(|k| view! { <option value=*k>{*k}</option> }).collect_view()}
                     </select>
                 </label>
