@@ -397,8 +397,8 @@ impl Catalog {
             {
                 return Err(LocationError::Input(error.to_string()));
             }
-            let mut entities = vec![root.entity.body.clone()];
-            entities.extend(reconcile::preview(&walk));
+            let mut entities = vec![root.entity.entity()?.body];
+            entities.extend(reconcile::preview(&walk)?);
             return Ok(AddedLocation {
                 location,
                 entities,

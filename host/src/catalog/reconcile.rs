@@ -18,6 +18,7 @@ use serde_json::{Value, json};
 use sha1::{Digest, Sha1};
 
 use super::entity_ref::EntityRef;
+use super::relations::relations_of;
 use super::sources::{
     self, FileContext, FileOutcome, MANAGED_BY_LOCATION, MANAGED_BY_ORIGIN_LOCATION,
     ProcessingError, StagedEntity,
@@ -92,8 +93,7 @@ pub fn location_entity(kind: &str, target: &str) -> StagedEntity {
     });
     StagedEntity {
         entity_ref: EntityRef::new("location", "default", &name),
-        body,
-        relations: Vec::new(),
+        json: body.to_string(),
         document: 0,
     }
 }
@@ -298,7 +298,7 @@ pub fn apply(
         for root in roots {
             report.written += usize::from(w.put(&EntityWrite {
                 entity_ref: &root.entity.entity_ref,
-                body: &root.entity.body,
+                body: &root.entity.entity()?.body,
                 relations: &[],
                 file: None,
                 location_id: &root.id,
@@ -357,10 +357,12 @@ pub fn apply(
                     });
                     continue;
                 }
+                let entity = staged.entity()?;
                 report.written += usize::from(w.put(&EntityWrite {
                     entity_ref: &staged.entity_ref,
-                    body: &staged.body,
-                    relations: &staged.relations,
+                    body: &entity.body,
+                    relations: &relations_of(&entity)
+                        .map_err(|e| anyhow::anyhow!("{}: {}", e.field, e.message))?,
                     file: Some(&record.path),
                     location_id: &record.location_id,
                     parent_ref: Some(&record.parent_ref),
@@ -400,8 +402,8 @@ fn release(w: &mut Writer, entity_ref: &str, orphans: OrphanStrategy) -> anyhow:
 }
 
 /// The entities a walk would produce, without storing anything (a dry run).
-pub fn preview(walk: &Walk) -> Vec<Value> {
+pub fn preview(walk: &Walk) -> anyhow::Result<Vec<Value>> {
     walk.processed()
-        .flat_map(|(_, outcome)| outcome.entities.iter().map(|e| e.body.clone()))
+        .flat_map(|(_, outcome)| outcome.entities.iter().map(|e| Ok(e.entity()?.body)))
         .collect()
 }

@@ -1,10 +1,13 @@
-//! The catalog's SQLite store. All catalog SQL lives in this module: [`write`] applies what
-//! processing produced, [`read`] answers queries.
+//! The catalog's store: SQLite for the record, and an in-memory [`index`] of entity fields
+//! for filtering, counting, paging and facets. All catalog SQL lives in this module:
+//! [`write`] applies what processing produced, [`read`] answers queries.
 //!
 //! One writer connection behind a mutex; readers take a connection from a small pool, so
-//! reads run in parallel with each other and with a write (WAL).
+//! reads run in parallel with each other and with a write (WAL). The index follows each
+//! committed write while the writer is still held, so it changes in commit order.
 
-mod filter_sql;
+mod flatten;
+mod index;
 mod read;
 mod schema;
 mod write;
@@ -13,7 +16,8 @@ use std::path::{Path, PathBuf};
 use std::sync::{Condvar, Mutex};
 
 use anyhow::Context;
-use rusqlite::{Connection, OpenFlags};
+use rusqlite::{Connection, OpenFlags, params_from_iter};
+use serde_json::Value;
 
 pub use read::{Facet, LocationRow};
 pub use write::{EntityWrite, FileRecord, Writer};
@@ -22,12 +26,18 @@ pub use write::{EntityWrite, FileRecord, Writer};
 /// are kept for the life of the store; a reader beyond this waits for one to come back (more
 /// would not run faster on a few cores, and opening one costs a schema parse).
 const MAX_READERS: usize = 8;
+/// Page cache of the writer, in KiB: a first ingest of 100k entities spilled and re-read
+/// pages with SQLite's 2 MiB default.
+const WRITER_CACHE_KIB: i64 = 32 * 1024;
+/// Entities read back into the index per batch (bounds the memory a large write needs).
+const INDEX_BATCH: usize = 2000;
 
 pub struct CatalogStore {
     path: PathBuf,
     writer: Mutex<Connection>,
     readers: Mutex<Readers>,
     returned: Condvar,
+    index: index::SearchIndex,
 }
 
 #[derive(Default)]
@@ -42,22 +52,69 @@ impl CatalogStore {
             .with_context(|| format!("cannot open the catalog database {}", path.display()))?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
+        conn.pragma_update(None, "cache_size", -WRITER_CACHE_KIB)?;
         schema::migrate(&mut conn).with_context(|| format!("cannot migrate {}", path.display()))?;
-        Ok(Self {
+        let store = Self {
             path: path.to_path_buf(),
             writer: Mutex::new(conn),
             readers: Mutex::new(Readers::default()),
             returned: Condvar::new(),
-        })
+            index: index::SearchIndex::default(),
+        };
+        let conn = store.writer.lock().expect("catalog writer lock poisoned");
+        let ids: Vec<i64> = conn
+            .prepare("SELECT id FROM entities ORDER BY id")?
+            .query_map([], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        store
+            .index_entities(&conn, &ids)
+            .with_context(|| format!("cannot index the catalog in {}", path.display()))?;
+        drop(conn);
+        Ok(store)
     }
 
     /// Runs `f` in one write transaction; nothing of it is visible unless it succeeds.
     pub fn write<T>(&self, f: impl FnOnce(&mut Writer) -> anyhow::Result<T>) -> anyhow::Result<T> {
         let mut conn = self.writer.lock().expect("catalog writer lock poisoned");
         let tx = conn.transaction()?;
-        let out = f(&mut Writer::new(&tx))?;
+        let mut writer = Writer::new(&tx);
+        let out = f(&mut writer)?;
+        let mut touched = writer.into_touched();
         tx.commit()?;
+        touched.sort_unstable();
+        touched.dedup();
+        self.index_entities(&conn, &touched)?;
         Ok(out)
+    }
+
+    /// Makes the index hold the stored state of `ids`: their current fields, or nothing for
+    /// those deleted. Bodies are read and parsed outside the index lock, in batches.
+    fn index_entities(&self, conn: &Connection, ids: &[i64]) -> anyhow::Result<()> {
+        for batch in ids.chunks(INDEX_BATCH) {
+            let marks = vec!["?"; batch.len()].join(", ");
+            let mut found = std::collections::HashMap::new();
+            let mut statement = conn.prepare_cached(&format!(
+                "SELECT id, entity_ref, body FROM entities WHERE id IN ({marks})"
+            ))?;
+            let mut rows = statement.query(params_from_iter(batch))?;
+            while let Some(row) = rows.next()? {
+                let body: Value = serde_json::from_str(row.get_ref(2)?.as_str()?)?;
+                found.insert(row.get::<_, i64>(0)?, (row.get::<_, String>(1)?, body));
+            }
+            let batch: Vec<(index::Id, Option<(String, Value)>)> = batch
+                .iter()
+                .map(|id| Ok((index::Id::try_from(*id)?, found.remove(id))))
+                .collect::<anyhow::Result<_>>()?;
+            self.index.write(|index| {
+                for (id, stored) in batch {
+                    match stored {
+                        Some((entity_ref, body)) => index.insert(id, &entity_ref, &body),
+                        None => index.remove(id),
+                    }
+                }
+            });
+        }
+        Ok(())
     }
 
     /// Runs `f` on a pooled read connection.

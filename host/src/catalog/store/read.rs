@@ -4,14 +4,16 @@
 use std::collections::HashMap;
 use std::path::PathBuf;
 
+use roaring::RoaringBitmap;
 use rusqlite::{Connection, OptionalExtension, params_from_iter};
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use super::super::query::Cursor;
+use super::super::query::{Cursor, Predicate};
+use super::super::relations::canonical_relation_type;
 use super::super::sources::ProcessingError;
 use super::CatalogStore;
-use super::filter_sql::{self, Sql};
+use super::index::{Index, RelationTest};
 use super::write::FileRecord;
 
 /// A stored entity and where it came from.
@@ -100,97 +102,58 @@ impl CatalogStore {
     pub fn matching_refs(
         &self,
         refs: &[String],
-        predicate: &super::super::query::Predicate,
+        predicate: &Predicate,
     ) -> anyhow::Result<std::collections::HashSet<String>> {
-        let mut sql = Sql::default();
-        sql.text
-            .push_str("SELECT entity_ref FROM entities e WHERE ");
-        filter_sql::predicate(&mut sql, predicate);
-        let mut found = std::collections::HashSet::new();
         self.read(|conn| {
-            let mut statement =
-                conn.prepare_cached(&format!("{} AND e.entity_ref = ?", sql.text))?;
-            for entity_ref in refs {
-                let mut args = sql.args.clone();
-                args.push(entity_ref.to_lowercase());
-                if let Some(hit) = statement
-                    .query_row(params_from_iter(&args), |r| r.get::<_, String>(0))
-                    .optional()?
-                {
-                    found.insert(hit);
-                }
-            }
-            Ok(found)
+            self.index.read(|index| {
+                let selected = index.select(predicate, None, &[], &mut relation_sources(conn))?;
+                Ok(refs
+                    .iter()
+                    .map(|r| r.to_lowercase())
+                    .filter(|r| index.id_of(r).is_some_and(|id| selected.contains(id)))
+                    .collect())
+            })
         })
     }
 
     /// One page of the cursor's query, `limit` items at most, skipping `offset` first.
     pub fn query(&self, cursor: &Cursor, limit: u64, offset: u64) -> anyhow::Result<KeysetPage> {
         let query = &cursor.query;
-        let mut count = Sql::default();
-        count
-            .text
-            .push_str("SELECT count(*) FROM entities e WHERE ");
-        selection(&mut count, cursor);
-        let mut page = Sql::default();
-        let (select, columns) = filter_sql::sort_columns(&mut page, &query.order);
-        let extra = if select.is_empty() {
-            String::new()
-        } else {
-            format!(", {select}")
-        };
-        page.text.push_str(&format!(
-            "SELECT * FROM (SELECT e.id, e.entity_ref{extra} FROM entities e WHERE "
-        ));
-        selection(&mut page, cursor);
-        page.text.push_str(") WHERE ");
-        match &cursor.boundary {
-            Some(boundary) => filter_sql::after(&mut page, &columns, boundary, cursor.backward),
-            None => page.text.push('1'),
-        }
-        page.text.push_str(&format!(
-            " ORDER BY {} LIMIT {} OFFSET {offset}",
-            filter_sql::order_by(&columns, cursor.backward),
-            limit + 1
-        ));
         self.read(|conn| {
-            let total: i64 = conn
-                .prepare_cached(&count.text)?
-                .query_row(params_from_iter(&count.args), |r| r.get(0))?;
-            let mut statement = conn.prepare_cached(&page.text)?;
-            let mut rows: Vec<(i64, Vec<String>)> = statement
-                .query_map(params_from_iter(&page.args), |r| {
-                    let mut key = Vec::new();
-                    for i in 0..columns.len() - 1 {
-                        key.push(r.get(2 + i)?);
-                    }
-                    key.push(r.get(1)?);
-                    Ok((r.get(0)?, key))
-                })?
-                .collect::<Result<_, _>>()?;
-            let more = rows.len() as u64 > limit;
-            rows.truncate(limit as usize);
+            let (total, page) = self.index.read(|index| {
+                let selected = select(index, conn, cursor)?;
+                let page = index.page(
+                    &selected,
+                    &query.order,
+                    cursor.boundary.as_deref(),
+                    cursor.backward,
+                    usize::try_from(limit)?,
+                    usize::try_from(offset)?,
+                );
+                anyhow::Ok((selected.len(), page))
+            })?;
+            let mut rows = page.rows;
             if cursor.backward {
                 rows.reverse();
             }
-            let ids: Vec<i64> = rows.iter().map(|(id, _)| *id).collect();
+            let ids: Vec<i64> = rows.iter().map(|(id, _)| i64::from(*id)).collect();
             let items = entities_by_id(conn, &ids)?.into_iter().flatten().collect();
             let first = rows.first().map(|(_, key)| key.clone());
             let last = rows.last().map(|(_, key)| key.clone());
             let (next, prev) = if cursor.backward {
                 (
                     last.filter(|_| cursor.boundary.is_some()),
-                    first.filter(|_| more),
+                    first.filter(|_| page.more),
                 )
             } else {
                 (
-                    last.filter(|_| more),
+                    last.filter(|_| page.more),
                     first.filter(|_| cursor.boundary.is_some() || offset > 0),
                 )
             };
             Ok(KeysetPage {
                 items,
-                total_items: total.unsigned_abs(),
+                total_items: total,
                 next,
                 prev,
             })
@@ -204,17 +167,25 @@ impl CatalogStore {
         cursor: &Cursor,
     ) -> anyhow::Result<Vec<(String, Vec<Facet>)>> {
         self.read(|conn| {
-            facets
-                .iter()
-                .map(|facet| {
-                    let key = facet.to_lowercase();
-                    let counts = match key.strip_prefix("relations.") {
-                        Some(relation) => relation_facet(conn, relation, cursor)?,
-                        None => field_facet(conn, &key, cursor)?,
-                    };
-                    Ok((facet.clone(), counts))
-                })
-                .collect()
+            self.index.read(|index| {
+                // Without a filter every entity is selected: no need to intersect.
+                let selected = (cursor.query != Default::default())
+                    .then(|| select(index, conn, cursor))
+                    .transpose()?;
+                facets
+                    .iter()
+                    .map(|facet| {
+                        let key = facet.to_lowercase();
+                        let counts = match key.strip_prefix("relations.") {
+                            Some(relation) => {
+                                relation_facet(conn, index, relation, selected.as_ref())?
+                            }
+                            None => index.facet(&key, selected.as_ref()),
+                        };
+                        Ok((facet.clone(), counts))
+                    })
+                    .collect()
+            })
         })
     }
 
@@ -302,84 +273,73 @@ impl CatalogStore {
     }
 }
 
-/// The WHERE condition (over `entities e`) for a cursor's predicate and full-text term.
-/// Counts of the targets of one relation type among the selected entities.
+/// The entities a cursor's query selects.
+fn select(index: &Index, conn: &Connection, cursor: &Cursor) -> anyhow::Result<RoaringBitmap> {
+    let query = &cursor.query;
+    index.select(
+        &query.predicate,
+        query.full_text.as_ref(),
+        &query.order,
+        &mut relation_sources(conn),
+    )
+}
+
+/// Answers `relations.<type>` tests from the relations table (which also holds relations
+/// other entities originated): the refs of the entities that are the source of a match.
+fn relation_sources(
+    conn: &Connection,
+) -> impl FnMut(&str, RelationTest) -> anyhow::Result<Vec<String>> + '_ {
+    move |relation, test| {
+        let mut args = vec![canonical_relation_type(relation).to_string()];
+        let condition = match test {
+            RelationTest::Exists => String::new(),
+            RelationTest::In(values) => {
+                args.extend(values.iter().cloned());
+                format!(
+                    " AND target_ref IN ({})",
+                    vec!["?"; values.len()].join(", ")
+                )
+            }
+            RelationTest::HasPrefix(prefix) => {
+                args.push(prefix.to_string());
+                args.push(format!("{prefix}\u{10FFFF}"));
+                " AND target_ref >= ? AND target_ref < ?".to_string()
+            }
+        };
+        Ok(conn
+            .prepare_cached(&format!(
+                "SELECT DISTINCT source_ref FROM relations WHERE type = ?{condition}"
+            ))?
+            .query_map(params_from_iter(&args), |r| r.get(0))?
+            .collect::<Result<_, _>>()?)
+    }
+}
+
+/// Counts of the targets of one relation type among the selected entities (each source
+/// entity counted once per target).
 fn relation_facet(
     conn: &Connection,
+    index: &Index,
     relation: &str,
-    cursor: &Cursor,
+    selected: Option<&RoaringBitmap>,
 ) -> anyhow::Result<Vec<Facet>> {
-    let mut sql = Sql::default();
-    sql.args
-        .push(super::super::relations::canonical_relation_type(relation).to_string());
-    sql.text.push_str(
-        "SELECT r.target_ref, count(DISTINCT e.id) FROM relations r JOIN entities e ON e.entity_ref = r.source_ref WHERE r.type = ? AND ",
-    );
-    selection(&mut sql, cursor);
-    sql.text.push_str(" GROUP BY 1 ORDER BY 1");
-    let counts = conn
-        .prepare_cached(&sql.text)?
-        .query_map(params_from_iter(&sql.args), |r| {
-            Ok(Facet {
-                value: r.get(0)?,
-                count: r.get::<_, i64>(1)?.unsigned_abs(),
-            })
-        })?
-        .collect::<Result<_, _>>()?;
-    Ok(counts)
-}
-
-/// Counts of one field's values among the selected entities. Counting runs on the
-/// `(key, value, entity_id)` index alone; the value as written is looked up once per distinct
-/// value afterwards (values differing only in case count together, as filters match them).
-fn field_facet(conn: &Connection, key: &str, cursor: &Cursor) -> anyhow::Result<Vec<Facet>> {
-    let mut selected = Sql::default();
-    selection(&mut selected, cursor);
-    let mut sql = Sql::default();
-    sql.args.push(key.to_string());
-    sql.text.push_str(
-        "SELECT s.value, count(DISTINCT s.entity_id) FROM search s WHERE s.key = ? AND s.value IS NOT NULL",
-    );
-    // Without a filter every entity is selected: no need to list them.
-    if selected.text != "1" {
-        sql.text
-            .push_str(" AND s.entity_id IN (SELECT e.id FROM entities e WHERE ");
-        sql.text.push_str(&selected.text);
-        sql.text.push(')');
-        sql.args.extend(selected.args);
+    let mut counts: std::collections::BTreeMap<String, u64> = Default::default();
+    let mut statement = conn
+        .prepare_cached("SELECT DISTINCT target_ref, source_ref FROM relations WHERE type = ?1")?;
+    let mut rows = statement.query([canonical_relation_type(relation)])?;
+    while let Some(row) = rows.next()? {
+        let source = row.get_ref(1)?.as_str()?;
+        if index
+            .id_of(source)
+            .is_some_and(|id| selected.is_none_or(|s| s.contains(id)))
+        {
+            *counts.entry(row.get(0)?).or_default() += 1;
+        }
     }
-    sql.text.push_str(" GROUP BY s.value");
-    let counts: Vec<(String, i64)> = conn
-        .prepare_cached(&sql.text)?
-        .query_map(params_from_iter(&sql.args), |r| Ok((r.get(0)?, r.get(1)?)))?
-        .collect::<Result<_, _>>()?;
-    let mut original =
-        conn.prepare_cached("SELECT original FROM search WHERE key = ?1 AND value = ?2 LIMIT 1")?;
-    let mut facets = counts
+    Ok(counts
         .into_iter()
-        .map(|(value, count)| {
-            Ok(Facet {
-                value: original.query_row([key, value.as_str()], |r| r.get(0))?,
-                count: count.unsigned_abs(),
-            })
-        })
-        .collect::<anyhow::Result<Vec<_>>>()?;
-    facets.sort_by(|a, b| a.value.cmp(&b.value));
-    Ok(facets)
-}
-
-fn selection(sql: &mut Sql, cursor: &Cursor) {
-    filter_sql::predicate(sql, &cursor.query.predicate);
-    for order in &cursor.query.order {
-        let key = sql.arg(order.field.clone());
-        sql.text.push_str(&format!(
-            " AND e.id IN (SELECT entity_id FROM search WHERE key = {key} AND value IS NOT NULL)"
-        ));
-    }
-    if let Some(full_text) = &cursor.query.full_text {
-        sql.text.push_str(" AND ");
-        filter_sql::full_text(sql, full_text);
-    }
+        .map(|(value, count)| Facet { value, count })
+        .collect())
 }
 
 /// The stored bodies of `ids` with `relations` (every relation whose source is the entity,

@@ -1,18 +1,17 @@
-//! Writes, inside one transaction: entities with their relations and search rows, source
-//! files, processing errors and registered locations.
+//! Writes, inside one transaction: entities with their relations, source files, processing
+//! errors and registered locations. The writer notes which entities it touched, so the search
+//! index can follow once the transaction commits.
 
 use std::path::{Path, PathBuf};
 
 use rusqlite::{OptionalExtension, Transaction, params};
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 use super::super::entity_ref::EntityRef;
 use super::super::relations::Relation;
 use super::super::sources::{ProcessingError, Target};
 
-/// Search values longer than this are not indexed (as in Backstage): nobody filters on them.
-const MAX_SEARCH_VALUE_LEN: usize = 200;
 /// The annotation Backstage puts on entities no location defines any more.
 pub const ORPHAN_ANNOTATION: &str = "backstage.io/orphan";
 
@@ -48,11 +47,20 @@ pub struct FileRecord {
 
 pub struct Writer<'t> {
     tx: &'t Transaction<'t>,
+    /// Ids of entities written or deleted.
+    touched: Vec<i64>,
 }
 
 impl<'t> Writer<'t> {
     pub(super) fn new(tx: &'t Transaction<'t>) -> Self {
-        Self { tx }
+        Self {
+            tx,
+            touched: Vec::new(),
+        }
+    }
+
+    pub(super) fn into_touched(self) -> Vec<i64> {
+        self.touched
     }
 
     pub fn lookup(&self, entity_ref: &str) -> anyhow::Result<Option<ExistingEntity>> {
@@ -104,7 +112,7 @@ impl<'t> Writer<'t> {
                         entity.parent_ref,
                         body.to_string()
                     ])?;
-                self.delete_rows(id)?;
+                self.delete_relations(id)?;
                 id
             }
             None => {
@@ -138,7 +146,7 @@ impl<'t> Writer<'t> {
                 relation.target.to_string()
             ])?;
         }
-        self.insert_search(id, &body)?;
+        self.touched.push(id);
         Ok(true)
     }
 
@@ -207,9 +215,8 @@ impl<'t> Writer<'t> {
             "UPDATE entities SET body = ?2, content_hash = '' WHERE id = ?1",
             params![id, body.to_string()],
         )?;
-        self.tx
-            .execute("DELETE FROM search WHERE entity_id = ?1", [id])?;
-        self.insert_search(id, &body)
+        self.touched.push(id);
+        Ok(())
     }
 
     pub fn delete_entity(&mut self, entity_ref: &str) -> anyhow::Result<bool> {
@@ -222,7 +229,8 @@ impl<'t> Writer<'t> {
             )
             .optional()?;
         let Some(id) = id else { return Ok(false) };
-        self.delete_rows(id)?;
+        self.delete_relations(id)?;
+        self.touched.push(id);
         self.tx
             .execute("DELETE FROM entities WHERE id = ?1", [id])?;
         Ok(true)
@@ -333,24 +341,10 @@ impl<'t> Writer<'t> {
             == 1)
     }
 
-    fn delete_rows(&self, id: i64) -> rusqlite::Result<()> {
+    fn delete_relations(&self, id: i64) -> rusqlite::Result<()> {
         self.tx
             .prepare_cached("DELETE FROM relations WHERE entity_id = ?1")?
             .execute([id])?;
-        self.tx
-            .prepare_cached("DELETE FROM search WHERE entity_id = ?1")?
-            .execute([id])?;
-        Ok(())
-    }
-
-    fn insert_search(&self, id: i64, body: &Value) -> anyhow::Result<()> {
-        let mut insert = self.tx.prepare_cached(
-            "INSERT INTO search (entity_id, key, value, original) VALUES (?1, ?2, ?3, ?4)",
-        )?;
-        for (key, original) in search_rows(body) {
-            let value = original.as_ref().map(|v| v.to_lowercase());
-            insert.execute(params![id, key, value, original])?;
-        }
         Ok(())
     }
 }
@@ -380,84 +374,4 @@ fn input_hash(entity: &EntityWrite) -> String {
 
 fn sha256_hex(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
-}
-
-/// Flattens an entity into lowercased dotted keys with their original values, as Backstage's
-/// search table does: arrays give one row per element under the same key, plus a
-/// `<key>.<item> = true` row per string item (so `metadata.tags.java` works); objects, arrays
-/// and nulls give a row with no value so that existence filters match them; values longer
-/// than 200 characters keep only that existence row. `status` is not searchable.
-fn search_rows(body: &Value) -> Vec<(String, Option<String>)> {
-    fn walk(prefix: &str, value: &Value, rows: &mut Vec<(String, Option<String>)>) {
-        match value {
-            Value::Object(map) => {
-                if !prefix.is_empty() {
-                    rows.push((prefix.to_string(), None));
-                }
-                walk_map(prefix, map, rows);
-            }
-            Value::Array(items) => {
-                rows.push((prefix.to_string(), None));
-                for item in items {
-                    match item {
-                        Value::Object(map) => walk_map(prefix, map, rows),
-                        Value::Array(_) => {}
-                        Value::String(s) => {
-                            rows.push((
-                                format!("{prefix}.{}", s.to_lowercase()),
-                                Some("true".into()),
-                            ));
-                            walk(prefix, item, rows);
-                        }
-                        _ => walk(prefix, item, rows),
-                    }
-                }
-            }
-            Value::Null => rows.push((prefix.to_string(), None)),
-            Value::String(s) if s.len() > MAX_SEARCH_VALUE_LEN => {
-                rows.push((prefix.to_string(), None))
-            }
-            Value::String(s) => rows.push((prefix.to_string(), Some(s.clone()))),
-            other => rows.push((prefix.to_string(), Some(other.to_string()))),
-        }
-    }
-    fn walk_map(prefix: &str, map: &Map<String, Value>, rows: &mut Vec<(String, Option<String>)>) {
-        for (k, v) in map {
-            if prefix.is_empty() && k == "status" || prefix == "metadata" && k == "etag" {
-                continue;
-            }
-            let key = if prefix.is_empty() {
-                k.to_lowercase()
-            } else {
-                format!("{prefix}.{}", k.to_lowercase())
-            };
-            walk(&key, v, rows);
-        }
-    }
-    let mut rows = Vec::new();
-    walk("", body, &mut rows);
-    rows.retain(|(key, _)| key.len() <= MAX_SEARCH_VALUE_LEN);
-    rows.sort();
-    rows.dedup();
-    rows
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn flattening_lowercases_keys_keeps_originals_and_expands_arrays() {
-        let rows = search_rows(
-            &json!({"kind": "Component", "metadata": {"tags": ["java", "web"]}, "spec": {"replicas": 3},
-                    "status": {"items": []}}),
-        );
-        assert!(rows.contains(&("kind".into(), Some("Component".into()))));
-        assert!(rows.contains(&("metadata.tags".into(), Some("java".into()))));
-        assert!(rows.contains(&("metadata.tags".into(), Some("web".into()))));
-        assert!(rows.contains(&("spec.replicas".into(), Some("3".into()))));
-        assert!(rows.contains(&("metadata.tags".into(), None)));
-        assert!(rows.contains(&("metadata.tags.java".into(), Some("true".into()))));
-        assert!(!rows.iter().any(|(k, _)| k.starts_with("status")));
-    }
 }
