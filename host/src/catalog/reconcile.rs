@@ -298,6 +298,7 @@ pub fn apply(
         for root in roots {
             report.written += usize::from(w.put(&EntityWrite {
                 entity_ref: &root.entity.entity_ref,
+                json: &root.entity.json,
                 body: &root.entity.entity()?.body,
                 relations: &[],
                 file: None,
@@ -360,6 +361,7 @@ pub fn apply(
                 let entity = staged.entity()?;
                 report.written += usize::from(w.put(&EntityWrite {
                     entity_ref: &staged.entity_ref,
+                    json: &staged.json,
                     body: &entity.body,
                     relations: &relations_of(&entity)
                         .map_err(|e| anyhow::anyhow!("{}: {}", e.field, e.message))?,

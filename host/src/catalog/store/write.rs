@@ -25,6 +25,8 @@ pub struct ExistingEntity {
 /// An entity to store and where it comes from.
 pub struct EntityWrite<'a> {
     pub entity_ref: &'a EntityRef,
+    /// The body as compact JSON (what change detection and the etag hash) and parsed.
+    pub json: &'a str,
     pub body: &'a Value,
     pub relations: &'a [Relation],
     /// The catalog file that defines it; `None` for a location's own generated entity.
@@ -91,13 +93,16 @@ impl<'t> Writer<'t> {
                 Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
             })
             .optional()?;
+        if existing.as_ref().is_some_and(|(_, _, _, old_hash, _)| *old_hash == hash) {
+            return Ok(false);
+        }
         let mut body = entity.body.clone();
+        let etag = &sha256_hex(entity.json.as_bytes())[..16];
         let id = match existing {
-            Some((_, _, _, old_hash, _)) if old_hash == hash => return Ok(false),
             Some((id, uid, generation, _, old_body)) => {
                 let old: Value = serde_json::from_str(&old_body)?;
                 let generation = generation + i64::from(old["spec"] != body["spec"]);
-                stamp(&mut body, &uid, generation);
+                stamp(&mut body, &uid, etag, generation);
                 self.tx
                     .prepare_cached(
                         "UPDATE entities SET generation = ?2, content_hash = ?3, file = ?4,
@@ -117,7 +122,7 @@ impl<'t> Writer<'t> {
             }
             None => {
                 let uid = uuid::Uuid::new_v4().to_string();
-                stamp(&mut body, &uid, 1);
+                stamp(&mut body, &uid, etag, 1);
                 self.tx
                     .prepare_cached(
                         "INSERT INTO entities (entity_ref, uid, generation, content_hash, file,
@@ -350,8 +355,7 @@ impl<'t> Writer<'t> {
 }
 
 /// Sets the server-owned metadata.
-fn stamp(body: &mut Value, uid: &str, generation: i64) {
-    let etag = &sha256_hex(body.to_string().as_bytes())[..16];
+fn stamp(body: &mut Value, uid: &str, etag: &str, generation: i64) {
     let metadata = &mut body["metadata"];
     metadata["uid"] = json!(uid);
     metadata["etag"] = json!(etag);
@@ -361,9 +365,14 @@ fn stamp(body: &mut Value, uid: &str, generation: i64) {
 /// Hash of everything a write depends on, to skip rewriting unchanged entities.
 fn input_hash(entity: &EntityWrite) -> String {
     let mut hasher = Sha256::new();
-    hasher.update(entity.body.to_string());
+    hasher.update(entity.json);
     for r in entity.relations {
-        hasher.update(format!("\n{} {} {}", r.source, r.relation_type, r.target));
+        for part in [&r.source, &r.target] {
+            for text in ["\n", &part.kind, ":", &part.namespace, "/", &part.name, " "] {
+                hasher.update(text);
+            }
+        }
+        hasher.update(r.relation_type);
     }
     hasher.update(format!(
         "\n{:?} {} {:?}",
