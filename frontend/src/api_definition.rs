@@ -1,11 +1,12 @@
 //! An API entity's definition: OpenAPI as a readable list of operations (method, path,
 //! summary) under the API's title, version and servers; any other type, or a definition
-//! that does not parse, as source.
+//! that does not parse, as highlighted source.
 
 use leptos::prelude::*;
 use serde_json::Value;
 
 use crate::api::text;
+use crate::highlight;
 
 const METHODS: [&str; 8] = [
     "get", "put", "post", "delete", "options", "head", "patch", "trace",
@@ -18,7 +19,7 @@ pub fn view(kind: String, definition: String) -> impl IntoView {
         .filter(|doc| doc["paths"].is_object());
     let body = match parsed {
         Some(doc) => openapi(&doc).into_any(),
-        None => view! { <pre data-language=kind.clone()><code>{definition}</code></pre> }.into_any(),
+        None => highlight::code_block(kind.clone(), definition).into_any(),
     };
     view! {
         <div class="card" id="api-definition">

@@ -3,6 +3,7 @@
 mod api;
 mod api_definition;
 mod graph;
+mod highlight;
 mod pages;
 mod theme;
 mod ui_tree;

@@ -24,10 +24,9 @@ pub fn render(node: UiNode) -> AnyView {
             <dl class="kv">{pairs.into_iter().map(|(k, v)| view! { <dt>{k}</dt><dd>{v}</dd> }).collect_view()}</dl>
         }
         .into_any(),
-        UiNode::Code { language, code } => view! {
-            <pre data-language=language.unwrap_or_default()><code>{code}</code></pre>
+        UiNode::Code { language, code } => {
+            crate::highlight::code_block(language.unwrap_or_default(), code).into_any()
         }
-        .into_any(),
         UiNode::List { items } => view! {
             <ul class="node-list">{items.into_iter().map(|item| view! { <li>{render(item)}</li> }).collect_view()}</ul>
         }

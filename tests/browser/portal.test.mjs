@@ -33,7 +33,10 @@ spec:
   type: graphql
   lifecycle: production
   owner: payments
-  definition: "type Query { invoice(id: ID!): Invoice }"
+  definition: |
+    # Events of the payments domain
+    type Query { invoice(id: ID!): Invoice }
+    type Invoice { id: ID! note: String @deprecated(reason: "use memo") }
 `;
 
 let browser;
@@ -134,7 +137,17 @@ test("entity page shows about, relations by type, the dependency graph and API d
     await page.locator("#api-definition").getByText("Billing API").waitFor();
     await page.screenshot({ path: join(artifactsDir, "api-definition.png"), fullPage: true });
     await page.goto(`${server.baseUrl}/catalog/default/api/events`);
-    await page.locator("#api-definition pre[data-language=graphql]").getByText("type Query").waitFor();
+    // Highlighted: keywords, comments and strings in their own spans, the text unchanged.
+    const source = page.locator("#api-definition pre[data-language=graphql]");
+    await source.getByText("type Query").waitFor();
+    assert.equal(
+      await source.textContent(),
+      '# Events of the payments domain\ntype Query { invoice(id: ID!): Invoice }\ntype Invoice { id: ID! note: String @deprecated(reason: "use memo") }\n',
+    );
+    assert.deepEqual(await source.locator(".tok-keyword").allInnerTexts(), ["type", "type"]);
+    assert.deepEqual(await source.locator(".tok-comment").allInnerTexts(), ["# Events of the payments domain"]);
+    assert.deepEqual(await source.locator(".tok-string").allInnerTexts(), ['"use memo"']);
+    await page.screenshot({ path: join(artifactsDir, "api-definition-graphql.png"), fullPage: true });
     await page.close();
   } finally {
     server.stop();

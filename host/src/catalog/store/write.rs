@@ -93,7 +93,10 @@ impl<'t> Writer<'t> {
                 Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
             })
             .optional()?;
-        if existing.as_ref().is_some_and(|(_, _, _, old_hash, _)| *old_hash == hash) {
+        if existing
+            .as_ref()
+            .is_some_and(|(_, _, _, old_hash, _)| *old_hash == hash)
+        {
             return Ok(false);
         }
         let mut body = entity.body.clone();
