@@ -1,5 +1,6 @@
 //! `greenroom`: the developer portal server and its command line.
 
+mod allocator;
 mod catalog;
 mod config;
 mod docs;
@@ -14,12 +15,6 @@ mod web;
 mod workspace;
 
 use clap::{Parser, Subcommand};
-
-/// mimalloc rather than the system allocator: building the catalog's index and ingesting
-/// allocate millions of small strings and maps, and glibc spent a third of that time in
-/// malloc and free and kept freed memory from being reused.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[derive(Parser)]
 #[command(
@@ -59,6 +54,7 @@ enum CatalogCommand {
 }
 
 fn main() -> anyhow::Result<std::process::ExitCode> {
+    allocator::release_freed_memory_promptly();
     let cli = Cli::parse();
     // The server logs what it does; the one-shot commands only what went wrong.
     let default_filter = match cli.command {
