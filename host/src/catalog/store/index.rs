@@ -102,6 +102,16 @@ struct Entry {
     rows: Box<[(Sym, Sym)]>,
 }
 
+/// Which page of a selection: its order, the item it starts after (or before, walking
+/// `backward`, then nearest first), how many to skip and how many to return.
+pub struct Window<'a> {
+    pub order: &'a [OrderField],
+    pub boundary: Option<&'a [String]>,
+    pub backward: bool,
+    pub offset: usize,
+    pub limit: usize,
+}
+
 /// One page of ids in the query's order, each with its sort values (order fields, then ref).
 pub struct Page {
     pub rows: Vec<(Id, Vec<String>)>,
@@ -311,23 +321,14 @@ impl Index {
         self.keys.get_index_of(key).map(|k| &self.fields[k])
     }
 
-    /// `limit` selected entities (and whether more follow) after `boundary`, or before it when
-    /// walking `backward` (then nearest first), skipping `offset`. Without order fields a
-    /// dense selection walks the refs in order from the boundary, so a page costs about what
-    /// it returns; a sparse one is sorted.
-    pub fn page(
-        &self,
-        selected: &RoaringBitmap,
-        order: &[OrderField],
-        boundary: Option<&[String]>,
-        backward: bool,
-        limit: usize,
-        offset: usize,
-    ) -> Page {
+    /// The window's selected entities, and whether more follow. Without order fields a dense
+    /// selection walks the refs in order from the boundary, so a page costs about what it
+    /// returns; a sparse one is sorted.
+    pub fn page(&self, selected: &RoaringBitmap, window: &Window) -> Page {
         let sparse = selected.len() * SPARSE < self.all.len();
-        let mut rows: Vec<(Id, Vec<String>)> = if order.is_empty() && !sparse {
-            let after = boundary.and_then(|b| b.last()).map(String::as_str);
-            let range: Box<dyn Iterator<Item = (&Arc<str>, &Id)>> = match (after, backward) {
+        let mut rows: Vec<(Id, Vec<String>)> = if window.order.is_empty() && !sparse {
+            let after = window.boundary.and_then(|b| b.last()).map(String::as_str);
+            let range: Box<dyn Iterator<Item = (&Arc<str>, &Id)>> = match (after, window.backward) {
                 (None, false) => Box::new(self.by_ref.iter()),
                 (None, true) => Box::new(self.by_ref.iter().rev()),
                 (Some(b), false) => Box::new(
@@ -342,28 +343,27 @@ impl Index {
             };
             range
                 .filter(|(_, id)| selected.contains(**id))
-                .skip(offset)
-                .take(limit + 1)
+                .skip(window.offset)
+                .take(window.limit + 1)
                 .map(|(r, id)| (*id, vec![r.to_string()]))
                 .collect()
         } else {
-            self.sorted_page(selected, order, boundary, backward, limit, offset)
+            self.sorted_page(selected, window)
         };
-        let more = rows.len() > limit;
-        rows.truncate(limit);
+        let more = rows.len() > window.limit;
+        rows.truncate(window.limit);
         Page { rows, more }
     }
 
     /// A page in order-field order: every selected entity's sort values, sorted.
-    fn sorted_page(
-        &self,
-        selected: &RoaringBitmap,
-        order: &[OrderField],
-        boundary: Option<&[String]>,
-        backward: bool,
-        limit: usize,
-        offset: usize,
-    ) -> Vec<(Id, Vec<String>)> {
+    fn sorted_page(&self, selected: &RoaringBitmap, window: &Window) -> Vec<(Id, Vec<String>)> {
+        let Window {
+            order,
+            boundary,
+            backward,
+            offset,
+            limit,
+        } = *window;
         let keys: Vec<Option<Sym>> = order
             .iter()
             .map(|o| self.keys.get_index_of(o.field.as_str()).map(|k| k as Sym))
@@ -560,23 +560,30 @@ mod tests {
                 .map(|(_, key)| key.last().unwrap().clone())
                 .collect()
         };
-        let first = index.page(&all, &[], None, false, 2, 0);
+        let window = |order, boundary, backward, limit| Window {
+            order,
+            boundary,
+            backward,
+            offset: 0,
+            limit,
+        };
+        let first = index.page(&all, &window(&[], None, false, 2));
         assert_eq!(refs(&first), ["component:default/a", "component:default/b"]);
         assert!(first.more);
         let boundary = first.rows[1].1.clone();
-        let second = index.page(&all, &[], Some(&boundary), false, 2, 0);
+        let second = index.page(&all, &window(&[], Some(&boundary), false, 2));
         assert_eq!(
             refs(&second),
             ["component:default/c", "component:default/d"]
         );
         assert!(!second.more);
-        let back = index.page(&all, &[], Some(&second.rows[0].1), true, 2, 0);
+        let back = index.page(&all, &window(&[], Some(&second.rows[0].1), true, 2));
         assert_eq!(refs(&back), ["component:default/b", "component:default/a"]);
         let by_owner = [OrderField {
             field: "spec.owner".into(),
             descending: true,
         }];
-        let sorted = index.page(&all, &by_owner, None, false, 3, 0);
+        let sorted = index.page(&all, &window(&by_owner, None, false, 3));
         assert_eq!(
             refs(&sorted),
             [
@@ -585,9 +592,9 @@ mod tests {
                 "component:default/c"
             ]
         );
-        let rest = index.page(&all, &by_owner, Some(&sorted.rows[2].1), false, 3, 0);
+        let rest = index.page(&all, &window(&by_owner, Some(&sorted.rows[2].1), false, 3));
         assert_eq!(refs(&rest), ["component:default/d"]);
-        let before = index.page(&all, &by_owner, Some(&rest.rows[0].1), true, 1, 0);
+        let before = index.page(&all, &window(&by_owner, Some(&rest.rows[0].1), true, 1));
         assert_eq!(refs(&before), ["component:default/c"]);
         assert!(before.more);
     }

@@ -13,7 +13,7 @@ use super::super::query::{Cursor, Predicate};
 use super::super::relations::canonical_relation_type;
 use super::super::sources::ProcessingError;
 use super::CatalogStore;
-use super::index::{Index, RelationTest};
+use super::index::{Index, RelationTest, Window};
 use super::write::FileRecord;
 
 /// A stored entity and where it came from.
@@ -124,11 +124,13 @@ impl CatalogStore {
                 let selected = select(index, conn, cursor)?;
                 let page = index.page(
                     &selected,
-                    &query.order,
-                    cursor.boundary.as_deref(),
-                    cursor.backward,
-                    usize::try_from(limit)?,
-                    usize::try_from(offset)?,
+                    &Window {
+                        order: &query.order,
+                        boundary: cursor.boundary.as_deref(),
+                        backward: cursor.backward,
+                        offset: usize::try_from(offset)?,
+                        limit: usize::try_from(limit)?,
+                    },
                 );
                 anyhow::Ok((selected.len(), page))
             })?;
