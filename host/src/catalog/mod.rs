@@ -274,13 +274,7 @@ impl Catalog {
         facets: &[String],
         predicate: Predicate,
     ) -> anyhow::Result<Vec<(String, Vec<Facet>)>> {
-        self.store.facets(
-            facets,
-            &Cursor::first(EntityQuery {
-                predicate,
-                ..EntityQuery::default()
-            }),
-        )
+        self.store.facets(facets, &predicate)
     }
 
     /// The entity and every entity that emitted it, nearest first; `None` if it is unknown.

@@ -61,15 +61,9 @@ impl CatalogStore {
             returned: Condvar::new(),
             index: index::SearchIndex::default(),
         };
-        let conn = store.writer.lock().expect("catalog writer lock poisoned");
-        let ids: Vec<i64> = conn
-            .prepare("SELECT id FROM entities ORDER BY id")?
-            .query_map([], |r| r.get(0))?
-            .collect::<Result<_, _>>()?;
         store
-            .index_entities(&conn, &ids)
+            .index_all()
             .with_context(|| format!("cannot index the catalog in {}", path.display()))?;
-        drop(conn);
         Ok(store)
     }
 
@@ -87,33 +81,55 @@ impl CatalogStore {
         Ok(out)
     }
 
+    /// Builds the index from every stored entity, in one pass over the table.
+    fn index_all(&self) -> anyhow::Result<()> {
+        let conn = self.writer.lock().expect("catalog writer lock poisoned");
+        let mut statement = conn.prepare("SELECT id, entity_ref, body FROM entities")?;
+        let mut rows = statement.query([])?;
+        let mut batch = Vec::with_capacity(INDEX_BATCH);
+        while let Some(row) = rows.next()? {
+            let (id, stored) = stored_entity(row)?;
+            batch.push((id, Some(stored)));
+            if batch.len() == INDEX_BATCH {
+                self.index_batch(std::mem::take(&mut batch))?;
+            }
+        }
+        self.index_batch(batch)
+    }
+
     /// Makes the index hold the stored state of `ids`: their current fields, or nothing for
     /// those deleted. Bodies are read and parsed outside the index lock, in batches.
     fn index_entities(&self, conn: &Connection, ids: &[i64]) -> anyhow::Result<()> {
         for batch in ids.chunks(INDEX_BATCH) {
             let marks = vec!["?"; batch.len()].join(", ");
-            let mut found = std::collections::HashMap::new();
             let mut statement = conn.prepare_cached(&format!(
                 "SELECT id, entity_ref, body FROM entities WHERE id IN ({marks})"
             ))?;
             let mut rows = statement.query(params_from_iter(batch))?;
+            let mut found = std::collections::HashMap::new();
             while let Some(row) = rows.next()? {
-                let body: Value = serde_json::from_str(row.get_ref(2)?.as_str()?)?;
-                found.insert(row.get::<_, i64>(0)?, (row.get::<_, String>(1)?, body));
+                let (id, stored) = stored_entity(row)?;
+                found.insert(id, stored);
             }
-            let batch: Vec<(index::Id, Option<(String, Value)>)> = batch
-                .iter()
-                .map(|id| Ok((index::Id::try_from(*id)?, found.remove(id))))
-                .collect::<anyhow::Result<_>>()?;
-            self.index.write(|index| {
-                for (id, stored) in batch {
-                    match stored {
-                        Some((entity_ref, body)) => index.insert(id, &entity_ref, &body),
-                        None => index.remove(id),
-                    }
-                }
-            });
+            self.index_batch(batch.iter().map(|id| (*id, found.remove(id))).collect())?;
         }
+        Ok(())
+    }
+
+    /// Puts each entity's stored state in the index, or takes it out where there is none.
+    fn index_batch(&self, batch: Vec<(i64, Option<(String, Value)>)>) -> anyhow::Result<()> {
+        let batch: Vec<(index::Id, Option<(String, Value)>)> = batch
+            .into_iter()
+            .map(|(id, stored)| Ok((index::Id::try_from(id)?, stored)))
+            .collect::<anyhow::Result<_>>()?;
+        self.index.write(|index| {
+            for (id, stored) in batch {
+                match stored {
+                    Some((entity_ref, body)) => index.insert(id, &entity_ref, &body),
+                    None => index.remove(id),
+                }
+            }
+        });
         Ok(())
     }
 
@@ -161,4 +177,10 @@ impl CatalogStore {
         self.returned.notify_one();
         out
     }
+}
+
+/// An `(id, entity_ref, body)` row: the id, and the ref with the parsed body.
+fn stored_entity(row: &rusqlite::Row) -> anyhow::Result<(i64, (String, Value))> {
+    let body: Value = serde_json::from_str(row.get_ref(2)?.as_str()?)?;
+    Ok((row.get(0)?, (row.get(1)?, body)))
 }

@@ -162,17 +162,17 @@ impl CatalogStore {
         })
     }
 
-    /// Value counts of each facet over the entities the cursor's query selects.
+    /// Value counts of each facet over the entities the predicate selects.
     pub fn facets(
         &self,
         facets: &[String],
-        cursor: &Cursor,
+        predicate: &Predicate,
     ) -> anyhow::Result<Vec<(String, Vec<Facet>)>> {
         self.read(|conn| {
             self.index.read(|index| {
                 // Without a filter every entity is selected: no need to intersect.
-                let selected = (cursor.query != Default::default())
-                    .then(|| select(index, conn, cursor))
+                let selected = (*predicate != Predicate::everything())
+                    .then(|| index.select(predicate, None, &[], &mut relation_sources(conn)))
                     .transpose()?;
                 facets
                     .iter()
