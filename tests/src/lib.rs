@@ -198,8 +198,11 @@ impl Server {
             command.arg("--plugin-cache").arg(shared_plugin_cache());
         }
         command.args(extra_args);
+        // No pooled connections: the server may close an idle keep-alive connection just as
+        // the next request is written on it, which fails that request ("Peer disconnected").
         let agent = ureq::Agent::config_builder()
             .http_status_as_error(false)
+            .max_idle_connections(0)
             .build()
             .into();
         let mut server = Server {

@@ -30,7 +30,7 @@ pub use lint::lint;
 pub use query::{Cursor, EntityQuery, FullText, OrderField, Predicate};
 pub use reconcile::{OrphanStrategy, Report};
 pub use sources::{MANAGED_BY_LOCATION, ProcessingError};
-pub use store::{Facet, LocationRow};
+pub use store::{EntityJson, Facet, LocationRow};
 
 use reconcile::Root;
 use store::CatalogStore;
@@ -40,7 +40,7 @@ pub const MAX_PAGE_SIZE: u64 = 1000;
 
 /// A page of entities and the cursors of the neighbouring pages.
 pub struct EntityPage {
-    pub items: Vec<Value>,
+    pub items: Vec<EntityJson>,
     pub total_items: u64,
     pub next_cursor: Option<Cursor>,
     pub prev_cursor: Option<Cursor>,
@@ -81,7 +81,7 @@ pub struct AddedLocation {
 
 /// One entity of an ancestry and the entities that emitted it.
 pub struct Ancestor {
-    pub entity: Value,
+    pub entity: EntityJson,
     pub parent_refs: Vec<String>,
 }
 
@@ -216,14 +216,22 @@ impl Catalog {
         self.store.errors()
     }
 
+    /// An entity parsed, for code that reads its fields.
     pub fn get(&self, entity_ref: &EntityRef) -> anyhow::Result<Option<Value>> {
+        self.get_json(entity_ref)?
+            .map(|entity| entity.to_value())
+            .transpose()
+    }
+
+    /// An entity as served.
+    pub fn get_json(&self, entity_ref: &EntityRef) -> anyhow::Result<Option<EntityJson>> {
         Ok(self
             .store
             .get(&entity_ref.to_string())?
             .map(|stored| stored.entity))
     }
 
-    pub fn get_by_uid(&self, uid: &str) -> anyhow::Result<Option<Value>> {
+    pub fn get_by_uid(&self, uid: &str) -> anyhow::Result<Option<EntityJson>> {
         Ok(self.store.get_by_uid(uid)?.map(|stored| stored.entity))
     }
 
@@ -233,22 +241,18 @@ impl Catalog {
         let Some(stored) = self.store.get_by_uid(uid)? else {
             return Ok(false);
         };
-        let entity_ref = entity_ref_of(&stored.entity);
+        let entity_ref = entity_ref_of(&stored.entity.to_value()?);
         self.store.write(|w| w.delete_entity(&entity_ref))
     }
 
     /// Entities for the refs, in order; `None` for refs that are not in the catalog.
-    pub fn by_refs(&self, refs: &[String]) -> anyhow::Result<Vec<Option<Value>>> {
+    pub fn by_refs(&self, refs: &[String]) -> anyhow::Result<Vec<Option<EntityJson>>> {
         let canonical: Vec<String> = refs.iter().map(|r| r.to_lowercase()).collect();
         self.store.get_many(&canonical)
     }
 
     /// Which of `refs` (lowercased) the predicate selects.
-    pub fn refs_matching(
-        &self,
-        refs: &[String],
-        predicate: Predicate,
-    ) -> anyhow::Result<HashSet<String>> {
+    pub fn refs_matching(&self, refs: &[String], predicate: Predicate) -> HashSet<String> {
         self.store.matching_refs(refs, &predicate)
     }
 
@@ -269,11 +273,7 @@ impl Catalog {
     }
 
     /// Counts of each facet's values among the entities `predicate` selects.
-    pub fn facets(
-        &self,
-        facets: &[String],
-        predicate: Predicate,
-    ) -> anyhow::Result<Vec<(String, Vec<Facet>)>> {
+    pub fn facets(&self, facets: &[String], predicate: Predicate) -> Vec<(String, Vec<Facet>)> {
         self.store.facets(facets, &predicate)
     }
 
@@ -303,7 +303,7 @@ impl Catalog {
         let Some(stored) = self.store.get(&entity_ref.to_string())? else {
             return Ok(false);
         };
-        if let Some(file) = managed_by_file(&stored.entity) {
+        if let Some(file) = managed_by_file(&stored.entity.to_value()?) {
             self.forced
                 .lock()
                 .expect("forced lock poisoned")

@@ -18,7 +18,6 @@ use serde_json::{Value, json};
 use sha1::{Digest, Sha1};
 
 use super::entity_ref::EntityRef;
-use super::relations::relations_of;
 use super::sources::{
     self, FileContext, FileOutcome, MANAGED_BY_LOCATION, MANAGED_BY_ORIGIN_LOCATION,
     ProcessingError, StagedEntity,
@@ -300,7 +299,6 @@ pub fn apply(
                 entity_ref: &root.entity.entity_ref,
                 json: &root.entity.json,
                 body: &root.entity.entity()?.body,
-                relations: &[],
                 file: None,
                 location_id: &root.id,
                 parent_ref: None,
@@ -363,8 +361,6 @@ pub fn apply(
                     entity_ref: &staged.entity_ref,
                     json: &staged.json,
                     body: &entity.body,
-                    relations: &relations_of(&entity)
-                        .map_err(|e| anyhow::anyhow!("{}: {}", e.field, e.message))?,
                     file: Some(&record.path),
                     location_id: &record.location_id,
                     parent_ref: Some(&record.parent_ref),

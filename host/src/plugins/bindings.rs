@@ -197,8 +197,9 @@ impl catalog::Host for HostState {
             .query(&cursor, limit.min(MAX_QUERY_LIMIT).into(), 0)
             .map_err(store_error)?;
         let mut items = Vec::with_capacity(page.items.len());
-        for body in &page.items {
-            match self.entity("catalog.query", body) {
+        for served in &page.items {
+            let body = served.to_value().map_err(store_error)?;
+            match self.entity("catalog.query", &body) {
                 Ok(entity) => items.push(entity),
                 Err(message) => return Ok(Err(message)),
             }

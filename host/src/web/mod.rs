@@ -1,6 +1,7 @@
 //! The HTTP surface: one router joining each capability's API with the web UI.
 
 mod error;
+mod json_text;
 mod ui;
 
 use std::sync::Arc;
@@ -8,6 +9,7 @@ use std::sync::Arc;
 use axum::Router;
 
 pub use error::{ApiError, JsonBody, blocking};
+pub use json_text::{JsonText, array as json_array};
 
 use crate::catalog::Catalog;
 use crate::plugins::PluginHost;

@@ -6,9 +6,11 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
-use super::params::{DEFAULT_LIMIT, Params, full_text, project};
-use crate::catalog::{Cursor, EntityPage, EntityQuery, EntityRef, OrderField, Predicate};
-use crate::web::{ApiError, AppState, JsonBody, blocking};
+use super::params::{DEFAULT_LIMIT, Params, full_text, project_json};
+use crate::catalog::{
+    Cursor, EntityJson, EntityPage, EntityQuery, EntityRef, OrderField, Predicate,
+};
+use crate::web::{ApiError, AppState, JsonBody, JsonText, blocking, json_array};
 
 /// Legacy `GET entities`: a bare array. With `offset`, `limit` or `after` it is paged, and a
 /// `Link: <...>; rel="next"` header points at the next page.
@@ -16,7 +18,7 @@ pub async fn list(
     State(state): State<AppState>,
     OriginalUri(uri): OriginalUri,
     RawQuery(query): RawQuery,
-) -> Result<(HeaderMap, Json<Vec<Value>>), ApiError> {
+) -> Result<(HeaderMap, JsonText), ApiError> {
     let params = Params::parse(query.as_deref())?;
     let fields = params.list("fields");
     let limit = params.number("limit")?;
@@ -85,9 +87,16 @@ pub async fn list(
             HeaderValue::from_str(&link).map_err(ApiError::internal)?,
         );
     }
-    Ok((
-        headers,
-        Json(items.into_iter().map(|e| project(e, &fields)).collect()),
+    Ok((headers, JsonText(projected_array(items, &fields)?)))
+}
+
+/// Entities as a JSON array, each with only `fields` (whole when none are named).
+fn projected_array(items: Vec<EntityJson>, fields: &[String]) -> anyhow::Result<String> {
+    Ok(json_array(
+        items
+            .into_iter()
+            .map(|e| project_json(e, fields))
+            .collect::<anyhow::Result<Vec<_>>>()?,
     ))
 }
 
@@ -95,7 +104,7 @@ pub async fn list(
 pub async fn by_query(
     State(state): State<AppState>,
     RawQuery(query): RawQuery,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<JsonText, ApiError> {
     let params = Params::parse(query.as_deref())?;
     let cursor = params.entity_query()?;
     let offset = if params.one("cursor").is_some() {
@@ -140,7 +149,7 @@ pub struct FullTextBody {
 pub async fn by_query_post(
     State(state): State<AppState>,
     JsonBody(body): JsonBody<QueryBody>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<JsonText, ApiError> {
     let limit = body.limit.unwrap_or(DEFAULT_LIMIT);
     if let Some(cursor) = &body.cursor {
         if cursor.is_empty() {
@@ -179,7 +188,7 @@ async fn page_response(
     limit: u64,
     offset: u64,
     fields: Vec<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<JsonText, ApiError> {
     let page: EntityPage =
         blocking(move || Ok(state.catalog.query(&cursor, limit, offset)?)).await?;
     let mut page_info = Map::new();
@@ -189,25 +198,23 @@ async fn page_response(
     if let Some(prev) = page.prev_cursor {
         page_info.insert("prevCursor".into(), json!(prev.encode()));
     }
-    let items: Vec<Value> = page
-        .items
-        .into_iter()
-        .map(|e| project(e, &fields))
-        .collect();
-    Ok(Json(
-        json!({"items": items, "totalItems": page.total_items, "pageInfo": page_info}),
-    ))
+    Ok(JsonText(format!(
+        r#"{{"items":{},"totalItems":{},"pageInfo":{}}}"#,
+        projected_array(page.items, &fields)?,
+        page.total_items,
+        Value::Object(page_info)
+    )))
 }
 
 pub async fn by_uid(
     State(state): State<AppState>,
     Path(uid): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<JsonText, ApiError> {
     blocking(move || {
         state
             .catalog
             .get_by_uid(&uid)?
-            .map(Json)
+            .map(|e| JsonText(e.into_string()))
             .ok_or_else(|| ApiError::not_found(format!("No entity with uid {uid}")))
     })
     .await
@@ -228,10 +235,11 @@ pub async fn delete_by_uid(
 pub async fn by_name(
     State(state): State<AppState>,
     Path((kind, namespace, name)): Path<(String, String, String)>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<JsonText, ApiError> {
     let entity_ref = EntityRef::new(&kind, &namespace, &name);
     blocking(move || {
-        state.catalog.get(&entity_ref)?.map(Json).ok_or_else(|| {
+        let entity = state.catalog.get_json(&entity_ref)?;
+        entity.map(|e| JsonText(e.into_string())).ok_or_else(|| {
             ApiError::not_found(format!(
                 "No entity named '{name}' found, with kind '{kind}' in namespace '{namespace}'"
             ))
@@ -253,8 +261,12 @@ pub async fn ancestry(
             .ok_or_else(|| ApiError::not_found(format!("No such entity {entity_ref}")))?;
         let items: Vec<Value> = items
             .into_iter()
-            .map(|a| json!({"entity": a.entity, "parentEntityRefs": a.parent_refs}))
-            .collect();
+            .map(|a| {
+                anyhow::Ok(
+                    json!({"entity": a.entity.to_value()?, "parentEntityRefs": a.parent_refs}),
+                )
+            })
+            .collect::<Result<_, _>>()?;
         Ok(Json(
             json!({"rootEntityRef": entity_ref.to_string(), "items": items}),
         ))
@@ -277,7 +289,7 @@ pub async fn by_refs(
     State(state): State<AppState>,
     RawQuery(query): RawQuery,
     JsonBody(body): JsonBody<ByRefsBody>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<JsonText, ApiError> {
     let params = Params::parse(query.as_deref())?;
     let mut fields = body.fields;
     fields.extend(params.list("fields"));
@@ -287,18 +299,18 @@ pub async fn by_refs(
     blocking(move || {
         let mut items = state.catalog.by_refs(&body.entity_refs)?;
         if narrowed {
-            let allowed = state.catalog.refs_matching(&body.entity_refs, predicate)?;
+            let allowed = state.catalog.refs_matching(&body.entity_refs, predicate);
             for (item, entity_ref) in items.iter_mut().zip(&body.entity_refs) {
                 if !allowed.contains(&entity_ref.to_lowercase()) {
                     *item = None;
                 }
             }
         }
-        let items: Vec<Value> = items
+        let items = items
             .into_iter()
-            .map(|e| e.map_or(Value::Null, |e| project(e, &fields)))
-            .collect();
-        Ok(Json(json!({ "items": items })))
+            .map(|e| e.map_or(Ok("null".to_string()), |e| project_json(e, &fields)))
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        Ok(JsonText(format!(r#"{{"items":{}}}"#, json_array(items))))
     })
     .await
 }
@@ -348,7 +360,7 @@ async fn facets_response(
     predicate: Predicate,
 ) -> Result<Json<Value>, ApiError> {
     blocking(move || {
-        let counted = state.catalog.facets(&facets, predicate)?;
+        let counted = state.catalog.facets(&facets, predicate);
         let mut out = Map::new();
         for (facet, values) in counted {
             out.insert(facet, json!(values));

@@ -2,7 +2,7 @@
 
 use serde_json::{Value, json};
 
-use crate::catalog::{Cursor, EntityQuery, FullText, OrderField, Predicate};
+use crate::catalog::{Cursor, EntityJson, EntityQuery, FullText, OrderField, Predicate};
 use crate::web::ApiError;
 
 /// Page size when a query names none (Backstage's default).
@@ -88,10 +88,19 @@ pub fn full_text(term: Option<&str>, fields: Vec<String>) -> Option<FullText> {
     })
 }
 
+/// An entity as JSON text with only the dotted `fields` kept; all of it, as stored, when none
+/// are named.
+pub fn project_json(entity: EntityJson, fields: &[String]) -> anyhow::Result<String> {
+    if fields.is_empty() {
+        return Ok(entity.into_string());
+    }
+    Ok(project(entity.to_value()?, fields).to_string())
+}
+
 /// Keeps only the dotted `fields` of an entity (all of it when none are named). A path part
 /// that is not a key is joined with the next one, so annotation keys with dots resolve
 /// (`metadata.annotations.backstage.io/view-url`).
-pub fn project(entity: Value, fields: &[String]) -> Value {
+fn project(entity: Value, fields: &[String]) -> Value {
     if fields.is_empty() {
         return entity;
     }

@@ -16,13 +16,15 @@ use roaring::RoaringBitmap;
 use serde_json::Value;
 
 use super::super::query::{FullText, OrderField, Predicate};
+use super::super::relations::Relation;
 use super::flatten::{for_each_row, lowercase};
+use super::graph::{RelationGraph, TargetTest};
 use super::read::Facet;
 
 /// Hash maps keyed by the index's own symbols and strings, where SipHash's DoS resistance buys
 /// nothing and costs a third of the build time.
-type FastMap<K, V> = HashMap<K, V, RandomState>;
-type Interner = indexmap::IndexSet<Box<str>, RandomState>;
+pub(super) type FastMap<K, V> = HashMap<K, V, RandomState>;
+pub(super) type Interner = indexmap::IndexSet<Box<str>, RandomState>;
 
 /// Fields a full-text term searches when the query names none.
 pub const DEFAULT_FULL_TEXT_FIELDS: &[&str] = &[
@@ -35,23 +37,12 @@ pub const DEFAULT_FULL_TEXT_FIELDS: &[&str] = &[
 /// The id of a row in the `entities` table.
 pub type Id = u32;
 /// An interned string.
-type Sym = u32;
+pub(super) type Sym = u32;
 /// The value of a row that only says its key exists (an object, an array or a null).
 const NO_VALUE: Sym = Sym::MAX;
 /// A selection holding fewer than one entity in this many is paged by sorting its refs
 /// rather than by walking all refs in order looking for it.
 const SPARSE: u64 = 16;
-
-/// A test on `relations.<type>`, which the caller answers from the relations table with the
-/// refs of the entities it holds for.
-pub enum RelationTest<'a> {
-    Exists,
-    In(&'a [String]),
-    HasPrefix(&'a str),
-}
-
-/// Answers relation tests: (relation type, test) to source entity refs.
-pub type RelationLookup<'a> = dyn FnMut(&str, RelationTest) -> anyhow::Result<Vec<String>> + 'a;
 
 #[derive(Default)]
 pub struct SearchIndex {
@@ -79,6 +70,7 @@ pub struct Index {
     entities: FastMap<Id, Entry>,
     by_ref: BTreeMap<Arc<str>, Id>,
     all: RoaringBitmap,
+    relations: RelationGraph,
 }
 
 #[derive(Default)]
@@ -120,9 +112,11 @@ pub struct Page {
 }
 
 impl Index {
-    /// Puts the rows of an entity's stored body in place of whatever it had.
-    pub fn insert(&mut self, id: Id, entity_ref: &str, body: &Value) {
+    /// Puts the rows of an entity's stored body, and the relations it implies, in place of
+    /// whatever it had.
+    pub fn insert(&mut self, id: Id, entity_ref: &str, body: &Value, relations: &[Relation]) {
         self.remove(id);
+        self.relations.insert(id, entity_ref, relations);
         let mut pairs = Vec::new();
         for_each_row(body, &mut |key, original| {
             let key = intern(&mut self.keys, key);
@@ -172,6 +166,7 @@ impl Index {
     }
 
     pub fn remove(&mut self, id: Id) {
+        self.relations.remove(id);
         let Some(entry) = self.entities.remove(&id) else {
             return;
         };
@@ -213,9 +208,8 @@ impl Index {
         predicate: &Predicate,
         full_text: Option<&FullText>,
         order: &[OrderField],
-        relations: &mut RelationLookup,
-    ) -> anyhow::Result<RoaringBitmap> {
-        let mut selected = self.evaluate(predicate, relations)?;
+    ) -> RoaringBitmap {
+        let mut selected = self.evaluate(predicate);
         for o in order {
             selected &= self
                 .field(&o.field)
@@ -224,47 +218,40 @@ impl Index {
         if let Some(full_text) = full_text {
             selected &= self.full_text(full_text);
         }
-        Ok(selected)
+        selected
     }
 
-    fn evaluate(
-        &self,
-        predicate: &Predicate,
-        relations: &mut RelationLookup,
-    ) -> anyhow::Result<RoaringBitmap> {
-        Ok(match predicate {
+    fn evaluate(&self, predicate: &Predicate) -> RoaringBitmap {
+        match predicate {
             Predicate::All(items) => {
                 let mut set = self.all.clone();
                 for item in items {
-                    set &= self.evaluate(item, relations)?;
+                    set &= self.evaluate(item);
                 }
                 set
             }
             Predicate::Any(items) => {
                 let mut set = RoaringBitmap::new();
                 for item in items {
-                    set |= self.evaluate(item, relations)?;
+                    set |= self.evaluate(item);
                 }
                 set
             }
-            Predicate::Not(inner) => &self.all - self.evaluate(inner, relations)?,
+            Predicate::Not(inner) => &self.all - self.evaluate(inner),
             Predicate::Exists(key) | Predicate::In(key, _) | Predicate::HasPrefix(key, _) => {
                 match key.strip_prefix("relations.") {
                     Some(relation) => {
                         let test = match predicate {
-                            Predicate::In(_, values) => RelationTest::In(values),
-                            Predicate::HasPrefix(_, prefix) => RelationTest::HasPrefix(prefix),
-                            _ => RelationTest::Exists,
+                            Predicate::In(_, values) => TargetTest::In(values),
+                            Predicate::HasPrefix(_, prefix) => TargetTest::HasPrefix(prefix),
+                            _ => TargetTest::Any,
                         };
-                        relations(relation, test)?
-                            .iter()
-                            .filter_map(|r| self.id_of(r))
-                            .collect()
+                        self.relations.sources(relation, &test)
                     }
                     None => self.field_test(key, predicate),
                 }
             }
-        })
+        }
     }
 
     fn field_test(&self, key: &str, predicate: &Predicate) -> RoaringBitmap {
@@ -432,9 +419,18 @@ impl Index {
             .min()
     }
 
+    /// The relations whose source is `entity_ref`, as (type, target), sorted.
+    pub fn relations_from(&self, entity_ref: &str) -> Vec<(&str, &str)> {
+        self.relations.of_source(entity_ref)
+    }
+
     /// Counts of the key's values among `selected` (every entity when `None`), each value
-    /// shown as first written; values differing only in case count together.
+    /// shown as first written; values differing only in case count together. For
+    /// `relations.<type>`, counts of the relations' targets.
     pub fn facet(&self, key: &str, selected: Option<&RoaringBitmap>) -> Vec<Facet> {
+        if let Some(relation) = key.strip_prefix("relations.") {
+            return self.relations.facet(relation, selected);
+        }
         let Some(field) = self.field(key) else {
             return Vec::new();
         };
@@ -474,7 +470,7 @@ impl Posting {
     }
 }
 
-fn intern(set: &mut Interner, text: &str) -> Sym {
+pub(super) fn intern(set: &mut Interner, text: &str) -> Sym {
     let index = match set.get_index_of(text) {
         Some(index) => index,
         None => set.insert_full(text.into()).0,
@@ -488,10 +484,6 @@ mod tests {
 
     use serde_json::json;
 
-    fn no_relations(_: &str, _: RelationTest) -> anyhow::Result<Vec<String>> {
-        Ok(Vec::new())
-    }
-
     fn ids(set: &RoaringBitmap) -> Vec<u32> {
         set.iter().collect()
     }
@@ -503,25 +495,24 @@ mod tests {
             1,
             "component:default/a",
             &json!({"kind": "Component", "spec": {}}),
+            &[],
         );
-        index.insert(2, "component:default/b", &json!({"kind": "component"}));
-        index.insert(3, "api:default/c", &json!({"kind": "API"}));
+        index.insert(2, "component:default/b", &json!({"kind": "component"}), &[]);
+        index.insert(3, "api:default/c", &json!({"kind": "API"}), &[]);
         let kind = |values: &[&str]| {
             Predicate::In(
                 "kind".into(),
                 values.iter().map(|v| v.to_string()).collect(),
             )
         };
-        let select = |index: &Index, p: &Predicate| {
-            ids(&index.select(p, None, &[], &mut no_relations).unwrap())
-        };
+        let select = |index: &Index, p: &Predicate| ids(&index.select(p, None, &[]));
         assert_eq!(select(&index, &kind(&["component"])), [1, 2]);
         assert_eq!(select(&index, &Predicate::Exists("spec".into())), [1]);
         assert_eq!(
             select(&index, &Predicate::Not(Box::new(kind(&["component"])))),
             [3]
         );
-        index.insert(2, "api:default/b", &json!({"kind": "API"}));
+        index.insert(2, "api:default/b", &json!({"kind": "API"}), &[]);
         assert_eq!(select(&index, &kind(&["component"])), [1]);
         assert_eq!(select(&index, &kind(&["api"])), [2, 3]);
         index.remove(3);
@@ -551,6 +542,7 @@ mod tests {
                 id,
                 &format!("component:default/{name}"),
                 &json!({"spec": {"owner": owner}}),
+                &[],
             );
         }
         let all = index.all.clone();

@@ -7,9 +7,11 @@
 //! committed write while the writer is still held, so it changes in commit order.
 
 mod flatten;
+mod graph;
 mod index;
 mod read;
 mod schema;
+mod served;
 mod write;
 
 use std::path::{Path, PathBuf};
@@ -19,7 +21,12 @@ use anyhow::Context;
 use rusqlite::{Connection, OpenFlags, params_from_iter};
 use serde_json::Value;
 
+use super::entity_ref::EntityRef;
+use super::model::Entity;
+use super::relations::{Relation, relations_of};
+
 pub use read::{Facet, LocationRow};
+pub use served::EntityJson;
 pub use write::{EntityWrite, FileRecord, Writer};
 
 /// Read connections, at most. Each holds its own page cache and prepared statements, so they
@@ -117,15 +124,27 @@ impl CatalogStore {
     }
 
     /// Puts each entity's stored state in the index, or takes it out where there is none.
+    /// Relations are derived from the bodies before the index is locked.
     fn index_batch(&self, batch: Vec<(i64, Option<(String, Value)>)>) -> anyhow::Result<()> {
-        let batch: Vec<(index::Id, Option<(String, Value)>)> = batch
+        type Indexed = (String, Value, Vec<Relation>);
+        let batch: Vec<(index::Id, Option<Indexed>)> = batch
             .into_iter()
-            .map(|(id, stored)| Ok((index::Id::try_from(id)?, stored)))
+            .map(|(id, stored)| {
+                let indexed = stored
+                    .map(|(entity_ref, body)| {
+                        let (body, relations) = implied_relations(&entity_ref, body)?;
+                        anyhow::Ok((entity_ref, body, relations))
+                    })
+                    .transpose()?;
+                Ok((index::Id::try_from(id)?, indexed))
+            })
             .collect::<anyhow::Result<_>>()?;
         self.index.write(|index| {
-            for (id, stored) in batch {
-                match stored {
-                    Some((entity_ref, body)) => index.insert(id, &entity_ref, &body),
+            for (id, indexed) in batch {
+                match indexed {
+                    Some((entity_ref, body, relations)) => {
+                        index.insert(id, &entity_ref, &body, &relations)
+                    }
                     None => index.remove(id),
                 }
             }
@@ -183,4 +202,19 @@ impl CatalogStore {
 fn stored_entity(row: &rusqlite::Row) -> anyhow::Result<(i64, (String, Value))> {
     let body: Value = serde_json::from_str(row.get_ref(2)?.as_str()?)?;
     Ok((row.get(0)?, (row.get(1)?, body)))
+}
+
+/// The relations a stored body implies (the same rules that validated it).
+fn implied_relations(entity_ref: &str, body: Value) -> anyhow::Result<(Value, Vec<Relation>)> {
+    let entity = Entity {
+        entity_ref: EntityRef::parse(entity_ref, None, "")
+            .map_err(|e| anyhow::anyhow!("stored entity {entity_ref}: {e}"))?,
+        body,
+    };
+    // Only fails if the rules changed since the entity was stored; it is still worth serving.
+    let relations = relations_of(&entity).unwrap_or_else(|e| {
+        tracing::warn!(entity_ref, field = e.field, "{}", e.message);
+        Vec::new()
+    });
+    Ok((entity.body, relations))
 }

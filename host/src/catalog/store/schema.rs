@@ -104,6 +104,11 @@ const MIGRATIONS: &[&str] = &[
     r#"
     DROP TABLE search;
     "#,
+    // 5: relations follow from each stored body and are derived in memory when it is
+    // indexed (`graph.rs`); six rows per entity in three B-trees were most of ingestion.
+    r#"
+    DROP TABLE relations;
+    "#,
 ];
 
 pub fn migrate(conn: &mut Connection) -> anyhow::Result<()> {

@@ -1,4 +1,4 @@
-//! Writes, inside one transaction: entities with their relations, source files, processing
+//! Writes, inside one transaction: entities, source files, processing
 //! errors and registered locations. The writer notes which entities it touched, so the search
 //! index can follow once the transaction commits.
 
@@ -9,7 +9,6 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 use super::super::entity_ref::EntityRef;
-use super::super::relations::Relation;
 use super::super::sources::{ProcessingError, Target};
 
 /// The annotation Backstage puts on entities no location defines any more.
@@ -28,7 +27,6 @@ pub struct EntityWrite<'a> {
     /// The body as compact JSON (what change detection and the etag hash) and parsed.
     pub json: &'a str,
     pub body: &'a Value,
-    pub relations: &'a [Relation],
     /// The catalog file that defines it; `None` for a location's own generated entity.
     pub file: Option<&'a Path>,
     pub location_id: &'a str,
@@ -120,7 +118,6 @@ impl<'t> Writer<'t> {
                         entity.parent_ref,
                         body.to_string()
                     ])?;
-                self.delete_relations(id)?;
                 id
             }
             None => {
@@ -143,17 +140,6 @@ impl<'t> Writer<'t> {
                 self.tx.last_insert_rowid()
             }
         };
-        let mut insert_relation = self.tx.prepare_cached(
-            "INSERT INTO relations (entity_id, source_ref, type, target_ref) VALUES (?1, ?2, ?3, ?4)",
-        )?;
-        for relation in entity.relations {
-            insert_relation.execute(params![
-                id,
-                relation.source.to_string(),
-                relation.relation_type,
-                relation.target.to_string()
-            ])?;
-        }
         self.touched.push(id);
         Ok(true)
     }
@@ -237,7 +223,6 @@ impl<'t> Writer<'t> {
             )
             .optional()?;
         let Some(id) = id else { return Ok(false) };
-        self.delete_relations(id)?;
         self.touched.push(id);
         self.tx
             .execute("DELETE FROM entities WHERE id = ?1", [id])?;
@@ -348,13 +333,6 @@ impl<'t> Writer<'t> {
             .execute("DELETE FROM locations WHERE id = ?1", [id])?
             == 1)
     }
-
-    fn delete_relations(&self, id: i64) -> rusqlite::Result<()> {
-        self.tx
-            .prepare_cached("DELETE FROM relations WHERE entity_id = ?1")?
-            .execute([id])?;
-        Ok(())
-    }
 }
 
 /// Sets the server-owned metadata.
@@ -369,14 +347,6 @@ fn stamp(body: &mut Value, uid: &str, etag: &str, generation: i64) {
 fn input_hash(entity: &EntityWrite) -> String {
     let mut hasher = Sha256::new();
     hasher.update(entity.json);
-    for r in entity.relations {
-        for part in [&r.source, &r.target] {
-            for text in ["\n", &part.kind, ":", &part.namespace, "/", &part.name, " "] {
-                hasher.update(text);
-            }
-        }
-        hasher.update(r.relation_type);
-    }
     hasher.update(format!(
         "\n{:?} {} {:?}",
         entity.file, entity.location_id, entity.parent_ref
