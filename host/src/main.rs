@@ -16,6 +16,12 @@ mod workspace;
 
 use clap::{Parser, Subcommand};
 
+/// Threads for blocking work (SQLite reads, plugin calls, reconciles). Tokio's default of 512
+/// only adds memory here: reads share at most 8 connections, and there are a few cores. Each
+/// thread keeps its own allocator pages, which under 16 connections had a 10k catalog grow
+/// from 73 MB to 148 MB.
+const BLOCKING_THREADS: usize = 16;
+
 #[derive(Parser)]
 #[command(
     name = "greenroom",
@@ -71,7 +77,11 @@ fn main() -> anyhow::Result<std::process::ExitCode> {
     match cli.command {
         Command::Serve(args) => {
             let config = config::Config::load(&args)?;
-            tokio::runtime::Runtime::new()?.block_on(server::serve(config))?;
+            tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .max_blocking_threads(BLOCKING_THREADS)
+                .build()?
+                .block_on(server::serve(config))?;
             Ok(std::process::ExitCode::SUCCESS)
         }
         Command::Plugin(command) => plugin_cli::run(command),

@@ -144,11 +144,11 @@ impl Catalog {
         let mut forced: HashSet<PathBuf> =
             std::mem::take(&mut *self.forced.lock().expect("forced lock poisoned"));
         forced.extend(self.store.files_with_conflicts()?);
-        let walk = reconcile::walk(&roots, &self.settings.file_name, &previous, &forced);
+        let mut walk = reconcile::walk(&roots, &self.settings.file_name, &previous, &forced);
         let report = reconcile::apply(
             &self.store,
             &roots,
-            &walk,
+            &mut walk,
             &previous,
             self.settings.orphan_strategy,
         )?;

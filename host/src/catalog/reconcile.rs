@@ -270,15 +270,11 @@ pub struct Report {
 pub fn apply(
     store: &CatalogStore,
     roots: &[Root],
-    walk: &Walk,
+    walk: &mut Walk,
     previous_files: &HashMap<PathBuf, FileRecord>,
     orphans: OrphanStrategy,
 ) -> anyhow::Result<Report> {
-    let reachable: HashSet<&Path> = walk
-        .visited
-        .iter()
-        .map(|v| v.record.path.as_path())
-        .collect();
+    let reachable: HashSet<PathBuf> = walk.visited.iter().map(|v| v.record.path.clone()).collect();
     store.write(|w| {
         let mut report = Report {
             files_read: walk.processed().count(),
@@ -331,9 +327,12 @@ pub fn apply(
                 }
             }
         }
-        for (record, outcome) in walk.processed() {
+        // Each file's staged entities are let go once written: at a first read they are the
+        // whole catalog, and the index is rebuilt from the store after the commit.
+        for Visited { record, outcome } in &mut walk.visited {
+            let Some(outcome) = outcome else { continue };
             let mut conflicts = Vec::new();
-            for staged in &outcome.entities {
+            for staged in std::mem::take(&mut outcome.entities) {
                 let entity_ref = staged.entity_ref.to_string();
                 let claimed_elsewhere = w.lookup(&entity_ref)?.filter(|existing| {
                     !existing.orphan

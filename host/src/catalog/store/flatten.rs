@@ -1,8 +1,14 @@
-//! An entity as searchable rows: lowercased dotted keys with their values as written.
+//! An entity as searchable rows: lowercased dotted keys with their values as written, and
+//! the relations its body implies.
 
 use std::borrow::Cow;
+use std::fmt::Write;
+use std::ops::Range;
 
 use serde_json::{Map, Value};
+
+use super::super::entity_ref::EntityRef;
+use super::super::relations::Relation;
 
 /// Values longer than this are not indexed (as in Backstage): nobody filters on them.
 const MAX_SEARCH_VALUE_LEN: usize = 200;
@@ -69,6 +75,90 @@ fn walk_map(key: &mut String, map: &Map<String, Value>, row: &mut impl FnMut(&st
         walk(key, v, row);
         key.truncate(len);
     }
+}
+
+/// An entity flattened for the index: its rows and relations as slices of one string. It is
+/// built away from the thread that inserts it (which then only interns and sets bits), and
+/// lets the parsed body go where it was parsed.
+pub struct Flattened {
+    pub entity_ref: String,
+    text: String,
+    rows: Vec<FlatRow>,
+    relations: Vec<(Range<u32>, &'static str, Range<u32>)>,
+}
+
+struct FlatRow {
+    key: Range<u32>,
+    /// The value lowercased, and as written where that differs.
+    value: Option<(Range<u32>, Option<Range<u32>>)>,
+}
+
+/// A flattened row: key, and the value lowercased with its original spelling if different.
+pub type Row<'a> = (&'a str, Option<(&'a str, Option<&'a str>)>);
+
+impl Flattened {
+    pub fn new(entity_ref: String, body: &Value, relations: &[Relation]) -> Self {
+        let mut text = String::new();
+        let push = |text: &mut String, part: &str| {
+            let start = text.len();
+            text.push_str(part);
+            offset(start)..offset(text.len())
+        };
+        let mut rows = Vec::new();
+        for_each_row(body, &mut |key, value| {
+            let key = push(&mut text, key);
+            let value = value.map(|original| {
+                let lower = lowercase(original);
+                let original = (lower != original).then(|| push(&mut text, original));
+                (push(&mut text, &lower), original)
+            });
+            rows.push(FlatRow { key, value });
+        });
+        let push_ref = |text: &mut String, entity_ref: &EntityRef| {
+            let start = text.len();
+            write!(text, "{entity_ref}").expect("writing to a String");
+            offset(start)..offset(text.len())
+        };
+        let relations = relations
+            .iter()
+            .map(|r| {
+                let source = push_ref(&mut text, &r.source);
+                (source, r.relation_type, push_ref(&mut text, &r.target))
+            })
+            .collect();
+        Self {
+            entity_ref,
+            text,
+            rows,
+            relations,
+        }
+    }
+
+    pub fn rows(&self) -> impl Iterator<Item = Row<'_>> {
+        self.rows.iter().map(|row| {
+            (
+                self.slice(&row.key),
+                row.value.as_ref().map(|(lower, original)| {
+                    (self.slice(lower), original.as_ref().map(|o| self.slice(o)))
+                }),
+            )
+        })
+    }
+
+    /// (source, type, target) of each relation.
+    pub fn relations(&self) -> impl Iterator<Item = (&str, &str, &str)> {
+        self.relations
+            .iter()
+            .map(|(source, kind, target)| (self.slice(source), *kind, self.slice(target)))
+    }
+
+    fn slice(&self, range: &Range<u32>) -> &str {
+        &self.text[range.start as usize..range.end as usize]
+    }
+}
+
+fn offset(at: usize) -> u32 {
+    u32::try_from(at).expect("an entity's flattened text is under 4 GiB")
 }
 
 fn push_lowercase(out: &mut String, text: &str) {

@@ -14,7 +14,7 @@ use std::collections::BTreeSet;
 
 use roaring::RoaringBitmap;
 
-use super::super::relations::{Relation, canonical_relation_type};
+use super::super::relations::canonical_relation_type;
 use super::index::{FastMap, Id, Interner, Sym, intern};
 use super::read::Facet;
 
@@ -49,16 +49,21 @@ struct Edge {
 impl RelationGraph {
     /// Records a stored entity and the relations its body implies, in place of what it
     /// implied before.
-    pub fn insert(&mut self, id: Id, entity_ref: &str, relations: &[Relation]) {
+    /// `relations` are (source, type, target).
+    pub fn insert<'a>(
+        &mut self,
+        id: Id,
+        entity_ref: &str,
+        relations: impl Iterator<Item = (&'a str, &'a str, &'a str)>,
+    ) {
         self.remove(id);
         let own = intern(&mut self.names, entity_ref);
         self.holders.insert(own, id);
         let edges: Box<[Edge]> = relations
-            .iter()
-            .map(|r| Edge {
-                source: intern(&mut self.names, &r.source.to_string()),
-                kind: intern(&mut self.names, r.relation_type),
-                target: intern(&mut self.names, &r.target.to_string()),
+            .map(|(source, kind, target)| Edge {
+                source: intern(&mut self.names, source),
+                kind: intern(&mut self.names, kind),
+                target: intern(&mut self.names, target),
             })
             .collect();
         for e in edges.iter() {
@@ -182,15 +187,13 @@ impl RelationGraph {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::catalog::entity_ref::EntityRef;
 
-    fn relation(source: &str, kind: &'static str, target: &str) -> Relation {
-        let parse = |r: &str| EntityRef::parse(r, None, "default").unwrap();
-        Relation {
-            source: parse(source),
-            relation_type: kind,
-            target: parse(target),
-        }
+    fn insert(graph: &mut RelationGraph, id: Id, entity_ref: &str, relations: &[[&str; 3]]) {
+        graph.insert(
+            id,
+            entity_ref,
+            relations.iter().map(|[s, k, t]| (*s, *k, *t)),
+        );
     }
 
     #[test]
@@ -198,23 +201,12 @@ mod tests {
         let mut graph = RelationGraph::default();
         // The group lists the user as a member and the user lists the group: both imply
         // the same pair.
-        graph.insert(
-            1,
-            "group:default/team",
-            &[
-                relation("group:default/team", "hasMember", "user:default/ann"),
-                relation("user:default/ann", "memberOf", "group:default/team"),
-            ],
-        );
-        graph.insert(
-            2,
-            "user:default/ann",
-            &[
-                relation("user:default/ann", "memberOf", "group:default/team"),
-                relation("group:default/team", "hasMember", "user:default/ann"),
-            ],
-        );
-        graph.insert(3, "user:default/bob", &[]);
+        let team = "group:default/team";
+        let ann = "user:default/ann";
+        let both_ways = [[team, "hasMember", ann], [ann, "memberOf", team]];
+        insert(&mut graph, 1, team, &both_ways);
+        insert(&mut graph, 2, ann, &both_ways);
+        insert(&mut graph, 3, "user:default/bob", &[]);
         assert_eq!(
             graph.of_source("user:default/ann"),
             [("memberOf", "group:default/team")]
@@ -246,7 +238,7 @@ mod tests {
                 .sources("memberOf", &TargetTest::HasPrefix("user:"))
                 .is_empty()
         );
-        graph.insert(2, "user:default/ann", &[]);
+        insert(&mut graph, 2, ann, &[]);
         assert!(members(&graph).is_empty());
         assert!(graph.of_source("group:default/team").is_empty());
         assert!(graph.facet("memberOf", None).is_empty());

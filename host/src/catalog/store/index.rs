@@ -13,11 +13,9 @@ use std::sync::{Arc, RwLock};
 
 use foldhash::fast::RandomState;
 use roaring::RoaringBitmap;
-use serde_json::Value;
 
 use super::super::query::{FullText, OrderField, Predicate};
-use super::super::relations::Relation;
-use super::flatten::{for_each_row, lowercase};
+use super::flatten::Flattened;
 use super::graph::{RelationGraph, TargetTest};
 use super::read::Facet;
 
@@ -112,26 +110,25 @@ pub struct Page {
 }
 
 impl Index {
-    /// Puts the rows of an entity's stored body, and the relations it implies, in place of
-    /// whatever it had.
-    pub fn insert(&mut self, id: Id, entity_ref: &str, body: &Value, relations: &[Relation]) {
+    /// Puts an entity's rows and relations in place of whatever it had.
+    pub fn insert(&mut self, id: Id, entity: &Flattened) {
         self.remove(id);
-        self.relations.insert(id, entity_ref, relations);
+        self.relations
+            .insert(id, &entity.entity_ref, entity.relations());
         let mut pairs = Vec::new();
-        for_each_row(body, &mut |key, original| {
+        for (key, value) in entity.rows() {
             let key = intern(&mut self.keys, key);
             if self.fields.len() <= key as usize {
                 self.fields.resize_with(key as usize + 1, Field::default);
             }
             let field = &mut self.fields[key as usize];
             field.present.insert(id);
-            let Some(original) = original else {
+            let Some((lower, original)) = value else {
                 pairs.push((key, NO_VALUE));
-                return;
+                continue;
             };
-            let lower = lowercase(original);
-            let value = intern(&mut self.values, &lower);
-            if lower != original {
+            let value = intern(&mut self.values, lower);
+            if let Some(original) = original {
                 self.originals
                     .entry(value)
                     .or_insert_with(|| original.into());
@@ -150,10 +147,10 @@ impl Index {
                 }
             }
             pairs.push((key, value));
-        });
+        }
         pairs.sort_unstable();
         pairs.dedup();
-        let entity_ref: Arc<str> = Arc::from(entity_ref);
+        let entity_ref: Arc<str> = Arc::from(entity.entity_ref.as_str());
         self.by_ref.insert(entity_ref.clone(), id);
         self.all.insert(id);
         self.entities.insert(
@@ -482,7 +479,11 @@ pub(super) fn intern(set: &mut Interner, text: &str) -> Sym {
 mod tests {
     use super::*;
 
-    use serde_json::json;
+    use serde_json::{Value, json};
+
+    fn flat(entity_ref: impl Into<String>, body: Value) -> Flattened {
+        Flattened::new(entity_ref.into(), &body, &[])
+    }
 
     fn ids(set: &RoaringBitmap) -> Vec<u32> {
         set.iter().collect()
@@ -493,12 +494,16 @@ mod tests {
         let mut index = Index::default();
         index.insert(
             1,
-            "component:default/a",
-            &json!({"kind": "Component", "spec": {}}),
-            &[],
+            &flat(
+                "component:default/a",
+                json!({"kind": "Component", "spec": {}}),
+            ),
         );
-        index.insert(2, "component:default/b", &json!({"kind": "component"}), &[]);
-        index.insert(3, "api:default/c", &json!({"kind": "API"}), &[]);
+        index.insert(
+            2,
+            &flat("component:default/b", json!({"kind": "component"})),
+        );
+        index.insert(3, &flat("api:default/c", json!({"kind": "API"})));
         let kind = |values: &[&str]| {
             Predicate::In(
                 "kind".into(),
@@ -512,7 +517,7 @@ mod tests {
             select(&index, &Predicate::Not(Box::new(kind(&["component"])))),
             [3]
         );
-        index.insert(2, "api:default/b", &json!({"kind": "API"}), &[]);
+        index.insert(2, &flat("api:default/b", json!({"kind": "API"})));
         assert_eq!(select(&index, &kind(&["component"])), [1]);
         assert_eq!(select(&index, &kind(&["api"])), [2, 3]);
         index.remove(3);
@@ -540,9 +545,10 @@ mod tests {
         for (id, name, owner) in [(1, "d", "x"), (2, "a", "z"), (3, "c", "y"), (4, "b", "y")] {
             index.insert(
                 id,
-                &format!("component:default/{name}"),
-                &json!({"spec": {"owner": owner}}),
-                &[],
+                &flat(
+                    format!("component:default/{name}"),
+                    json!({"spec": {"owner": owner}}),
+                ),
             );
         }
         let all = index.all.clone();

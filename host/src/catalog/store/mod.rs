@@ -24,6 +24,7 @@ use serde_json::Value;
 use super::entity_ref::EntityRef;
 use super::model::Entity;
 use super::relations::{Relation, relations_of};
+use flatten::Flattened;
 
 pub use read::{Facet, LocationRow};
 pub use served::EntityJson;
@@ -36,8 +37,11 @@ const MAX_READERS: usize = 8;
 /// Page cache of the writer, in KiB: a first ingest of 100k entities spilled and re-read
 /// pages with SQLite's 2 MiB default.
 const WRITER_CACHE_KIB: i64 = 32 * 1024;
+/// Page cache of each reader, in KiB. Readers fetch a page of bodies by id; the OS keeps the
+/// file cached, and eight full default caches (2 MiB) would be memory held for little gain.
+const READER_CACHE_KIB: i64 = 512;
 /// Entities read back into the index per batch (bounds the memory a large write needs).
-const INDEX_BATCH: usize = 2000;
+const INDEX_BATCH: usize = 1000;
 
 pub struct CatalogStore {
     path: PathBuf,
@@ -71,6 +75,7 @@ impl CatalogStore {
         store
             .index_all()
             .with_context(|| format!("cannot index the catalog in {}", path.display()))?;
+        release_cache(&store.writer.lock().expect("catalog writer lock poisoned"))?;
         Ok(store)
     }
 
@@ -85,79 +90,95 @@ impl CatalogStore {
         touched.sort_unstable();
         touched.dedup();
         self.index_entities(&conn, &touched)?;
+        release_cache(&conn)?;
         Ok(out)
     }
 
     /// Builds the index from every stored entity, in one pass over the table.
     fn index_all(&self) -> anyhow::Result<()> {
         let conn = self.writer.lock().expect("catalog writer lock poisoned");
-        let mut statement = conn.prepare("SELECT id, entity_ref, body FROM entities")?;
-        let mut rows = statement.query([])?;
-        let mut batch = Vec::with_capacity(INDEX_BATCH);
-        while let Some(row) = rows.next()? {
-            let (id, stored) = stored_entity(row)?;
-            batch.push((id, Some(stored)));
-            if batch.len() == INDEX_BATCH {
-                self.index_batch(std::mem::take(&mut batch))?;
+        self.index_pipelined(|index| {
+            let mut statement = conn.prepare("SELECT id, entity_ref, body FROM entities")?;
+            let mut rows = statement.query([])?;
+            let mut batch = Vec::with_capacity(INDEX_BATCH);
+            while let Some(row) = rows.next()? {
+                let (id, stored) = stored_entity(row)?;
+                batch.push((id, Some(stored)));
+                if batch.len() == INDEX_BATCH {
+                    index(std::mem::take(&mut batch))?;
+                }
             }
-        }
-        self.index_batch(batch)
+            index(batch)
+        })
     }
 
     /// Makes the index hold the stored state of `ids`: their current fields, or nothing for
-    /// those deleted. Bodies are read and parsed outside the index lock, in batches.
+    /// those deleted.
     fn index_entities(&self, conn: &Connection, ids: &[i64]) -> anyhow::Result<()> {
-        for batch in ids.chunks(INDEX_BATCH) {
-            let marks = vec!["?"; batch.len()].join(", ");
-            let mut statement = conn.prepare_cached(&format!(
-                "SELECT id, entity_ref, body FROM entities WHERE id IN ({marks})"
-            ))?;
-            let mut rows = statement.query(params_from_iter(batch))?;
-            let mut found = std::collections::HashMap::new();
-            while let Some(row) = rows.next()? {
-                let (id, stored) = stored_entity(row)?;
-                found.insert(id, stored);
+        self.index_pipelined(|index| {
+            for batch in ids.chunks(INDEX_BATCH) {
+                let marks = vec!["?"; batch.len()].join(", ");
+                let mut statement = conn.prepare_cached(&format!(
+                    "SELECT id, entity_ref, body FROM entities WHERE id IN ({marks})"
+                ))?;
+                let mut rows = statement.query(params_from_iter(batch))?;
+                let mut found = std::collections::HashMap::new();
+                while let Some(row) = rows.next()? {
+                    let (id, stored) = stored_entity(row)?;
+                    found.insert(id, stored);
+                }
+                index(batch.iter().map(|id| (*id, found.remove(id))).collect())?;
             }
-            self.index_batch(batch.iter().map(|id| (*id, found.remove(id))).collect())?;
-        }
-        Ok(())
+            Ok(())
+        })
     }
 
-    /// Puts each entity's stored state in the index, or takes it out where there is none.
-    /// Relations are derived from the bodies before the index is locked.
-    fn index_batch(&self, batch: Vec<(i64, Option<(String, Value)>)>) -> anyhow::Result<()> {
-        type Indexed = (String, Value, Vec<Relation>);
-        let batch: Vec<(index::Id, Option<Indexed>)> = batch
-            .into_iter()
-            .map(|(id, stored)| {
-                let indexed = stored
-                    .map(|(entity_ref, body)| {
-                        let (body, relations) = implied_relations(&entity_ref, body)?;
-                        anyhow::Ok((entity_ref, body, relations))
-                    })
-                    .transpose()?;
-                Ok((index::Id::try_from(id)?, indexed))
-            })
-            .collect::<anyhow::Result<_>>()?;
+    /// Indexes the batches of stored rows `read` hands over. Reading, parsing and deriving
+    /// relations happen on this thread while another inserts the previous batch into the
+    /// index, so the two overlap (each was about half of indexing).
+    fn index_pipelined(
+        &self,
+        read: impl FnOnce(&mut dyn FnMut(StoredBatch) -> anyhow::Result<()>) -> anyhow::Result<()>,
+    ) -> anyhow::Result<()> {
+        std::thread::scope(|scope| {
+            let (send, receive) = std::sync::mpsc::sync_channel::<Vec<Prepared>>(1);
+            let inserter = scope.spawn(move || {
+                for batch in receive {
+                    self.insert_prepared(batch);
+                }
+            });
+            let read = read(&mut |batch| {
+                send.send(prepare(batch)?)
+                    .map_err(|_| anyhow::anyhow!("the index inserter stopped"))
+            });
+            drop(send);
+            inserter
+                .join()
+                .map_err(|_| anyhow::anyhow!("the index inserter panicked"))?;
+            read
+        })
+    }
+
+    /// Puts each prepared entity in the index, or takes it out where it is gone.
+    fn insert_prepared(&self, batch: Vec<Prepared>) {
         self.index.write(|index| {
-            for (id, indexed) in batch {
-                match indexed {
-                    Some((entity_ref, body, relations)) => {
-                        index.insert(id, &entity_ref, &body, &relations)
-                    }
+            for (id, prepared) in batch {
+                match prepared {
+                    Some(entity) => index.insert(id, &entity),
                     None => index.remove(id),
                 }
             }
         });
-        Ok(())
     }
 
     /// Runs `f` on a pooled read connection.
     fn open_reader(&self) -> anyhow::Result<Connection> {
-        Ok(Connection::open_with_flags(
+        let conn = Connection::open_with_flags(
             &self.path,
             OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )?)
+        )?;
+        conn.pragma_update(None, "cache_size", -READER_CACHE_KIB)?;
+        Ok(conn)
     }
 
     pub fn read<T>(&self, f: impl FnOnce(&Connection) -> anyhow::Result<T>) -> anyhow::Result<T> {
@@ -198,6 +219,27 @@ impl CatalogStore {
     }
 }
 
+/// Stored rows by id: the ref and parsed body, or `None` for an entity deleted.
+type StoredBatch = Vec<(i64, Option<(String, Value)>)>;
+/// A stored entity ready for the index, or `None` for one deleted.
+type Prepared = (index::Id, Option<Flattened>);
+
+/// Flattens a batch of stored rows, with the relations each body implies.
+fn prepare(batch: StoredBatch) -> anyhow::Result<Vec<Prepared>> {
+    batch
+        .into_iter()
+        .map(|(id, stored)| {
+            let prepared = stored
+                .map(|(entity_ref, body)| {
+                    let (body, relations) = implied_relations(&entity_ref, body)?;
+                    anyhow::Ok(Flattened::new(entity_ref, &body, &relations))
+                })
+                .transpose()?;
+            Ok((index::Id::try_from(id)?, prepared))
+        })
+        .collect()
+}
+
 /// An `(id, entity_ref, body)` row: the id, and the ref with the parsed body.
 fn stored_entity(row: &rusqlite::Row) -> anyhow::Result<(i64, (String, Value))> {
     let body: Value = serde_json::from_str(row.get_ref(2)?.as_str()?)?;
@@ -217,4 +259,11 @@ fn implied_relations(entity_ref: &str, body: Value) -> anyhow::Result<(Value, Ve
         Vec::new()
     });
     Ok((entity.body, relations))
+}
+
+/// Frees the writer's page cache. A large write fills it (32 MiB); between writes, which are
+/// mostly small edits, it would only be memory held.
+fn release_cache(conn: &Connection) -> anyhow::Result<()> {
+    conn.execute_batch("PRAGMA shrink_memory")?;
+    Ok(())
 }
