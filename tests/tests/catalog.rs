@@ -1577,6 +1577,13 @@ fn a_restart_keeps_uids_and_reads_only_changed_files() {
     assert_eq!(files_read(&server.log()), [5], "{}", server.log());
     let first = uids(&server);
     assert_eq!(first.len(), ORG_REFS.len() + 1);
+    let served = all_entities(&server);
+    assert!(
+        served
+            .values()
+            .any(|e| !e["relations"].as_array().unwrap().is_empty()),
+        "the org has relations"
+    );
     drop(server);
 
     let server = start(&dir, &catalogs, &[]);
@@ -1587,6 +1594,9 @@ fn a_restart_keeps_uids_and_reads_only_changed_files() {
         "an unchanged restart read files:\n{log}"
     );
     assert_eq!(uids(&server), first);
+    // Relations are not stored but derived again from the stored bodies: every entity is
+    // served exactly as before, relations included.
+    assert_eq!(all_entities(&server), served);
     drop(server);
 
     // A file edited while the server was down is the only one read on the next start.
