@@ -6,6 +6,8 @@
 //! SQLite stays the record: the index is built from the `entities` table when the store opens
 //! and updated from it after each committed write. Strings are interned once; an entity keeps
 //! its rows as id pairs, so it can be taken out again and sorted by any field.
+//! The relations the entities imply live here too ([`super::graph`]), so `relations.<type>`
+//! tests combine with field tests as bitmaps.
 
 use std::collections::{BTreeMap, HashMap};
 use std::ops::Bound;

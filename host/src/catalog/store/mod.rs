@@ -1,5 +1,6 @@
 //! The catalog's store: SQLite for the record, and an in-memory [`index`] of entity fields
-//! for filtering, counting, paging and facets. All catalog SQL lives in this module:
+//! and of the relations they imply, for filtering, counting, paging, facets and serving
+//! relations. All catalog SQL lives in this module:
 //! [`write`] applies what processing produced, [`read`] answers queries.
 //!
 //! One writer connection behind a mutex; readers take a connection from a small pool, so
@@ -133,9 +134,9 @@ impl CatalogStore {
         })
     }
 
-    /// Indexes the batches of stored rows `read` hands over. Reading, parsing and deriving
-    /// relations happen on this thread while another inserts the previous batch into the
-    /// index, so the two overlap (each was about half of indexing).
+    /// Indexes the batches of stored rows `read` hands over. Reading, parsing, deriving
+    /// relations and flattening happen on this thread while another inserts the previous
+    /// batch into the index, so the two overlap (each was about half of indexing).
     fn index_pipelined(
         &self,
         read: impl FnOnce(&mut dyn FnMut(StoredBatch) -> anyhow::Result<()>) -> anyhow::Result<()>,
