@@ -82,15 +82,20 @@ impl CatalogStore {
 
     /// Runs `f` in one write transaction; nothing of it is visible unless it succeeds.
     pub fn write<T>(&self, f: impl FnOnce(&mut Writer) -> anyhow::Result<T>) -> anyhow::Result<T> {
-        let mut conn = self.writer.lock().expect("catalog writer lock poisoned");
-        let tx = conn.transaction()?;
+        let conn = self.writer.lock().expect("catalog writer lock poisoned");
+        let tx = conn.unchecked_transaction()?;
         let mut writer = Writer::new(&tx);
         let out = f(&mut writer)?;
         let mut touched = writer.into_touched();
-        tx.commit()?;
         touched.sort_unstable();
         touched.dedup();
-        self.index_entities(&conn, &touched)?;
+        // Readers hold the index's read lock while they read SQLite (see `read`), so holding
+        // its write lock from the commit until the index has caught up means no reader sees
+        // a committed entity without its relations, or relations of an entity already gone.
+        self.index.write(|index| {
+            tx.commit()?;
+            index_entities(index, &conn, &touched)
+        })?;
         release_cache(&conn)?;
         Ok(out)
     }
@@ -98,78 +103,21 @@ impl CatalogStore {
     /// Builds the index from every stored entity, in one pass over the table.
     fn index_all(&self) -> anyhow::Result<()> {
         let conn = self.writer.lock().expect("catalog writer lock poisoned");
-        self.index_pipelined(|index| {
-            let mut statement = conn.prepare("SELECT id, entity_ref, body FROM entities")?;
-            let mut rows = statement.query([])?;
-            let mut batch = Vec::with_capacity(INDEX_BATCH);
-            while let Some(row) = rows.next()? {
-                let (id, stored) = stored_entity(row)?;
-                batch.push((id, Some(stored)));
-                if batch.len() == INDEX_BATCH {
-                    index(std::mem::take(&mut batch))?;
-                }
-            }
-            index(batch)
-        })
-    }
-
-    /// Makes the index hold the stored state of `ids`: their current fields, or nothing for
-    /// those deleted.
-    fn index_entities(&self, conn: &Connection, ids: &[i64]) -> anyhow::Result<()> {
-        self.index_pipelined(|index| {
-            for batch in ids.chunks(INDEX_BATCH) {
-                let marks = vec!["?"; batch.len()].join(", ");
-                let mut statement = conn.prepare_cached(&format!(
-                    "SELECT id, entity_ref, body FROM entities WHERE id IN ({marks})"
-                ))?;
-                let mut rows = statement.query(params_from_iter(batch))?;
-                let mut found = std::collections::HashMap::new();
+        self.index.write(|index| {
+            index_pipelined(index, |index_batch| {
+                let mut statement = conn.prepare("SELECT id, entity_ref, body FROM entities")?;
+                let mut rows = statement.query([])?;
+                let mut batch = Vec::with_capacity(INDEX_BATCH);
                 while let Some(row) = rows.next()? {
                     let (id, stored) = stored_entity(row)?;
-                    found.insert(id, stored);
+                    batch.push((id, Some(stored)));
+                    if batch.len() == INDEX_BATCH {
+                        index_batch(std::mem::take(&mut batch))?;
+                    }
                 }
-                index(batch.iter().map(|id| (*id, found.remove(id))).collect())?;
-            }
-            Ok(())
+                index_batch(batch)
+            })
         })
-    }
-
-    /// Indexes the batches of stored rows `read` hands over. Reading, parsing, deriving
-    /// relations and flattening happen on this thread while another inserts the previous
-    /// batch into the index, so the two overlap (each was about half of indexing).
-    fn index_pipelined(
-        &self,
-        read: impl FnOnce(&mut dyn FnMut(StoredBatch) -> anyhow::Result<()>) -> anyhow::Result<()>,
-    ) -> anyhow::Result<()> {
-        std::thread::scope(|scope| {
-            let (send, receive) = std::sync::mpsc::sync_channel::<Vec<Prepared>>(1);
-            let inserter = scope.spawn(move || {
-                for batch in receive {
-                    self.insert_prepared(batch);
-                }
-            });
-            let read = read(&mut |batch| {
-                send.send(prepare(batch)?)
-                    .map_err(|_| anyhow::anyhow!("the index inserter stopped"))
-            });
-            drop(send);
-            inserter
-                .join()
-                .map_err(|_| anyhow::anyhow!("the index inserter panicked"))?;
-            read
-        })
-    }
-
-    /// Puts each prepared entity in the index, or takes it out where it is gone.
-    fn insert_prepared(&self, batch: Vec<Prepared>) {
-        self.index.write(|index| {
-            for (id, prepared) in batch {
-                match prepared {
-                    Some(entity) => index.insert(id, &entity),
-                    None => index.remove(id),
-                }
-            }
-        });
     }
 
     /// Runs `f` on a pooled read connection.
@@ -218,6 +166,58 @@ impl CatalogStore {
         self.returned.notify_one();
         out
     }
+}
+
+/// Makes the index hold the stored state of `ids`: their current fields, or nothing for
+/// those deleted.
+fn index_entities(index: &mut index::Index, conn: &Connection, ids: &[i64]) -> anyhow::Result<()> {
+    index_pipelined(index, |index_batch| {
+        for batch in ids.chunks(INDEX_BATCH) {
+            let marks = vec!["?"; batch.len()].join(", ");
+            let mut statement = conn.prepare_cached(&format!(
+                "SELECT id, entity_ref, body FROM entities WHERE id IN ({marks})"
+            ))?;
+            let mut rows = statement.query(params_from_iter(batch))?;
+            let mut found = std::collections::HashMap::new();
+            while let Some(row) = rows.next()? {
+                let (id, stored) = stored_entity(row)?;
+                found.insert(id, stored);
+            }
+            index_batch(batch.iter().map(|id| (*id, found.remove(id))).collect())?;
+        }
+        Ok(())
+    })
+}
+
+/// Indexes the batches of stored rows `read` hands over. Reading, parsing, deriving relations
+/// and flattening happen on this thread while another inserts the previous batch into the
+/// index, so the two overlap (each was about half of indexing).
+fn index_pipelined(
+    index: &mut index::Index,
+    read: impl FnOnce(&mut dyn FnMut(StoredBatch) -> anyhow::Result<()>) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
+    std::thread::scope(|scope| {
+        let (send, receive) = std::sync::mpsc::sync_channel::<Vec<Prepared>>(1);
+        let inserter = scope.spawn(move || {
+            for batch in receive {
+                for (id, prepared) in batch {
+                    match prepared {
+                        Some(entity) => index.insert(id, &entity),
+                        None => index.remove(id),
+                    }
+                }
+            }
+        });
+        let read = read(&mut |batch| {
+            send.send(prepare(batch)?)
+                .map_err(|_| anyhow::anyhow!("the index inserter stopped"))
+        });
+        drop(send);
+        inserter
+            .join()
+            .map_err(|_| anyhow::anyhow!("the index inserter panicked"))?;
+        read
+    })
 }
 
 /// Stored rows by id: the ref and parsed body, or `None` for an entity deleted.

@@ -10,7 +10,7 @@ use serde::Serialize;
 use super::super::query::{Cursor, Predicate};
 use super::super::sources::ProcessingError;
 use super::CatalogStore;
-use super::index::Window;
+use super::index::{Index, Window};
 use super::served::EntityJson;
 use super::write::FileRecord;
 
@@ -55,7 +55,7 @@ impl CatalogStore {
     }
 
     fn get_where(&self, column: &str, value: &str) -> anyhow::Result<Option<StoredEntity>> {
-        self.read(|conn| {
+        self.read_indexed(|conn, index| {
             let row: Option<(i64, Option<String>, String)> = conn
                 .prepare_cached(&format!(
                     "SELECT id, parent_ref, location_id FROM entities WHERE {column} = ?1"
@@ -63,8 +63,7 @@ impl CatalogStore {
                 .query_row([value], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
                 .optional()?;
             row.map(|(id, parent_ref, location_id)| {
-                Ok(self
-                    .entities_by_id(conn, &[id])?
+                Ok(entities_by_id(conn, index, &[id])?
                     .pop()
                     .flatten()
                     .map(|entity| StoredEntity {
@@ -80,7 +79,7 @@ impl CatalogStore {
 
     /// The entities for `refs`, in the same order, `None` where missing.
     pub fn get_many(&self, refs: &[String]) -> anyhow::Result<Vec<Option<EntityJson>>> {
-        self.read(|conn| {
+        self.read_indexed(|conn, index| {
             let mut select =
                 conn.prepare_cached("SELECT id FROM entities WHERE entity_ref = ?1")?;
             let ids: Vec<Option<i64>> = refs
@@ -88,7 +87,7 @@ impl CatalogStore {
                 .map(|r| select.query_row([r], |row| row.get(0)).optional())
                 .collect::<Result<_, _>>()?;
             let found: Vec<i64> = ids.iter().flatten().copied().collect();
-            let mut entities = self.entities_by_id(conn, &found)?.into_iter();
+            let mut entities = entities_by_id(conn, index, &found)?.into_iter();
             Ok(ids
                 .into_iter()
                 .map(|id| id.and_then(|_| entities.next().flatten()))
@@ -114,29 +113,25 @@ impl CatalogStore {
     /// One page of the cursor's query, `limit` items at most, skipping `offset` first.
     pub fn query(&self, cursor: &Cursor, limit: u64, offset: u64) -> anyhow::Result<KeysetPage> {
         let query = &cursor.query;
-        self.read(|conn| {
-            let (total, page) = self.index.read(|index| {
-                let selected =
-                    index.select(&query.predicate, query.full_text.as_ref(), &query.order);
-                let page = index.page(
-                    &selected,
-                    &Window {
-                        order: &query.order,
-                        boundary: cursor.boundary.as_deref(),
-                        backward: cursor.backward,
-                        offset: usize::try_from(offset)?,
-                        limit: usize::try_from(limit)?,
-                    },
-                );
-                anyhow::Ok((selected.len(), page))
-            })?;
+        self.read_indexed(|conn, index| {
+            let selected = index.select(&query.predicate, query.full_text.as_ref(), &query.order);
+            let page = index.page(
+                &selected,
+                &Window {
+                    order: &query.order,
+                    boundary: cursor.boundary.as_deref(),
+                    backward: cursor.backward,
+                    offset: usize::try_from(offset)?,
+                    limit: usize::try_from(limit)?,
+                },
+            );
+            let total = selected.len();
             let mut rows = page.rows;
             if cursor.backward {
                 rows.reverse();
             }
             let ids: Vec<i64> = rows.iter().map(|(id, _)| i64::from(*id)).collect();
-            let items = self
-                .entities_by_id(conn, &ids)?
+            let items = entities_by_id(conn, index, &ids)?
                 .into_iter()
                 .flatten()
                 .collect();
@@ -263,36 +258,42 @@ impl CatalogStore {
 }
 
 impl CatalogStore {
-    /// The entities `ids` name, as served, in the order of `ids`: one statement for a whole
-    /// page instead of one per entity. `None` for an id deleted meanwhile.
-    fn entities_by_id(
+    /// Runs `f` on a read connection while holding the index's read lock. A write commits and
+    /// updates the index under its write lock, so what `f` reads from SQLite and from the
+    /// index (relations included) is the same committed state.
+    fn read_indexed<T>(
         &self,
-        conn: &Connection,
-        ids: &[i64],
-    ) -> anyhow::Result<Vec<Option<EntityJson>>> {
-        if ids.is_empty() {
-            return Ok(Vec::new());
-        }
-        let marks = vec!["?"; ids.len()].join(", ");
-        let bodies: HashMap<i64, (String, String)> = conn
-            .prepare_cached(&format!(
-                "SELECT id, entity_ref, body FROM entities WHERE id IN ({marks})"
-            ))?
-            .query_map(params_from_iter(ids), |r| {
-                Ok((r.get(0)?, (r.get(1)?, r.get(2)?)))
-            })?
-            .collect::<Result<_, _>>()?;
-        self.index.read(|index| {
-            ids.iter()
-                .map(|id| {
-                    bodies
-                        .get(id)
-                        .map(|(entity_ref, body)| {
-                            EntityJson::new(body, &index.relations_from(entity_ref))
-                        })
-                        .transpose()
-                })
-                .collect()
-        })
+        f: impl FnOnce(&Connection, &Index) -> anyhow::Result<T>,
+    ) -> anyhow::Result<T> {
+        self.read(|conn| self.index.read(|index| f(conn, index)))
     }
+}
+
+/// The entities `ids` name, as served, in the order of `ids`: one statement for a whole page
+/// instead of one per entity. `None` for an id deleted meanwhile.
+fn entities_by_id(
+    conn: &Connection,
+    index: &Index,
+    ids: &[i64],
+) -> anyhow::Result<Vec<Option<EntityJson>>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let marks = vec!["?"; ids.len()].join(", ");
+    let bodies: HashMap<i64, (String, String)> = conn
+        .prepare_cached(&format!(
+            "SELECT id, entity_ref, body FROM entities WHERE id IN ({marks})"
+        ))?
+        .query_map(params_from_iter(ids), |r| {
+            Ok((r.get(0)?, (r.get(1)?, r.get(2)?)))
+        })?
+        .collect::<Result<_, _>>()?;
+    ids.iter()
+        .map(|id| {
+            bodies
+                .get(id)
+                .map(|(entity_ref, body)| EntityJson::new(body, &index.relations_from(entity_ref)))
+                .transpose()
+        })
+        .collect()
 }
