@@ -4,8 +4,9 @@
 //! [`write`] applies what processing produced, [`read`] answers queries.
 //!
 //! One writer connection behind a mutex; readers take a connection from a small pool, so
-//! reads run in parallel with each other and with a write (WAL). The index follows each
-//! committed write while the writer is still held, so it changes in commit order.
+//! reads run in parallel with each other and with a write until it commits (WAL). A write
+//! commits and updates the index under the index's write lock, and entity reads hold its read
+//! lock, so they see SQLite and the index at the same commit, in commit order.
 
 mod flatten;
 mod graph;
