@@ -90,7 +90,7 @@ impl CatalogStore {
         let mut touched = writer.into_touched();
         touched.sort_unstable();
         touched.dedup();
-        // Readers hold the index's read lock while they read SQLite (see `read`), so holding
+        // Readers hold the index's read lock while they read SQLite (`read_indexed`), so holding
         // its write lock from the commit until the index has caught up means no reader sees
         // a committed entity without its relations, or relations of an entity already gone.
         self.index.write(|index| {

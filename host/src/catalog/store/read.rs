@@ -80,12 +80,9 @@ impl CatalogStore {
     /// The entities for `refs`, in the same order, `None` where missing.
     pub fn get_many(&self, refs: &[String]) -> anyhow::Result<Vec<Option<EntityJson>>> {
         self.read_indexed(|conn, index| {
-            let mut select =
-                conn.prepare_cached("SELECT id FROM entities WHERE entity_ref = ?1")?;
-            let ids: Vec<Option<i64>> = refs
-                .iter()
-                .map(|r| select.query_row([r], |row| row.get(0)).optional())
-                .collect::<Result<_, _>>()?;
+            // The index agrees with SQLite here (same commit), so it answers ref -> id.
+            let ids: Vec<Option<i64>> =
+                refs.iter().map(|r| index.id_of(r).map(i64::from)).collect();
             let found: Vec<i64> = ids.iter().flatten().copied().collect();
             let mut entities = entities_by_id(conn, index, &found)?.into_iter();
             Ok(ids
