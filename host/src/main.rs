@@ -60,7 +60,7 @@ enum CatalogCommand {
 }
 
 fn main() -> anyhow::Result<std::process::ExitCode> {
-    allocator::release_freed_memory_promptly();
+    allocator::hold_little_unused_memory();
     let cli = Cli::parse();
     // The server logs what it does; the one-shot commands only what went wrong.
     let default_filter = match cli.command {

@@ -137,6 +137,19 @@ pub fn canonical_relation_type(name: &str) -> &str {
         .unwrap_or(name)
 }
 
+/// The type of the relation that runs the other way, for a canonical type.
+pub fn reverse_relation_type(name: &str) -> Option<&'static str> {
+    RELATION_FIELDS.iter().find_map(|r| {
+        if r.forward == name {
+            Some(r.reverse)
+        } else if r.reverse == name {
+            Some(r.forward)
+        } else {
+            None
+        }
+    })
+}
+
 /// All relations an entity's spec implies. Refs default to the entity's own namespace.
 pub fn relations_of(entity: &Entity) -> Result<Vec<Relation>, FieldError> {
     let kind = entity.kind().to_lowercase();

@@ -1,10 +1,12 @@
-//! The relation graph, in memory: every relation the stored entities imply, by source (what an
-//! entity is served with) and by type and target (what `relations.<type>` filters and facets
-//! test).
+//! The relation graph, in memory: every relation the stored entities imply, kept in one
+//! ordered set by source (what an entity is served with).
 //!
 //! An entity's relations are a function of its stored body ([`relations_of`]), so they are
 //! derived whenever the entity is indexed rather than stored: six rows per entity in three
-//! SQLite B-trees were the largest part of ingestion. A relation implied by two entities (a
+//! SQLite B-trees were the largest part of ingestion. An entity implies each relation together
+//! with its reverse, and every relation it implies starts or ends at itself; so one set by
+//! source answers "which entities relate to these targets" through the reverse relations,
+//! and taking an entity out needs only its own ref. A relation implied by two entities (a
 //! group listing a member who also lists the group) is held once per entity that implies it,
 //! so taking one of them out leaves the other's.
 //!
@@ -14,9 +16,10 @@ use std::collections::BTreeSet;
 
 use roaring::RoaringBitmap;
 
-use super::super::relations::canonical_relation_type;
-use super::index::{FastMap, Id, Interner, Sym, intern};
+use super::super::relations::{canonical_relation_type, reverse_relation_type};
+use super::index::{FastMap, Id};
 use super::read::Facet;
+use super::strings::{Strings, Sym};
 
 /// A test on the targets of one relation type.
 pub enum TargetTest<'a> {
@@ -28,28 +31,21 @@ pub enum TargetTest<'a> {
 #[derive(Default)]
 pub struct RelationGraph {
     /// Entity refs and relation types.
-    names: Interner,
+    names: Strings,
     /// The stored entity each ref names, where there is one.
     holders: FastMap<Sym, Id>,
-    /// Each stored entity's own ref and the relations it implies, to take them out again.
-    implied: FastMap<Id, (Sym, Box<[Edge]>)>,
+    /// Each stored entity's own ref.
+    own: FastMap<Id, Sym>,
     /// (source, type, target, implied by).
-    by_source: BTreeSet<(Sym, Sym, Sym, Id)>,
-    /// (type, target, source, implied by).
-    by_target: BTreeSet<(Sym, Sym, Sym, Id)>,
-}
-
-#[derive(Clone, Copy)]
-struct Edge {
-    source: Sym,
-    kind: Sym,
-    target: Sym,
+    relations: BTreeSet<(Sym, Sym, Sym, Id)>,
 }
 
 impl RelationGraph {
     /// Records a stored entity and the relations its body implies, in place of what it
-    /// implied before.
-    /// `relations` are (source, type, target).
+    /// implied before. `relations` are (source, type, target), each with its reverse, and
+    /// each starts or ends at `entity_ref` (as [`relations_of`] gives them).
+    ///
+    /// [`relations_of`]: super::super::relations::relations_of
     pub fn insert<'a>(
         &mut self,
         id: Id,
@@ -57,32 +53,36 @@ impl RelationGraph {
         relations: impl Iterator<Item = (&'a str, &'a str, &'a str)>,
     ) {
         self.remove(id);
-        let own = intern(&mut self.names, entity_ref);
+        let own = self.names.intern(entity_ref);
         self.holders.insert(own, id);
-        let edges: Box<[Edge]> = relations
-            .map(|(source, kind, target)| Edge {
-                source: intern(&mut self.names, source),
-                kind: intern(&mut self.names, kind),
-                target: intern(&mut self.names, target),
-            })
-            .collect();
-        for e in edges.iter() {
-            self.by_source.insert((e.source, e.kind, e.target, id));
-            self.by_target.insert((e.kind, e.target, e.source, id));
+        self.own.insert(id, own);
+        for (source, kind, target) in relations {
+            debug_assert!(source == entity_ref || target == entity_ref);
+            let source = self.names.intern(source);
+            let kind = self.names.intern(kind);
+            let target = self.names.intern(target);
+            self.relations.insert((source, kind, target, id));
         }
-        self.implied.insert(id, (own, edges));
     }
 
     pub fn remove(&mut self, id: Id) {
-        let Some((own, edges)) = self.implied.remove(&id) else {
+        let Some(own) = self.own.remove(&id) else {
             return;
         };
         if self.holders.get(&own) == Some(&id) {
             self.holders.remove(&own);
         }
-        for e in edges.iter() {
-            self.by_source.remove(&(e.source, e.kind, e.target, id));
-            self.by_target.remove(&(e.kind, e.target, e.source, id));
+        // What the entity implied from itself, each with its reverse back to it.
+        let implied: Vec<(Sym, Sym, Sym, Id)> = self
+            .from(own)
+            .filter(|&&(_, _, _, by)| by == id)
+            .copied()
+            .collect();
+        for (source, kind, target, by) in implied {
+            self.relations.remove(&(source, kind, target, by));
+            if let Some(reverse) = self.reverse(kind) {
+                self.relations.remove(&(target, reverse, source, by));
+            }
         }
     }
 
@@ -93,8 +93,7 @@ impl RelationGraph {
             return Vec::new();
         };
         let mut out: Vec<(&str, &str)> = self
-            .by_source
-            .range((source, 0, 0, 0)..=(source, Sym::MAX, Sym::MAX, Id::MAX))
+            .from(source)
             .map(|&(_, kind, target, _)| (self.name(kind), self.name(target)))
             .collect();
         out.sort_unstable();
@@ -105,29 +104,28 @@ impl RelationGraph {
     /// The stored entities that are the source of a relation of this type (in any case)
     /// whose target passes the test.
     pub fn sources(&self, relation_type: &str, test: &TargetTest) -> RoaringBitmap {
-        let mut out = RoaringBitmap::new();
         let Some(kind) = self.sym(canonical_relation_type(relation_type)) else {
-            return out;
+            return RoaringBitmap::new();
         };
-        let mut add = |target: Sym| {
-            out.extend(
-                self.of_target(kind, target)
-                    .filter_map(|source| self.holders.get(&source).copied()),
-            );
-        };
+        let held = |source: Sym| self.holders.get(&source).copied();
         match test {
-            TargetTest::In(values) => values.iter().filter_map(|v| self.sym(v)).for_each(&mut add),
-            TargetTest::Any | TargetTest::HasPrefix(_) => {
-                let prefix = match test {
-                    TargetTest::HasPrefix(prefix) => prefix,
-                    _ => "",
-                };
-                self.targets(kind)
-                    .filter(|t| self.name(*t).starts_with(prefix))
-                    .for_each(&mut add);
-            }
+            // A source of `kind` to a target is a target of the reverse from it.
+            TargetTest::In(targets) => match self.reverse(kind) {
+                Some(reverse) => targets
+                    .iter()
+                    .filter_map(|t| self.sym(t))
+                    .flat_map(|t| self.from(t).filter(move |r| r.1 == reverse))
+                    .filter_map(|&(_, _, source, _)| held(source))
+                    .collect(),
+                None => RoaringBitmap::new(),
+            },
+            TargetTest::Any => self.of_type(kind).filter_map(|(s, _)| held(s)).collect(),
+            TargetTest::HasPrefix(prefix) => self
+                .of_type(kind)
+                .filter(|(_, t)| self.name(*t).starts_with(prefix))
+                .filter_map(|(s, _)| held(s))
+                .collect(),
         }
-        out
     }
 
     /// Counts of the targets of one relation type among the sources `selected` holds (every
@@ -136,51 +134,58 @@ impl RelationGraph {
         let Some(kind) = self.sym(canonical_relation_type(relation_type)) else {
             return Vec::new();
         };
-        let mut facets: Vec<Facet> = self
-            .targets(kind)
-            .filter_map(|target| {
-                let mut sources: Vec<Sym> = self
-                    .of_target(kind, target)
-                    .filter(|source| {
-                        self.holders
-                            .get(source)
-                            .is_some_and(|id| selected.is_none_or(|s| s.contains(*id)))
-                    })
-                    .collect();
-                sources.dedup();
-                (!sources.is_empty()).then(|| Facet {
-                    value: self.name(target).to_string(),
-                    count: sources.len() as u64,
-                })
+        let mut counts: FastMap<Sym, u64> = FastMap::default();
+        let mut last = None;
+        for (source, target) in self.of_type(kind) {
+            // The same relation implied by two entities comes twice, one after the other.
+            if last.replace((source, target)) == Some((source, target)) {
+                continue;
+            }
+            let counted = self
+                .holders
+                .get(&source)
+                .is_some_and(|id| selected.is_none_or(|s| s.contains(*id)));
+            if counted {
+                *counts.entry(target).or_default() += 1;
+            }
+        }
+        let mut facets: Vec<Facet> = counts
+            .into_iter()
+            .map(|(target, count)| Facet {
+                value: self.name(target).to_string(),
+                count,
             })
             .collect();
         facets.sort_by(|a, b| a.value.cmp(&b.value));
         facets
     }
 
-    /// The distinct targets of one relation type.
-    fn targets(&self, kind: Sym) -> impl Iterator<Item = Sym> + '_ {
-        let mut last = None;
-        self.by_target
-            .range((kind, 0, 0, 0)..=(kind, Sym::MAX, Sym::MAX, Id::MAX))
-            .map(|&(_, target, _, _)| target)
-            .filter(move |target| last.replace(*target) != Some(*target))
+    /// The relations from `source`, in order.
+    fn from(&self, source: Sym) -> impl Iterator<Item = &(Sym, Sym, Sym, Id)> + '_ {
+        self.relations
+            .range((source, 0, 0, 0)..=(source, Sym::MAX, Sym::MAX, Id::MAX))
     }
 
-    /// The sources of one relation type and target, in order, repeated once per implying
-    /// entity.
-    fn of_target(&self, kind: Sym, target: Sym) -> impl Iterator<Item = Sym> + '_ {
-        self.by_target
-            .range((kind, target, 0, 0)..=(kind, target, Sym::MAX, Id::MAX))
-            .map(|&(_, _, source, _)| source)
+    /// Every (source, target) of one relation type, repeated once per implying entity; a
+    /// pass over the whole set, for the questions no target or source narrows.
+    fn of_type(&self, kind: Sym) -> impl Iterator<Item = (Sym, Sym)> + '_ {
+        self.relations
+            .iter()
+            .filter(move |r| r.1 == kind)
+            .map(|&(source, _, target, _)| (source, target))
+    }
+
+    /// The symbol of the reverse of a relation type, if it is in use.
+    fn reverse(&self, kind: Sym) -> Option<Sym> {
+        self.sym(reverse_relation_type(self.name(kind))?)
     }
 
     fn sym(&self, name: &str) -> Option<Sym> {
-        self.names.get_index_of(name).map(|i| i as Sym)
+        self.names.get(name)
     }
 
     fn name(&self, sym: Sym) -> &str {
-        &self.names[sym as usize]
+        self.names.name(sym)
     }
 }
 
@@ -242,5 +247,40 @@ mod tests {
         assert!(members(&graph).is_empty());
         assert!(graph.of_source("group:default/team").is_empty());
         assert!(graph.facet("memberOf", None).is_empty());
+    }
+
+    #[test]
+    fn taking_an_entity_out_removes_what_it_implied_and_nothing_else() {
+        let mut graph = RelationGraph::default();
+        let api = "api:default/orders";
+        let svc = "component:default/svc";
+        // Depending on itself: both directions start and end at the entity.
+        insert(
+            &mut graph,
+            1,
+            svc,
+            &[
+                [svc, "providesApi", api],
+                [api, "apiProvidedBy", svc],
+                [svc, "dependsOn", svc],
+                [svc, "dependencyOf", svc],
+            ],
+        );
+        insert(&mut graph, 2, api, &[]);
+        assert_eq!(
+            graph.of_source(svc),
+            [
+                ("dependencyOf", svc),
+                ("dependsOn", svc),
+                ("providesApi", api)
+            ]
+        );
+        assert_eq!(graph.of_source(api), [("apiProvidedBy", svc)]);
+        let providers = graph.sources("providesApi", &TargetTest::In(&[api.into()]));
+        assert_eq!(providers.iter().collect::<Vec<_>>(), [1]);
+        graph.remove(1);
+        assert!(graph.relations.is_empty(), "left: {:?}", graph.relations);
+        assert!(graph.of_source(api).is_empty());
+        assert_eq!(graph.own.len(), 1, "the API is still held");
     }
 }

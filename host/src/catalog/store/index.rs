@@ -19,12 +19,14 @@ use roaring::RoaringBitmap;
 use super::super::query::{FullText, OrderField, Predicate};
 use super::flatten::Flattened;
 use super::graph::{RelationGraph, TargetTest};
+use super::postings::Postings;
 use super::read::Facet;
+use super::rows::Rows;
+use super::strings::{Strings, Sym};
 
 /// Hash maps keyed by the index's own symbols and strings, where SipHash's DoS resistance buys
 /// nothing and costs a third of the build time.
 pub(super) type FastMap<K, V> = HashMap<K, V, RandomState>;
-pub(super) type Interner = indexmap::IndexSet<Box<str>, RandomState>;
 
 /// Fields a full-text term searches when the query names none.
 pub const DEFAULT_FULL_TEXT_FIELDS: &[&str] = &[
@@ -36,8 +38,6 @@ pub const DEFAULT_FULL_TEXT_FIELDS: &[&str] = &[
 
 /// The id of a row in the `entities` table.
 pub type Id = u32;
-/// An interned string.
-pub(super) type Sym = u32;
 /// The value of a row that only says its key exists (an object, an array or a null).
 const NO_VALUE: Sym = Sym::MAX;
 /// A selection holding fewer than one entity in this many is paged by sorting its refs
@@ -61,10 +61,11 @@ impl SearchIndex {
 
 #[derive(Default)]
 pub struct Index {
-    keys: Interner,
-    values: Interner,
-    /// A value as first written, where it differs from its lowercased form (facets show it).
-    originals: FastMap<Sym, Box<str>>,
+    keys: Strings,
+    values: Strings,
+    /// A value as first written, where it differs from its lowercased form (facets show it),
+    /// kept with the values.
+    originals: FastMap<Sym, Sym>,
     /// By key symbol.
     fields: Vec<Field>,
     entities: FastMap<Id, Entry>,
@@ -79,19 +80,13 @@ struct Field {
     present: RoaringBitmap,
     /// Entities with a value for the key (what ordering by it needs).
     valued: RoaringBitmap,
-    postings: FastMap<Sym, Posting>,
-}
-
-/// The entities holding one value of one key; most values belong to one entity only.
-enum Posting {
-    One(Id),
-    Many(RoaringBitmap),
+    postings: Postings,
 }
 
 struct Entry {
     entity_ref: Arc<str>,
     /// (key, value) pairs, sorted.
-    rows: Box<[(Sym, Sym)]>,
+    rows: Rows,
 }
 
 /// Which page of a selection: its order, the item it starts after (or before, walking
@@ -119,7 +114,7 @@ impl Index {
             .insert(id, &entity.entity_ref, entity.relations());
         let mut pairs = Vec::new();
         for (key, value) in entity.rows() {
-            let key = intern(&mut self.keys, key);
+            let key = self.keys.intern(key);
             if self.fields.len() <= key as usize {
                 self.fields.resize_with(key as usize + 1, Field::default);
             }
@@ -129,25 +124,15 @@ impl Index {
                 pairs.push((key, NO_VALUE));
                 continue;
             };
-            let value = intern(&mut self.values, lower);
-            if let Some(original) = original {
-                self.originals
-                    .entry(value)
-                    .or_insert_with(|| original.into());
+            let value = self.values.intern(lower);
+            if let Some(original) = original
+                && !self.originals.contains_key(&value)
+            {
+                let original = self.values.intern(original);
+                self.originals.insert(value, original);
             }
             field.valued.insert(id);
-            match field.postings.get_mut(&value) {
-                None => {
-                    field.postings.insert(value, Posting::One(id));
-                }
-                Some(Posting::One(other)) => {
-                    let set = RoaringBitmap::from_iter([*other, id]);
-                    field.postings.insert(value, Posting::Many(set));
-                }
-                Some(Posting::Many(set)) => {
-                    set.insert(id);
-                }
-            }
+            field.postings.add(value, id);
             pairs.push((key, value));
         }
         pairs.sort_unstable();
@@ -159,7 +144,7 @@ impl Index {
             id,
             Entry {
                 entity_ref,
-                rows: pairs.into_boxed_slice(),
+                rows: Rows::pack(&pairs),
             },
         );
     }
@@ -171,28 +156,14 @@ impl Index {
         };
         self.by_ref.remove(&entry.entity_ref);
         self.all.remove(id);
-        for &(key, value) in entry.rows.iter() {
+        for (key, value) in entry.rows.iter() {
             let field = &mut self.fields[key as usize];
             field.present.remove(id);
             if value == NO_VALUE {
                 continue;
             }
             field.valued.remove(id);
-            let emptied = match field.postings.get_mut(&value) {
-                Some(Posting::One(_)) => true,
-                Some(Posting::Many(set)) => {
-                    set.remove(id);
-                    if set.len() == 1 {
-                        let last = set.min().expect("one element");
-                        field.postings.insert(value, Posting::One(last));
-                    }
-                    false
-                }
-                None => false,
-            };
-            if emptied {
-                field.postings.remove(&value);
-            }
+            field.postings.remove(value, id);
         }
     }
 
@@ -261,10 +232,8 @@ impl Index {
         match predicate {
             Predicate::In(_, values) => {
                 for value in values {
-                    if let Some(posting) = self
-                        .values
-                        .get_index_of(value.as_str())
-                        .and_then(|v| field.postings.get(&(v as Sym)))
+                    if let Some(posting) =
+                        self.values.get(value).and_then(|v| field.postings.get(v))
                     {
                         posting.add_to(&mut set);
                     }
@@ -296,15 +265,15 @@ impl Index {
     }
 
     fn values_where(&self, field: &Field, test: impl Fn(&str) -> bool, set: &mut RoaringBitmap) {
-        for (value, posting) in &field.postings {
-            if test(&self.values[*value as usize]) {
+        for (value, posting) in field.postings.iter() {
+            if test(self.values.name(value)) {
                 posting.add_to(set);
             }
         }
     }
 
     fn field(&self, key: &str) -> Option<&Field> {
-        self.keys.get_index_of(key).map(|k| &self.fields[k])
+        self.keys.get(key).map(|k| &self.fields[k as usize])
     }
 
     /// The window's selected entities, and whether more follow. Without order fields a dense
@@ -350,10 +319,7 @@ impl Index {
             offset,
             limit,
         } = *window;
-        let keys: Vec<Option<Sym>> = order
-            .iter()
-            .map(|o| self.keys.get_index_of(o.field.as_str()).map(|k| k as Sym))
-            .collect();
+        let keys: Vec<Option<Sym>> = order.iter().map(|o| self.keys.get(&o.field)).collect();
         let mut items: Vec<(Vec<&str>, Id)> = selected
             .iter()
             .filter_map(|id| {
@@ -409,12 +375,13 @@ impl Index {
 
     /// An entity's least value for a key (its sort value, as Backstage sorts).
     fn min_value(&self, entry: &Entry, key: Sym) -> Option<&str> {
-        let start = entry.rows.partition_point(|(k, _)| *k < key);
-        entry.rows[start..]
+        entry
+            .rows
             .iter()
+            .skip_while(|(k, _)| *k < key)
             .take_while(|(k, _)| *k == key)
             .filter(|(_, v)| *v != NO_VALUE)
-            .map(|(_, v)| &*self.values[*v as usize])
+            .map(|(_, v)| self.values.name(v))
             .min()
     }
 
@@ -437,17 +404,11 @@ impl Index {
             .postings
             .iter()
             .filter_map(|(value, posting)| {
-                let count = match (posting, selected) {
-                    (Posting::One(_), None) => 1,
-                    (Posting::Many(set), None) => set.len(),
-                    (Posting::One(id), Some(s)) => u64::from(s.contains(*id)),
-                    (Posting::Many(set), Some(s)) => set.intersection_len(s),
-                };
+                let count = posting.count_in(selected);
                 (count > 0).then(|| Facet {
                     value: self
-                        .originals
-                        .get(value)
-                        .unwrap_or(&self.values[*value as usize])
+                        .values
+                        .name(self.originals.get(&value).copied().unwrap_or(value))
                         .to_string(),
                     count,
                 })
@@ -456,25 +417,6 @@ impl Index {
         facets.sort_by(|a, b| a.value.cmp(&b.value));
         facets
     }
-}
-
-impl Posting {
-    fn add_to(&self, set: &mut RoaringBitmap) {
-        match self {
-            Posting::One(id) => {
-                set.insert(*id);
-            }
-            Posting::Many(ids) => *set |= ids,
-        }
-    }
-}
-
-pub(super) fn intern(set: &mut Interner, text: &str) -> Sym {
-    let index = match set.get_index_of(text) {
-        Some(index) => index,
-        None => set.insert_full(text.into()).0,
-    };
-    Sym::try_from(index).expect("fewer than 4 billion distinct strings")
 }
 
 #[cfg(test)]

@@ -11,9 +11,12 @@
 mod flatten;
 mod graph;
 mod index;
+mod postings;
 mod read;
+mod rows;
 mod schema;
 mod served;
+mod strings;
 mod write;
 
 use std::path::{Path, PathBuf};
@@ -267,5 +270,6 @@ fn implied_relations(entity_ref: &str, body: Value) -> anyhow::Result<(Value, Ve
 /// mostly small edits, it would only be memory held.
 fn release_cache(conn: &Connection) -> anyhow::Result<()> {
     conn.execute_batch("PRAGMA shrink_memory")?;
+    crate::allocator::release_freed_memory();
     Ok(())
 }
