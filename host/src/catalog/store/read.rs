@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::path::PathBuf;
 
-use rusqlite::{Connection, OptionalExtension, params_from_iter};
+use rusqlite::{Connection, params_from_iter};
 use serde::Serialize;
 
 use super::super::query::{Cursor, Predicate};
@@ -56,24 +56,18 @@ impl CatalogStore {
 
     fn get_where(&self, column: &str, value: &str) -> anyhow::Result<Option<StoredEntity>> {
         self.read_indexed(|conn, index| {
-            let row: Option<(i64, Option<String>, String)> = conn
-                .prepare_cached(&format!(
-                    "SELECT id, parent_ref, location_id FROM entities WHERE {column} = ?1"
-                ))?
-                .query_row([value], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-                .optional()?;
-            row.map(|(id, parent_ref, location_id)| {
-                Ok(entities_by_id(conn, index, &[id])?
-                    .pop()
-                    .flatten()
-                    .map(|entity| StoredEntity {
-                        entity,
-                        parent_ref,
-                        location_id,
-                    }))
-            })
-            .transpose()
-            .map(Option::flatten)
+            let mut statement = conn.prepare_cached(&format!(
+                "SELECT entity_ref, body, parent_ref, location_id FROM entities WHERE {column} = ?1"
+            ))?;
+            let mut rows = statement.query([value])?;
+            let Some(row) = rows.next()? else {
+                return Ok(None);
+            };
+            Ok(Some(StoredEntity {
+                entity: served(index, row)?,
+                parent_ref: row.get(2)?,
+                location_id: row.get(3)?,
+            }))
         })
     }
 
@@ -83,11 +77,12 @@ impl CatalogStore {
             // The index agrees with SQLite here (same commit), so it answers ref -> id.
             let ids: Vec<Option<i64>> =
                 refs.iter().map(|r| index.id_of(r).map(i64::from)).collect();
-            let found: Vec<i64> = ids.iter().flatten().copied().collect();
-            let mut entities = entities_by_id(conn, index, &found)?.into_iter();
+            let wanted: Vec<i64> = ids.iter().flatten().copied().collect();
+            let found = entities_by_id(conn, index, &wanted)?;
+            // A ref asked for twice is answered twice.
             Ok(ids
                 .into_iter()
-                .map(|id| id.and_then(|_| entities.next().flatten()))
+                .map(|id| id.and_then(|id| found.get(&id).cloned()))
                 .collect())
         })
     }
@@ -128,10 +123,8 @@ impl CatalogStore {
                 rows.reverse();
             }
             let ids: Vec<i64> = rows.iter().map(|(id, _)| i64::from(*id)).collect();
-            let items = entities_by_id(conn, index, &ids)?
-                .into_iter()
-                .flatten()
-                .collect();
+            let mut found = entities_by_id(conn, index, &ids)?;
+            let items = ids.iter().filter_map(|id| found.remove(id)).collect();
             let first = rows.first().map(|(_, key)| key.clone());
             let last = rows.last().map(|(_, key)| key.clone());
             let (next, prev) = if cursor.backward {
@@ -266,31 +259,31 @@ impl CatalogStore {
     }
 }
 
-/// The entities `ids` name, as served, in the order of `ids`: one statement for a whole page
-/// instead of one per entity. `None` for an id deleted meanwhile.
+/// The entities `ids` name, as served, by id: one statement for a whole page instead of one
+/// per entity.
 fn entities_by_id(
     conn: &Connection,
     index: &Index,
     ids: &[i64],
-) -> anyhow::Result<Vec<Option<EntityJson>>> {
+) -> anyhow::Result<HashMap<i64, EntityJson>> {
     if ids.is_empty() {
-        return Ok(Vec::new());
+        return Ok(HashMap::new());
     }
     let marks = vec!["?"; ids.len()].join(", ");
-    let bodies: HashMap<i64, (String, String)> = conn
-        .prepare_cached(&format!(
-            "SELECT id, entity_ref, body FROM entities WHERE id IN ({marks})"
-        ))?
-        .query_map(params_from_iter(ids), |r| {
-            Ok((r.get(0)?, (r.get(1)?, r.get(2)?)))
-        })?
-        .collect::<Result<_, _>>()?;
-    ids.iter()
-        .map(|id| {
-            bodies
-                .get(id)
-                .map(|(entity_ref, body)| EntityJson::new(body, &index.relations_from(entity_ref)))
-                .transpose()
-        })
-        .collect()
+    let mut statement = conn.prepare_cached(&format!(
+        "SELECT entity_ref, body, id FROM entities WHERE id IN ({marks})"
+    ))?;
+    let mut rows = statement.query(params_from_iter(ids))?;
+    let mut found = HashMap::with_capacity(ids.len());
+    while let Some(row) = rows.next()? {
+        found.insert(row.get::<_, i64>(2)?, served(index, row)?);
+    }
+    Ok(found)
+}
+
+/// A row starting with `entity_ref, body`, as served: the stored text, read in place, with
+/// the relations the index holds for it.
+fn served(index: &Index, row: &rusqlite::Row) -> anyhow::Result<EntityJson> {
+    let entity_ref = row.get_ref(0)?.as_str()?;
+    EntityJson::new(row.get_ref(1)?.as_str()?, &index.relations_from(entity_ref))
 }
