@@ -86,6 +86,11 @@ impl RelationGraph {
         }
     }
 
+    /// The ref of a stored entity.
+    pub fn ref_of(&self, id: Id) -> Option<&str> {
+        self.own.get(&id).map(|sym| self.names.name(*sym))
+    }
+
     /// The relations whose source is `entity_ref`, whichever entity implied them: distinct
     /// (type, target) pairs sorted by type, then target.
     pub fn of_source(&self, entity_ref: &str) -> Vec<(&str, &str)> {

@@ -11,7 +11,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::ops::Bound;
-use std::sync::{Arc, RwLock};
+use std::sync::RwLock;
 
 use foldhash::fast::RandomState;
 use roaring::RoaringBitmap;
@@ -68,8 +68,9 @@ pub struct Index {
     originals: FastMap<Sym, Sym>,
     /// By key symbol.
     fields: Vec<Field>,
-    entities: FastMap<Id, Entry>,
-    by_ref: BTreeMap<Arc<str>, Id>,
+    /// Each entity's rows, to take it out again or sort by a field (its ref is the graph's).
+    entities: FastMap<Id, Rows>,
+    by_ref: BTreeMap<Box<str>, Id>,
     all: RoaringBitmap,
     relations: RelationGraph,
 }
@@ -81,12 +82,6 @@ struct Field {
     /// Entities with a value for the key (what ordering by it needs).
     valued: RoaringBitmap,
     postings: Postings,
-}
-
-struct Entry {
-    entity_ref: Arc<str>,
-    /// (key, value) pairs, sorted.
-    rows: Rows,
 }
 
 /// Which page of a selection: its order, the item it starts after (or before, walking
@@ -137,26 +132,21 @@ impl Index {
         }
         pairs.sort_unstable();
         pairs.dedup();
-        let entity_ref: Arc<str> = Arc::from(entity.entity_ref.as_str());
-        self.by_ref.insert(entity_ref.clone(), id);
+        self.by_ref.insert(entity.entity_ref.as_str().into(), id);
         self.all.insert(id);
-        self.entities.insert(
-            id,
-            Entry {
-                entity_ref,
-                rows: Rows::pack(&pairs),
-            },
-        );
+        self.entities.insert(id, Rows::pack(&pairs));
     }
 
     pub fn remove(&mut self, id: Id) {
+        if let Some(entity_ref) = self.relations.ref_of(id) {
+            self.by_ref.remove(entity_ref);
+        }
         self.relations.remove(id);
-        let Some(entry) = self.entities.remove(&id) else {
+        let Some(rows) = self.entities.remove(&id) else {
             return;
         };
-        self.by_ref.remove(&entry.entity_ref);
         self.all.remove(id);
-        for (key, value) in entry.rows.iter() {
+        for (key, value) in rows.iter() {
             let field = &mut self.fields[key as usize];
             field.present.remove(id);
             if value == NO_VALUE {
@@ -283,7 +273,7 @@ impl Index {
         let sparse = selected.len() * SPARSE < self.all.len();
         let mut rows: Vec<(Id, Vec<String>)> = if window.order.is_empty() && !sparse {
             let after = window.boundary.and_then(|b| b.last()).map(String::as_str);
-            let range: Box<dyn Iterator<Item = (&Arc<str>, &Id)>> = match (after, window.backward) {
+            let range: Box<dyn Iterator<Item = (&Box<str>, &Id)>> = match (after, window.backward) {
                 (None, false) => Box::new(self.by_ref.iter()),
                 (None, true) => Box::new(self.by_ref.iter().rev()),
                 (Some(b), false) => Box::new(
@@ -323,12 +313,12 @@ impl Index {
         let mut items: Vec<(Vec<&str>, Id)> = selected
             .iter()
             .filter_map(|id| {
-                let entry = self.entities.get(&id)?;
+                let rows = self.entities.get(&id)?;
                 let mut values: Vec<&str> = keys
                     .iter()
-                    .map(|key| self.min_value(entry, (*key)?))
+                    .map(|key| self.min_value(rows, (*key)?))
                     .collect::<Option<_>>()?;
-                values.push(&entry.entity_ref);
+                values.push(self.relations.ref_of(id)?);
                 Some((values, id))
             })
             .collect();
@@ -374,10 +364,8 @@ impl Index {
     }
 
     /// An entity's least value for a key (its sort value, as Backstage sorts).
-    fn min_value(&self, entry: &Entry, key: Sym) -> Option<&str> {
-        entry
-            .rows
-            .iter()
+    fn min_value(&self, rows: &Rows, key: Sym) -> Option<&str> {
+        rows.iter()
             .skip_while(|(k, _)| *k < key)
             .take_while(|(k, _)| *k == key)
             .filter(|(_, v)| *v != NO_VALUE)
