@@ -13,23 +13,37 @@ use super::super::relations::Relation;
 /// Values longer than this are not indexed (as in Backstage): nobody filters on them.
 const MAX_SEARCH_VALUE_LEN: usize = 200;
 
+/// What a row says of its key.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Cell<'a> {
+    /// An object, an array, a null, or a value too long to index.
+    Exists,
+    /// A value, as written.
+    Value(&'a str),
+    /// The array at the key holds this string, lowercased: Backstage's `<key>.<item> = true`
+    /// row (what makes `metadata.tags.java` work), kept as the item so that every distinct
+    /// item is not a key of its own.
+    Holds(&'a str),
+}
+
 /// Flattens an entity into lowercased dotted keys with their original values, as Backstage's
 /// search table does, calling `row` for each: arrays give one row per element under the same
-/// key, plus a `<key>.<item> = true` row per string item (so `metadata.tags.java` works);
-/// objects, arrays and nulls give a row with no value so that existence filters match them;
-/// values longer than 200 characters keep only that existence row; keys longer than that are
-/// skipped. `status` is not searchable. A row may repeat.
-pub fn for_each_row(body: &Value, row: &mut impl FnMut(&str, Option<&str>)) {
+/// key, plus a [`Cell::Holds`] row per string item; objects, arrays and nulls give a row with
+/// no value so that existence filters match them; values longer than 200 characters keep
+/// only that existence row; keys longer than that are skipped (for an item, the key it
+/// stands for). `status` is not searchable. A row may repeat.
+pub fn for_each_row(body: &Value, row: &mut impl FnMut(&str, Cell)) {
     let mut key = String::new();
     if let Value::Object(map) = body {
         walk_map(&mut key, map, row);
     }
 }
 
-fn walk(key: &mut String, value: &Value, row: &mut impl FnMut(&str, Option<&str>)) {
+fn walk(key: &mut String, value: &Value, row: &mut impl FnMut(&str, Cell)) {
     let mut emit = |key: &str, value: Option<&str>| {
         if key.len() <= MAX_SEARCH_VALUE_LEN {
-            row(key, value.filter(|v| v.len() <= MAX_SEARCH_VALUE_LEN));
+            let value = value.filter(|v| v.len() <= MAX_SEARCH_VALUE_LEN);
+            row(key, value.map_or(Cell::Exists, Cell::Value));
         }
     };
     match value {
@@ -44,11 +58,10 @@ fn walk(key: &mut String, value: &Value, row: &mut impl FnMut(&str, Option<&str>
                     Value::Object(map) => walk_map(key, map, row),
                     Value::Array(_) => {}
                     Value::String(s) => {
-                        let len = key.len();
-                        key.push('.');
-                        push_lowercase(key, s);
-                        walk(key, &Value::Bool(true), row);
-                        key.truncate(len);
+                        let lower = lowercase(s);
+                        if key.len() + 1 + lower.len() <= MAX_SEARCH_VALUE_LEN {
+                            row(key, Cell::Holds(&lower));
+                        }
                         walk(key, item, row);
                     }
                     _ => walk(key, item, row),
@@ -61,7 +74,7 @@ fn walk(key: &mut String, value: &Value, row: &mut impl FnMut(&str, Option<&str>
     }
 }
 
-fn walk_map(key: &mut String, map: &Map<String, Value>, row: &mut impl FnMut(&str, Option<&str>)) {
+fn walk_map(key: &mut String, map: &Map<String, Value>, row: &mut impl FnMut(&str, Cell)) {
     let top = key.is_empty();
     for (k, v) in map {
         if top && k == "status" || key == "metadata" && k == "etag" {
@@ -71,7 +84,7 @@ fn walk_map(key: &mut String, map: &Map<String, Value>, row: &mut impl FnMut(&st
         if !top {
             key.push('.');
         }
-        push_lowercase(key, k);
+        key.push_str(&lowercase(k));
         walk(key, v, row);
         key.truncate(len);
     }
@@ -84,6 +97,8 @@ pub struct Flattened {
     pub entity_ref: String,
     text: String,
     rows: Vec<FlatRow>,
+    /// (key, item) of each [`Cell::Holds`] row.
+    items: Vec<(Range<u32>, Range<u32>)>,
     relations: Vec<(Range<u32>, &'static str, Range<u32>)>,
 }
 
@@ -105,13 +120,21 @@ impl Flattened {
             offset(start)..offset(text.len())
         };
         let mut rows = Vec::new();
-        for_each_row(body, &mut |key, value| {
+        let mut items = Vec::new();
+        for_each_row(body, &mut |key, cell| {
             let key = push(&mut text, key);
-            let value = value.map(|original| {
-                let lower = lowercase(original);
-                let original = (lower != original).then(|| push(&mut text, original));
-                (push(&mut text, &lower), original)
-            });
+            let value = match cell {
+                Cell::Exists => None,
+                Cell::Value(original) => {
+                    let lower = lowercase(original);
+                    let original = (lower != original).then(|| push(&mut text, original));
+                    Some((push(&mut text, &lower), original))
+                }
+                Cell::Holds(item) => {
+                    items.push((key, push(&mut text, item)));
+                    return;
+                }
+            };
             rows.push(FlatRow { key, value });
         });
         let push_ref = |text: &mut String, entity_ref: &EntityRef| {
@@ -130,6 +153,7 @@ impl Flattened {
             entity_ref,
             text,
             rows,
+            items,
             relations,
         }
     }
@@ -143,6 +167,13 @@ impl Flattened {
                 }),
             )
         })
+    }
+
+    /// (key, lowercased item) of each string an array holds.
+    pub fn items(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.items
+            .iter()
+            .map(|(key, item)| (self.slice(key), self.slice(item)))
     }
 
     /// (source, type, target) of each relation.
@@ -159,10 +190,6 @@ impl Flattened {
 
 fn offset(at: usize) -> u32 {
     u32::try_from(at).expect("an entity's flattened text is under 4 GiB")
-}
-
-fn push_lowercase(out: &mut String, text: &str) {
-    out.push_str(&lowercase(text));
 }
 
 /// `text` lowercased, borrowed when it already is (most keys and many values).
@@ -190,15 +217,16 @@ mod tests {
         for_each_row(
             &json!({"kind": "Component", "metadata": {"tags": ["java", "Web"]}, "spec": {"replicas": 3},
                     "status": {"items": []}}),
-            &mut |k, v| rows.push((k.to_string(), v.map(str::to_string))),
+            &mut |k, cell| rows.push((k.to_string(), format!("{cell:?}"))),
         );
-        assert!(rows.contains(&("kind".into(), Some("Component".into()))));
-        assert!(rows.contains(&("metadata.tags".into(), Some("java".into()))));
-        assert!(rows.contains(&("metadata.tags".into(), Some("Web".into()))));
-        assert!(rows.contains(&("spec.replicas".into(), Some("3".into()))));
-        assert!(rows.contains(&("metadata.tags".into(), None)));
-        assert!(rows.contains(&("metadata.tags.web".into(), Some("true".into()))));
-        assert!(rows.contains(&("spec".into(), None)));
+        let has = |key: &str, cell: Cell| rows.contains(&(key.into(), format!("{cell:?}")));
+        assert!(has("kind", Cell::Value("Component")));
+        assert!(has("metadata.tags", Cell::Value("java")));
+        assert!(has("metadata.tags", Cell::Value("Web")));
+        assert!(has("spec.replicas", Cell::Value("3")));
+        assert!(has("metadata.tags", Cell::Exists));
+        assert!(has("metadata.tags", Cell::Holds("web")));
+        assert!(has("spec", Cell::Exists));
         assert!(!rows.iter().any(|(k, _)| k.starts_with("status")));
     }
 }

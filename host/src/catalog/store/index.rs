@@ -40,6 +40,9 @@ pub const DEFAULT_FULL_TEXT_FIELDS: &[&str] = &[
 pub type Id = u32;
 /// The value of a row that only says its key exists (an object, an array or a null).
 const NO_VALUE: Sym = Sym::MAX;
+/// Set on the key of an entity's row for an item its array at the key holds (its value is
+/// the item): such rows sort after the key's own.
+const HOLDS: Sym = 1 << 31;
 /// A selection holding fewer than one entity in this many is paged by sorting its refs
 /// rather than by walking all refs in order looking for it.
 const SPARSE: u64 = 16;
@@ -82,6 +85,32 @@ struct Field {
     /// Entities with a value for the key (what ordering by it needs).
     valued: RoaringBitmap,
     postings: Postings,
+    /// The entities whose array at the key holds each string: what Backstage's
+    /// `<key>.<item> = true` rows say (see [`KeyView`]).
+    holds: Postings,
+}
+
+/// A key as filters, facets and ordering see it: its own rows, plus, when it reads
+/// `<key>.<item>`, the entities whose array at `<key>` holds `<item>` (each with the value
+/// `true` for it).
+struct KeyView<'a> {
+    key: Option<Sym>,
+    field: Option<&'a Field>,
+    holders: RoaringBitmap,
+}
+
+impl KeyView<'_> {
+    fn present(&self) -> RoaringBitmap {
+        self.field
+            .map_or_else(RoaringBitmap::new, |f| f.present.clone())
+            | &self.holders
+    }
+
+    fn valued(&self) -> RoaringBitmap {
+        self.field
+            .map_or_else(RoaringBitmap::new, |f| f.valued.clone())
+            | &self.holders
+    }
 }
 
 /// Which page of a selection: its order, the item it starts after (or before, walking
@@ -109,11 +138,7 @@ impl Index {
             .insert(id, &entity.entity_ref, entity.relations());
         let mut pairs = Vec::new();
         for (key, value) in entity.rows() {
-            let key = self.keys.intern(key);
-            if self.fields.len() <= key as usize {
-                self.fields.resize_with(key as usize + 1, Field::default);
-            }
-            let field = &mut self.fields[key as usize];
+            let (key, field) = self.field_mut(key);
             field.present.insert(id);
             let Some((lower, original)) = value else {
                 pairs.push((key, NO_VALUE));
@@ -126,9 +151,16 @@ impl Index {
                 let original = self.values.intern(original);
                 self.originals.insert(value, original);
             }
+            let field = &mut self.fields[key as usize];
             field.valued.insert(id);
             field.postings.add(value, id);
             pairs.push((key, value));
+        }
+        for (key, item) in entity.items() {
+            let item = self.values.intern(item);
+            let (key, field) = self.field_mut(key);
+            field.holds.add(item, id);
+            pairs.push((key | HOLDS, item));
         }
         pairs.sort_unstable();
         pairs.dedup();
@@ -147,6 +179,10 @@ impl Index {
         };
         self.all.remove(id);
         for (key, value) in rows.iter() {
+            if key & HOLDS != 0 {
+                self.fields[(key & !HOLDS) as usize].holds.remove(value, id);
+                continue;
+            }
             let field = &mut self.fields[key as usize];
             field.present.remove(id);
             if value == NO_VALUE {
@@ -171,9 +207,7 @@ impl Index {
     ) -> RoaringBitmap {
         let mut selected = self.evaluate(predicate);
         for o in order {
-            selected &= self
-                .field(&o.field)
-                .map_or(&RoaringBitmap::new(), |f| &f.valued);
+            selected &= self.view(&o.field).valued();
         }
         if let Some(full_text) = full_text {
             selected &= self.full_text(full_text);
@@ -215,24 +249,27 @@ impl Index {
     }
 
     fn field_test(&self, key: &str, predicate: &Predicate) -> RoaringBitmap {
-        let Some(field) = self.field(key) else {
-            return RoaringBitmap::new();
-        };
+        let view = self.view(key);
         let mut set = RoaringBitmap::new();
         match predicate {
             Predicate::In(_, values) => {
                 for value in values {
-                    if let Some(posting) =
-                        self.values.get(value).and_then(|v| field.postings.get(v))
+                    if let Some(posting) = view
+                        .field
+                        .zip(self.values.get(value))
+                        .and_then(|(field, v)| field.postings.get(v))
                     {
                         posting.add_to(&mut set);
                     }
                 }
+                if values.iter().any(|v| v == "true") {
+                    set |= &view.holders;
+                }
             }
             Predicate::HasPrefix(_, prefix) => {
-                self.values_where(field, |v| v.starts_with(prefix.as_str()), &mut set)
+                self.values_where(&view, |v| v.starts_with(prefix.as_str()), &mut set)
             }
-            _ => set = field.present.clone(),
+            _ => set = view.present(),
         }
         set
     }
@@ -242,9 +279,7 @@ impl Index {
         let term = full_text.term.to_lowercase();
         let mut set = RoaringBitmap::new();
         let mut search = |key: &str| {
-            if let Some(field) = self.field(key) {
-                self.values_where(field, |v| v.contains(term.as_str()), &mut set);
-            }
+            self.values_where(&self.view(key), |v| v.contains(term.as_str()), &mut set);
         };
         if full_text.fields.is_empty() {
             DEFAULT_FULL_TEXT_FIELDS.iter().for_each(|k| search(k));
@@ -254,16 +289,48 @@ impl Index {
         set
     }
 
-    fn values_where(&self, field: &Field, test: impl Fn(&str) -> bool, set: &mut RoaringBitmap) {
-        for (value, posting) in field.postings.iter() {
+    fn values_where(&self, view: &KeyView, test: impl Fn(&str) -> bool, set: &mut RoaringBitmap) {
+        for (value, posting) in view.field.iter().flat_map(|f| f.postings.iter()) {
             if test(self.values.name(value)) {
                 posting.add_to(set);
             }
+        }
+        if !view.holders.is_empty() && test("true") {
+            *set |= &view.holders;
         }
     }
 
     fn field(&self, key: &str) -> Option<&Field> {
         self.keys.get(key).map(|k| &self.fields[k as usize])
+    }
+
+    fn field_mut(&mut self, key: &str) -> (Sym, &mut Field) {
+        let key = self.keys.intern(key);
+        if self.fields.len() <= key as usize {
+            self.fields.resize_with(key as usize + 1, Field::default);
+        }
+        (key, &mut self.fields[key as usize])
+    }
+
+    /// The key as queries see it: its own field, and for `<key>.<item>`, the entities whose
+    /// array at `<key>` (at any dot, as keys may hold dots) holds `<item>`.
+    fn view(&self, key: &str) -> KeyView<'_> {
+        let mut holders = RoaringBitmap::new();
+        for (dot, _) in key.match_indices('.') {
+            let held = self
+                .field(&key[..dot])
+                .zip(self.values.get(&key[dot + 1..]))
+                .and_then(|(field, item)| field.holds.get(item));
+            if let Some(posting) = held {
+                posting.add_to(&mut holders);
+            }
+        }
+        let key = self.keys.get(key);
+        KeyView {
+            key,
+            field: key.map(|k| &self.fields[k as usize]),
+            holders,
+        }
     }
 
     /// The window's selected entities, and whether more follow. Without order fields a dense
@@ -309,14 +376,14 @@ impl Index {
             offset,
             limit,
         } = *window;
-        let keys: Vec<Option<Sym>> = order.iter().map(|o| self.keys.get(&o.field)).collect();
+        let views: Vec<KeyView> = order.iter().map(|o| self.view(&o.field)).collect();
         let mut items: Vec<(Vec<&str>, Id)> = selected
             .iter()
             .filter_map(|id| {
                 let rows = self.entities.get(&id)?;
-                let mut values: Vec<&str> = keys
+                let mut values: Vec<&str> = views
                     .iter()
-                    .map(|key| self.min_value(rows, (*key)?))
+                    .map(|view| self.sort_value(id, rows, view))
                     .collect::<Option<_>>()?;
                 values.push(self.relations.ref_of(id)?);
                 Some((values, id))
@@ -364,13 +431,17 @@ impl Index {
     }
 
     /// An entity's least value for a key (its sort value, as Backstage sorts).
-    fn min_value(&self, rows: &Rows, key: Sym) -> Option<&str> {
-        rows.iter()
-            .skip_while(|(k, _)| *k < key)
-            .take_while(|(k, _)| *k == key)
-            .filter(|(_, v)| *v != NO_VALUE)
-            .map(|(_, v)| self.values.name(v))
-            .min()
+    fn sort_value(&self, id: Id, rows: &Rows, view: &KeyView) -> Option<&str> {
+        let own = view.key.and_then(|key| {
+            rows.iter()
+                .skip_while(|(k, _)| *k < key)
+                .take_while(|(k, _)| *k == key)
+                .filter(|(_, v)| *v != NO_VALUE)
+                .map(|(_, v)| self.values.name(v))
+                .min()
+        });
+        let held = view.holders.contains(id).then_some("true");
+        own.into_iter().chain(held).min()
     }
 
     /// The relations whose source is `entity_ref`, as (type, target), sorted.
@@ -385,25 +456,51 @@ impl Index {
         if let Some(relation) = key.strip_prefix("relations.") {
             return self.relations.facet(relation, selected);
         }
-        let Some(field) = self.field(key) else {
-            return Vec::new();
-        };
-        let mut facets: Vec<Facet> = field
-            .postings
+        let view = self.view(key);
+        let truth = self.values.get("true");
+        // Entities whose array holds the item the key names count as `true`, together with
+        // those whose own value is `true`.
+        let held_true = (!view.holders.is_empty()).then(|| {
+            let mut set = view.holders.clone();
+            if let Some(posting) = view
+                .field
+                .zip(truth)
+                .and_then(|(field, truth)| field.postings.get(truth))
+            {
+                posting.add_to(&mut set);
+            }
+            set
+        });
+        let mut facets: Vec<Facet> = view
+            .field
             .iter()
+            .flat_map(|field| field.postings.iter())
+            .filter(|(value, _)| held_true.is_none() || Some(*value) != truth)
             .filter_map(|(value, posting)| {
                 let count = posting.count_in(selected);
                 (count > 0).then(|| Facet {
-                    value: self
-                        .values
-                        .name(self.originals.get(&value).copied().unwrap_or(value))
-                        .to_string(),
+                    value: self.as_written(value),
                     count,
                 })
             })
             .collect();
+        if let Some(set) = held_true {
+            let count = selected.map_or(set.len(), |s| set.intersection_len(s));
+            if count > 0 {
+                facets.push(Facet {
+                    value: truth.map_or_else(|| "true".into(), |t| self.as_written(t)),
+                    count,
+                });
+            }
+        }
         facets.sort_by(|a, b| a.value.cmp(&b.value));
         facets
+    }
+
+    /// A value as first written.
+    fn as_written(&self, value: Sym) -> String {
+        let original = self.originals.get(&value).copied().unwrap_or(value);
+        self.values.name(original).to_string()
     }
 }
 
@@ -469,6 +566,90 @@ mod tests {
                 }
             ]
         );
+    }
+
+    #[test]
+    fn keys_naming_an_array_item_match_the_entities_that_hold_it() {
+        let mut index = Index::default();
+        index.insert(
+            1,
+            &flat(
+                "component:default/a",
+                json!({"metadata": {"tags": ["java", "Web"]}}),
+            ),
+        );
+        index.insert(
+            2,
+            &flat(
+                "component:default/b",
+                json!({"metadata": {"tags": ["web"]}}),
+            ),
+        );
+        // A dot in the key (as annotation keys have) and a real `true` value under the same key.
+        index.insert(
+            3,
+            &flat(
+                "component:default/c",
+                json!({"spec": {"x.y": ["v.w"]}, "metadata": {"tags": {"java": "true"}}}),
+            ),
+        );
+        let select = |index: &Index, p: Predicate| ids(&index.select(&p, None, &[]));
+        let is = |key: &str, value: &str| Predicate::In(key.into(), vec![value.into()]);
+        assert_eq!(
+            select(&index, Predicate::Exists("metadata.tags.java".into())),
+            [1, 3]
+        );
+        assert_eq!(select(&index, is("metadata.tags.web", "true")), [1, 2]);
+        assert!(select(&index, is("metadata.tags.web", "false")).is_empty());
+        assert_eq!(
+            select(
+                &index,
+                Predicate::HasPrefix("metadata.tags.web".into(), "tr".into())
+            ),
+            [1, 2]
+        );
+        assert_eq!(
+            select(&index, Predicate::Exists("spec.x.y.v.w".into())),
+            [3]
+        );
+        assert!(select(&index, Predicate::Exists("metadata.tags.jav".into())).is_empty());
+        assert_eq!(
+            index.facet("metadata.tags.java", None),
+            [Facet {
+                value: "true".into(),
+                count: 2
+            }]
+        );
+        let by_tag = [OrderField {
+            field: "metadata.tags.web".into(),
+            descending: false,
+        }];
+        let all = index.all.clone();
+        let window = Window {
+            order: &by_tag,
+            boundary: None,
+            backward: false,
+            offset: 0,
+            limit: 10,
+        };
+        let page = index.page(
+            &index.select(&Predicate::All(vec![]), None, &by_tag),
+            &window,
+        );
+        assert_eq!(page.rows.iter().map(|r| r.0).collect::<Vec<_>>(), [1, 2]);
+        assert_eq!(page.rows[0].1, ["true", "component:default/a"]);
+        assert_eq!(ids(&all), [1, 2, 3]);
+        index.insert(
+            1,
+            &flat("component:default/a", json!({"metadata": {"tags": []}})),
+        );
+        assert_eq!(
+            select(&index, Predicate::Exists("metadata.tags.java".into())),
+            [3]
+        );
+        assert_eq!(select(&index, is("metadata.tags.web", "true")), [2]);
+        index.remove(2);
+        assert!(select(&index, Predicate::Exists("metadata.tags.web".into())).is_empty());
     }
 
     #[test]
