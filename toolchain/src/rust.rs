@@ -28,7 +28,7 @@ pub struct WasmCargo {
 impl WasmCargo {
     /// A `cargo build --release --target TARGET` command for the crate in `dir`.
     pub fn build(&self, dir: &Path, target: &str, target_dir: &Path) -> Command {
-        let mut cmd = Command::new(&self.program);
+        let mut cmd = cargo_command(&self.program);
         cmd.current_dir(dir)
             .env("CARGO_TARGET_DIR", target_dir)
             .envs(self.envs.iter().map(|(k, v)| (*k, v.as_str())))
@@ -39,15 +39,45 @@ impl WasmCargo {
 }
 
 /// The native cargo: the one running xtask, else the first on PATH.
-pub fn host_cargo() -> String {
+pub fn host_cargo() -> Command {
+    cargo_command(Path::new(&host_cargo_program()))
+}
+
+fn host_cargo_program() -> String {
     std::env::var("CARGO").unwrap_or_else(|_| "cargo".into())
+}
+
+/// A cargo command without the variables `cargo run` set for xtask itself. Build scripts
+/// such as ring's watch `CARGO_MANIFEST_DIR`, so inheriting xtask's made every switch between
+/// a plain `cargo build` and `cargo xtask` rebuild ring, rustls, wasmtime-wasi-http and the
+/// host (two minutes on two cores).
+fn cargo_command(program: &Path) -> Command {
+    let mut cmd = Command::new(program);
+    for (name, _) in std::env::vars_os() {
+        if name.to_str().is_some_and(is_package_variable) {
+            cmd.env_remove(name);
+        }
+    }
+    cmd
+}
+
+fn is_package_variable(name: &str) -> bool {
+    name.starts_with("CARGO_PKG_")
+        || matches!(
+            name,
+            "CARGO_MANIFEST_DIR"
+                | "CARGO_MANIFEST_PATH"
+                | "CARGO_CRATE_NAME"
+                | "CARGO_BIN_NAME"
+                | "CARGO_PRIMARY_PACKAGE"
+        )
 }
 
 /// Picks the toolchain for `target`, installing Debian's when needed and allowed.
 pub fn wasm_cargo(target: &str, install_system_packages: bool) -> anyhow::Result<WasmCargo> {
     if rustup_has_target(target) {
         return Ok(WasmCargo {
-            program: host_cargo().into(),
+            program: host_cargo_program().into(),
             envs: Vec::new(),
             extra_args: Vec::new(),
         });

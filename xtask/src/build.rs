@@ -235,7 +235,7 @@ fn wasm_bindgen(root: &Path) -> anyhow::Result<PathBuf> {
         );
         // Without --locked: the CLI's own lock file pins crates the registry no longer has.
         run(
-            Command::new(toolchain::rust::host_cargo())
+            toolchain::rust::host_cargo()
                 .args(["install", &format!("wasm-bindgen-cli@{version}"), "--root"])
                 .arg(&tools),
             "cargo install wasm-bindgen-cli",
@@ -278,9 +278,12 @@ fn gzip_len(file: &Path) -> u64 {
 /// The native host, release profile (shared with `cargo test --release`).
 pub fn host(root: &Path) -> anyhow::Result<PathBuf> {
     run(
-        Command::new(toolchain::rust::host_cargo())
-            .current_dir(root)
-            .args(["build", "--release", "-p", "greenroom"]),
+        toolchain::rust::host_cargo().current_dir(root).args([
+            "build",
+            "--release",
+            "-p",
+            "greenroom",
+        ]),
         "building the host",
     )?;
     let binary = root.join("target/release/greenroom");

@@ -78,7 +78,7 @@ fn test(root: &Path) -> anyhow::Result<()> {
         ("GREENROOM_TOOLS", build::tools(root).dir),
     ];
     toolchain::command::run(
-        Command::new(toolchain::rust::host_cargo())
+        toolchain::rust::host_cargo()
             .current_dir(root)
             .args(["test", "--release", "--workspace"])
             .envs(artefacts.clone()),
