@@ -119,7 +119,7 @@ impl RelationGraph {
                 Some(reverse) => targets
                     .iter()
                     .filter_map(|t| self.sym(t))
-                    .flat_map(|t| self.from(t).filter(move |r| r.1 == reverse))
+                    .flat_map(|t| self.of_type_from(t, reverse))
                     .filter_map(|&(_, _, source, _)| held(source))
                     .collect(),
                 None => RoaringBitmap::new(),
@@ -169,6 +169,16 @@ impl RelationGraph {
     fn from(&self, source: Sym) -> impl Iterator<Item = &(Sym, Sym, Sym, Id)> + '_ {
         self.relations
             .range((source, 0, 0, 0)..=(source, Sym::MAX, Sym::MAX, Id::MAX))
+    }
+
+    /// The relations of one type from `source`, in order.
+    fn of_type_from(
+        &self,
+        source: Sym,
+        kind: Sym,
+    ) -> impl Iterator<Item = &(Sym, Sym, Sym, Id)> + '_ {
+        self.relations
+            .range((source, kind, 0, 0)..=(source, kind, Sym::MAX, Id::MAX))
     }
 
     /// Every (source, target) of one relation type, repeated once per implying entity; a

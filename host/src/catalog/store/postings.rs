@@ -2,6 +2,8 @@
 //! uids, descriptions), so those are kept as a bare id in one map and only shared values get
 //! a bitmap in another: one map of an enum of both cost three times as much per value.
 
+use std::collections::hash_map::Entry;
+
 use roaring::RoaringBitmap;
 
 use super::index::{FastMap, Id};
@@ -24,11 +26,17 @@ impl Postings {
     pub fn add(&mut self, value: Sym, id: Id) {
         if let Some(set) = self.many.get_mut(&value) {
             set.insert(id);
-        } else if let Some(other) = self.one.remove(&value) {
-            self.many
-                .insert(value, RoaringBitmap::from_iter([other, id]));
-        } else {
-            self.one.insert(value, id);
+            return;
+        }
+        match self.one.entry(value) {
+            Entry::Vacant(slot) => {
+                slot.insert(id);
+            }
+            Entry::Occupied(slot) => {
+                let other = slot.remove();
+                self.many
+                    .insert(value, RoaringBitmap::from_iter([other, id]));
+            }
         }
     }
 

@@ -24,7 +24,8 @@ impl Strings {
     /// The symbol of `text`, adding it if new. Strings are never taken out: a value the
     /// catalog stops using keeps its symbol.
     pub fn intern(&mut self, text: &str) -> Sym {
-        if let Some(sym) = self.get(text) {
+        let hash = self.hasher.hash_one(text);
+        if let Some(sym) = self.find(hash, text) {
             return sym;
         }
         let sym = Sym::try_from(self.ends.len()).expect("fewer than 4 billion distinct strings");
@@ -38,13 +39,15 @@ impl Strings {
             hasher,
             ..
         } = self;
-        let hash = hasher.hash_one(text);
         table.insert_unique(hash, sym, |s| hasher.hash_one(slice(all, ends, *s)));
         sym
     }
 
     pub fn get(&self, text: &str) -> Option<Sym> {
-        let hash = self.hasher.hash_one(text);
+        self.find(self.hasher.hash_one(text), text)
+    }
+
+    fn find(&self, hash: u64, text: &str) -> Option<Sym> {
         self.table.find(hash, |s| self.name(*s) == text).copied()
     }
 
