@@ -18,7 +18,16 @@ use crate::toolchain;
 pub struct Latency {
     pub p50_ms: f64,
     pub p99_ms: f64,
+    /// Share of the machine's CPU time the hypervisor gave to other guests during the run.
+    pub stolen_pct: f64,
 }
+
+/// Runs of a one-connection latency measurement before settling for the least disturbed.
+const LATENCY_ATTEMPTS: usize = 4;
+/// Stolen CPU above which a latency run is taken again: on a shared host, a neighbour's
+/// burst that stops our vCPUs for 10–100 ms lands in the tail of whatever request is in
+/// flight, so the percentiles would measure the neighbour rather than the server.
+const QUIET_STOLEN_PCT: f64 = 1.0;
 
 /// Starts `greenroom serve` quietly on `addr` with a data folder, one catalog location, a
 /// plugins folder (created when missing) and any `extra` flags.
@@ -102,9 +111,30 @@ pub fn http(addr: SocketAddr, method: &str, path: &str, body: &[u8]) -> Option<(
     Some((status, body))
 }
 
+/// Latency at one connection over 4 s, taken again (up to [`LATENCY_ATTEMPTS`] runs) while
+/// the hypervisor stole more than [`QUIET_STOLEN_PCT`] of the CPU; the least disturbed run
+/// counts, and reports how much was stolen during it.
+pub fn quiet_latency(url: &str) -> anyhow::Result<Latency> {
+    let mut best: Option<Latency> = None;
+    for _ in 0..LATENCY_ATTEMPTS {
+        let (run, _) = wrk(url, 1, 4)?;
+        if best.as_ref().is_none_or(|b| run.stolen_pct < b.stolen_pct) {
+            best = Some(run);
+        }
+        if best
+            .as_ref()
+            .is_some_and(|b| b.stolen_pct <= QUIET_STOLEN_PCT)
+        {
+            break;
+        }
+    }
+    best.context("no latency run")
+}
+
 /// Runs wrk; returns its latency percentiles and requests per second.
 pub fn wrk(url: &str, connections: usize, seconds: u64) -> anyhow::Result<(Latency, f64)> {
     let threads = connections.min(2);
+    let before = cpu_times()?;
     let out = Command::new("wrk")
         .args([
             "--latency",
@@ -118,6 +148,7 @@ pub fn wrk(url: &str, connections: usize, seconds: u64) -> anyhow::Result<(Laten
         ])
         .output()
         .context("cannot run wrk")?;
+    let after = cpu_times()?;
     let text = String::from_utf8_lossy(&out.stdout);
     if text.contains("Non-2xx") {
         bail!("wrk saw failed responses for {url}:\n{text}");
@@ -133,9 +164,41 @@ pub fn wrk(url: &str, connections: usize, seconds: u64) -> anyhow::Result<(Laten
         Latency {
             p50_ms: millis(field("50%")?)?,
             p99_ms: millis(field("99%")?)?,
+            stolen_pct: after.stolen_pct_since(&before),
         },
         field("Requests/sec:")?.parse()?,
     ))
+}
+
+/// The machine's CPU time so far, from the first line of `/proc/stat`.
+struct CpuTimes {
+    total: u64,
+    steal: u64,
+}
+
+impl CpuTimes {
+    fn stolen_pct_since(&self, earlier: &CpuTimes) -> f64 {
+        let total = self.total.saturating_sub(earlier.total).max(1);
+        100.0 * self.steal.saturating_sub(earlier.steal) as f64 / total as f64
+    }
+}
+
+fn cpu_times() -> anyhow::Result<CpuTimes> {
+    let stat = std::fs::read_to_string("/proc/stat").context("cannot read /proc/stat")?;
+    // cpu user nice system idle iowait irq softirq steal guest guest_nice
+    let ticks: Vec<u64> = stat
+        .lines()
+        .next()
+        .and_then(|l| l.strip_prefix("cpu "))
+        .context("no cpu line in /proc/stat")?
+        .split_whitespace()
+        .map(str::parse)
+        .collect::<Result<_, _>>()?;
+    Ok(CpuTimes {
+        // Guest time is already counted in user time.
+        total: ticks.iter().take(8).sum(),
+        steal: ticks.get(7).copied().unwrap_or(0),
+    })
 }
 
 /// wrk's `123.45us`, `1.23ms` or `1.02s` in milliseconds.

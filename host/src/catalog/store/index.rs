@@ -9,9 +9,11 @@
 //! The relations the entities imply live here too ([`super::graph`]), so `relations.<type>`
 //! tests combine with field tests as bitmaps.
 
+mod order;
+
 use std::collections::{BTreeMap, HashMap};
 use std::ops::Bound;
-use std::sync::RwLock;
+use std::sync::{OnceLock, RwLock};
 
 use foldhash::fast::RandomState;
 use roaring::RoaringBitmap;
@@ -88,6 +90,9 @@ struct Field {
     /// The entities whose array at the key holds each string: what Backstage's
     /// `<key>.<item> = true` rows say (see [`KeyView`]).
     holds: Postings,
+    /// Each valued entity with its least value, in ascending value order: worked out when the
+    /// key is first ordered by and dropped when its values change (see [`order`]).
+    sorted: OnceLock<Box<[(Sym, Id)]>>,
 }
 
 /// A key as filters, facets and ordering see it: its own rows, plus, when it reads
@@ -154,6 +159,7 @@ impl Index {
             let field = &mut self.fields[key as usize];
             field.valued.insert(id);
             field.postings.add(value, id);
+            field.sorted.take();
             pairs.push((key, value));
         }
         for (key, item) in entity.items() {
@@ -190,6 +196,7 @@ impl Index {
             }
             field.valued.remove(id);
             field.postings.remove(value, id);
+            field.sorted.take();
         }
     }
 
@@ -333,115 +340,65 @@ impl Index {
         }
     }
 
-    /// The window's selected entities, and whether more follow. Without order fields a dense
-    /// selection walks the refs in order from the boundary, so a page costs about what it
-    /// returns; a sparse one is sorted.
+    /// The window's selected entities, and whether more follow. Without order fields the
+    /// page is in ref order ([`Index::in_ref_order`]); with them, see [`order`].
     pub fn page(&self, selected: &RoaringBitmap, window: &Window) -> Page {
-        let sparse = selected.len() * SPARSE < self.all.len();
-        let mut rows: Vec<(Id, Vec<String>)> = if window.order.is_empty() && !sparse {
+        let need = window.offset + window.limit + 1;
+        let mut rows: Vec<(Id, Vec<String>)> = if window.order.is_empty() {
             let after = window.boundary.and_then(|b| b.last()).map(String::as_str);
-            let range: Box<dyn Iterator<Item = (&Box<str>, &Id)>> = match (after, window.backward) {
-                (None, false) => Box::new(self.by_ref.iter()),
-                (None, true) => Box::new(self.by_ref.iter().rev()),
-                (Some(b), false) => Box::new(
-                    self.by_ref
-                        .range::<str, _>((Bound::Excluded(b), Bound::Unbounded)),
-                ),
-                (Some(b), true) => Box::new(
-                    self.by_ref
-                        .range::<str, _>((Bound::Unbounded, Bound::Excluded(b)))
-                        .rev(),
-                ),
-            };
-            range
-                .filter(|(_, id)| selected.contains(**id))
-                .skip(window.offset)
-                .take(window.limit + 1)
-                .map(|(r, id)| (*id, vec![r.to_string()]))
+            self.in_ref_order(selected, after, window.backward, need)
+                .into_iter()
+                .map(|(id, r)| (id, vec![r.to_string()]))
                 .collect()
         } else {
-            self.sorted_page(selected, window)
+            self.in_field_order(selected, window, need)
         };
+        rows.drain(..window.offset.min(rows.len()));
         let more = rows.len() > window.limit;
         rows.truncate(window.limit);
         Page { rows, more }
     }
 
-    /// A page in order-field order: every selected entity's sort values, sorted.
-    fn sorted_page(&self, selected: &RoaringBitmap, window: &Window) -> Vec<(Id, Vec<String>)> {
-        let Window {
-            order,
-            boundary,
-            backward,
-            offset,
-            limit,
-        } = *window;
-        let views: Vec<KeyView> = order.iter().map(|o| self.view(&o.field)).collect();
-        let mut items: Vec<(Vec<&str>, Id)> = selected
-            .iter()
-            .filter_map(|id| {
-                let rows = self.entities.get(&id)?;
-                let mut values: Vec<&str> = views
-                    .iter()
-                    .map(|view| self.sort_value(id, rows, view))
-                    .collect::<Option<_>>()?;
-                values.push(self.relations.ref_of(id)?);
-                Some((values, id))
-            })
-            .collect();
-        let compare = |a: &[&str], b: &[&str]| {
-            for (i, (x, y)) in a.iter().zip(b).enumerate() {
-                let ordering = x.cmp(y);
-                let ordering = match order.get(i) {
-                    Some(o) if o.descending => ordering.reverse(),
-                    _ => ordering,
-                };
-                if ordering.is_ne() {
-                    return ordering;
-                }
+    /// Up to `need` of `members` with their refs, in ref order (reversed walking `backward`)
+    /// after the ref `after`. A dense set walks the refs in order from there, so this costs
+    /// about what it returns; a sparse one is sorted.
+    fn in_ref_order(
+        &self,
+        members: &RoaringBitmap,
+        after: Option<&str>,
+        backward: bool,
+        need: usize,
+    ) -> Vec<(Id, &str)> {
+        if members.len() * SPARSE < self.all.len() {
+            let mut refs: Vec<(&str, Id)> = members
+                .iter()
+                .filter_map(|id| Some((self.relations.ref_of(id)?, id)))
+                .filter(|(r, _)| after.is_none_or(|a| if backward { *r < a } else { *r > a }))
+                .collect();
+            refs.sort_unstable();
+            if backward {
+                refs.reverse();
             }
-            std::cmp::Ordering::Equal
-        };
-        items.sort_unstable_by(|a, b| compare(&a.0, &b.0));
-        let bound: Option<Vec<&str>> = boundary.map(|b| b.iter().map(String::as_str).collect());
-        let take =
-            |(values, id): &(Vec<&str>, Id)| (*id, values.iter().map(|v| v.to_string()).collect());
-        if backward {
-            let end = bound.map_or(items.len(), |b| {
-                items.partition_point(|(v, _)| compare(v, &b).is_lt())
-            });
-            items[..end]
-                .iter()
-                .rev()
-                .skip(offset)
-                .take(limit + 1)
-                .map(take)
-                .collect()
-        } else {
-            let start = bound.map_or(0, |b| {
-                items.partition_point(|(v, _)| compare(v, &b).is_le())
-            });
-            items[start..]
-                .iter()
-                .skip(offset)
-                .take(limit + 1)
-                .map(take)
-                .collect()
+            return refs.into_iter().take(need).map(|(r, id)| (id, r)).collect();
         }
-    }
-
-    /// An entity's least value for a key (its sort value, as Backstage sorts).
-    fn sort_value(&self, id: Id, rows: &Rows, view: &KeyView) -> Option<&str> {
-        let own = view.key.and_then(|key| {
-            rows.iter()
-                .skip_while(|(k, _)| *k < key)
-                .take_while(|(k, _)| *k == key)
-                .filter(|(_, v)| *v != NO_VALUE)
-                .map(|(_, v)| self.values.name(v))
-                .min()
-        });
-        let held = view.holders.contains(id).then_some("true");
-        own.into_iter().chain(held).min()
+        let range: Box<dyn Iterator<Item = (&Box<str>, &Id)>> = match (after, backward) {
+            (None, false) => Box::new(self.by_ref.iter()),
+            (None, true) => Box::new(self.by_ref.iter().rev()),
+            (Some(a), false) => Box::new(
+                self.by_ref
+                    .range::<str, _>((Bound::Excluded(a), Bound::Unbounded)),
+            ),
+            (Some(a), true) => Box::new(
+                self.by_ref
+                    .range::<str, _>((Bound::Unbounded, Bound::Excluded(a)))
+                    .rev(),
+            ),
+        };
+        range
+            .filter(|(_, id)| members.contains(**id))
+            .take(need)
+            .map(|(r, id)| (*id, &**r))
+            .collect()
     }
 
     /// The relations whose source is `entity_ref`, as (type, target), sorted.

@@ -1,0 +1,370 @@
+//! Pages in order-field order. Sorting a whole selection by its sort values cost 33 ms for
+//! the 60k components of a 100k catalog, mostly in string comparisons. Instead the first
+//! field's values are walked in order (from a sorted list kept per key) and only the
+//! entities sharing one value are ordered among themselves, by the next field and in the end
+//! by ref: a page costs about what it returns. A selection holding few of the key's entities
+//! is sorted instead, as walking the key's values to find them would cost more.
+
+use roaring::RoaringBitmap;
+
+use super::super::rows::Rows;
+use super::{Field, Id, Index, KeyView, NO_VALUE, SPARSE, Sym, Window};
+
+impl Index {
+    /// Up to `need` of the window's selected entities, each with its sort values (one per
+    /// order field, then its ref), in order from the window's boundary.
+    pub(super) fn in_field_order(
+        &self,
+        selected: &RoaringBitmap,
+        window: &Window,
+        need: usize,
+    ) -> Vec<(Id, Vec<String>)> {
+        let views: Vec<KeyView> = window.order.iter().map(|o| self.view(&o.field)).collect();
+        let mut walk = Walk {
+            index: self,
+            window,
+            views: &views,
+            need,
+            values: Vec::new(),
+            out: Vec::new(),
+        };
+        walk.level(selected, 0, window.boundary);
+        walk.out
+    }
+
+    /// Every entity with a value for `key`, each with its least value, in ascending order
+    /// of those values.
+    fn by_least_value<'a>(&'a self, key: Sym, field: &'a Field) -> &'a [(Sym, Id)] {
+        field.sorted.get_or_init(|| {
+            let mut entries: Vec<(Sym, Id)> = field
+                .valued
+                .iter()
+                .filter_map(|id| Some((self.least_value(self.entities.get(&id)?, key)?, id)))
+                .collect();
+            entries.sort_unstable_by(|a, b| self.values.name(a.0).cmp(self.values.name(b.0)));
+            entries.into()
+        })
+    }
+
+    /// An entity's least value for a key of its own.
+    fn least_value(&self, rows: &Rows, key: Sym) -> Option<Sym> {
+        rows.iter()
+            .skip_while(|(k, _)| *k < key)
+            .take_while(|(k, _)| *k == key)
+            .filter(|(_, v)| *v != NO_VALUE)
+            .min_by_key(|(_, v)| self.values.name(*v))
+            .map(|(_, v)| v)
+    }
+
+    /// An entity's sort value for a key: its least value, counting the `true` that a
+    /// `<key>.<item>` key gives the entities holding the item (as Backstage sorts).
+    fn sort_value(&self, id: Id, view: &KeyView) -> Option<&str> {
+        let rows = self.entities.get(&id)?;
+        let own = view
+            .key
+            .and_then(|key| self.least_value(rows, key))
+            .map(|v| self.values.name(v));
+        let held = view.holders.contains(id).then_some("true");
+        own.into_iter().chain(held).min()
+    }
+}
+
+/// A walk down the order fields, collecting the page.
+struct Walk<'a> {
+    index: &'a Index,
+    window: &'a Window<'a>,
+    views: &'a [KeyView<'a>],
+    need: usize,
+    /// The sort values of the groups the walk is in, one per level above.
+    values: Vec<&'a str>,
+    out: Vec<(Id, Vec<String>)>,
+}
+
+impl<'a> Walk<'a> {
+    /// Adds `members` (sharing the sort values of the levels above) in the order of field
+    /// `depth` and those after it, then ref, after `boundary` (their sort values from `depth`).
+    fn level(&mut self, members: &RoaringBitmap, depth: usize, boundary: Option<&[String]>) {
+        let index = self.index;
+        let from = boundary.and_then(|b| b.first()).map(String::as_str);
+        let views = self.views;
+        let Some(view) = views.get(depth) else {
+            for (id, entity_ref) in
+                index.in_ref_order(members, from, self.window.backward, self.remaining())
+            {
+                let mut key: Vec<String> = self.values.iter().map(|v| v.to_string()).collect();
+                key.push(entity_ref.to_string());
+                self.out.push((id, key));
+            }
+            return;
+        };
+        // Walking backward reverses the query's order.
+        let descending = self.window.order[depth].descending != self.window.backward;
+        for (value, group) in groups(index, view, members, from, descending) {
+            let rest = boundary.filter(|_| Some(value) == from).map(|b| &b[1..]);
+            self.values.push(value);
+            self.level(&group, depth + 1, rest);
+            self.values.pop();
+            if self.remaining() == 0 {
+                return;
+            }
+        }
+    }
+
+    fn remaining(&self) -> usize {
+        self.need.saturating_sub(self.out.len())
+    }
+}
+
+/// `members` grouped by their sort value for the view's key, groups in order (descending or
+/// not) from `from` on, `from`'s own group included.
+fn groups<'a: 'b, 'b>(
+    index: &'a Index,
+    view: &'a KeyView<'a>,
+    members: &'b RoaringBitmap,
+    from: Option<&str>,
+    descending: bool,
+) -> Box<dyn Iterator<Item = (&'a str, RoaringBitmap)> + 'b> {
+    let walkable = view.key.zip(view.field).filter(|(_, field)| {
+        // Items a `<key>.<item>` key names sort as `true` among the key's own values: rare
+        // enough to leave to sorting.
+        view.holders.is_empty() && members.len() * SPARSE >= field.valued.len()
+    });
+    let name = move |v: Sym| index.values.name(v);
+    // Both ways, the entities with their sort values in ascending order, from `from` on.
+    let ascending: Box<dyn DoubleEndedIterator<Item = (&'a str, Id)> + 'b> = match walkable {
+        Some((key, field)) => {
+            let all = index.by_least_value(key, field);
+            let range = from_on(all, |e| name(e.0), from, descending);
+            Box::new(
+                all[range]
+                    .iter()
+                    .filter(|(_, id)| members.contains(*id))
+                    .map(move |(v, id)| (name(*v), *id)),
+            )
+        }
+        None => {
+            let mut items: Vec<(&str, Id)> = members
+                .iter()
+                .filter_map(|id| Some((index.sort_value(id, view)?, id)))
+                .collect();
+            items.sort_unstable();
+            let range = from_on(&items, |e| e.0, from, descending);
+            items.truncate(range.end);
+            Box::new(items.into_iter().skip(range.start))
+        }
+    };
+    let mut ordered = if descending {
+        Box::new(ascending.rev()) as Box<dyn Iterator<Item = _>>
+    } else {
+        Box::new(ascending)
+    }
+    .peekable();
+    Box::new(std::iter::from_fn(move || {
+        let (value, id) = ordered.next()?;
+        let mut group = RoaringBitmap::from_iter([id]);
+        while let Some((_, id)) = ordered.next_if(|(v, _)| *v == value) {
+            group.insert(id);
+        }
+        Some((value, group))
+    }))
+}
+
+/// Of `items` in ascending order of `value`, those from `from` on in walking order (`from`
+/// included).
+fn from_on<'v, T>(
+    items: &[T],
+    value: impl Fn(&T) -> &'v str,
+    from: Option<&str>,
+    descending: bool,
+) -> std::ops::Range<usize> {
+    match (from, descending) {
+        (None, _) => 0..items.len(),
+        (Some(f), false) => items.partition_point(|i| value(i) < f)..items.len(),
+        (Some(f), true) => 0..items.partition_point(|i| value(i) <= f),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::{Value, json};
+
+    use super::super::super::flatten::Flattened;
+    use super::*;
+    use crate::catalog::query::{OrderField, Predicate};
+
+    /// Entities with a single-valued key (few values, so groups are shared), an array key
+    /// (an entity sorts by its least item) and a key some lack, from a fixed pseudo-random
+    /// sequence.
+    fn entities(count: u32) -> Vec<(Id, String, Value)> {
+        let mut seed = 7_u32;
+        let mut next = move |n: u32| {
+            seed = seed.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+            (seed >> 16) % n
+        };
+        (1..=count)
+            .map(|id| {
+                let mut spec = json!({
+                    "owner": format!("Team-{}", next(5)),
+                    "tags": (0..1 + next(3)).map(|_| format!("t{}", next(9))).collect::<Vec<_>>(),
+                });
+                if next(4) > 0 {
+                    spec["tier"] = json!(format!("{}", next(3)));
+                }
+                let entity_ref = format!("component:default/e{:03}-{id}", next(1000));
+                (id, entity_ref, json!({ "spec": spec }))
+            })
+            .collect()
+    }
+
+    /// The order worked out from the bodies alone: entities lacking a field left out, each
+    /// field's least lowercased value, then the ref.
+    fn expected(all: &[(Id, String, Value)], order: &[OrderField]) -> Vec<Id> {
+        let least = |body: &Value, field: &str| -> Option<String> {
+            let value = field.split('.').try_fold(body, |v, k| v.get(k))?;
+            let values: Vec<String> = match value {
+                Value::Array(items) => items
+                    .iter()
+                    .filter_map(|i| i.as_str())
+                    .map(str::to_lowercase)
+                    .collect(),
+                other => other.as_str().map(str::to_lowercase).into_iter().collect(),
+            };
+            values.into_iter().min()
+        };
+        let mut keyed: Vec<(Vec<String>, &String, Id)> = all
+            .iter()
+            .filter_map(|(id, r, body)| {
+                let values = order
+                    .iter()
+                    .map(|o| least(body, &o.field))
+                    .collect::<Option<Vec<_>>>()?;
+                Some((values, r, *id))
+            })
+            .collect();
+        keyed.sort_by(|a, b| {
+            let fields =
+                a.0.iter()
+                    .zip(&b.0)
+                    .zip(order)
+                    .map(|((x, y), o)| if o.descending { y.cmp(x) } else { x.cmp(y) });
+            fields
+                .fold(std::cmp::Ordering::Equal, std::cmp::Ordering::then)
+                .then(a.1.cmp(b.1))
+        });
+        keyed.into_iter().map(|(_, _, id)| id).collect()
+    }
+
+    fn pages(
+        index: &Index,
+        selected: &RoaringBitmap,
+        order: &[OrderField],
+        backward: bool,
+        start: Option<Vec<String>>,
+    ) -> Vec<Id> {
+        let mut seen = Vec::new();
+        let mut boundary = start;
+        loop {
+            let page = index.page(
+                selected,
+                &Window {
+                    order,
+                    boundary: boundary.as_deref(),
+                    backward,
+                    offset: 0,
+                    limit: 7,
+                },
+            );
+            seen.extend(page.rows.iter().map(|(id, _)| *id));
+            match page.rows.last() {
+                Some((_, key)) if page.more => boundary = Some(key.clone()),
+                _ => return seen,
+            }
+        }
+    }
+
+    #[test]
+    fn pages_follow_the_order_worked_out_from_the_bodies() {
+        let all = entities(300);
+        let mut index = Index::default();
+        for (id, entity_ref, body) in &all {
+            index.insert(*id, &Flattened::new(entity_ref.clone(), body, &[]));
+        }
+        let field = |name: &str, descending| OrderField {
+            field: name.into(),
+            descending,
+        };
+        let orders = [
+            vec![field("spec.owner", false)],
+            vec![field("spec.owner", true)],
+            vec![field("spec.tags", false)],
+            vec![field("spec.tier", true), field("spec.tags", false)],
+            vec![field("spec.owner", false), field("spec.tier", true)],
+        ];
+        let team = Predicate::In("spec.owner".into(), vec!["team-1".into()]);
+        let few: RoaringBitmap = (1..=6).collect();
+        for order in &orders {
+            let everything = index.select(&Predicate::everything(), None, order);
+            // All (their values are walked), a fifth (walked too) and a handful (sorted).
+            let selections = [
+                everything.clone(),
+                index.select(&team, None, order),
+                &everything & &few,
+            ];
+            for selected in selections {
+                let subset: Vec<(Id, String, Value)> = all
+                    .iter()
+                    .filter(|(id, _, _)| selected.contains(*id))
+                    .cloned()
+                    .collect();
+                let want = expected(&subset, order);
+                assert!(want.len() > 1, "{order:?} selects {}", want.len());
+                assert_eq!(
+                    pages(&index, &selected, order, false, None),
+                    want,
+                    "{order:?}"
+                );
+                // Backward from the last item: everything before it, nearest first.
+                let last = index.page(
+                    &selected,
+                    &Window {
+                        order,
+                        boundary: None,
+                        backward: true,
+                        offset: 0,
+                        limit: 1,
+                    },
+                );
+                let mut back = pages(
+                    &index,
+                    &selected,
+                    order,
+                    true,
+                    last.rows.first().map(|(_, k)| k.clone()),
+                );
+                back.reverse();
+                assert_eq!(
+                    back,
+                    want[..want.len().saturating_sub(1)],
+                    "{order:?} backward"
+                );
+                // An offset skips that many from the start.
+                let skipped = index.page(
+                    &selected,
+                    &Window {
+                        order,
+                        boundary: None,
+                        backward: false,
+                        offset: 5,
+                        limit: 4,
+                    },
+                );
+                let ids: Vec<Id> = skipped.rows.iter().map(|(id, _)| *id).collect();
+                assert_eq!(
+                    ids,
+                    want.iter().skip(5).take(4).copied().collect::<Vec<_>>(),
+                    "{order:?} offset"
+                );
+            }
+        }
+    }
+}
