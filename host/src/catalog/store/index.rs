@@ -48,6 +48,9 @@ const HOLDS: Sym = 1 << 31;
 /// A selection holding fewer than one entity in this many is paged by sorting its refs
 /// rather than by walking all refs in order looking for it.
 const SPARSE: u64 = 16;
+/// Keys holding more than one in this many of all values are searched by a pass over all
+/// values in the order they are stored, rather than by looking up each of their own.
+const SCAN_SHARE: usize = 8;
 
 #[derive(Default)]
 pub struct SearchIndex {
@@ -284,25 +287,48 @@ impl Index {
     /// A case-insensitive substring of any of the fields.
     fn full_text(&self, full_text: &FullText) -> RoaringBitmap {
         let term = full_text.term.to_lowercase();
-        let mut set = RoaringBitmap::new();
-        let mut search = |key: &str| {
-            self.values_where(&self.view(key), |v| v.contains(term.as_str()), &mut set);
-        };
-        if full_text.fields.is_empty() {
-            DEFAULT_FULL_TEXT_FIELDS.iter().for_each(|k| search(k));
+        let views: Vec<KeyView> = if full_text.fields.is_empty() {
+            DEFAULT_FULL_TEXT_FIELDS
+                .iter()
+                .map(|k| self.view(k))
+                .collect()
         } else {
-            full_text.fields.iter().for_each(|k| search(k));
+            full_text.fields.iter().map(|k| self.view(k)).collect()
+        };
+        let fields: Vec<&Field> = views.iter().filter_map(|v| v.field).collect();
+        let mut set = RoaringBitmap::new();
+        for value in self.values.containing(&term) {
+            for posting in fields.iter().filter_map(|f| f.postings.get(value)) {
+                posting.add_to(&mut set);
+            }
+        }
+        if "true".contains(term.as_str()) {
+            for view in &views {
+                set |= &view.holders;
+            }
         }
         set
     }
 
+    /// Adds the entities with a value passing `test` for the view's key.
     fn values_where(&self, view: &KeyView, test: impl Fn(&str) -> bool, set: &mut RoaringBitmap) {
-        for (value, posting) in view.field.iter().flat_map(|f| f.postings.iter()) {
-            if test(self.values.name(value)) {
-                posting.add_to(set);
+        if let Some(field) = view.field {
+            if field.postings.len() * SCAN_SHARE > self.values.len() {
+                // Reaching each value from the postings reads the text buffer at random, a
+                // cache miss per value; in the buffer's order the reads stream.
+                let passing = self.values.iter().filter(|(_, text)| test(text));
+                for posting in passing.filter_map(|(value, _)| field.postings.get(value)) {
+                    posting.add_to(set);
+                }
+            } else {
+                for (value, posting) in field.postings.iter() {
+                    if test(self.values.name(value)) {
+                        posting.add_to(set);
+                    }
+                }
             }
         }
-        if !view.holders.is_empty() && test("true") {
+        if test("true") {
             *set |= &view.holders;
         }
     }

@@ -60,6 +60,11 @@ impl Postings {
         }
     }
 
+    /// How many values have entities.
+    pub fn len(&self) -> usize {
+        self.one.len() + self.many.len()
+    }
+
     pub fn iter(&self) -> impl Iterator<Item = (Sym, Posting<'_>)> {
         let one = self.one.iter().map(|(v, id)| (*v, Posting::One(*id)));
         let many = self.many.iter().map(|(v, set)| (*v, Posting::Many(set)));
