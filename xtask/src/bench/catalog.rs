@@ -12,8 +12,8 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 
 use super::{
-    Latency, free_address, http_get, peak_rss_mb, quiet_latency, start, stop, wait_for,
-    write_section, wrk,
+    Latency, free_address, http_get, least_disturbed, peak_rss_mb, quiet_latency, start, stop,
+    wait_for, write_section, wrk,
 };
 use crate::{build, toolchain};
 
@@ -49,7 +49,7 @@ pub fn catalog(root: &Path, args: &[String]) -> anyhow::Result<()> {
         root,
         "catalog",
         "Catalog (`cargo xtask bench catalog`)",
-        "Latency: wrk, 1 connection, 4 s, taken again (up to 4 runs) while the hypervisor steals over 1 % of the CPU; the stolen column is the share stolen during the run that counts. Throughput: wrk, 16 connections, 4 s. Ingest is from process start until every entity is served with its relations.",
+        "Ingest and latency (wrk, 1 connection, 4 s) are measured again, up to 4 runs, while the hypervisor steals over 1 % of the CPU; the stolen column is the share stolen during the run that counts. Throughput: wrk, 16 connections, 4 s. Ingest is from process start, on an empty data folder, until every entity is served with its relations.",
         &table,
     )
 }
@@ -60,7 +60,8 @@ struct Measured {
     ingest: Duration,
     restart: Duration,
     peak_rss_mb: u64,
-    rows: Vec<(&'static str, Latency, f64)>,
+    ingest_stolen: f64,
+    rows: Vec<(&'static str, Latency, f64, f64)>,
 }
 
 fn run_one(binary: &Path, size: usize) -> anyhow::Result<Measured> {
@@ -70,11 +71,31 @@ fn run_one(binary: &Path, size: usize) -> anyhow::Result<Measured> {
     let files = generate(&catalog, size)?;
     let data = work.join("data");
     let addr = free_address()?;
-    let started = Instant::now();
-    let mut server = start(binary, addr, &data, &catalog, &work.join("no-plugins"), &[])?;
-    // Every generated entity plus the location's own entity.
-    wait_for_total(addr, size + 1, &mut server)?;
-    let ingest = started.elapsed();
+    // Every attempt ingests the same catalog from nothing; the last one's server is measured
+    // next, and the least disturbed attempt's time counts.
+    let mut running: Option<Child> = None;
+    let (ingest, ingest_stolen) = least_disturbed(
+        || {
+            if let Some(mut previous) = running.take() {
+                stop(&mut previous);
+            }
+            let _ = std::fs::remove_dir_all(&data);
+            let started = Instant::now();
+            let server = running.insert(start(
+                binary,
+                addr,
+                &data,
+                &catalog,
+                &work.join("no-plugins"),
+                &[],
+            )?);
+            // Every generated entity plus the location's own entity.
+            wait_for_total(addr, size + 1, server)?;
+            Ok(started.elapsed())
+        },
+        drop,
+    )?;
+    let mut server = running.context("no server ran")?;
     let group = "group:default/team-0";
     let component = "component:default/service-0-0";
     let endpoints: Vec<(&'static str, String)> = vec![
@@ -88,13 +109,13 @@ fn run_one(binary: &Path, size: usize) -> anyhow::Result<Measured> {
     let mut rows = Vec::new();
     for (name, path) in &endpoints {
         let url = format!("http://{addr}{path}");
-        let single = quiet_latency(&url)?;
+        let (single, stolen) = quiet_latency(&url)?;
         let many = wrk(&url, 16, 4)?;
         println!(
-            "  {name}: p50 {:.2} ms, p99 {:.2} ms ({:.1} % stolen), {:.0} req/s at 16 connections",
-            single.p50_ms, single.p99_ms, single.stolen_pct, many.1
+            "  {name}: p50 {:.2} ms, p99 {:.2} ms ({stolen:.1} % stolen), {:.0} req/s at 16 connections",
+            single.p50_ms, single.p99_ms, many.1
         );
-        rows.push((*name, single, many.1));
+        rows.push((*name, single, stolen, many.1));
     }
     let peak_rss_mb = peak_rss_mb(server.id())?;
     stop(&mut server);
@@ -108,6 +129,7 @@ fn run_one(binary: &Path, size: usize) -> anyhow::Result<Measured> {
         entities: size,
         files,
         ingest,
+        ingest_stolen,
         restart,
         peak_rss_mb,
         rows,
@@ -230,10 +252,11 @@ fn table(results: &[Measured]) -> String {
     for m in results {
         let _ = writeln!(
             out,
-            "| {} | {} | ingest, start to all served | {:.2} s | | | |",
+            "| {} | {} | ingest, start to all served | {:.2} s | | {:.1} % | |",
             m.entities,
             m.files,
-            m.ingest.as_secs_f64()
+            m.ingest.as_secs_f64(),
+            m.ingest_stolen
         );
         let _ = writeln!(
             out,
@@ -247,11 +270,11 @@ fn table(results: &[Measured]) -> String {
             "| {} | {} | peak RSS | {} MB | | | |",
             m.entities, m.files, m.peak_rss_mb
         );
-        for (name, latency, rate) in &m.rows {
+        for (name, latency, stolen, rate) in &m.rows {
             let _ = writeln!(
                 out,
-                "| {} | {} | {name} | {:.2} ms | {:.2} ms | {:.1} % | {rate:.0} |",
-                m.entities, m.files, latency.p50_ms, latency.p99_ms, latency.stolen_pct
+                "| {} | {} | {name} | {:.2} ms | {:.2} ms | {stolen:.1} % | {rate:.0} |",
+                m.entities, m.files, latency.p50_ms, latency.p99_ms
             );
         }
     }

@@ -64,7 +64,7 @@ pub fn plugins(root: &Path) -> anyhow::Result<()> {
         ),
     ] {
         let url = format!("http://{addr}/api/plugins/{plugin}/tabs/{tab}?{ENTITY}");
-        let one = quiet_latency(&url)?;
+        let (one, _) = quiet_latency(&url)?;
         // The stats window holds the latest 1024 calls: all from the one-connection run.
         let stats = http_get(addr, &format!("/api/plugins/{plugin}")).context("plugin stats")?;
         let host = (number(&stats, "p50Ms")?, number(&stats, "p99Ms")?);
