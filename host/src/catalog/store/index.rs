@@ -94,8 +94,10 @@ struct Field {
     /// `<key>.<item> = true` rows say (see [`KeyView`]).
     holds: Postings,
     /// Each valued entity with its least value, in ascending value order: worked out when the
-    /// key is first ordered by and dropped when its values change (see [`order`]).
-    sorted: OnceLock<Box<[(Sym, Id)]>>,
+    /// key is first ordered by, then followed entity by entity (see [`order`]).
+    sorted: OnceLock<Vec<(Sym, Id)>>,
+    /// Entities taken out of or put into `sorted` since it was worked out.
+    followed: usize,
 }
 
 /// A key as filters, facets and ordering see it: its own rows, plus, when it reads
@@ -162,7 +164,6 @@ impl Index {
             let field = &mut self.fields[key as usize];
             field.valued.insert(id);
             field.postings.add(value, id);
-            field.sorted.take();
             pairs.push((key, value));
         }
         for (key, item) in entity.items() {
@@ -173,6 +174,7 @@ impl Index {
         }
         pairs.sort_unstable();
         pairs.dedup();
+        self.follow_orders(id, pairs.iter().copied(), true);
         self.by_ref.insert(entity.entity_ref.as_str().into(), id);
         self.all.insert(id);
         self.entities.insert(id, Rows::pack(&pairs));
@@ -187,6 +189,7 @@ impl Index {
             return;
         };
         self.all.remove(id);
+        self.follow_orders(id, rows.iter(), false);
         for (key, value) in rows.iter() {
             if key & HOLDS != 0 {
                 self.fields[(key & !HOLDS) as usize].holds.remove(value, id);
@@ -199,7 +202,6 @@ impl Index {
             }
             field.valued.remove(id);
             field.postings.remove(value, id);
-            field.sorted.take();
         }
     }
 
