@@ -90,7 +90,10 @@ fn run_one(binary: &Path, size: usize) -> anyhow::Result<Measured> {
                 &[],
             )?);
             // Every generated entity plus the location's own entity.
-            wait_for_total(addr, size + 1, server)?;
+            if let Err(e) = wait_for_total(addr, size + 1, server) {
+                stop(server);
+                return Err(e);
+            }
             Ok(started.elapsed())
         },
         drop,

@@ -104,9 +104,10 @@ pub fn http(addr: SocketAddr, method: &str, path: &str, body: &[u8]) -> Option<(
 
 /// Runs of a measurement before settling for the least disturbed.
 const ATTEMPTS: usize = 4;
-/// Stolen CPU above which a measurement is taken again: on a shared host, a neighbour's burst
-/// that stops our vCPUs for 10–100 ms lands in whatever the server is doing, so a percentile
-/// or a start-up time would measure the neighbour rather than the server.
+/// Stolen CPU, as a share of all CPUs' time over the run, above which a measurement is
+/// taken again: on a shared host a neighbour's bursts stop our vCPUs for 10–100 ms and land
+/// in whatever the server is doing, so percentiles and start-up times would measure the
+/// neighbour. A lone short burst in a long run stays under it and shows in the stolen column.
 const QUIET_STOLEN_PCT: f64 = 1.0;
 
 /// Takes a measurement again (up to [`ATTEMPTS`] runs) while the hypervisor stole more than

@@ -1,10 +1,11 @@
 //! Pages in order-field order. Sorting a whole selection by its sort values cost 33 ms for
 //! the 60k components of a 100k catalog, mostly in string comparisons. Instead the first
 //! field's entities are walked in the order of their least value (a list worked out per key
-//! when first ordered by, then followed as entities change) and only the
-//! entities sharing one value are ordered among themselves, by the next field and in the end
-//! by ref: a page costs about what it returns. A selection holding few of the key's entities
-//! is sorted instead, as walking the key's values to find them would cost more.
+//! when first ordered by, then followed as entities change), and only the entities sharing
+//! one value are ordered among themselves, by the next field and in the end by ref: a page
+//! costs about what it returns plus the group it ends in (a value many entities share, such
+//! as a kind, is gathered whole). A selection holding few of the key's entities is sorted
+//! instead, as walking the key's entities to find them would cost more.
 
 use roaring::RoaringBitmap;
 
@@ -13,7 +14,8 @@ use super::{Field, HOLDS, Id, Index, KeyView, NO_VALUE, SPARSE, Sym, Window};
 
 /// Changes a key's worked-out order follows before it is dropped to be worked out again:
 /// each costs a move of the order's entries (about 50 µs for 100k), working it out again a
-/// sort of them (about 80 ms). A watch edit is followed; a large write drops the order.
+/// sort of them (100–160 ms, under the read lock of the query that asks for it first). A
+/// watch edit is followed; a large write drops the order.
 const FOLLOWED_CHANGES: usize = 1024;
 
 impl Index {
