@@ -74,30 +74,27 @@ fn run_one(binary: &Path, size: usize) -> anyhow::Result<Measured> {
     // Every attempt ingests the same catalog from nothing; the last one's server is measured
     // next, and the least disturbed attempt's time counts.
     let mut running: Option<Child> = None;
-    let (ingest, ingest_stolen) = least_disturbed(
-        || {
-            if let Some(mut previous) = running.take() {
-                stop(&mut previous);
-            }
-            let _ = std::fs::remove_dir_all(&data);
-            let started = Instant::now();
-            let server = running.insert(start(
-                binary,
-                addr,
-                &data,
-                &catalog,
-                &work.join("no-plugins"),
-                &[],
-            )?);
-            // Every generated entity plus the location's own entity.
-            if let Err(e) = wait_for_total(addr, size + 1, server) {
-                stop(server);
-                return Err(e);
-            }
-            Ok(started.elapsed())
-        },
-        drop,
-    )?;
+    let (ingest, ingest_stolen) = least_disturbed(|| {
+        if let Some(mut previous) = running.take() {
+            stop(&mut previous);
+        }
+        let _ = std::fs::remove_dir_all(&data);
+        let started = Instant::now();
+        let server = running.insert(start(
+            binary,
+            addr,
+            &data,
+            &catalog,
+            &work.join("no-plugins"),
+            &[],
+        )?);
+        // Every generated entity plus the location's own entity.
+        if let Err(e) = wait_for_total(addr, size + 1, server) {
+            stop(server);
+            return Err(e);
+        }
+        Ok(started.elapsed())
+    })?;
     let mut server = running.context("no server ran")?;
     let group = "group:default/team-0";
     let component = "component:default/service-0-0";

@@ -112,26 +112,17 @@ const QUIET_STOLEN_PCT: f64 = 1.0;
 
 /// Takes a measurement again (up to [`ATTEMPTS`] runs) while the hypervisor stole more than
 /// [`QUIET_STOLEN_PCT`] of the machine's CPU during it; answers the least disturbed run with
-/// the share stolen during it, and hands each other run to `discard`.
+/// the share stolen during it.
 pub fn least_disturbed<T>(
     mut measure: impl FnMut() -> anyhow::Result<T>,
-    mut discard: impl FnMut(T),
 ) -> anyhow::Result<(T, f64)> {
     let mut best: Option<(T, f64)> = None;
     for _ in 0..ATTEMPTS {
         let before = cpu_times()?;
         let run = measure()?;
         let stolen = cpu_times()?.stolen_pct_since(&before);
-        match best.take() {
-            Some((kept, least)) if least <= stolen => {
-                discard(run);
-                best = Some((kept, least));
-            }
-            Some((kept, _)) => {
-                discard(kept);
-                best = Some((run, stolen));
-            }
-            None => best = Some((run, stolen)),
+        if best.as_ref().is_none_or(|(_, least)| stolen < *least) {
+            best = Some((run, stolen));
         }
         if best
             .as_ref()
@@ -146,7 +137,7 @@ pub fn least_disturbed<T>(
 /// Latency at one connection over 4 s, the least disturbed of up to [`ATTEMPTS`] runs, with
 /// the share of CPU stolen during it.
 pub fn quiet_latency(url: &str) -> anyhow::Result<(Latency, f64)> {
-    least_disturbed(|| Ok(wrk(url, 1, 4)?.0), drop)
+    least_disturbed(|| Ok(wrk(url, 1, 4)?.0))
 }
 
 /// Runs wrk; returns its latency percentiles and requests per second.

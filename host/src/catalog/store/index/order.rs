@@ -62,23 +62,15 @@ impl Index {
         rows: impl Iterator<Item = (Sym, Sym)>,
         put: bool,
     ) {
-        let mut least: Vec<(Sym, Sym)> = Vec::new();
-        for (key, value) in rows {
-            if key & HOLDS != 0
-                || value == NO_VALUE
-                || self.fields[key as usize].sorted.get().is_none()
-            {
-                continue;
-            }
-            match least.last_mut() {
-                Some((k, v)) if *k == key => {
-                    if self.values.name(value) < self.values.name(*v) {
-                        *v = value;
-                    }
-                }
-                _ => least.push((key, value)),
-            }
-        }
+        let followed: Vec<(Sym, Sym)> = rows
+            .filter(|(key, _)| {
+                key & HOLDS == 0 && self.fields[*key as usize].sorted.get().is_some()
+            })
+            .collect();
+        let least: Vec<(Sym, Sym)> = followed
+            .chunk_by(|a, b| a.0 == b.0)
+            .filter_map(|rows| Some((rows[0].0, self.least(rows.iter().map(|r| r.1))?)))
+            .collect();
         for (key, value) in least {
             let field = &mut self.fields[key as usize];
             if field.followed >= FOLLOWED_CHANGES {
@@ -106,12 +98,18 @@ impl Index {
 
     /// An entity's least value for a key of its own.
     fn least_value(&self, rows: &Rows, key: Sym) -> Option<Sym> {
-        rows.iter()
+        let own = rows
+            .iter()
             .skip_while(|(k, _)| *k < key)
-            .take_while(|(k, _)| *k == key)
-            .filter(|(_, v)| *v != NO_VALUE)
-            .min_by_key(|(_, v)| self.values.name(*v))
-            .map(|(_, v)| v)
+            .take_while(|(k, _)| *k == key);
+        self.least(own.map(|(_, v)| v))
+    }
+
+    /// The least of one key's values (by text), past rows that only say the key exists.
+    fn least(&self, values: impl Iterator<Item = Sym>) -> Option<Sym> {
+        values
+            .filter(|v| *v != NO_VALUE)
+            .min_by_key(|v| self.values.name(*v))
     }
 
     /// An entity's sort value for a key: its least value, counting the `true` that a
