@@ -1,19 +1,13 @@
-//! JSON shapes of Greenroom's own endpoints (`/api/plugins/...`), shared by the host that
-//! writes them and the frontend and tests that read them, so the two cannot drift apart.
-//! Backstage-compatible endpoints (`/api/catalog/...`) use Backstage's shapes instead and are
-//! not described here.
+//! What the host, the frontend, the SDK and the tests all read the same way, so they cannot
+//! drift apart: entity refs and entity JSON helpers ([`entity`]), and the JSON shapes of
+//! Greenroom's own endpoints (`/api/plugins/...`). Backstage-compatible endpoints
+//! (`/api/catalog/...`) use Backstage's shapes instead and are not described here.
+
+pub mod entity;
 
 use serde::{Deserialize, Serialize};
 
-/// The portal page of an entity given by its canonical ref (`kind:namespace/name`): the UI
-/// route, and the link plugins put in their trees.
-pub fn entity_page_path(entity_ref: &str) -> String {
-    let (kind, rest) = entity_ref
-        .split_once(':')
-        .unwrap_or(("component", entity_ref));
-    let (namespace, name) = rest.split_once('/').unwrap_or(("default", rest));
-    format!("/catalog/{namespace}/{kind}/{name}")
-}
+pub use entity::EntityRef;
 
 /// A rendered UI node: the nested, validated form of a plugin's flat WIT tree.
 /// Markdown arrives as HTML already sanitized by the host.
@@ -217,19 +211,4 @@ pub struct RenderedTab {
     pub tab_id: String,
     pub entity_ref: String,
     pub tree: UiNode,
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn entity_pages_are_addressed_by_namespace_kind_and_name() {
-        assert_eq!(
-            super::entity_page_path("group:team-a/payments"),
-            "/catalog/team-a/group/payments"
-        );
-        assert_eq!(
-            super::entity_page_path("checkout"),
-            "/catalog/default/component/checkout"
-        );
-    }
 }

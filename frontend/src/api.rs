@@ -61,34 +61,14 @@ pub fn encode(text: &str) -> String {
 
 /// A catalog entity's ref in canonical form, from its JSON.
 pub fn entity_ref(entity: &Value) -> String {
-    format!(
-        "{}:{}/{}",
-        text(&entity["kind"]).to_lowercase(),
-        text(&entity["metadata"]["namespace"]).to_lowercase(),
-        text(&entity["metadata"]["name"]).to_lowercase()
-    )
+    greenroom_api::EntityRef::of(entity).to_string()
 }
 
-pub use greenroom_api::entity_page_path as entity_path;
-
-/// A dotted field of an entity (`spec.profile.email`), or null.
-pub fn field<'a>(entity: &'a Value, path: &str) -> &'a Value {
-    path.split('.').fold(entity, |value, key| &value[key])
-}
+pub use greenroom_api::entity::{display_name, field, page_path as entity_path};
 
 /// A JSON string field, or "" when absent.
 pub fn text(value: &Value) -> String {
     value.as_str().unwrap_or_default().to_string()
-}
-
-/// The entity's title, or its name when it has none.
-pub fn display_name(entity: &Value) -> String {
-    let metadata = &entity["metadata"];
-    metadata["title"]
-        .as_str()
-        .or(metadata["name"].as_str())
-        .unwrap_or_default()
-        .to_string()
 }
 
 /// The ref a reference field was resolved to, from the entity's relations (which know the

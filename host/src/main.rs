@@ -1,26 +1,10 @@
-//! `greenroom`: the developer portal server and its command line.
+//! `greenroom`: parses the command line and starts the server or a one-shot command; the
+//! work itself is in the library.
 
-mod allocator;
-mod catalog;
-mod config;
-mod docs;
-mod markdown;
-mod paths;
-mod plugin_cli;
-mod plugins;
-mod server;
-mod templating;
-mod ui_text;
-mod web;
-mod workspace;
+use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-
-/// Threads for blocking work (SQLite reads, plugin calls, reconciles). Tokio's default of 512
-/// only adds memory here: reads share at most 8 connections, and there are a few cores. Each
-/// thread keeps its own allocator pages, which under 16 connections had a 10k catalog grow
-/// from 73 MB to 148 MB.
-const BLOCKING_THREADS: usize = 16;
+use greenroom::{app, cli, support};
 
 #[derive(Parser)]
 #[command(
@@ -36,13 +20,13 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Serve the portal: catalog API, plugins and web UI.
-    Serve(config::ServeArgs),
+    Serve(app::ServeArgs),
     /// Work with catalog files.
     #[command(subcommand)]
     Catalog(CatalogCommand),
     /// Inspect and try plugin components.
     #[command(subcommand)]
-    Plugin(plugin_cli::PluginCommand),
+    Plugin(cli::PluginCommand),
 }
 
 #[derive(Subcommand)]
@@ -59,8 +43,8 @@ enum CatalogCommand {
     },
 }
 
-fn main() -> anyhow::Result<std::process::ExitCode> {
-    allocator::hold_little_unused_memory();
+fn main() -> anyhow::Result<ExitCode> {
+    support::allocator::hold_little_unused_memory();
     let cli = Cli::parse();
     // The server logs what it does; the one-shot commands only what went wrong.
     let default_filter = match cli.command {
@@ -76,31 +60,12 @@ fn main() -> anyhow::Result<std::process::ExitCode> {
         .init();
     match cli.command {
         Command::Serve(args) => {
-            let config = config::Config::load(&args)?;
-            tokio::runtime::Builder::new_multi_thread()
-                .enable_all()
-                .max_blocking_threads(BLOCKING_THREADS)
-                .build()?
-                .block_on(server::serve(config))?;
-            Ok(std::process::ExitCode::SUCCESS)
+            app::run(app::Config::load(&args)?)?;
+            Ok(ExitCode::SUCCESS)
         }
-        Command::Plugin(command) => plugin_cli::run(command),
+        Command::Plugin(command) => cli::plugin(command),
         Command::Catalog(CatalogCommand::Validate { paths, file_name }) => {
-            let report = catalog::lint(&paths, &file_name);
-            for problem in &report.problems {
-                println!("{problem}");
-            }
-            println!(
-                "{} files, {} entities, {} problems",
-                report.files,
-                report.entities,
-                report.problems.len()
-            );
-            Ok(if report.problems.is_empty() {
-                std::process::ExitCode::SUCCESS
-            } else {
-                std::process::ExitCode::FAILURE
-            })
+            Ok(cli::validate(&paths, &file_name))
         }
     }
 }

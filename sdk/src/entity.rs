@@ -42,7 +42,7 @@ impl Entity {
     }
 }
 
-pub use greenroom_api::entity_page_path as portal_path;
+pub use greenroom_api::entity::page_path as portal_path;
 
 /// `spec` of a Component.
 #[derive(Debug, Clone, Deserialize)]

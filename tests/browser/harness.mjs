@@ -32,9 +32,9 @@ function freePort() {
 }
 
 /** Runs `greenroom serve` on the fixture catalog (plus `catalogs`) with the plugins folder
- * `plugins`; resolves once it answers HTTP. */
+ * `plugins` (only the plugins a test needs: none by default); resolves once it answers HTTP. */
 export async function startServer({
-  plugins = artefact("GREENROOM_PLUGINS", "target/plugins"),
+  plugins = pluginsFolder([]),
   catalogs = [],
   args = [],
 } = {}) {
@@ -46,8 +46,9 @@ export async function startServer({
     "--catalog", join(root, "tests/fixtures/catalog"), "--plugins", plugins,
     "--ui", artefact("GREENROOM_UI", "frontend/dist"),
     ...catalogs.flatMap((c) => ["--catalog", c]),
-    // One compiled-plugin cache for every server, as in the Rust end-to-end harness.
-    "--plugin-cache", join(root, "target/tmp/plugin-cache"),
+    // One compiled-plugin cache for every server, as in the Rust end-to-end harness
+    // (`cargo xtask test` compiles every plugin into it before the tests).
+    "--plugin-cache", process.env.GREENROOM_PLUGIN_CACHE ?? join(root, "target/tmp/plugin-cache"),
     ...args,
   ], { stdio: ["ignore", "ignore", openSync(log, "w")], env: { ...process.env, NO_COLOR: "1" } });
   const baseUrl = `http://127.0.0.1:${port}`;

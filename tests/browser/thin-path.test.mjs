@@ -2,13 +2,13 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { startServer, launchBrowser, artifactsDir } from "./harness.mjs";
+import { startServer, launchBrowser, artifactsDir, pluginsFolder } from "./harness.mjs";
 
 let server;
 let browser;
 
 before(async () => {
-  server = await startServer();
+  server = await startServer({ plugins: pluginsFolder(["ownership"]) });
   browser = await launchBrowser();
 });
 

@@ -52,10 +52,14 @@ pub fn fixture_catalog() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/catalog")
 }
 
-/// Compiled plugin code shared by every test server: Python and JavaScript components take
-/// seconds to compile, and the cache is keyed by content and engine, so sharing is safe.
-fn shared_plugin_cache() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/tmp/plugin-cache")
+/// Compiled plugin code shared by every test server and `greenroom plugin` command:
+/// Python and JavaScript components take seconds to compile, and the cache is keyed by
+/// content and engine, so sharing is safe. `cargo xtask test` fills it before the tests.
+pub fn shared_plugin_cache() -> PathBuf {
+    std::env::var_os("GREENROOM_PLUGIN_CACHE").map_or_else(
+        || Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/tmp/plugin-cache"),
+        PathBuf::from,
+    )
 }
 
 /// A plugins folder under `root` with the named built plugins (first-party or test), each

@@ -1,5 +1,6 @@
 //! Building every part: wasm plugins, the wasm frontend, the native host.
 
+use std::hash::{DefaultHasher, Hash, Hasher};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -7,7 +8,10 @@ use anyhow::{Context, bail};
 
 use greenroom_toolchain::command::{output, run};
 use greenroom_toolchain::project::{self, Language, RUST_TARGET};
+use greenroom_toolchain::rust::WasmCargo;
 use greenroom_toolchain::{self as toolchain, Tools};
+
+use crate::steps::step;
 
 /// Where the built parts are.
 pub struct Built {
@@ -18,34 +22,73 @@ pub struct Built {
     pub ui_dir: PathBuf,
 }
 
-pub fn all(root: &Path) -> anyhow::Result<Built> {
-    let (plugins_dir, test_plugins_dir) = plugins(root)?;
-    let ui_dir = frontend(root)?;
-    let host_binary = host(root)?;
-    Ok(Built {
-        host_binary,
-        plugins_dir,
-        test_plugins_dir,
-        ui_dir,
+/// Builds every part; with `tests`, the test binaries too. Three lanes run at once (the host;
+/// the UI; the plugins), because each has long single-threaded stretches (the UI's
+/// whole-program optimisation, a crate's last codegen unit, a link, a componentize run) that
+/// the others fill. The wasm builds have target folders of their own, so no lane waits for
+/// another's cargo lock.
+pub fn all(root: &Path, tests: bool) -> anyhow::Result<Built> {
+    // Before the lanes: the wasm toolchain may need Debian packages, and apt installs one
+    // set at a time.
+    let (plugin_cargo, ui_cargo) = step("wasm toolchain", || {
+        let install = tools(root).install_system_packages;
+        Ok((
+            toolchain::rust::wasm_cargo(RUST_TARGET, install)?,
+            toolchain::rust::wasm_cargo(UI_TARGET, install)?,
+        ))
+    })?;
+    std::thread::scope(|lanes| {
+        let host = lanes.spawn(|| host(root, tests));
+        let ui = lanes.spawn(|| frontend(root, &ui_cargo));
+        let plugins = plugins(root, &plugin_cargo);
+        let ui_dir = ui.join().expect("the UI lane does not panic")?;
+        let host_binary = host.join().expect("the host lane does not panic")?;
+        let (plugins_dir, test_plugins_dir) = plugins?;
+        Ok(Built {
+            host_binary,
+            plugins_dir,
+            test_plugins_dir,
+            ui_dir,
+        })
     })
 }
 
-/// All wasm crates share this target folder, so std and common crates build once.
+/// The plugins' target folder: every Rust plugin, and authors' projects built by the tests,
+/// share it, so std and common crates build once.
 fn wasm_target_dir(root: &Path) -> PathBuf {
     root.join("target/wasm")
+}
+
+/// The UI's own target folder (another target triple, so it shares nothing with the
+/// plugins' folder but its lock).
+fn ui_target_dir(root: &Path) -> PathBuf {
+    root.join("target/wasm-ui")
 }
 
 /// Builds every plugin and gathers the components in `target/plugins/` (first-party) and
 /// `target/test-plugins/` (tests only). Rust plugins build together as the `plugins/` cargo
 /// workspace; Python and JavaScript plugins one by one, the way `greenroom plugin build`
 /// builds an author's project.
-fn plugins(root: &Path) -> anyhow::Result<(PathBuf, PathBuf)> {
+fn plugins(root: &Path, cargo: &WasmCargo) -> anyhow::Result<(PathBuf, PathBuf)> {
     let tools = tools(root);
-    let cargo = toolchain::rust::wasm_cargo(RUST_TARGET, tools.install_system_packages)?;
-    run(
-        &mut cargo.build(&root.join("plugins"), RUST_TARGET, &wasm_target_dir(root)),
-        "building plugins",
-    )?;
+    step("plugins: rust", || {
+        run(
+            &mut cargo.build(&root.join("plugins"), RUST_TARGET, &wasm_target_dir(root)),
+            "building plugins",
+        )
+    })?;
+    step("plugins: python and javascript", || {
+        gather_plugins(root, &tools)
+    })?;
+    Ok((
+        root.join("target/plugins"),
+        root.join("target/test-plugins"),
+    ))
+}
+
+/// Gathers the components in their folders: Rust ones as cargo built them, with their
+/// manifest embedded; Python and JavaScript ones built here when their sources changed.
+fn gather_plugins(root: &Path, tools: &Tools) -> anyhow::Result<()> {
     // First-party plugins go where the demo portal loads them; test plugins (hostile ones
     // included) go elsewhere so they are never served by accident.
     for (folder, out) in [
@@ -64,28 +107,28 @@ fn plugins(root: &Path) -> anyhow::Result<(PathBuf, PathBuf)> {
                 })?;
                 project::embed_manifest(&project, &mut wasm)?;
                 std::fs::write(&dest, &wasm)?;
-            } else if newer_than_sources(
-                &dest,
-                &[&project, &sdk_helpers(root, language), &root.join("wit")],
-            ) {
-                println!("plugin {name} ({}): up to date", language.name());
-                continue;
             } else {
+                let stamp = wasm_target_dir(root).join(format!("stamps/{name}.sources"));
+                let sources =
+                    sources_hash(&[&project, &sdk_helpers(root, language), &root.join("wit")])?;
+                if dest.is_file() && std::fs::read_to_string(&stamp).ok() == Some(sources.clone()) {
+                    println!("plugin {name} ({}): up to date", language.name());
+                    continue;
+                }
                 let options = project::BuildOptions {
                     tools: tools.clone(),
                     work_dir: wasm_target_dir(root),
                     out: dest.clone(),
                 };
                 project::build(&project, &options)?;
+                std::fs::create_dir_all(stamp.parent().expect("stamps have a folder"))?;
+                std::fs::write(&stamp, sources)?;
             }
             let size = std::fs::metadata(&dest)?.len();
             println!("plugin {name} ({}): {size} bytes", language.name());
         }
     }
-    Ok((
-        root.join("target/plugins"),
-        root.join("target/test-plugins"),
-    ))
+    Ok(())
 }
 
 /// The language tools live in `target/tools`; xtask may install Debian packages.
@@ -104,31 +147,39 @@ fn sdk_helpers(root: &Path, language: Language) -> PathBuf {
     })
 }
 
-/// Whether `file` was written after every file under `sources` changed: Python and
-/// JavaScript builds take seconds and have no incremental mode of their own.
-fn newer_than_sources(file: &Path, sources: &[&Path]) -> bool {
-    fn newest(dir: &Path) -> Option<std::time::SystemTime> {
-        let mut latest = std::fs::metadata(dir).ok()?.modified().ok()?;
-        for entry in std::fs::read_dir(dir).ok()?.flatten() {
-            let path = entry.path();
-            let modified = if path.is_dir() {
-                if entry.file_name() == "target" || entry.file_name() == "node_modules" {
-                    continue;
+/// A hash of every file's path and contents under `sources`: Python and JavaScript builds
+/// take seconds and have no incremental mode of their own, and content (unlike modification
+/// times) survives a fresh clone, so a CI run reusing the target folder rebuilds nothing
+/// that did not change.
+fn sources_hash(sources: &[&Path]) -> anyhow::Result<String> {
+    fn add(dir: &Path, hasher: &mut DefaultHasher) -> anyhow::Result<()> {
+        let mut entries: Vec<_> = std::fs::read_dir(dir)
+            .with_context(|| format!("reading {}", dir.display()))?
+            .flatten()
+            .map(|e| e.path())
+            .collect();
+        entries.sort();
+        for path in entries {
+            let name = path.file_name().unwrap_or_default();
+            if path.is_dir() {
+                if !["target", "node_modules", "__pycache__"]
+                    .iter()
+                    .any(|skip| name == *skip)
+                {
+                    add(&path, hasher)?;
                 }
-                newest(&path)?
             } else {
-                entry.metadata().ok()?.modified().ok()?
-            };
-            latest = latest.max(modified);
+                path.hash(hasher);
+                std::fs::read(&path)?.hash(hasher);
+            }
         }
-        Some(latest)
+        Ok(())
     }
-    let Some(built) = std::fs::metadata(file).and_then(|m| m.modified()).ok() else {
-        return false;
-    };
-    sources
-        .iter()
-        .all(|dir| newest(dir).is_some_and(|changed| changed < built))
+    let mut hasher = DefaultHasher::new();
+    for dir in sources {
+        add(dir, &mut hasher)?;
+    }
+    Ok(format!("{:016x}", hasher.finish()))
 }
 
 /// Every plugin project directly under `dir`, with its language.
@@ -142,24 +193,35 @@ fn plugin_projects(dir: &Path) -> anyhow::Result<Vec<(PathBuf, Language)>> {
     Ok(projects)
 }
 
-/// Builds the Leptos app for wasm32-unknown-unknown, runs wasm-bindgen, and assembles
-/// `frontend/dist/` (index.html, style.css, pkg/).
-fn frontend(root: &Path) -> anyhow::Result<PathBuf> {
-    const TARGET: &str = "wasm32-unknown-unknown";
+/// The web UI's wasm target.
+const UI_TARGET: &str = "wasm32-unknown-unknown";
+
+/// Builds the Leptos app, then binds and optimises it into `frontend/dist/`.
+fn frontend(root: &Path, cargo: &WasmCargo) -> anyhow::Result<PathBuf> {
     let frontend = root.join("frontend");
-    let cargo = toolchain::rust::wasm_cargo(TARGET, true)?;
-    run(
-        &mut cargo.build(&frontend, TARGET, &wasm_target_dir(root)),
-        "building the frontend",
-    )?;
-    let wasm = wasm_target_dir(root)
-        .join(TARGET)
+    step("frontend: cargo build", || {
+        run(
+            &mut cargo.build(&frontend, UI_TARGET, &ui_target_dir(root)),
+            "building the frontend",
+        )
+    })?;
+    let wasm_bindgen = step("frontend: wasm-bindgen-cli", || wasm_bindgen(root))?;
+    step("frontend: wasm-bindgen and wasm-opt", || {
+        bind_and_optimise(root, &frontend, &wasm_bindgen)
+    })
+}
+
+/// Runs wasm-bindgen on the built app and `wasm-opt` on the result, and assembles
+/// `frontend/dist/` (index.html, style.css, pkg/).
+fn bind_and_optimise(root: &Path, frontend: &Path, wasm_bindgen: &Path) -> anyhow::Result<PathBuf> {
+    let wasm = ui_target_dir(root)
+        .join(UI_TARGET)
         .join("release/greenroom-frontend.wasm");
     let dist = frontend.join("dist");
     let _ = std::fs::remove_dir_all(&dist);
     std::fs::create_dir_all(&dist)?;
     run(
-        Command::new(wasm_bindgen(root)?)
+        Command::new(wasm_bindgen)
             .args(["--target", "web", "--no-typescript", "--out-dir"])
             .arg(dist.join("pkg"))
             .arg(&wasm),
@@ -185,7 +247,7 @@ fn optimise(root: &Path, wasm: &Path) -> anyhow::Result<()> {
     let bytes = std::fs::read(wasm)?;
     let mut hasher = std::hash::DefaultHasher::new();
     std::hash::Hash::hash(&bytes, &mut hasher);
-    let cache = wasm_target_dir(root).join("wasm-opt");
+    let cache = ui_target_dir(root).join("wasm-opt");
     let optimised = cache.join(format!("{:016x}.wasm", std::hash::Hasher::finish(&hasher)));
     if !optimised.is_file() {
         let binaryen = toolchain::npm::package(
@@ -275,17 +337,35 @@ fn gzip_len(file: &Path) -> u64 {
         .map_or(0, |o| o.stdout.len() as u64)
 }
 
-/// The native host, release profile (shared with `cargo test --release`).
-pub fn host(root: &Path) -> anyhow::Result<PathBuf> {
-    run(
-        toolchain::rust::host_cargo().current_dir(root).args([
-            "build",
-            "--release",
-            "-p",
-            "greenroom",
-        ]),
-        "building the host",
-    )?;
+/// The native host, release profile (shared with `cargo test --release`); with `tests`, the
+/// test binaries too. Built with the whole workspace's feature resolution, the same one
+/// `cargo test --workspace` makes: built for `-p greenroom` alone, the proc macros shared
+/// with the SDK resolve other features, and the tests then compiled wasmtime a second time.
+pub fn host(root: &Path, tests: bool) -> anyhow::Result<PathBuf> {
+    step("host", || {
+        run(
+            toolchain::rust::host_cargo().current_dir(root).args([
+                "build",
+                "--release",
+                "--workspace",
+                "--bins",
+            ]),
+            "building the host",
+        )
+    })?;
+    if tests {
+        step("tests: compile", || {
+            run(
+                toolchain::rust::host_cargo().current_dir(root).args([
+                    "test",
+                    "--release",
+                    "--workspace",
+                    "--no-run",
+                ]),
+                "compiling the tests",
+            )
+        })?;
+    }
     let binary = root.join("target/release/greenroom");
     if !binary.is_file() {
         bail!("the host binary is missing at {}", binary.display());

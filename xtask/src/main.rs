@@ -10,6 +10,7 @@
 
 mod bench;
 mod build;
+mod steps;
 use greenroom_toolchain as toolchain;
 
 use std::path::{Path, PathBuf};
@@ -17,11 +18,13 @@ use std::process::Command;
 
 use anyhow::{Context, bail};
 
+use steps::step;
+
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let root = project_root();
     match args.first().map(String::as_str) {
-        Some("build") => build::all(&root).map(|_| ()),
+        Some("build") => build::all(&root, false).map(|_| steps::print_summary()),
         Some("run") => run(&root, &args[1..]),
         Some("test") => test(&root),
         Some("bench") if args.get(1).map(String::as_str) == Some("catalog") => {
@@ -52,7 +55,7 @@ fn project_root() -> PathBuf {
 /// Builds everything, then serves the demo catalog with the first-party plugins. Extra
 /// arguments go to `greenroom serve`.
 fn run(root: &Path, extra: &[String]) -> anyhow::Result<()> {
-    let built = build::all(root)?;
+    let built = build::all(root, false)?;
     println!("serving http://127.0.0.1:7007 (Ctrl-C stops)");
     let status = Command::new(&built.host_binary)
         .current_dir(root)
@@ -69,30 +72,77 @@ fn run(root: &Path, extra: &[String]) -> anyhow::Result<()> {
 /// Every test: the native workspace's unit and integration tests, then the browser tests.
 /// The end-to-end tests find the built artefacts through `GREENROOM_*` variables.
 fn test(root: &Path) -> anyhow::Result<()> {
-    let built = build::all(root)?;
+    steps::start_clock();
+    // apt installs one set at a time: Chromium before the build's lanes start.
+    step("debian packages", || {
+        toolchain::system::ensure_debian_packages(&["chromium"], true)
+    })?;
+    let (built, browser_tests) = std::thread::scope(|s| {
+        let npm = s.spawn(|| step("browser tests: npm ci", || browser_tests(root)));
+        let built = build::all(root, true);
+        let browser_tests = npm.join().expect("npm ci does not panic");
+        anyhow::Ok((built?, browser_tests?))
+    })?;
+    let plugin_cache = root.join("target/tmp/plugin-cache");
     let artefacts = [
         ("GREENROOM_BIN", built.host_binary.clone()),
         ("GREENROOM_PLUGINS", built.plugins_dir.clone()),
         ("GREENROOM_TEST_PLUGINS", built.test_plugins_dir.clone()),
         ("GREENROOM_UI", built.ui_dir.clone()),
         ("GREENROOM_TOOLS", build::tools(root).dir),
+        ("GREENROOM_PLUGIN_CACHE", plugin_cache.clone()),
     ];
-    toolchain::command::run(
-        toolchain::rust::host_cargo()
-            .current_dir(root)
-            .args(["test", "--release", "--workspace"])
-            .envs(artefacts.clone()),
-        "cargo test",
-    )?;
-    let browser_tests = browser_tests(root)?;
-    toolchain::command::run(
-        Command::new("node")
-            .current_dir(&browser_tests)
-            .args(["--test", "--test-concurrency=1"])
-            .envs(artefacts),
-        "browser tests",
-    )?;
+    step("precompile plugins", || precompile(&built, &plugin_cache))?;
+    step("tests: run", || {
+        toolchain::command::run(
+            toolchain::rust::host_cargo()
+                .current_dir(root)
+                .args(["test", "--release", "--workspace"])
+                .envs(artefacts.clone()),
+            "cargo test",
+        )
+    })?;
+    step("browser tests: run", || {
+        toolchain::command::run(
+            Command::new("node")
+                .current_dir(&browser_tests)
+                .args(["--test", "--test-concurrency=1"])
+                .envs(artefacts.clone()),
+            "browser tests",
+        )
+    })?;
+    steps::print_summary();
     println!("all tests passed");
+    Ok(())
+}
+
+/// Compiles every built plugin into the cache the test servers and `greenroom plugin`
+/// commands share (`greenroom plugin inspect` loads a component as a server would), so a
+/// 13–19 MB Python or JavaScript component is compiled once per run, not once per test.
+fn precompile(built: &build::Built, cache: &Path) -> anyhow::Result<()> {
+    for dir in [&built.plugins_dir, &built.test_plugins_dir] {
+        for entry in std::fs::read_dir(dir)?.flatten() {
+            let file = entry.path();
+            if file.extension().is_none_or(|e| e != "wasm") {
+                continue;
+            }
+            let output = Command::new(&built.host_binary)
+                .args(["plugin", "inspect", "--json"])
+                .arg(&file)
+                .env("GREENROOM_PLUGIN_CACHE", cache)
+                .output()
+                .with_context(|| format!("cannot run {}", built.host_binary.display()))?;
+            // Test plugins that are meant not to load (missing-import) are reported, not
+            // fatal: the tests say whether each loads as it should.
+            if !output.status.success() {
+                println!(
+                    "precompile: {} does not load: {}",
+                    file.display(),
+                    String::from_utf8_lossy(&output.stderr).trim()
+                );
+            }
+        }
+    }
     Ok(())
 }
 

@@ -282,7 +282,7 @@ fn entity_table(page: &Value, current: View, go: Callback<View>) -> impl IntoVie
             let cells = columns
                 .iter()
                 .map(|(_, path)| match *path {
-                    "metadata.name" => view! { <td><a href=entity_path(&entity_ref(e))>{display_name(e)}</a></td> }.into_any(),
+                    "metadata.name" => view! { <td><a href=entity_path(&entity_ref(e))>{display_name(e).to_string()}</a></td> }.into_any(),
                     "metadata.tags" => {
                         let tags = e["metadata"]["tags"].as_array().cloned().unwrap_or_default();
                         view! { <td>{tags.iter().map(|t| view! { <span class="tag">{text(t)}</span> }).collect_view()}</td> }.into_any()

@@ -40,7 +40,7 @@ pub fn EntityPage() -> impl IntoView {
             {move || entity.get().map(|result| match result {
                 Err(message) => view! { <div class="error">{message}</div> }.into_any(),
                 Ok(entity) => view! {
-                    <h1>{display_name(&entity)}</h1>
+                    <h1>{display_name(&entity).to_string()}</h1>
                     <p class="subtitle">{format!("{} · {}", text(&entity["kind"]), entity_ref())}</p>
                 }.into_any(),
             })}

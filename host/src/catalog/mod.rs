@@ -5,7 +5,6 @@
 //! -> [`reconcile`] (what changed, conflicts, orphans) -> [`store`] -> readers.
 
 pub mod api;
-mod entity_ref;
 mod kinds;
 mod lint;
 mod model;
@@ -25,7 +24,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use serde_json::Value;
 
-pub use entity_ref::EntityRef;
+pub use greenroom_api::EntityRef;
 pub use lint::lint;
 pub use query::{Cursor, EntityQuery, FullText, OrderField, Predicate};
 pub use reconcile::{OrphanStrategy, Report};
@@ -241,7 +240,7 @@ impl Catalog {
         let Some(stored) = self.store.get_by_uid(uid)? else {
             return Ok(false);
         };
-        let entity_ref = entity_ref_of(&stored.entity.to_value()?);
+        let entity_ref = EntityRef::of(&stored.entity.to_value()?).to_string();
         self.store.write(|w| w.delete_entity(&entity_ref))
     }
 
@@ -477,17 +476,6 @@ fn location_id(kind: &str, target: &str) -> String {
 
 fn absolute(path: &Path) -> PathBuf {
     std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf())
-}
-
-fn entity_ref_of(entity: &Value) -> String {
-    EntityRef::new(
-        entity["kind"].as_str().unwrap_or_default(),
-        entity["metadata"]["namespace"]
-            .as_str()
-            .unwrap_or("default"),
-        entity["metadata"]["name"].as_str().unwrap_or_default(),
-    )
-    .to_string()
 }
 
 /// The catalog file named by an entity's `managed-by-location` annotation.

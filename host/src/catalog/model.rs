@@ -6,8 +6,8 @@ use std::sync::LazyLock;
 use regex::Regex;
 use serde_json::{Map, Value};
 
-use super::entity_ref::EntityRef;
 use super::kinds;
+use greenroom_api::EntityRef;
 
 /// The root keys a source may give; `relations` and `status` are the server's to write.
 const ROOT_KEYS: &[&str] = &["apiVersion", "kind", "metadata", "spec"];

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 
 use super::model::FieldError;
-use crate::paths::ConfineError;
+use crate::support::paths::ConfineError;
 
 /// Where placeholders are resolved from, and the files they read.
 pub struct Resolver<'a> {
@@ -62,14 +62,15 @@ impl Resolver<'_> {
                 "{key} '{target}': only paths relative to the catalog file are supported"
             )));
         }
-        let resolved = crate::paths::within(self.root, &self.base.join(target)).map_err(|e| {
-            fail(match e {
-                ConfineError::Outside { root, .. } => {
-                    format!("{key} '{target}' leaves the location's root folder {root}")
-                }
-                unreadable => format!("{key} '{target}': {unreadable}"),
-            })
-        })?;
+        let resolved =
+            crate::support::paths::within(self.root, &self.base.join(target)).map_err(|e| {
+                fail(match e {
+                    ConfineError::Outside { root, .. } => {
+                        format!("{key} '{target}' leaves the location's root folder {root}")
+                    }
+                    unreadable => format!("{key} '{target}': {unreadable}"),
+                })
+            })?;
         let text = std::fs::read_to_string(&resolved)
             .map_err(|e| fail(format!("{key} '{target}': cannot read: {e}")))?;
         self.read.push(resolved);

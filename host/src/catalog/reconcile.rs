@@ -17,12 +17,12 @@ use std::path::{Path, PathBuf};
 use serde_json::{Value, json};
 use sha1::{Digest, Sha1};
 
-use super::entity_ref::EntityRef;
 use super::sources::{
     self, FileContext, FileOutcome, MANAGED_BY_LOCATION, MANAGED_BY_ORIGIN_LOCATION,
     ProcessingError, StagedEntity,
 };
 use super::store::{CatalogStore, EntityWrite, FileRecord, LocationRow, Writer};
+use greenroom_api::EntityRef;
 
 /// What happens to entities no location defines any more.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]

@@ -2,8 +2,8 @@
 
 use serde_json::Value;
 
-use super::entity_ref::EntityRef;
 use super::model::{Entity, FieldError};
+use greenroom_api::EntityRef;
 
 /// A directed relation; `source` and `target` are canonical refs.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]

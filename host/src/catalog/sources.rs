@@ -7,11 +7,11 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use super::entity_ref::EntityRef;
 use super::model::{Entity, FieldError, claimed_ref, validate};
 use super::placeholders::Resolver;
 use super::relations::relations_of;
 use super::yaml;
+use greenroom_api::EntityRef;
 
 pub const MANAGED_BY_LOCATION: &str = "backstage.io/managed-by-location";
 pub const MANAGED_BY_ORIGIN_LOCATION: &str = "backstage.io/managed-by-origin-location";

@@ -5,18 +5,18 @@
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, channel};
+use std::sync::mpsc::Sender;
 use std::time::Duration;
 
-use notify::{RecommendedWatcher, RecursiveMode, Watcher};
-
 use super::Catalog;
+use crate::support::watch::{self, Event, RecommendedWatcher, RecursiveMode, Watcher};
 
 /// How long to wait for more events after one arrives, so that an editor's write-and-rename
 /// or a `git checkout` becomes one reconcile.
 const SETTLE: Duration = Duration::from_millis(40);
 
 /// Why the watcher thread wakes up.
+#[derive(PartialEq, Eq, PartialOrd, Ord)]
 pub enum Signal {
     /// Something changed on disk.
     Changed,
@@ -27,43 +27,32 @@ pub enum Signal {
 /// Starts the watcher thread; it runs until the process ends. Returns the sender the
 /// catalog uses to ask it to re-read the set of watched folders.
 pub fn start(catalog: Arc<Catalog>, ignore: PathBuf) -> anyhow::Result<Sender<Signal>> {
-    let (signals, receiver) = channel();
-    let events = signals.clone();
     let ignore = ignore.canonicalize().unwrap_or(ignore);
-    let watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
-        // Opening and reading files (which every reconcile does) is not a change.
-        let relevant = event.is_ok_and(|e| {
-            !matches!(e.kind, notify::EventKind::Access(_))
-                && e.paths.iter().any(|p| !p.starts_with(&ignore))
-        });
-        if relevant {
-            let _ = events.send(Signal::Changed);
-        }
-    })?;
-    std::thread::Builder::new()
-        .name("catalog-watch".into())
-        .spawn(move || run(catalog, watcher, receiver))?;
-    Ok(signals)
-}
-
-fn run(catalog: Arc<Catalog>, mut watcher: RecommendedWatcher, signals: Receiver<Signal>) {
-    let mut watched = BTreeSet::new();
-    resync(&catalog, &mut watcher, &mut watched);
-    while let Ok(signal) = signals.recv() {
-        let mut changed = matches!(signal, Signal::Changed);
-        loop {
-            match signals.recv_timeout(SETTLE) {
-                Ok(Signal::Changed) => changed = true,
-                Ok(Signal::Locations) => {}
-                Err(RecvTimeoutError::Timeout) => break,
-                Err(RecvTimeoutError::Disconnected) => return,
+    let first = catalog.clone();
+    watch::start(
+        "catalog-watch",
+        SETTLE,
+        move |event: Event| {
+            if event.paths.iter().any(|p| !p.starts_with(&ignore)) {
+                vec![Signal::Changed]
+            } else {
+                Vec::new()
             }
-        }
-        if changed && let Err(e) = catalog.reconcile() {
-            tracing::error!("catalog reconcile after a file change failed: {e:#}");
-        }
-        resync(&catalog, &mut watcher, &mut watched);
-    }
+        },
+        move |watcher| {
+            let mut watched = BTreeSet::new();
+            resync(&first, watcher, &mut watched);
+            Ok(watched)
+        },
+        move |watcher, watched, signals| {
+            if signals.contains(&Signal::Changed)
+                && let Err(e) = catalog.reconcile()
+            {
+                tracing::error!("catalog reconcile after a file change failed: {e:#}");
+            }
+            resync(&catalog, watcher, watched);
+        },
+    )
 }
 
 /// Watches each location's folder recursively, and the folder of every file read from

@@ -9,11 +9,20 @@ use axum::{Json, Router};
 use greenroom_api::{ActionOutcome, ActionRun, EntityTabs, PluginSummary, RenderedTab};
 use serde::Deserialize;
 
-use super::PluginError;
-use crate::catalog::EntityRef;
-use crate::web::{ApiError, AppState, JsonBody, blocking};
+use std::sync::Arc;
 
-pub fn routes() -> Router<AppState> {
+use axum::extract::FromRef;
+
+use super::{PluginError, PluginHost};
+use crate::catalog::EntityRef;
+use crate::http::{ApiError, JsonBody, blocking};
+
+/// The plugin routes, for any application state the plugin host can be taken from.
+pub fn routes<S>() -> Router<S>
+where
+    S: Clone + Send + Sync + 'static,
+    Arc<PluginHost>: FromRef<S>,
+{
     Router::new()
         .route(
             "/",
@@ -61,16 +70,15 @@ impl From<PluginError> for ApiError {
     }
 }
 
-async fn list(State(state): State<AppState>) -> Json<Vec<PluginSummary>> {
-    Json(state.plugins.summaries())
+async fn list(State(plugins): State<Arc<PluginHost>>) -> Json<Vec<PluginSummary>> {
+    Json(plugins.summaries())
 }
 
 async fn one(
-    State(state): State<AppState>,
+    State(plugins): State<Arc<PluginHost>>,
     Path(plugin): Path<String>,
 ) -> Result<Json<PluginSummary>, ApiError> {
-    state
-        .plugins
+    plugins
         .summary(&plugin)
         .map(Json)
         .ok_or_else(|| PluginError::UnknownPlugin(plugin).into())
@@ -79,67 +87,60 @@ async fn one(
 /// `POST /api/plugins` with the `.wasm` as the body: 201 with the loaded plugin, or 400 with
 /// the reason it cannot be loaded (nothing is written then).
 async fn upload(
-    State(state): State<AppState>,
+    State(plugins): State<Arc<PluginHost>>,
     body: Bytes,
 ) -> Result<(StatusCode, Json<PluginSummary>), ApiError> {
-    blocking(move || Ok((StatusCode::CREATED, Json(state.plugins.install(&body)?)))).await
+    blocking(move || Ok((StatusCode::CREATED, Json(plugins.install(&body)?)))).await
 }
 
 async fn remove(
-    State(state): State<AppState>,
+    State(plugins): State<Arc<PluginHost>>,
     Path(plugin): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     blocking(move || {
-        state.plugins.remove(&plugin)?;
+        plugins.remove(&plugin)?;
         Ok(StatusCode::NO_CONTENT)
     })
     .await
 }
 
 async fn enable(
-    State(state): State<AppState>,
+    State(plugins): State<Arc<PluginHost>>,
     Path(plugin): Path<String>,
 ) -> Result<Json<PluginSummary>, ApiError> {
-    blocking(move || Ok(Json(state.plugins.set_enabled(&plugin, true)?))).await
+    blocking(move || Ok(Json(plugins.set_enabled(&plugin, true)?))).await
 }
 
 async fn disable(
-    State(state): State<AppState>,
+    State(plugins): State<Arc<PluginHost>>,
     Path(plugin): Path<String>,
 ) -> Result<Json<PluginSummary>, ApiError> {
-    blocking(move || Ok(Json(state.plugins.set_enabled(&plugin, false)?))).await
+    blocking(move || Ok(Json(plugins.set_enabled(&plugin, false)?))).await
 }
 
 async fn tabs(
-    State(state): State<AppState>,
+    State(plugins): State<Arc<PluginHost>>,
     Query(param): Query<EntityParam>,
 ) -> Result<Json<EntityTabs>, ApiError> {
     let entity_ref = param.entity_ref()?;
-    blocking(move || Ok(Json(state.plugins.tabs_for(&entity_ref)?))).await
+    blocking(move || Ok(Json(plugins.tabs_for(&entity_ref)?))).await
 }
 
 async fn render_tab(
-    State(state): State<AppState>,
+    State(plugins): State<Arc<PluginHost>>,
     Path((plugin, tab)): Path<(String, String)>,
     Query(param): Query<EntityParam>,
 ) -> Result<Json<RenderedTab>, ApiError> {
     let entity_ref = param.entity_ref()?;
-    blocking(move || {
-        Ok(Json(state.plugins.render_tab(
-            &plugin,
-            &tab,
-            &entity_ref,
-        )?))
-    })
-    .await
+    blocking(move || Ok(Json(plugins.render_tab(&plugin, &tab, &entity_ref)?))).await
 }
 
 /// Runs a scaffolder action on a scratch workspace: for plugin authors and operators to try an
 /// action; the scaffolder runs actions through the same `PluginHost::run_action`.
 async fn run_action(
-    State(state): State<AppState>,
+    State(plugins): State<Arc<PluginHost>>,
     Path((plugin, action)): Path<(String, String)>,
     JsonBody(run): JsonBody<ActionRun>,
 ) -> Result<Json<ActionOutcome>, ApiError> {
-    blocking(move || Ok(Json(state.plugins.run_action(&plugin, &action, run)?))).await
+    blocking(move || Ok(Json(plugins.run_action(&plugin, &action, run)?))).await
 }

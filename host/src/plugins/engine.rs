@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use wasmtime::component::Component;
 use wasmtime::{
-    Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, StoreLimits,
-    StoreLimitsBuilder,
+    Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, ResourceLimiter, Store,
+    StoreLimits, StoreLimitsBuilder,
 };
 
 /// How often the epoch advances; deadlines are whole ticks.
@@ -76,25 +76,81 @@ pub fn new_engine() -> anyhow::Result<Engine> {
     Ok(engine)
 }
 
-/// State that carries its store limits, so [`new_store`] can enforce them.
+/// State that carries its call's memory cap, so [`new_store`] can enforce it.
 pub trait Limited {
-    fn store_limits(&mut self) -> &mut StoreLimits;
+    fn memory_cap(&mut self) -> &mut MemoryCap;
 }
 
-/// Limits for a store's memory; pass the result to the state's constructor.
-pub fn store_limits(limits: CallLimits) -> StoreLimits {
-    StoreLimitsBuilder::new()
-        .memory_size(limits.memory_bytes)
-        .instances(100)
-        .trap_on_grow_failure(true)
-        .build()
+/// A call went over its memory limit. The trap carries this error, so the sandbox tells it
+/// from other traps by its type rather than by wasmtime's wording.
+#[derive(Debug, thiserror::Error)]
+#[error("exceeded its memory limit of {} MiB", .limit_bytes >> 20)]
+pub struct MemoryLimitExceeded {
+    pub limit_bytes: usize,
+}
+
+/// One call's memory cap: linear memory past the limit traps with [`MemoryLimitExceeded`];
+/// tables and instances are bounded as wasmtime's [`StoreLimits`] bounds them.
+pub struct MemoryCap {
+    limit_bytes: usize,
+    others: StoreLimits,
+}
+
+impl MemoryCap {
+    pub fn new(limits: CallLimits) -> Self {
+        Self {
+            limit_bytes: limits.memory_bytes,
+            others: StoreLimitsBuilder::new()
+                .instances(100)
+                .trap_on_grow_failure(true)
+                .build(),
+        }
+    }
+}
+
+impl ResourceLimiter for MemoryCap {
+    fn memory_growing(
+        &mut self,
+        current: usize,
+        desired: usize,
+        maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        if desired > self.limit_bytes {
+            return Err(MemoryLimitExceeded {
+                limit_bytes: self.limit_bytes,
+            }
+            .into());
+        }
+        self.others.memory_growing(current, desired, maximum)
+    }
+
+    fn table_growing(
+        &mut self,
+        current: usize,
+        desired: usize,
+        maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        self.others.table_growing(current, desired, maximum)
+    }
+
+    fn instances(&self) -> usize {
+        self.others.instances()
+    }
+
+    fn tables(&self) -> usize {
+        self.others.tables()
+    }
+
+    fn memories(&self) -> usize {
+        self.others.memories()
+    }
 }
 
 /// A fresh store for one call: nothing is shared with earlier calls, and the call traps when
 /// its deadline passes.
 pub fn new_store<T: Limited + 'static>(engine: &Engine, data: T, limits: CallLimits) -> Store<T> {
     let mut store = Store::new(engine, data);
-    store.limiter(|state| state.store_limits());
+    store.limiter(|state| state.memory_cap());
     let ticks = limits
         .deadline
         .as_millis()

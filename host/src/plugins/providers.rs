@@ -7,7 +7,8 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use super::PluginHost;
+use super::registry::LoadedPlugin;
+use super::{PluginError, PluginHost};
 
 /// How often the scheduler looks for due providers and changed plugins.
 const TICK: Duration = Duration::from_millis(200);
@@ -57,4 +58,46 @@ pub fn start(host: Arc<PluginHost>) -> anyhow::Result<()> {
             }
         })?;
     Ok(())
+}
+
+impl PluginHost {
+    /// Loaded entity providers granted catalog writes, each with whether it is enabled.
+    fn providers(&self) -> Vec<(Arc<LoadedPlugin>, bool)> {
+        self.registry
+            .load()
+            .loaded()
+            .filter(|p| p.exports.provider.is_some() && p.grants.catalog_write)
+            .map(|p| (p.clone(), self.enabled(&p.id)))
+            .collect()
+    }
+
+    /// Asks a provider for its entities and hands them to the catalog; returns the interval
+    /// it asks for until the next run.
+    fn run_provider(&self, plugin: &LoadedPlugin) -> Result<u32, PluginError> {
+        let Some(indices) = &plugin.exports.provider else {
+            return Err(PluginError::Invalid(format!(
+                "plugin '{}' is not an entity provider",
+                plugin.id
+            )));
+        };
+        let (interval, documents) = self.call(
+            plugin,
+            "entity-provider.provide",
+            |store, instance| {
+                let provider = indices.load(&mut *store, instance)?;
+                let interval = provider.call_refresh_interval_seconds(&mut *store)?;
+                Ok((interval, provider.call_provide(&mut *store)?))
+            },
+            |(interval, documents)| documents.map(|d| (interval, d)),
+        )?;
+        self.sandbox
+            .catalog()
+            .provide(&plugin.id, &documents)
+            .map_err(|e| PluginError::CallFailed {
+                plugin: plugin.id.to_string(),
+                call: "entity-provider.provide".into(),
+                reason: format!("{e:#}"),
+            })?;
+        Ok(interval)
+    }
 }

@@ -97,25 +97,18 @@ impl Sandbox {
 }
 
 fn describe(error: &wasmtime::Error, limits: engine::CallLimits) -> CallError {
-    match error.downcast_ref::<Trap>() {
-        Some(Trap::Interrupt) => CallError {
+    if let Some(Trap::Interrupt) = error.downcast_ref::<Trap>() {
+        return CallError {
             outcome: Outcome::TimedOut,
             reason: format!("timed out after {:?}", limits.deadline),
-        },
-        _ => {
-            let text = format!("{error:#}");
-            let reason = if text.contains("forcing trap when growing memory") {
-                format!(
-                    "exceeded its memory limit of {} MiB",
-                    limits.memory_bytes >> 20
-                )
-            } else {
-                format!("trapped: {text}")
-            };
-            CallError {
-                outcome: Outcome::Trapped,
-                reason,
-            }
-        }
+        };
+    }
+    let reason = match error.downcast_ref::<engine::MemoryLimitExceeded>() {
+        Some(exceeded) => exceeded.to_string(),
+        None => format!("trapped: {error:#}"),
+    };
+    CallError {
+        outcome: Outcome::Trapped,
+        reason,
     }
 }

@@ -5,7 +5,7 @@
 use greenroom_api::{Tone, UiNode};
 
 use super::bindings::types::{self, Node, Tree};
-use crate::markdown::to_safe_html;
+use crate::techdocs::to_safe_html;
 
 /// Most nodes a rendered tree may expand to (a node used twice counts twice).
 pub const MAX_NODES: usize = 10_000;

@@ -37,7 +37,7 @@ pub fn catalog(root: &Path, args: &[String]) -> anyhow::Result<()> {
         sizes = DEFAULT_SIZES.to_vec();
     }
     toolchain::system::ensure_debian_packages(&["wrk"], true)?;
-    let binary = build::host(root)?;
+    let binary = build::host(root, false)?;
     let mut results = Vec::new();
     for size in sizes {
         println!("catalog benchmark: {size} entities");

@@ -23,7 +23,7 @@ const MARKER: &[u8] = b"build-000000";
 
 pub fn plugins(root: &Path) -> anyhow::Result<()> {
     toolchain::system::ensure_debian_packages(&["wrk"], true)?;
-    let built = build::all(root)?;
+    let built = build::all(root, false)?;
     let work = std::env::temp_dir().join(format!("greenroom-bench-plugins-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&work);
     let plugins = work.join("plugins");

@@ -22,7 +22,7 @@ pub fn ui(root: &Path, args: &[String]) -> anyhow::Result<()> {
         [flag, n] if flag == "--entities" => n.replace('_', "").parse()?,
         _ => bail!("usage: cargo xtask bench ui [--entities N]"),
     };
-    let built = build::all(root)?;
+    let built = build::all(root, false)?;
     let browser_tests = crate::browser_tests(root)?;
     let work = std::env::temp_dir().join(format!("greenroom-bench-ui-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&work);

@@ -7,15 +7,17 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use super::params::{DEFAULT_LIMIT, Params, full_text, project_json};
+use std::sync::Arc;
+
 use crate::catalog::{
-    Cursor, EntityJson, EntityPage, EntityQuery, EntityRef, OrderField, Predicate,
+    Catalog, Cursor, EntityJson, EntityPage, EntityQuery, EntityRef, OrderField, Predicate,
 };
-use crate::web::{ApiError, AppState, JsonBody, JsonText, blocking, json_array};
+use crate::http::{ApiError, JsonBody, JsonText, blocking, json_array};
 
 /// Legacy `GET entities`: a bare array. With `offset`, `limit` or `after` it is paged, and a
 /// `Link: <...>; rel="next"` header points at the next page.
 pub async fn list(
-    State(state): State<AppState>,
+    State(catalog): State<Arc<Catalog>>,
     OriginalUri(uri): OriginalUri,
     RawQuery(query): RawQuery,
 ) -> Result<(HeaderMap, JsonText), ApiError> {
@@ -51,19 +53,14 @@ pub async fn list(
     }
     let (items, next) = blocking(move || {
         if paged {
-            let page = state.catalog.query(
-                &cursor,
-                limit.unwrap_or(DEFAULT_LIMIT),
-                offset.unwrap_or(0),
-            )?;
+            let page =
+                catalog.query(&cursor, limit.unwrap_or(DEFAULT_LIMIT), offset.unwrap_or(0))?;
             return Ok((page.items, page.next_cursor));
         }
         let mut all = Vec::new();
         let mut cursor = Some(cursor);
         while let Some(current) = cursor.take() {
-            let page = state
-                .catalog
-                .query(&current, crate::catalog::MAX_PAGE_SIZE, 0)?;
+            let page = catalog.query(&current, crate::catalog::MAX_PAGE_SIZE, 0)?;
             all.extend(page.items);
             cursor = page.next_cursor;
         }
@@ -102,7 +99,7 @@ fn projected_array(items: Vec<EntityJson>, fields: &[String]) -> anyhow::Result<
 
 /// `GET entities/by-query`.
 pub async fn by_query(
-    State(state): State<AppState>,
+    State(catalog): State<Arc<Catalog>>,
     RawQuery(query): RawQuery,
 ) -> Result<JsonText, ApiError> {
     let params = Params::parse(query.as_deref())?;
@@ -113,7 +110,7 @@ pub async fn by_query(
         params.number("offset")?.unwrap_or(0)
     };
     let limit = params.number("limit")?.unwrap_or(DEFAULT_LIMIT);
-    page_response(state, cursor, limit, offset, params.list("fields")).await
+    page_response(catalog, cursor, limit, offset, params.list("fields")).await
 }
 
 /// The body of `POST entities/by-query`: Backstage's predicate form.
@@ -147,7 +144,7 @@ pub struct FullTextBody {
 
 /// `POST entities/by-query`.
 pub async fn by_query_post(
-    State(state): State<AppState>,
+    State(catalog): State<Arc<Catalog>>,
     JsonBody(body): JsonBody<QueryBody>,
 ) -> Result<JsonText, ApiError> {
     let limit = body.limit.unwrap_or(DEFAULT_LIMIT);
@@ -156,7 +153,7 @@ pub async fn by_query_post(
             return Err(ApiError::input("Cursor cannot be empty"));
         }
         let cursor = Cursor::decode(cursor).map_err(ApiError::input)?;
-        return page_response(state, cursor, limit, 0, body.fields).await;
+        return page_response(catalog, cursor, limit, 0, body.fields).await;
     }
     let predicate = body_predicate(body.query.as_ref())?;
     let order = body
@@ -179,18 +176,24 @@ pub async fn by_query_post(
         order,
         full_text,
     });
-    page_response(state, cursor, limit, body.offset.unwrap_or(0), body.fields).await
+    page_response(
+        catalog,
+        cursor,
+        limit,
+        body.offset.unwrap_or(0),
+        body.fields,
+    )
+    .await
 }
 
 async fn page_response(
-    state: AppState,
+    catalog: Arc<Catalog>,
     cursor: Cursor,
     limit: u64,
     offset: u64,
     fields: Vec<String>,
 ) -> Result<JsonText, ApiError> {
-    let page: EntityPage =
-        blocking(move || Ok(state.catalog.query(&cursor, limit, offset)?)).await?;
+    let page: EntityPage = blocking(move || Ok(catalog.query(&cursor, limit, offset)?)).await?;
     let mut page_info = Map::new();
     if let Some(next) = page.next_cursor {
         page_info.insert("nextCursor".into(), json!(next.encode()));
@@ -207,12 +210,11 @@ async fn page_response(
 }
 
 pub async fn by_uid(
-    State(state): State<AppState>,
+    State(catalog): State<Arc<Catalog>>,
     Path(uid): Path<String>,
 ) -> Result<JsonText, ApiError> {
     blocking(move || {
-        state
-            .catalog
+        catalog
             .get_by_uid(&uid)?
             .map(|e| JsonText(e.into_string()))
             .ok_or_else(|| ApiError::not_found(format!("No entity with uid {uid}")))
@@ -222,23 +224,23 @@ pub async fn by_uid(
 
 /// `DELETE entities/by-uid/:uid`: 204 whether or not it existed, as in Backstage.
 pub async fn delete_by_uid(
-    State(state): State<AppState>,
+    State(catalog): State<Arc<Catalog>>,
     Path(uid): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     blocking(move || {
-        state.catalog.delete_by_uid(&uid)?;
+        catalog.delete_by_uid(&uid)?;
         Ok(StatusCode::NO_CONTENT)
     })
     .await
 }
 
 pub async fn by_name(
-    State(state): State<AppState>,
+    State(catalog): State<Arc<Catalog>>,
     Path((kind, namespace, name)): Path<(String, String, String)>,
 ) -> Result<JsonText, ApiError> {
     let entity_ref = EntityRef::new(&kind, &namespace, &name);
     blocking(move || {
-        let entity = state.catalog.get_json(&entity_ref)?;
+        let entity = catalog.get_json(&entity_ref)?;
         entity.map(|e| JsonText(e.into_string())).ok_or_else(|| {
             ApiError::not_found(format!(
                 "No entity named '{name}' found, with kind '{kind}' in namespace '{namespace}'"
@@ -250,13 +252,12 @@ pub async fn by_name(
 
 /// `GET entities/by-name/:kind/:namespace/:name/ancestry`.
 pub async fn ancestry(
-    State(state): State<AppState>,
+    State(catalog): State<Arc<Catalog>>,
     Path((kind, namespace, name)): Path<(String, String, String)>,
 ) -> Result<Json<Value>, ApiError> {
     let entity_ref = EntityRef::new(&kind, &namespace, &name);
     blocking(move || {
-        let items = state
-            .catalog
+        let items = catalog
             .ancestry(&entity_ref)?
             .ok_or_else(|| ApiError::not_found(format!("No such entity {entity_ref}")))?;
         let items: Vec<Value> = items
@@ -286,7 +287,7 @@ pub struct ByRefsBody {
 /// `POST entities/by-refs`: the entities in the order asked, `null` for missing ones and for
 /// ones the optional `filter`/`query` leaves out.
 pub async fn by_refs(
-    State(state): State<AppState>,
+    State(catalog): State<Arc<Catalog>>,
     RawQuery(query): RawQuery,
     JsonBody(body): JsonBody<ByRefsBody>,
 ) -> Result<JsonText, ApiError> {
@@ -297,9 +298,9 @@ pub async fn by_refs(
     let narrowed = params.one("filter").is_some() || body.query.is_some();
     let predicate = Predicate::All(vec![params.filter()?, body_predicate(body.query.as_ref())?]);
     blocking(move || {
-        let mut items = state.catalog.by_refs(&body.entity_refs)?;
+        let mut items = catalog.by_refs(&body.entity_refs)?;
         if narrowed {
-            let allowed = state.catalog.refs_matching(&body.entity_refs, predicate);
+            let allowed = catalog.refs_matching(&body.entity_refs, predicate);
             for (item, entity_ref) in items.iter_mut().zip(&body.entity_refs) {
                 if !allowed.contains(&entity_ref.to_lowercase()) {
                     *item = None;
@@ -324,7 +325,7 @@ fn body_predicate(query: Option<&Value>) -> Result<Predicate, ApiError> {
 
 /// `GET entity-facets?facet=kind&facet=spec.type&filter=...`.
 pub async fn facets(
-    State(state): State<AppState>,
+    State(catalog): State<Arc<Catalog>>,
     RawQuery(query): RawQuery,
 ) -> Result<Json<Value>, ApiError> {
     let params = Params::parse(query.as_deref())?;
@@ -332,7 +333,7 @@ pub async fn facets(
     if facets.is_empty() {
         return Err(ApiError::input("Missing facet parameter"));
     }
-    facets_response(state, facets, params.filter()?).await
+    facets_response(catalog, facets, params.filter()?).await
 }
 
 #[derive(Deserialize)]
@@ -344,23 +345,23 @@ pub struct FacetsBody {
 
 /// `POST entity-facets` with the predicate form.
 pub async fn facets_post(
-    State(state): State<AppState>,
+    State(catalog): State<Arc<Catalog>>,
     JsonBody(body): JsonBody<FacetsBody>,
 ) -> Result<Json<Value>, ApiError> {
     if body.facets.is_empty() {
         return Err(ApiError::input("Missing or empty facets parameter"));
     }
     let predicate = body_predicate(body.query.as_ref())?;
-    facets_response(state, body.facets, predicate).await
+    facets_response(catalog, body.facets, predicate).await
 }
 
 async fn facets_response(
-    state: AppState,
+    catalog: Arc<Catalog>,
     facets: Vec<String>,
     predicate: Predicate,
 ) -> Result<Json<Value>, ApiError> {
     blocking(move || {
-        let counted = state.catalog.facets(&facets, predicate);
+        let counted = catalog.facets(&facets, predicate);
         let mut out = Map::new();
         for (facet, values) in counted {
             out.insert(facet, json!(values));
@@ -384,13 +385,13 @@ pub struct RefreshBody {
 
 /// `POST refresh`: re-reads the entity's file now; 200 with an empty body.
 pub async fn refresh(
-    State(state): State<AppState>,
+    State(catalog): State<Arc<Catalog>>,
     JsonBody(body): JsonBody<RefreshBody>,
 ) -> Result<StatusCode, ApiError> {
     let entity_ref =
         EntityRef::parse(&body.entity_ref, None, "default").map_err(ApiError::input)?;
     blocking(move || {
-        if state.catalog.refresh(&entity_ref)? {
+        if catalog.refresh(&entity_ref)? {
             Ok(StatusCode::OK)
         } else {
             Err(ApiError::not_found(format!(
@@ -410,7 +411,7 @@ pub struct ValidateBody {
 /// `POST validate-entity`: 200 when the entity would be accepted, else 400 with every
 /// problem in `errors`.
 pub async fn validate(
-    State(state): State<AppState>,
+    State(catalog): State<Arc<Catalog>>,
     JsonBody(body): JsonBody<ValidateBody>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let mut errors: Vec<Value> = Vec::new();
@@ -422,7 +423,7 @@ pub async fn validate(
         errors.push(json!({"name": "InputError", "message": format!(
             "Unable to parse location ref '{}', expected '<type>:<target>', e.g. 'url:https://host/path'", body.location)}));
     }
-    errors.extend(state.catalog.validate_entity(body.entity).into_iter().map(|e| {
+    errors.extend(catalog.validate_entity(body.entity).into_iter().map(|e| {
         json!({"name": "InputError", "message": format!("{}: {}", e.field, e.message), "field": e.field})
     }));
     if errors.is_empty() {
@@ -433,6 +434,6 @@ pub async fn validate(
 }
 
 /// `GET errors`: every current processing problem, with file, document and field.
-pub async fn errors(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
-    blocking(move || Ok(Json(json!({ "items": state.catalog.errors()? })))).await
+pub async fn errors(State(catalog): State<Arc<Catalog>>) -> Result<Json<Value>, ApiError> {
+    blocking(move || Ok(Json(json!({ "items": catalog.errors()? })))).await
 }

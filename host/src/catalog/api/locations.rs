@@ -7,8 +7,10 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::params::Params;
-use crate::catalog::{EntityRef, LocationError, LocationRow};
-use crate::web::{ApiError, AppState, JsonBody, blocking};
+use std::sync::Arc;
+
+use crate::catalog::{Catalog, EntityRef, LocationError, LocationRow};
+use crate::http::{ApiError, JsonBody, blocking};
 
 impl From<LocationError> for ApiError {
     fn from(error: LocationError) -> Self {
@@ -29,10 +31,9 @@ fn location_json(location: &LocationRow) -> Value {
 }
 
 /// `GET locations`: `[{"data": location}]`.
-pub async fn list(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
+pub async fn list(State(catalog): State<Arc<Catalog>>) -> Result<Json<Value>, ApiError> {
     blocking(move || {
-        let items: Vec<Value> = state
-            .catalog
+        let items: Vec<Value> = catalog
             .locations()?
             .iter()
             .map(|l| json!({ "data": location_json(l) }))
@@ -43,12 +44,11 @@ pub async fn list(State(state): State<AppState>) -> Result<Json<Value>, ApiError
 }
 
 pub async fn by_id(
-    State(state): State<AppState>,
+    State(catalog): State<Arc<Catalog>>,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     blocking(move || {
-        state
-            .catalog
+        catalog
             .location(&id)?
             .map(|l| Json(location_json(&l)))
             .ok_or_else(|| ApiError::not_found(format!("Found no location with ID {id}")))
@@ -57,13 +57,12 @@ pub async fn by_id(
 }
 
 pub async fn by_entity(
-    State(state): State<AppState>,
+    State(catalog): State<Arc<Catalog>>,
     Path((kind, namespace, name)): Path<(String, String, String)>,
 ) -> Result<Json<Value>, ApiError> {
     let entity_ref = EntityRef::new(&kind, &namespace, &name);
     blocking(move || {
-        state
-            .catalog
+        catalog
             .location_of(&entity_ref)?
             .map(|l| Json(location_json(&l)))
             .ok_or_else(|| ApiError::not_found(format!("found no entity for ref {entity_ref}")))
@@ -88,16 +87,14 @@ pub struct AddBody {
 /// `POST locations[?dryRun=true]`: 201 with the location and, in a dry run, the entities it
 /// holds.
 pub async fn add(
-    State(state): State<AppState>,
+    State(catalog): State<Arc<Catalog>>,
     RawQuery(query): RawQuery,
     JsonBody(body): JsonBody<AddBody>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let params = Params::parse(query.as_deref())?;
     let dry_run = matches!(params.one("dryRun"), Some("true" | "yes" | "1" | "y"));
     blocking(move || {
-        let added = state
-            .catalog
-            .add_location(&body.kind, &body.target, dry_run)?;
+        let added = catalog.add_location(&body.kind, &body.target, dry_run)?;
         let mut location = location_json(&added.location);
         let mut response = json!({"location": location.clone(), "entities": added.entities});
         if dry_run {
@@ -112,11 +109,11 @@ pub async fn add(
 
 /// `DELETE locations/:id`: 204; what only this location defined is orphaned.
 pub async fn delete(
-    State(state): State<AppState>,
+    State(catalog): State<Arc<Catalog>>,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     blocking(move || {
-        state.catalog.delete_location(&id)?;
+        catalog.delete_location(&id)?;
         Ok(StatusCode::NO_CONTENT)
     })
     .await

@@ -9,9 +9,18 @@ mod params;
 use axum::Router;
 use axum::routing::{get, post};
 
-use crate::web::AppState;
+use std::sync::Arc;
 
-pub fn routes() -> Router<AppState> {
+use axum::extract::FromRef;
+
+use super::Catalog;
+
+/// The catalog's routes, for any application state the catalog can be taken from.
+pub fn routes<S>() -> Router<S>
+where
+    S: Clone + Send + Sync + 'static,
+    Arc<Catalog>: FromRef<S>,
+{
     Router::new()
         .route("/entities", get(entities::list))
         .route(

@@ -3,7 +3,7 @@
 use serde_json::{Value, json};
 
 use crate::catalog::{Cursor, EntityJson, EntityQuery, FullText, OrderField, Predicate};
-use crate::web::ApiError;
+use crate::http::ApiError;
 
 /// Page size when a query names none (Backstage's default).
 pub const DEFAULT_LIMIT: u64 = 200;

@@ -7,8 +7,8 @@ use std::ops::Range;
 
 use serde_json::{Map, Value};
 
-use super::super::entity_ref::EntityRef;
 use super::super::relations::Relation;
+use greenroom_api::EntityRef;
 
 /// Values longer than this are not indexed (as in Backstage): nobody filters on them.
 const MAX_SEARCH_VALUE_LEN: usize = 200;

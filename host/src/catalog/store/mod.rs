@@ -26,10 +26,10 @@ use anyhow::Context;
 use rusqlite::{Connection, OpenFlags, params_from_iter};
 use serde_json::Value;
 
-use super::entity_ref::EntityRef;
 use super::model::Entity;
 use super::relations::{Relation, relations_of};
 use flatten::Flattened;
+use greenroom_api::EntityRef;
 
 pub use read::{Facet, LocationRow};
 pub use served::EntityJson;
@@ -270,6 +270,6 @@ fn implied_relations(entity_ref: &str, body: Value) -> anyhow::Result<(Value, Ve
 /// mostly small edits, it would only be memory held.
 fn release_cache(conn: &Connection) -> anyhow::Result<()> {
     conn.execute_batch("PRAGMA shrink_memory")?;
-    crate::allocator::release_freed_memory();
+    crate::support::allocator::release_freed_memory();
     Ok(())
 }

@@ -8,8 +8,8 @@ use rusqlite::{OptionalExtension, Transaction, params};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use super::super::entity_ref::EntityRef;
 use super::super::sources::{ProcessingError, Target};
+use greenroom_api::EntityRef;
 
 /// The annotation Backstage puts on entities no location defines any more.
 pub const ORPHAN_ANNOTATION: &str = "backstage.io/orphan";

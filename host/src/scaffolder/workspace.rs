@@ -48,7 +48,7 @@ impl Workspace {
         let folder = file.parent().unwrap_or(&self.root);
         std::fs::create_dir_all(folder).map_err(|e| format!("{path}: {e}"))?;
         // The folder may be a symlink planted earlier: check where it really is.
-        crate::paths::within(&self.root, folder).map_err(|e| format!("{path}: {e}"))?;
+        crate::support::paths::within(&self.root, folder).map_err(|e| format!("{path}: {e}"))?;
         if file.is_symlink() {
             return Err(format!("{path}: is a symbolic link"));
         }
@@ -61,7 +61,7 @@ impl Workspace {
     }
 
     fn existing(&self, path: &str) -> Result<PathBuf, String> {
-        crate::paths::within(&self.root, &self.root.join(relative(path)?))
+        crate::support::paths::within(&self.root, &self.root.join(relative(path)?))
             .map_err(|e| format!("{path}: {e}"))
     }
 }

@@ -8,6 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use greenroom_api::EntityRef;
 use greenroom_e2e::{Server, eventually, names};
 use serde_json::{Value, json};
 
@@ -140,12 +141,7 @@ fn must(server: &Server, entity_ref: &str) -> Value {
 
 /// The canonical ref of an entity as served.
 fn ref_of(entity: &Value) -> String {
-    format!(
-        "{}:{}/{}",
-        entity["kind"].as_str().unwrap().to_lowercase(),
-        entity["metadata"]["namespace"].as_str().unwrap(),
-        entity["metadata"]["name"].as_str().unwrap().to_lowercase()
-    )
+    EntityRef::of(entity).to_string()
 }
 
 fn refs(items: &Value) -> Vec<String> {

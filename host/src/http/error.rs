@@ -52,12 +52,18 @@ impl ApiError {
         }
     }
 
+    /// A failure of the server itself. Its details (paths, SQL, OS errors) go to the log
+    /// under an id; the client gets only the id to quote.
     pub fn internal(error: impl std::fmt::Display) -> Self {
-        tracing::error!("internal error: {error:#}");
+        let id = uuid::Uuid::new_v4().simple().to_string();
+        let id = &id[..12];
+        tracing::error!(error_id = id, "internal error: {error:#}");
         Self {
             status: StatusCode::INTERNAL_SERVER_ERROR,
             name: "Error",
-            message: error.to_string(),
+            message: format!(
+                "internal server error (error id {id}; details are in the server log)"
+            ),
         }
     }
 }
@@ -122,4 +128,23 @@ pub async fn blocking<T: Send + 'static>(
     tokio::task::spawn_blocking(work)
         .await
         .map_err(ApiError::internal)?
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn internal_errors_tell_clients_an_id_and_keep_the_details_for_the_log() {
+        let error = ApiError::from(anyhow::anyhow!("cannot open /srv/data/catalog.sqlite"));
+        assert_eq!(error.status, StatusCode::INTERNAL_SERVER_ERROR);
+        assert!(!error.message.contains("/srv/data"), "{}", error.message);
+        let id = error
+            .message
+            .split("error id ")
+            .nth(1)
+            .and_then(|rest| rest.split(';').next())
+            .unwrap_or_default();
+        assert_eq!(id.len(), 12, "{}", error.message);
+    }
 }

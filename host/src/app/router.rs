@@ -1,25 +1,10 @@
 //! The HTTP surface: one router joining each capability's API with the web UI.
 
-mod error;
-mod json_text;
-mod ui;
-
-use std::sync::Arc;
-
 use axum::Router;
 
-pub use error::{ApiError, JsonBody, blocking};
-pub use json_text::{JsonText, array as json_array};
-
-use crate::catalog::Catalog;
-use crate::plugins::PluginHost;
-
-/// What every handler can reach: the capability services.
-#[derive(Clone)]
-pub struct AppState {
-    pub catalog: Arc<Catalog>,
-    pub plugins: Arc<PluginHost>,
-}
+use super::state::AppState;
+use super::ui;
+use crate::http::{ApiError, error_body};
 
 pub fn router(state: AppState, ui_dir: &std::path::Path) -> Router {
     let api = Router::new()
@@ -29,7 +14,7 @@ pub fn router(state: AppState, ui_dir: &std::path::Path) -> Router {
             "/api/{*rest}",
             axum::routing::any(|| async { ApiError::not_found("no such API endpoint") }),
         )
-        .layer(axum::middleware::from_fn(error::error_body))
+        .layer(axum::middleware::from_fn(error_body))
         .with_state(state);
     api.merge(ui::routes(ui_dir))
         .layer(tower_http::trace::TraceLayer::new_for_http())

@@ -3,11 +3,14 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use greenroom_e2e::{Server, built_plugins, fixture_catalog, greenroom_binary, test_plugins};
+use greenroom_e2e::{
+    Server, built_plugins, fixture_catalog, greenroom_binary, shared_plugin_cache, test_plugins,
+};
 
 fn greenroom(args: &[&str]) -> Output {
     Command::new(greenroom_binary())
         .args(args)
+        .env("GREENROOM_PLUGIN_CACHE", shared_plugin_cache())
         .env("NO_COLOR", "1")
         .output()
         .expect("greenroom runs")
@@ -34,6 +37,7 @@ fn new_project_builds_tests_and_loads(language: &str, greeting: &str) {
         let output = Command::new(greenroom_binary())
             .args(args)
             .env("GREENROOM_TOOLS", tools())
+            .env("GREENROOM_PLUGIN_CACHE", shared_plugin_cache())
             // Rust: share the wasm target folder, so std is not built again.
             .env(
                 "CARGO_TARGET_DIR",

@@ -2,12 +2,14 @@
 //! calling back into the catalog to render an entity tab.
 
 use greenroom_api::{EntityTabs, PluginState, PluginSummary, RenderedTab, UiNode};
-use greenroom_e2e::{Server, built_plugins, fixture_catalog, names};
+use greenroom_e2e::{Server, built_plugins, fixture_catalog, names, plugins_folder};
 
-fn start(dir: &tempfile::TempDir) -> Server {
+/// A server on the fixture catalog with only the named built plugins.
+fn start(dir: &tempfile::TempDir, plugins: &[&str]) -> Server {
+    let with_manifests: Vec<(&str, Option<String>)> = plugins.iter().map(|p| (*p, None)).collect();
     Server::start(
         &[fixture_catalog()],
-        &built_plugins(),
+        &plugins_folder(dir.path(), &with_manifests),
         &dir.path().join("data"),
     )
 }
@@ -15,7 +17,7 @@ fn start(dir: &tempfile::TempDir) -> Server {
 #[test]
 fn catalog_api_answers_with_backstage_shapes() {
     let dir = tempfile::tempdir().unwrap();
-    let server = start(&dir);
+    let server = start(&dir, &[]);
 
     let checkout = server.get_ok("/api/catalog/entities/by-name/component/default/checkout");
     assert_eq!(checkout["metadata"]["title"], "Checkout Service");
@@ -67,7 +69,7 @@ fn catalog_api_answers_with_backstage_shapes() {
 #[test]
 fn ownership_plugin_renders_the_owner_through_the_catalog_import() {
     let dir = tempfile::tempdir().unwrap();
-    let server = start(&dir);
+    let server = start(&dir, &["ownership"]);
 
     let plugins: Vec<PluginSummary> =
         serde_json::from_value(server.get_ok("/api/plugins")).unwrap();
@@ -208,8 +210,8 @@ fn a_restart_keeps_entity_identity() {
         server.get_ok("/api/catalog/entities/by-name/group/default/payments")["metadata"]["uid"]
             .clone()
     };
-    let first = uid(&start(&dir));
-    let second = uid(&start(&dir));
+    let first = uid(&start(&dir, &[]));
+    let second = uid(&start(&dir, &[]));
     assert!(first.is_string());
     assert_eq!(first, second);
 }

@@ -1,6 +1,10 @@
-//! Entity references: `[kind:][namespace/]name`, kept in lowercased canonical form.
+//! Entities as JSON, the one way every part of Greenroom reads them: references
+//! (`[kind:][namespace/]name`, kept in lowercased canonical form), the portal page of an
+//! entity, and the few fields everything shows.
 
 use std::fmt;
+
+use serde_json::Value;
 
 /// A resolved reference to an entity. All three parts are lowercase, so two refs to the same
 /// entity compare equal however they were written.
@@ -46,6 +50,43 @@ impl EntityRef {
         }
         Ok(Self::new(kind, namespace, name))
     }
+
+    /// The ref of an entity given as Backstage's JSON (namespace `default` when absent).
+    pub fn of(entity: &Value) -> Self {
+        let metadata = &entity["metadata"];
+        Self::new(
+            entity["kind"].as_str().unwrap_or_default(),
+            metadata["namespace"].as_str().unwrap_or("default"),
+            metadata["name"].as_str().unwrap_or_default(),
+        )
+    }
+
+    /// The entity's page in the portal: the UI route, and the link plugins put in their trees.
+    pub fn page_path(&self) -> String {
+        format!("/catalog/{}/{}/{}", self.namespace, self.kind, self.name)
+    }
+}
+
+/// The portal page of the entity `entity_ref` names (kind `component` and namespace `default`
+/// when left out).
+pub fn page_path(entity_ref: &str) -> String {
+    EntityRef::parse(entity_ref, Some("component"), "default")
+        .map(|r| r.page_path())
+        .unwrap_or_else(|_| format!("/catalog/default/component/{entity_ref}"))
+}
+
+/// A dotted field of an entity (`spec.profile.email`), or null.
+pub fn field<'a>(entity: &'a Value, path: &str) -> &'a Value {
+    path.split('.').fold(entity, |value, key| &value[key])
+}
+
+/// The entity's title, or its name when it has none.
+pub fn display_name(entity: &Value) -> &str {
+    let metadata = &entity["metadata"];
+    metadata["title"]
+        .as_str()
+        .or(metadata["name"].as_str())
+        .unwrap_or_default()
 }
 
 impl fmt::Display for EntityRef {
@@ -71,5 +112,25 @@ mod tests {
         assert!(EntityRef::parse("svc", None, "default").is_err());
         assert!(EntityRef::parse("component:/svc", None, "default").is_err());
         assert!(EntityRef::parse("component:a/b/c", None, "default").is_err());
+    }
+
+    #[test]
+    fn an_entity_gives_its_ref_and_page() {
+        let entity = serde_json::json!({"kind": "API", "metadata": {"name": "Orders"}});
+        let entity_ref = EntityRef::of(&entity);
+        assert_eq!(entity_ref.to_string(), "api:default/orders");
+        assert_eq!(entity_ref.page_path(), "/catalog/default/api/orders");
+        assert_eq!(display_name(&entity), "Orders");
+        assert_eq!(field(&entity, "metadata.name"), "Orders");
+    }
+
+    #[test]
+    fn entity_pages_are_addressed_by_namespace_kind_and_name() {
+        assert_eq!(
+            page_path("group:team-a/payments"),
+            "/catalog/team-a/group/payments"
+        );
+        assert_eq!(page_path("checkout"), "/catalog/default/component/checkout");
+        assert_eq!(page_path("group:ops/Team-A"), "/catalog/ops/group/team-a");
     }
 }

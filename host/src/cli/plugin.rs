@@ -10,8 +10,8 @@ use std::sync::Arc;
 use anyhow::{Context, bail};
 use greenroom_api::{PluginState, PluginSummary};
 
+use crate::app::{Config, ServeArgs};
 use crate::catalog::{Catalog, CatalogSettings, EntityRef, OrphanStrategy};
-use crate::config::{Config, ServeArgs};
 use crate::plugins::{PluginHost, PluginSettings};
 use greenroom_toolchain::project::{self, BuildOptions, Language};
 use greenroom_toolchain::scaffold;
@@ -176,8 +176,7 @@ fn load(
         PluginSettings {
             dir: plugins,
             data_dir: scratch.0.join("data"),
-            // Shared across runs: Python and JavaScript components take seconds to compile.
-            cache_dir: greenroom_toolchain::user_cache_dir().join("plugin-cache"),
+            cache_dir: plugin_cache(),
             grants,
         },
         catalog,
@@ -187,6 +186,16 @@ fn load(
         .pop()
         .context("the plugin was not loaded")?;
     Ok((host, summary))
+}
+
+/// Compiled plugin code, kept across runs because Python and JavaScript components take
+/// seconds to compile: `$GREENROOM_PLUGIN_CACHE` (a server's `--plugin-cache` folder may be
+/// shared this way), else `plugin-cache` in the user's cache folder.
+fn plugin_cache() -> PathBuf {
+    std::env::var_os("GREENROOM_PLUGIN_CACHE").map_or_else(
+        || greenroom_toolchain::user_cache_dir().join("plugin-cache"),
+        PathBuf::from,
+    )
 }
 
 fn empty_catalog(scratch: &Scratch, locations: Vec<PathBuf>) -> anyhow::Result<Arc<Catalog>> {
@@ -322,7 +331,7 @@ fn test(
                 "=== {}/{} for {} ===",
                 tab.plugin_id, tab.tab_id, tab.entity_ref
             );
-            print!("{}", crate::ui_text::render(&tab.tree));
+            print!("{}", super::ui_text::render(&tab.tree));
         }
     }
     Ok(if failed {

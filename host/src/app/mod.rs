@@ -1,15 +1,38 @@
-//! `greenroom serve`: open the store, read and watch the catalog, load plugins, serve HTTP.
+//! The composition root: configuration, the start-up order, the application state and the
+//! router. The only module that joins capabilities together.
+//!
+//! `serve`: open the store, read and watch the catalog, load plugins, serve HTTP.
+
+mod config;
+mod router;
+mod state;
+mod ui;
 
 use std::sync::Arc;
 
 use anyhow::Context;
 
 use crate::catalog::Catalog;
-use crate::config::Config;
 use crate::plugins::PluginHost;
-use crate::web::{self, AppState};
+pub use config::{Config, ServeArgs};
+use state::AppState;
 
-pub async fn serve(config: Config) -> anyhow::Result<()> {
+/// Threads for blocking work (SQLite reads, plugin calls, reconciles). Tokio's default of 512
+/// only adds memory here: reads share at most 8 connections, and there are a few cores. Each
+/// thread keeps its own allocator pages, which under 16 connections had a 10k catalog grow
+/// from 73 MB to 148 MB.
+const BLOCKING_THREADS: usize = 16;
+
+/// Serves the portal until Ctrl-C or SIGTERM.
+pub fn run(config: Config) -> anyhow::Result<()> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .max_blocking_threads(BLOCKING_THREADS)
+        .build()?
+        .block_on(serve(config))
+}
+
+async fn serve(config: Config) -> anyhow::Result<()> {
     let catalog = Arc::new(Catalog::open(&config.data_dir, config.catalog.clone())?);
     let first_read = catalog.clone();
     tokio::task::spawn_blocking(move || first_read.reconcile()).await??;
@@ -21,7 +44,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
             .await??,
     );
     plugins.start_background()?;
-    let app = web::router(AppState { catalog, plugins }, &config.ui_dir);
+    let app = router::router(AppState { catalog, plugins }, &config.ui_dir);
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("cannot listen on {}", config.listen))?;

@@ -8,7 +8,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::catalog::MANAGED_BY_LOCATION;
-use crate::paths;
+use crate::support::paths;
 
 pub const TECHDOCS_REF: &str = "backstage.io/techdocs-ref";
 
@@ -103,7 +103,7 @@ impl Site {
         Ok(Page {
             path: path.to_string(),
             title,
-            html: crate::markdown::to_safe_html(&markdown),
+            html: super::markdown::to_safe_html(&markdown),
             markdown,
         })
     }

@@ -1,0 +1,27 @@
+//! The application state: every capability service, each handed to the routes that need it
+//! through axum's `FromRef`, so no capability's routes know the others.
+
+use std::sync::Arc;
+
+use axum::extract::FromRef;
+
+use crate::catalog::Catalog;
+use crate::plugins::PluginHost;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub catalog: Arc<Catalog>,
+    pub plugins: Arc<PluginHost>,
+}
+
+impl FromRef<AppState> for Arc<Catalog> {
+    fn from_ref(state: &AppState) -> Self {
+        state.catalog.clone()
+    }
+}
+
+impl FromRef<AppState> for Arc<PluginHost> {
+    fn from_ref(state: &AppState) -> Self {
+        state.plugins.clone()
+    }
+}

@@ -1,0 +1,157 @@
+//! Plugin administration: installing an upload, removing, switching on and off, and the
+//! summaries the admin API and the CLI list.
+
+use greenroom_api::{PluginState, PluginSummary};
+
+use super::bindings::CONTRACT;
+use super::registry::{self, Action, Slot};
+use super::{PluginError, PluginHost, lock, switches_file};
+
+impl PluginHost {
+    /// Installs an uploaded component: checked first (so a bad upload touches nothing), then
+    /// written into the plugins folder (replacing the file of the plugin with the same id) and
+    /// loaded from there.
+    pub fn install(&self, bytes: &[u8]) -> Result<PluginSummary, PluginError> {
+        let probe = self.settings.dir.join(".upload.wasm");
+        let plugin = self
+            .loader()
+            .load(&probe, bytes)
+            .map_err(|f| PluginError::Invalid(f.error))?;
+        let target = self
+            .registry
+            .load()
+            .find(&plugin.id)
+            .map(|p| p.file.clone())
+            .unwrap_or_else(|| self.settings.dir.join(format!("{}.wasm", plugin.id)));
+        let partial = target.with_extension("upload");
+        std::fs::create_dir_all(&self.settings.dir)
+            .and_then(|()| std::fs::write(&partial, bytes))
+            .and_then(|()| std::fs::rename(&partial, &target))
+            .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", target.display()))?;
+        self.sync_file(&target);
+        let current = self.registry.load();
+        match current.slot(&target) {
+            Some(
+                slot @ Slot::Loaded {
+                    plugin,
+                    refused: None,
+                },
+            ) if plugin.content_hash == registry::hash(bytes) => Ok(self.summary_of(slot)),
+            Some(Slot::Loaded {
+                refused: Some(f), ..
+            })
+            | Some(Slot::Failed(f)) => Err(PluginError::Invalid(f.error.clone())),
+            _ => Err(PluginError::Invalid(format!(
+                "{} changed while it was being installed",
+                target.display()
+            ))),
+        }
+    }
+
+    /// Deletes a plugin's file (a failed file by its file stem) and unloads it.
+    pub fn remove(&self, id: &str) -> Result<(), PluginError> {
+        let file = self
+            .registry
+            .load()
+            .slots()
+            .find(|slot| summary_id(slot) == id)
+            .map(|slot| match slot {
+                Slot::Loaded { plugin, .. } => plugin.file.clone(),
+                Slot::Failed(f) => f.file.clone(),
+            })
+            .ok_or_else(|| PluginError::UnknownPlugin(id.to_string()))?;
+        std::fs::remove_file(&file)
+            .map_err(|e| anyhow::anyhow!("cannot delete {}: {e}", file.display()))?;
+        self.sync_file(&file);
+        Ok(())
+    }
+
+    /// Switches a plugin on or off; remembered across restarts.
+    pub fn set_enabled(&self, id: &str, enabled: bool) -> Result<PluginSummary, PluginError> {
+        if self.registry.load().find(id).is_none() {
+            return Err(PluginError::UnknownPlugin(id.to_string()));
+        }
+        let mut switches = lock(&self.switches);
+        switches.insert(id.to_string(), enabled);
+        let file = switches_file(&self.settings.data_dir);
+        let json = serde_json::to_vec_pretty(&*switches).map_err(anyhow::Error::from)?;
+        std::fs::write(&file, json)
+            .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", file.display()))?;
+        drop(switches);
+        tracing::info!(plugin = id, enabled, "plugin switched by the admin API");
+        self.summary(id)
+            .ok_or_else(|| PluginError::UnknownPlugin(id.to_string()))
+    }
+
+    pub fn summaries(&self) -> Vec<PluginSummary> {
+        self.registry
+            .load()
+            .slots()
+            .map(|slot| self.summary_of(slot))
+            .collect()
+    }
+
+    pub fn summary(&self, id: &str) -> Option<PluginSummary> {
+        self.registry
+            .load()
+            .slots()
+            .find(|slot| summary_id(slot) == id)
+            .map(|slot| self.summary_of(slot))
+    }
+
+    fn summary_of(&self, slot: &Slot) -> PluginSummary {
+        match slot {
+            Slot::Loaded { plugin, refused } => PluginSummary {
+                id: plugin.id.to_string(),
+                name: plugin.info.name.clone(),
+                version: plugin.info.version.clone(),
+                description: plugin.info.description.clone(),
+                file: plugin.file.display().to_string(),
+                content_hash: plugin.content_hash.clone(),
+                contract: CONTRACT.into(),
+                state: if self.enabled(&plugin.id) {
+                    PluginState::Loaded
+                } else {
+                    PluginState::Disabled
+                },
+                last_error: refused.as_ref().map(|f| f.error.clone()),
+                contributions: plugin.exports.names(),
+                imports: plugin.imports.clone(),
+                actions: plugin.actions.iter().map(Action::summary).collect(),
+                requested: plugin.requested.clone(),
+                grants: plugin.grants.summary(),
+                stats: self.stats_of(&plugin.id).summary(),
+            },
+            Slot::Failed(f) => PluginSummary {
+                id: summary_id(slot),
+                name: String::new(),
+                version: String::new(),
+                description: String::new(),
+                file: f.file.display().to_string(),
+                content_hash: f.content_hash.clone(),
+                contract: CONTRACT.into(),
+                state: PluginState::Failed,
+                last_error: Some(f.error.clone()),
+                contributions: Vec::new(),
+                imports: Vec::new(),
+                actions: Vec::new(),
+                requested: Default::default(),
+                grants: Default::default(),
+                stats: Default::default(),
+            },
+        }
+    }
+}
+
+/// The id a slot is listed under: the plugin's, or a failed file's stem.
+fn summary_id(slot: &Slot) -> String {
+    match slot {
+        Slot::Loaded { plugin, .. } => plugin.id.to_string(),
+        Slot::Failed(f) => f
+            .file
+            .file_stem()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .into_owned(),
+    }
+}

@@ -1,0 +1,6 @@
+//! Helpers every capability may use and that know none of them: confining untrusted paths to
+//! a root, the process allocator, and watching folders for changes.
+
+pub mod allocator;
+pub mod paths;
+pub mod watch;

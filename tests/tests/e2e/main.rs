@@ -1,0 +1,8 @@
+//! Every end-to-end test in one binary (one link, one process), a module per part: the real
+//! `greenroom` binary on loopback, real plugins built from source, real files.
+
+mod catalog;
+mod first_party;
+mod plugin_cli;
+mod plugins;
+mod thin_path;
