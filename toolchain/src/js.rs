@@ -64,6 +64,12 @@ pub fn build(
         }
     }
     std::fs::write(source.join("greenroom.js"), contract::JS_SDK)?;
+    // componentize-js initialises the component in wizer's WASI sandbox, which sees only the
+    // working folder and refuses a path through a symlink out of it (a `target` linked to a
+    // shared build folder): so it runs in the sources' real folder.
+    let source = source
+        .canonicalize()
+        .with_context(|| format!("cannot resolve {}", source.display()))?;
     let entry = package.join("src/componentize.js");
     let script = format!(
         "import {{ componentize }} from {entry};
@@ -79,7 +85,9 @@ await writeFile({out}, component);",
         out = js_string(&out.display().to_string()),
     );
     run(
-        Command::new("node").args(["--input-type=module", "-e", &script]),
+        Command::new("node")
+            .current_dir(&source)
+            .args(["--input-type=module", "-e", &script]),
         &format!("componentize-js for {}", project.display()),
     )
     .context("building the JavaScript plugin")
