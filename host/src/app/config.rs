@@ -57,6 +57,10 @@ struct ConfigFile {
     #[serde(default)]
     plugins: BTreeMap<String, OperatorGrant>,
     ui: Option<PathBuf>,
+    /// Host names the portal is served under besides IP addresses and `localhost` (what a
+    /// reverse proxy forwards as `Host`); requests naming any other host are refused.
+    #[serde(default)]
+    host_names: Vec<String>,
 }
 
 /// `catalog:` in the config file, after Backstage's `catalog.*` settings.
@@ -96,6 +100,7 @@ pub struct Config {
     pub catalog: CatalogSettings,
     pub plugins: PluginSettings,
     pub ui_dir: PathBuf,
+    pub host_names: Vec<String>,
 }
 
 impl Config {
@@ -185,6 +190,7 @@ impl Config {
                 .clone()
                 .or(file.ui.map(rebase))
                 .unwrap_or("frontend/dist".into()),
+            host_names: file.host_names,
         })
     }
 }
@@ -214,7 +220,7 @@ mod tests {
         std::fs::create_dir(dir.join("cat")).unwrap();
         std::fs::write(
             &file,
-            "listen: 127.0.0.1:9000\ndata: state\ncatalog:\n  locations: [cat, {type: file, target: more/x.yaml}]\n  orphanStrategy: keep\npluginFolder: wasm\npluginCache: compiled\nplugins:\n  ci-status:\n    allowedHosts: [ci.example.com]\n    limits: {timeoutMs: 500}\n",
+            "listen: 127.0.0.1:9000\ndata: state\ncatalog:\n  locations: [cat, {type: file, target: more/x.yaml}]\n  orphanStrategy: keep\npluginFolder: wasm\npluginCache: compiled\nhostNames: [portal.example.com]\nplugins:\n  ci-status:\n    allowedHosts: [ci.example.com]\n    limits: {timeoutMs: 500}\n",
         )
         .unwrap();
         let from_file = Config::load(&args(Some(file.clone()))).unwrap();
@@ -228,6 +234,7 @@ mod tests {
         assert_eq!(from_file.catalog.file_name, "catalog-info.yaml");
         assert_eq!(from_file.plugins.dir, dir.join("wasm"));
         assert_eq!(from_file.plugins.cache_dir, dir.join("compiled"));
+        assert_eq!(from_file.host_names, ["portal.example.com"]);
         assert_eq!(
             from_file.plugins.grants["ci-status"].allowed_hosts,
             vec!["ci.example.com"]

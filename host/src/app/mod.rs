@@ -13,6 +13,7 @@ use std::sync::Arc;
 use anyhow::Context;
 
 use crate::catalog::Catalog;
+use crate::http::AllowedHosts;
 use crate::plugins::PluginHost;
 pub use config::{Config, ServeArgs};
 use state::AppState;
@@ -44,7 +45,11 @@ async fn serve(config: Config) -> anyhow::Result<()> {
             .await??,
     );
     plugins.start_background()?;
-    let app = router::router(AppState { catalog, plugins }, &config.ui_dir);
+    let app = router::router(
+        AppState { catalog, plugins },
+        &config.ui_dir,
+        AllowedHosts::new(config.host_names.clone()),
+    );
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("cannot listen on {}", config.listen))?;

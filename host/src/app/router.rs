@@ -4,9 +4,9 @@ use axum::Router;
 
 use super::state::AppState;
 use super::ui;
-use crate::http::{ApiError, error_body};
+use crate::http::{AllowedHosts, ApiError, error_body, guard};
 
-pub fn router(state: AppState, ui_dir: &std::path::Path) -> Router {
+pub fn router(state: AppState, ui_dir: &std::path::Path, hosts: AllowedHosts) -> Router {
     let api = Router::new()
         .nest("/api/catalog", crate::catalog::api::routes())
         .nest("/api/plugins", crate::plugins::api::routes())
@@ -14,8 +14,10 @@ pub fn router(state: AppState, ui_dir: &std::path::Path) -> Router {
             "/api/{*rest}",
             axum::routing::any(|| async { ApiError::not_found("no such API endpoint") }),
         )
-        .layer(axum::middleware::from_fn(error_body))
         .with_state(state);
+    // The guard refuses before any route runs, and its refusals get the error body too.
     api.merge(ui::routes(ui_dir))
+        .layer(axum::middleware::from_fn_with_state(hosts, guard))
+        .layer(axum::middleware::from_fn(error_body))
         .layer(tower_http::trace::TraceLayer::new_for_http())
 }

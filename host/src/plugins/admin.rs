@@ -5,7 +5,7 @@ use greenroom_api::{PluginState, PluginSummary};
 
 use super::bindings::CONTRACT;
 use super::registry::{self, Action, Slot};
-use super::{PluginError, PluginHost, lock, switches_file};
+use super::{PluginError, PluginHost, lock};
 
 impl PluginHost {
     /// Installs an uploaded component: checked first (so a bad upload touches nothing), then
@@ -17,17 +17,22 @@ impl PluginHost {
             .loader()
             .load(&probe, bytes)
             .map_err(|f| PluginError::Invalid(f.error))?;
+        let _admin = lock(&self.admin);
         let target = self
             .registry
             .load()
             .find(&plugin.id)
             .map(|p| p.file.clone())
             .unwrap_or_else(|| self.settings.dir.join(format!("{}.wasm", plugin.id)));
-        let partial = target.with_extension("upload");
+        // Not `.wasm`, so the folder watcher ignores it until the rename.
+        let partial = target.with_extension(format!("{}.upload", uuid::Uuid::new_v4().simple()));
         std::fs::create_dir_all(&self.settings.dir)
             .and_then(|()| std::fs::write(&partial, bytes))
             .and_then(|()| std::fs::rename(&partial, &target))
-            .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", target.display()))?;
+            .map_err(|e| {
+                let _ = std::fs::remove_file(&partial);
+                anyhow::anyhow!("cannot write {}: {e}", target.display())
+            })?;
         self.sync_file(&target);
         let current = self.registry.load();
         match current.slot(&target) {
@@ -50,6 +55,7 @@ impl PluginHost {
 
     /// Deletes a plugin's file (a failed file by its file stem) and unloads it.
     pub fn remove(&self, id: &str) -> Result<(), PluginError> {
+        let _admin = lock(&self.admin);
         let file = self
             .registry
             .load()
@@ -60,24 +66,24 @@ impl PluginHost {
                 Slot::Failed(f) => f.file.clone(),
             })
             .ok_or_else(|| PluginError::UnknownPlugin(id.to_string()))?;
-        std::fs::remove_file(&file)
-            .map_err(|e| anyhow::anyhow!("cannot delete {}: {e}", file.display()))?;
+        match std::fs::remove_file(&file) {
+            // Removed from the folder by hand meanwhile: the watcher unloads it too.
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                return Err(anyhow::anyhow!("cannot delete {}: {e}", file.display()).into());
+            }
+            _ => {}
+        }
         self.sync_file(&file);
         Ok(())
     }
 
     /// Switches a plugin on or off; remembered across restarts.
     pub fn set_enabled(&self, id: &str, enabled: bool) -> Result<PluginSummary, PluginError> {
+        let _admin = lock(&self.admin);
         if self.registry.load().find(id).is_none() {
             return Err(PluginError::UnknownPlugin(id.to_string()));
         }
-        let mut switches = lock(&self.switches);
-        switches.insert(id.to_string(), enabled);
-        let file = switches_file(&self.settings.data_dir);
-        let json = serde_json::to_vec_pretty(&*switches).map_err(anyhow::Error::from)?;
-        std::fs::write(&file, json)
-            .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", file.display()))?;
-        drop(switches);
+        self.switches.set(id, enabled)?;
         tracing::info!(plugin = id, enabled, "plugin switched by the admin API");
         self.summary(id)
             .ok_or_else(|| PluginError::UnknownPlugin(id.to_string()))

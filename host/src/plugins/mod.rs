@@ -16,6 +16,7 @@ mod providers;
 mod registry;
 mod sandbox;
 mod stats;
+mod switches;
 mod tabs;
 mod tree;
 mod watch;
@@ -35,6 +36,7 @@ pub use registry::check_id;
 use registry::{Failure, LoadedPlugin, Loader, Registry};
 use sandbox::{CallError, Sandbox};
 use stats::{Outcome, Stats};
+use switches::Switches;
 
 /// Why a plugin request failed.
 #[derive(Debug, thiserror::Error)]
@@ -80,28 +82,30 @@ pub struct PluginHost {
     changing: Mutex<()>,
     stats: Mutex<HashMap<String, Arc<Stats>>>,
     /// Enable/disable made through the admin API, by id; persisted in the data folder.
-    switches: Mutex<BTreeMap<String, bool>>,
+    switches: Switches,
+    /// Held by each admin operation (install, remove, switch), so two at once on one plugin
+    /// apply one after the other and leave one consistent state.
+    admin: Mutex<()>,
 }
 
 impl PluginHost {
     /// Loads every `.wasm` in the plugins folder. Files that fail are listed with their error;
     /// they never stop the others or the server.
     pub fn load(settings: PluginSettings, catalog: Arc<Catalog>) -> anyhow::Result<Self> {
-        let switches = std::fs::read(switches_file(&settings.data_dir))
-            .ok()
-            .and_then(|bytes| serde_json::from_slice(&bytes).ok())
-            .unwrap_or_default();
         let host = Self {
             sandbox: Sandbox::new(catalog)?,
             registry: ArcSwap::from_pointee(Registry::default()),
             changing: Mutex::new(()),
             stats: Mutex::default(),
-            switches: Mutex::new(switches),
+            switches: Switches::load(&settings.data_dir),
+            admin: Mutex::new(()),
             settings,
         };
         for file in registry::wasm_files(&host.settings.dir) {
             host.sync_file(&file);
         }
+        host.switches
+            .fail_closed(host.registry.load().loaded().map(|p| p.id.to_string()));
         Ok(host)
     }
 
@@ -154,7 +158,7 @@ impl PluginHost {
     }
 
     fn enabled(&self, id: &str) -> bool {
-        lock(&self.switches).get(id).copied().unwrap_or_else(|| {
+        self.switches.get(id).unwrap_or_else(|| {
             self.settings
                 .grants
                 .get(id)
@@ -208,10 +212,6 @@ impl PluginHost {
             }
         })
     }
-}
-
-fn switches_file(data_dir: &Path) -> PathBuf {
-    data_dir.join("plugin-switches.json")
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {

@@ -3,6 +3,7 @@
 
 mod catalog;
 mod first_party;
+mod guard;
 mod plugin_cli;
 mod plugins;
 mod thin_path;

@@ -1,0 +1,172 @@
+//! What a web page elsewhere, a rebound host name or two admins at once can do to a running
+//! portal with no sign-in configured: state-changing requests from other sites and with form
+//! bodies are refused and change nothing, host names the portal is not served under are
+//! refused, and concurrent admin operations on one plugin leave one consistent state.
+
+use std::sync::Arc;
+
+use greenroom_e2e::{Server, plugins_folder, start_with_config, test_plugins};
+use serde_json::Value;
+
+fn locations(server: &Server) -> usize {
+    server
+        .get_ok("/api/catalog/locations")
+        .as_array()
+        .unwrap()
+        .len()
+}
+
+fn probe_state(server: &Server) -> Value {
+    server.get_ok("/api/plugins/probe")["state"].clone()
+}
+
+#[test]
+fn state_changes_from_other_sites_or_with_form_bodies_are_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let plugins = plugins_folder(tmp.path(), &[("probe", None)]);
+    let server = start_with_config(tmp.path(), &[], &plugins, "");
+    let before = locations(&server);
+    let json = ("content-type", "application/json");
+    let location = br#"{"type": "file", "target": "/etc/passwd"}"#;
+
+    let evil = ("origin", "http://evil.example");
+    let (status, body) = server.raw("POST", "/api/catalog/locations", &[json, evil], location);
+    assert_eq!(status, 403, "{body}");
+    assert_eq!(body["error"]["name"], "NotAllowedError", "{body}");
+    let cross = ("sec-fetch-site", "cross-site");
+    let (status, _) = server.raw("POST", "/api/plugins/probe/disable", &[cross], b"");
+    assert_eq!(status, 403);
+    let (status, _) = server.raw("DELETE", "/api/plugins/probe", &[evil], b"");
+    assert_eq!(status, 403);
+    // The body types any page may send without asking first.
+    let plain = ("content-type", "text/plain");
+    let (status, body) = server.raw("POST", "/api/catalog/locations", &[plain], location);
+    assert_eq!(status, 415, "{body}");
+    let form = ("content-type", "application/x-www-form-urlencoded");
+    let (status, _) = server.raw("POST", "/api/catalog/refresh", &[form], b"entityRef=x");
+    assert_eq!(status, 415);
+    let probe = std::fs::read(test_plugins().join("probe.wasm")).unwrap();
+    let (status, _) = server.raw("POST", "/api/plugins", &[plain], &probe);
+    assert_eq!(status, 415);
+    assert_eq!(locations(&server), before);
+    assert_eq!(probe_state(&server), "loaded");
+
+    // The portal's own pages (same origin) and scripts (no browser headers) still can.
+    let origin = server.base_url.clone();
+    let same = [
+        ("origin", origin.as_str()),
+        ("sec-fetch-site", "same-origin"),
+    ];
+    let (status, body) = server.raw("POST", "/api/plugins/probe/disable", &same, b"");
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(probe_state(&server), "disabled");
+    let (status, _) = server.raw("POST", "/api/plugins/probe/enable", &[], b"");
+    assert_eq!(status, 200);
+    assert_eq!(probe_state(&server), "loaded");
+}
+
+#[test]
+fn requests_naming_a_host_the_portal_is_not_served_under_are_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let plugins = plugins_folder(tmp.path(), &[]);
+    let server = start_with_config(
+        tmp.path(),
+        &[],
+        &plugins,
+        "hostNames: [portal.example.com]\n",
+    );
+    let port = server.base_url.rsplit(':').next().unwrap().to_string();
+    let path = "/api/catalog/entities/by-name/component/default/checkout";
+    let as_host = |host: &str| server.raw("GET", path, &[("host", host)], b"");
+
+    let (status, body) = as_host(&format!("rebound.evil.example:{port}"));
+    assert_eq!(status, 403, "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("rebound.evil.example"),
+        "{body}"
+    );
+    let (status, _) = server.raw("GET", "/catalog", &[("host", "rebound.evil.example")], b"");
+    assert_eq!(
+        status, 403,
+        "the web UI is refused under a rebound name too"
+    );
+    for host in [
+        format!("127.0.0.1:{port}"),
+        format!("localhost:{port}"),
+        "portal.example.com".to_string(),
+    ] {
+        let (status, body) = as_host(&host);
+        assert_eq!(status, 200, "{host}: {body}");
+        assert_eq!(body["metadata"]["name"], "checkout");
+    }
+}
+
+#[test]
+fn concurrent_admin_operations_on_one_plugin_leave_one_consistent_state() {
+    let tmp = tempfile::tempdir().unwrap();
+    let plugins = plugins_folder(tmp.path(), &[]);
+    let server = Arc::new(start_with_config(tmp.path(), &[], &plugins, ""));
+    let probe = Arc::new(std::fs::read(test_plugins().join("probe.wasm")).unwrap());
+
+    let at_once = |work: fn(&Server, &[u8]) -> u16| -> Vec<u16> {
+        let threads: Vec<_> = (0..6)
+            .map(|_| {
+                let (server, probe) = (server.clone(), probe.clone());
+                std::thread::spawn(move || work(&server, &probe))
+            })
+            .collect();
+        threads.into_iter().map(|t| t.join().unwrap()).collect()
+    };
+    let uploads = at_once(|server, probe| server.post_bytes("/api/plugins", probe).0);
+    assert!(uploads.iter().all(|s| *s == 201), "{uploads:?}");
+    let switches =
+        at_once(|server, _| server.raw("POST", "/api/plugins/probe/disable", &[], b"").0);
+    assert!(switches.iter().all(|s| *s == 200), "{switches:?}");
+    assert_eq!(probe_state(&server), "disabled");
+    let deletes = at_once(|server, _| server.delete("/api/plugins/probe").0);
+    assert_eq!(
+        deletes.iter().filter(|s| **s == 204).count(),
+        1,
+        "{deletes:?}"
+    );
+    assert!(
+        deletes.iter().all(|s| [204, 404].contains(s)),
+        "{deletes:?}"
+    );
+
+    let (status, _) = server.get("/api/plugins/probe");
+    assert_eq!(status, 404);
+    let left: Vec<String> = std::fs::read_dir(&plugins)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(
+        left.is_empty(),
+        "no component or partial upload is left: {left:?}"
+    );
+}
+
+#[test]
+fn a_damaged_switches_file_keeps_plugins_disabled() {
+    let tmp = tempfile::tempdir().unwrap();
+    let plugins = plugins_folder(tmp.path(), &[("probe", None)]);
+    let server = start_with_config(tmp.path(), &[], &plugins, "");
+    let (status, _) = server.raw("POST", "/api/plugins/probe/disable", &[], b"");
+    assert_eq!(status, 200);
+    drop(server);
+    let switches = tmp.path().join("data/plugin-switches.json");
+    let text = std::fs::read_to_string(&switches).unwrap();
+    std::fs::write(&switches, &text[..text.len() / 2]).unwrap();
+
+    let server = start_with_config(tmp.path(), &[], &plugins, "");
+    assert_eq!(probe_state(&server), "disabled");
+    assert!(
+        server.log().contains("plugin-switches.json are damaged"),
+        "{}",
+        server.log()
+    );
+}
