@@ -75,6 +75,22 @@ pub fn page_path(entity_ref: &str) -> String {
         .unwrap_or_else(|_| format!("/catalog/default/component/{entity_ref}"))
 }
 
+/// Whether a link may be followed from the portal: a web (`http`, `https`) or mail
+/// (`mailto`) address, or a path in the portal. `javascript:`, `data:` and every other scheme
+/// are not: catalog validation refuses them, plugin trees may not carry them, and the UI
+/// shows them as text.
+pub fn is_safe_link(url: &str) -> bool {
+    let scheme = url
+        .trim_start()
+        .get(..8)
+        .unwrap_or(url)
+        .to_ascii_lowercase();
+    (url.starts_with('/') && !url.starts_with("//"))
+        || ["http://", "https://", "mailto:"]
+            .iter()
+            .any(|allowed| scheme.starts_with(allowed))
+}
+
 /// A dotted field of an entity (`spec.profile.email`), or null.
 pub fn field<'a>(entity: &'a Value, path: &str) -> &'a Value {
     path.split('.').fold(entity, |value, key| &value[key])
@@ -122,6 +138,30 @@ mod tests {
         assert_eq!(entity_ref.page_path(), "/catalog/default/api/orders");
         assert_eq!(display_name(&entity), "Orders");
         assert_eq!(field(&entity, "metadata.name"), "Orders");
+    }
+
+    #[test]
+    fn only_web_mail_and_portal_links_are_safe() {
+        for safe in [
+            "https://x.example/a",
+            "HTTP://x.example",
+            "mailto:ops@x.example",
+            "/catalog/default/group/ops",
+        ] {
+            assert!(is_safe_link(safe), "{safe}");
+        }
+        for unsafe_ in [
+            "javascript:alert(1)",
+            " JavaScript:alert(1)",
+            "java\tscript:alert(1)",
+            "data:text/html,x",
+            "//evil.example",
+            "vbscript:x",
+            "",
+            "relative/path",
+        ] {
+            assert!(!is_safe_link(unsafe_), "{unsafe_}");
+        }
     }
 
     #[test]

@@ -64,7 +64,7 @@ pub fn entity_ref(entity: &Value) -> String {
     greenroom_api::EntityRef::of(entity).to_string()
 }
 
-pub use greenroom_api::entity::{display_name, field, page_path as entity_path};
+pub use greenroom_api::entity::{display_name, field, is_safe_link, page_path as entity_path};
 
 /// A JSON string field, or "" when absent.
 pub fn text(value: &Value) -> String {

@@ -6,7 +6,8 @@ use leptos_router::hooks::use_params_map;
 use serde_json::Value;
 
 use crate::api::{
-    display_name, encode, entity_path, entity_ref, field, get_json, reference_target, text,
+    display_name, encode, entity_path, entity_ref, field, get_json, is_safe_link, reference_target,
+    text,
 };
 use crate::{api_definition, graph};
 use crate::ui_tree;
@@ -161,7 +162,12 @@ fn overview(entity: Value) -> impl IntoView {
                         let url = text(&l["url"]);
                         let title = text(&l["title"]);
                         let label = if title.is_empty() { url.clone() } else { title };
-                        view! { <li><a href=url rel="noopener noreferrer" target="_blank">{label}</a></li> }
+                        // Validation refuses other schemes; a body stored before that shows as text.
+                        if is_safe_link(&url) {
+                            view! { <li><a href=url rel="noopener noreferrer" target="_blank">{label}</a></li> }.into_any()
+                        } else {
+                            view! { <li>{label}</li> }.into_any()
+                        }
                     }).collect_view()}</ul>
                 })}
             </div>

@@ -8,6 +8,7 @@ use serde_json::{Map, Value};
 
 use super::kinds;
 use greenroom_api::EntityRef;
+use greenroom_api::entity::is_safe_link;
 
 /// The root keys a source may give; `relations` and `status` are the server's to write.
 const ROOT_KEYS: &[&str] = &["apiVersion", "kind", "metadata", "spec"];
@@ -277,10 +278,11 @@ fn check_links(metadata: &Map<String, Value>, errors: &mut Vec<FieldError>) {
                     continue;
                 };
                 match link.get("url").and_then(Value::as_str) {
-                    Some(u) if url::Url::parse(u).is_ok() => {}
+                    Some(u) if u.starts_with('/') && is_safe_link(u) => {}
+                    Some(u) if url::Url::parse(u).is_ok() && is_safe_link(u) => {}
                     Some(u) => errors.push(FieldError::new(
                         format!("{field}.url"),
-                        format!("'{u}' is not an absolute URL"),
+                        format!("'{u}' is not an http(s) or mailto URL or a portal path"),
                     )),
                     None => errors.push(FieldError::new(format!("{field}.url"), "is required")),
                 }
@@ -434,6 +436,12 @@ mod tests {
                 json!({"name": "a", "links": [{"url": "not a url"}]})
             )),
             "metadata.links[0].url"
+        );
+        assert_eq!(
+            broken_field(component(
+                json!({"name": "a", "links": [{"url": "https://ok.example"}, {"url": "javascript:alert(1)"}]})
+            )),
+            "metadata.links[1].url"
         );
         assert_eq!(
             broken_field(component(json!({"name": "a", "links": [{"title": "x"}]}))),

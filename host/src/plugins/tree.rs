@@ -116,13 +116,14 @@ fn expand(
     })
 }
 
-/// Only web links and portal paths; `javascript:` and friends are refused.
+/// Only web and mail links and portal paths; `javascript:` and friends are refused.
 fn safe_url(url: &str) -> Result<String, String> {
-    let portal_path = url.starts_with('/') && !url.starts_with("//");
-    if portal_path || url.starts_with("https://") || url.starts_with("http://") {
+    if greenroom_api::entity::is_safe_link(url) {
         Ok(url.to_string())
     } else {
-        Err(format!("link url '{url}' is not http(s) or a portal path"))
+        Err(format!(
+            "link url '{url}' is not http(s), mailto or a portal path"
+        ))
     }
 }
 

@@ -567,6 +567,8 @@ fn invalid_documents_are_reported_by_file_document_and_field_without_blocking_si
         format!(
             "{v1}\nkind: Component\nmetadata: {{name: kindless-dep}}\nspec: {{type: service, lifecycle: production, owner: platform, dependsOn: [legacy]}}\n"
         ),
+        // A link that would run script when clicked.
+        component("script-link", "  links: [{url: 'javascript:alert(1)', title: Docs}]\n"),
         component("survivor-c", ""),
     ];
     write(&file, &documents.join("---\n"));
@@ -584,6 +586,7 @@ fn invalid_documents_are_reported_by_file_document_and_field_without_blocking_si
         "api:default/escaping-api",
         "template:default/old-template",
         "component:default/kindless-dep",
+        "component:default/script-link",
     ] {
         assert!(entity(&server, rejected).is_none(), "{rejected} is served");
     }
@@ -623,6 +626,7 @@ fn invalid_documents_are_reported_by_file_document_and_field_without_blocking_si
             "12 template:default/no-steps spec.steps",
             "13 api:default/escaping-api spec.definition",
             "14 component:default/kindless-dep spec.dependsOn",
+            "15 component:default/script-link metadata.links[0].url",
         ],
         "{errors:#?}"
     );
