@@ -152,7 +152,8 @@ fn sdk_helpers(root: &Path, language: Language) -> PathBuf {
 /// times) survives a fresh clone, so a CI run reusing the target folder rebuilds nothing
 /// that did not change.
 fn sources_hash(sources: &[&Path]) -> anyhow::Result<String> {
-    fn add(dir: &Path, hasher: &mut DefaultHasher) -> anyhow::Result<()> {
+    // Paths relative to their source folder: a clone elsewhere has the same sources.
+    fn add(root: &Path, dir: &Path, hasher: &mut DefaultHasher) -> anyhow::Result<()> {
         let mut entries: Vec<_> = std::fs::read_dir(dir)
             .with_context(|| format!("reading {}", dir.display()))?
             .flatten()
@@ -166,10 +167,10 @@ fn sources_hash(sources: &[&Path]) -> anyhow::Result<String> {
                     .iter()
                     .any(|skip| name == *skip)
                 {
-                    add(&path, hasher)?;
+                    add(root, &path, hasher)?;
                 }
             } else {
-                path.hash(hasher);
+                path.strip_prefix(root).unwrap_or(&path).hash(hasher);
                 std::fs::read(&path)?.hash(hasher);
             }
         }
@@ -177,7 +178,7 @@ fn sources_hash(sources: &[&Path]) -> anyhow::Result<String> {
     }
     let mut hasher = DefaultHasher::new();
     for dir in sources {
-        add(dir, &mut hasher)?;
+        add(dir, dir, &mut hasher)?;
     }
     Ok(format!("{:016x}", hasher.finish()))
 }

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 
 use super::model::FieldError;
+use crate::support::files::{line_of, read_bounded};
 use crate::support::paths::ConfineError;
 
 /// Where placeholders are resolved from, and the files they read.
@@ -17,7 +18,12 @@ pub struct Resolver<'a> {
     pub root: &'a Path,
     /// Every file read, so a change to it re-reads the catalog file.
     pub read: Vec<PathBuf>,
+    /// Bytes read so far, to bound the entities they end up in.
+    pub read_bytes: usize,
 }
+
+/// Largest file a placeholder may read.
+const MAX_PLACEHOLDER_BYTES: u64 = 8 << 20;
 
 impl Resolver<'_> {
     /// Replaces every placeholder in `value`; `field` is the dotted path of `value`.
@@ -71,9 +77,15 @@ impl Resolver<'_> {
                     unreadable => format!("{key} '{target}': {unreadable}"),
                 })
             })?;
-        let text = std::fs::read_to_string(&resolved)
-            .map_err(|e| fail(format!("{key} '{target}': cannot read: {e}")))?;
+        let bytes = read_bounded(&resolved, MAX_PLACEHOLDER_BYTES)
+            .map_err(|e| fail(format!("{key} '{target}' {e}")))?;
+        // Watched even when it is not text yet: fixing it re-reads the catalog file.
         self.read.push(resolved);
+        let text = String::from_utf8(bytes).map_err(|e| {
+            let line = line_of(e.as_bytes(), e.utf8_error().valid_up_to());
+            fail(format!("{key} '{target}' is not UTF-8 text at line {line}"))
+        })?;
+        self.read_bytes += text.len();
         match key {
             "$json" => serde_json::from_str(&text)
                 .map_err(|e| fail(format!("$json '{target}' is not valid JSON: {e}"))),
@@ -111,6 +123,7 @@ mod tests {
             base: &base,
             root: &root,
             read: Vec::new(),
+            read_bytes: 0,
         };
         let mut spec = json!({"definition": {"$text": "./api.yaml"},
             "j": {"$json": "extra.json"}, "y": [{"$yaml": "extra.yaml"}]});

@@ -11,7 +11,14 @@ use super::model::{Entity, FieldError, claimed_ref, validate};
 use super::placeholders::Resolver;
 use super::relations::relations_of;
 use super::yaml;
+use crate::support::files::read_bounded;
 use greenroom_api::EntityRef;
+
+/// Largest catalog file read.
+const MAX_FILE_BYTES: u64 = 32 << 20;
+/// Largest entity: its document's text plus what its placeholders read. A larger one would
+/// be served in every page that holds it.
+const MAX_ENTITY_BYTES: usize = 4 << 20;
 
 pub const MANAGED_BY_LOCATION: &str = "backstage.io/managed-by-location";
 pub const MANAGED_BY_ORIGIN_LOCATION: &str = "backstage.io/managed-by-origin-location";
@@ -133,13 +140,10 @@ pub struct FileContext<'a> {
 /// Reads and processes one catalog file.
 pub fn process_file(file: &Path, context: &FileContext) -> FileOutcome {
     let mut outcome = FileOutcome::default();
-    let text = match std::fs::read_to_string(file) {
-        Ok(text) => text,
+    let bytes = match read_bounded(file, MAX_FILE_BYTES) {
+        Ok(bytes) => bytes,
         Err(e) => {
-            outcome.errors.push(ProcessingError::of_file(
-                file,
-                format!("cannot read file: {e}"),
-            ));
+            outcome.errors.push(ProcessingError::of_file(file, e));
             return outcome;
         }
     };
@@ -149,8 +153,9 @@ pub fn process_file(file: &Path, context: &FileContext) -> FileOutcome {
         base,
         root: context.root,
         read: Vec::new(),
+        read_bytes: 0,
     };
-    for document in yaml::documents(&text) {
+    for document in yaml::documents(&bytes) {
         let fail = |entity_ref: Option<&EntityRef>, e: FieldError| ProcessingError {
             file: file.to_path_buf(),
             document: Some(document.index),
@@ -168,8 +173,21 @@ pub fn process_file(file: &Path, context: &FileContext) -> FileOutcome {
             }
         };
         let claimed = claimed_ref(&body);
+        let read_before = resolver.read_bytes;
         if let Err(e) = resolver.resolve(&mut body, "") {
             outcome.errors.push(fail(claimed.as_ref(), e));
+            continue;
+        }
+        let size = document.size + resolver.read_bytes - read_before;
+        if size > MAX_ENTITY_BYTES {
+            let message = format!(
+                "the entity is {:.1} MiB with what its placeholders read; the limit is {} MiB",
+                size as f64 / (1 << 20) as f64,
+                MAX_ENTITY_BYTES >> 20
+            );
+            outcome
+                .errors
+                .push(fail(claimed.as_ref(), FieldError::new("", message)));
             continue;
         }
         let mut entity = match validate(body) {
@@ -275,7 +293,8 @@ pub fn scan(target: &Path, file_name: &str) -> Result<Vec<PathBuf>, String> {
         return Ok(found);
     }
     let meta = std::fs::metadata(target).map_err(|e| format!("cannot read {text}: {e}"))?;
-    if meta.is_file() {
+    // Anything but a folder is read as a file, so a pipe or device gets its error there.
+    if !meta.is_dir() {
         return Ok(vec![target.to_path_buf()]);
     }
     let mut found = Vec::new();
@@ -288,7 +307,11 @@ pub fn scan(target: &Path, file_name: &str) -> Result<Vec<PathBuf>, String> {
             let hidden = entry.file_name().to_string_lossy().starts_with('.');
             match entry.file_type() {
                 Ok(t) if t.is_dir() && !hidden => folders.push(entry.path()),
-                Ok(t) if t.is_file() && entry.file_name() == file_name => found.push(entry.path()),
+                // Pipes and devices by the name too, to be refused by name when read;
+                // links are not followed.
+                Ok(t) if !t.is_dir() && !t.is_symlink() && entry.file_name() == file_name => {
+                    found.push(entry.path())
+                }
                 _ => {}
             }
         }

@@ -3,16 +3,41 @@
 
 use serde_json::Value;
 
+use crate::support::files::line_of;
+
 /// One document of a file: its 1-based index and what it parsed to (errors give the line in
 /// the file).
 pub struct Document {
     pub index: usize,
+    /// Bytes of its text.
+    pub size: usize,
     pub parsed: Result<Value, String>,
 }
 
-/// The non-empty documents of `text`, each parsed on its own.
-pub fn documents(text: &str) -> Vec<Document> {
-    let mut chunks: Vec<(usize, String)> = vec![(1, String::new())];
+/// Deepest nesting of flow collections (`[`, `{`) a document may have. Real catalog files
+/// stay under ten; the YAML scanner takes quadratic time in this depth (40k levels took 5 s,
+/// a 2 MB file never finished), so deeper documents are refused before it sees them.
+const MAX_FLOW_DEPTH: usize = 64;
+
+/// The non-empty documents of a file's `bytes`, each parsed on its own. Bytes that are not
+/// UTF-8 fail only the documents holding them.
+pub fn documents(bytes: &[u8]) -> Vec<Document> {
+    let text = String::from_utf8_lossy(bytes);
+    let not_utf8: Vec<usize> = match std::str::from_utf8(bytes) {
+        Ok(_) => Vec::new(),
+        Err(_) => bytes
+            .utf8_chunks()
+            .scan(0, |offset, chunk| {
+                let at = *offset + chunk.valid().len();
+                *offset = at + chunk.invalid().len();
+                Some((!chunk.invalid().is_empty()).then(|| line_of(bytes, at)))
+            })
+            .flatten()
+            .collect(),
+    };
+    // (first line, last line, text) of each chunk between markers. The first line is the
+    // marker's, where YAML errors are counted from.
+    let mut chunks: Vec<(usize, usize, String)> = vec![(1, 1, String::new())];
     for (number, line) in text.lines().enumerate() {
         if is_document_start(line) {
             let rest = line[3..].trim_start();
@@ -21,36 +46,92 @@ pub fn documents(text: &str) -> Vec<Document> {
                 chunk.push_str(rest);
                 chunk.push('\n');
             }
-            chunks.push((number + 1, chunk));
+            chunks.push((number + 1, number + 1, chunk));
         } else if line == "..." {
-            chunks.push((number + 2, String::new()));
-        } else if let Some((_, chunk)) = chunks.last_mut() {
+            chunks.push((number + 2, number + 2, String::new()));
+        } else if let Some((_, last, chunk)) = chunks.last_mut() {
             chunk.push_str(line);
             chunk.push('\n');
+            *last = number + 1;
         }
     }
     // A leading chunk with nothing in it (the file starts with `---`) is not a document.
-    if chunks.len() > 1 && is_blank(&chunks[0].1) {
+    if chunks.len() > 1 && is_blank(&chunks[0].2) {
         chunks.remove(0);
     }
     chunks
         .into_iter()
         .enumerate()
-        .filter(|(_, (_, chunk))| !is_blank(chunk))
-        .map(|(i, (line, chunk))| Document {
+        .filter(|(_, (_, _, chunk))| !is_blank(chunk))
+        .map(|(i, (first, last, chunk))| Document {
             index: i + 1,
-            parsed: serde_yaml::from_str::<Value>(&chunk).map_err(|e| match e.location() {
-                Some(at) => format!(
-                    "invalid YAML at line {}, column {}: {}",
-                    line + at.line() - 1,
-                    at.column(),
-                    e.to_string().split(" at line ").next().unwrap_or_default()
-                ),
-                None => format!("invalid YAML: {e}"),
-            }),
+            size: chunk.len(),
+            parsed: match not_utf8.iter().find(|l| (first..=last).contains(*l)) {
+                Some(line) => Err(format!("not UTF-8 text at line {line}")),
+                None => parse(&chunk, first, last),
+            },
         })
         .filter(|d| !matches!(d.parsed, Ok(Value::Null)))
         .collect()
+}
+
+/// One document's text, from the line `first` of its file (a marker's, possibly with
+/// nothing after it) to the line `last`.
+fn parse(chunk: &str, first: usize, last: usize) -> Result<Value, String> {
+    if let Some(line) = too_deep(chunk) {
+        // Counted back from the end: the chunk holds every line up to `last`.
+        let lines = chunk.lines().count();
+        return Err(format!(
+            "YAML nested deeper than {MAX_FLOW_DEPTH} levels at line {}",
+            last + line - lines
+        ));
+    }
+    serde_yaml::from_str::<Value>(chunk).map_err(|e| match e.location() {
+        Some(at) => format!(
+            "invalid YAML at line {}, column {}: {}",
+            first + at.line() - 1,
+            at.column(),
+            e.to_string().split(" at line ").next().unwrap_or_default()
+        ),
+        None => format!("invalid YAML: {e}"),
+    })
+}
+
+/// The line (in `chunk`) where flow collections nest deeper than [`MAX_FLOW_DEPTH`], if
+/// they do. Brackets in quoted strings and comments do not count; a bracket in a plain
+/// scalar does, which can only overcount, and only in a file nobody writes by hand.
+fn too_deep(chunk: &str) -> Option<usize> {
+    let (mut depth, mut line, mut quote) = (0usize, 1, None);
+    let mut previous = ' ';
+    let mut chars = chunk.chars().peekable();
+    while let Some(c) = chars.next() {
+        match (quote, c) {
+            (_, '\n') => {
+                line += 1;
+            }
+            (Some('"'), '\\') => {
+                chars.next();
+            }
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), _) => {}
+            (None, '"' | '\'') if previous.is_whitespace() || "[{,:".contains(previous) => {
+                quote = Some(c)
+            }
+            (None, '#') if previous.is_whitespace() => {
+                while chars.next_if(|c| *c != '\n').is_some() {}
+            }
+            (None, '[' | '{') => {
+                depth += 1;
+                if depth > MAX_FLOW_DEPTH {
+                    return Some(line);
+                }
+            }
+            (None, ']' | '}') => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+        previous = c;
+    }
+    None
 }
 
 fn is_document_start(line: &str) -> bool {
@@ -71,7 +152,7 @@ mod tests {
 
     #[test]
     fn a_broken_document_leaves_its_siblings_readable() {
-        let docs = documents("---\na: 1\n---\nb: [unclosed\n---\n# only a comment\n---\nc: 3\n");
+        let docs = documents(b"---\na: 1\n---\nb: [unclosed\n---\n# only a comment\n---\nc: 3\n");
         let summary: Vec<(usize, bool)> =
             docs.iter().map(|d| (d.index, d.parsed.is_ok())).collect();
         assert_eq!(summary, [(1, true), (2, false), (4, true)]);
@@ -85,8 +166,36 @@ mod tests {
 
     #[test]
     fn a_file_without_markers_is_one_document_and_block_text_is_kept() {
-        let docs = documents("a: |\n  --- not a marker\nb: 2\n");
+        let docs = documents(b"a: |\n  --- not a marker\nb: 2\n");
         assert_eq!(docs.len(), 1);
         assert_eq!(docs[0].parsed.as_ref().unwrap()["a"], "--- not a marker\n");
+    }
+
+    #[test]
+    fn bytes_that_are_not_utf8_fail_only_their_document() {
+        let docs = documents(b"a: 1\n---\nb: 2\nc: \xff\xfe\n---\nd: 4\n");
+        let summary: Vec<(usize, bool)> =
+            docs.iter().map(|d| (d.index, d.parsed.is_ok())).collect();
+        assert_eq!(summary, [(1, true), (2, false), (3, true)]);
+        assert_eq!(
+            docs[1].parsed.as_ref().unwrap_err(),
+            "not UTF-8 text at line 4"
+        );
+    }
+
+    #[test]
+    fn deeply_nested_flow_collections_are_refused_before_parsing() {
+        let deep = format!(
+            "a: 1\n---\nx: {}{}\n---\nok: ['[', \"{{\", [[1]]] # [[[[\n",
+            "[".repeat(200_000),
+            "]".repeat(200_000)
+        );
+        let docs = documents(deep.as_bytes());
+        assert_eq!(
+            docs[1].parsed.as_ref().unwrap_err(),
+            "YAML nested deeper than 64 levels at line 3"
+        );
+        assert_eq!(docs[0].parsed.as_ref().unwrap()["a"], 1);
+        assert_eq!(docs[2].parsed.as_ref().unwrap()["ok"][2][0][0], 1);
     }
 }

@@ -1,6 +1,8 @@
 //! Helpers every capability may use and that know none of them: confining untrusted paths to
-//! a root, the process allocator, and watching folders for changes.
+//! a root, reading untrusted files within bounds, the process allocator, and watching
+//! folders for changes.
 
 pub mod allocator;
+pub mod files;
 pub mod paths;
 pub mod watch;

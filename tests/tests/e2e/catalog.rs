@@ -568,7 +568,10 @@ fn invalid_documents_are_reported_by_file_document_and_field_without_blocking_si
             "{v1}\nkind: Component\nmetadata: {{name: kindless-dep}}\nspec: {{type: service, lifecycle: production, owner: platform, dependsOn: [legacy]}}\n"
         ),
         // A link that would run script when clicked.
-        component("script-link", "  links: [{url: 'javascript:alert(1)', title: Docs}]\n"),
+        component(
+            "script-link",
+            "  links: [{url: 'javascript:alert(1)', title: Docs}]\n",
+        ),
         component("survivor-c", ""),
     ];
     write(&file, &documents.join("---\n"));
@@ -687,6 +690,108 @@ fn invalid_documents_are_reported_by_file_document_and_field_without_blocking_si
 // ---------------------------------------------------------------------------------------
 // Relations
 // ---------------------------------------------------------------------------------------
+
+/// A named pipe at `path`, as an attacker with write access to a catalog folder could make.
+fn fifo(path: &Path) {
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    let made = std::process::Command::new("mkfifo")
+        .arg(path)
+        .status()
+        .unwrap();
+    assert!(made.success());
+}
+
+#[test]
+fn hostile_files_are_errors_naming_file_and_document_and_never_stall_the_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("catalog");
+    let file = root.join("catalog-info.yaml");
+    fifo(&root.join("pipe.yaml"));
+    // A catalog file that is itself a pipe, found by the folder scan.
+    fifo(&root.join("sub/catalog-info.yaml"));
+    // 200 MiB without taking the disk: a sparse file.
+    std::fs::File::create(root.join("huge.txt"))
+        .unwrap()
+        .set_len(200 << 20)
+        .unwrap();
+    let api = |name: &str, target: &str| {
+        format!(
+            "apiVersion: backstage.io/v1alpha1\nkind: API\nmetadata:\n  name: {name}\nspec:\n  type: openapi\n  lifecycle: production\n  owner: platform\n  definition:\n    $text: {target}\n"
+        )
+    };
+    let documents = [
+        component("fine-a", ""),
+        api("piped", "./pipe.yaml"),
+        api("huge", "./huge.txt"),
+        component(
+            "bulky",
+            &format!("  description: {}\n", "x".repeat(5 << 20)),
+        ),
+        format!("deep: {}{}\n", "[".repeat(100_000), "]".repeat(100_000)),
+        component("garbled", "  description: caf\u{fffd}\n").replace('\u{fffd}', "\u{1}"),
+        component("fine-b", "  title: Fine B\n"),
+    ];
+    // One byte that is not UTF-8, in document 6 only.
+    let mut bytes = documents.join("---\n").into_bytes();
+    let at = bytes.iter().position(|b| *b == 1).unwrap();
+    bytes[at] = 0xff;
+    std::fs::write(&file, bytes).unwrap();
+
+    // The server starts although a placeholder and a catalog file are pipes no one writes.
+    let server = start(&dir, std::slice::from_ref(&root), &[]);
+    must(&server, "component:default/fine-a");
+    must(&server, "component:default/fine-b");
+    for refused in [
+        "api:default/piped",
+        "api:default/huge",
+        "component:default/bulky",
+        "component:default/garbled",
+    ] {
+        assert!(entity(&server, refused).is_none(), "{refused} is served");
+    }
+    let found: Vec<String> = errors(&server)
+        .iter()
+        .map(|e| {
+            let file = e["file"]
+                .as_str()
+                .unwrap()
+                .rsplit('/')
+                .take(2)
+                .collect::<Vec<_>>();
+            format!(
+                "{}/{} {} {}",
+                file[1],
+                file[0],
+                e["document"],
+                e["message"].as_str().unwrap()
+            )
+        })
+        .collect();
+    let expected = [
+        "catalog/catalog-info.yaml 2 $text './pipe.yaml' is not a regular file (a FIFO)",
+        "catalog/catalog-info.yaml 3 $text './huge.txt' is 200.0 MiB; the limit is 8 MiB",
+        "catalog/catalog-info.yaml 4 the entity is 5.0 MiB with what its placeholders read; the limit is 4 MiB",
+        "catalog/catalog-info.yaml 5 YAML nested deeper than 64 levels at line",
+        "catalog/catalog-info.yaml 6 not UTF-8 text at line",
+        "sub/catalog-info.yaml null is not a regular file (a FIFO)",
+    ];
+    assert_eq!(found.len(), expected.len(), "{found:#?}");
+    for want in expected {
+        assert!(
+            found.iter().any(|f| f.starts_with(want)),
+            "{want} not in {found:#?}"
+        );
+    }
+
+    // Reconciles are not stuck: a later edit is served.
+    let text = std::fs::read(&file).unwrap();
+    let edited = String::from_utf8_lossy(&text).replace("Fine B", "Fine B, edited");
+    std::fs::write(&file, edited.replace('\u{fffd}', "e")).unwrap();
+    eventually("the edit after the hostile files", WATCH_DEADLINE, || {
+        let fine = must(&server, "component:default/fine-b");
+        (fine["metadata"]["title"] == "Fine B, edited").then_some(())
+    });
+}
 
 #[test]
 fn every_relation_pair_is_emitted_both_ways_across_namespaces() {
