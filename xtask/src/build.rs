@@ -109,8 +109,13 @@ fn gather_plugins(root: &Path, tools: &Tools) -> anyhow::Result<()> {
                 std::fs::write(&dest, &wasm)?;
             } else {
                 let stamp = wasm_target_dir(root).join(format!("stamps/{name}.sources"));
-                let sources =
-                    sources_hash(&[&project, &sdk_helpers(root, language), &root.join("wit")])?;
+                // The toolchain crate pins the componentize versions and drives them.
+                let sources = sources_hash(&[
+                    &project,
+                    &sdk_helpers(root, language),
+                    &root.join("wit"),
+                    &root.join("toolchain/src"),
+                ])?;
                 if dest.is_file() && std::fs::read_to_string(&stamp).ok() == Some(sources.clone()) {
                     println!("plugin {name} ({}): up to date", language.name());
                     continue;

@@ -18,12 +18,10 @@ pub struct Resolver<'a> {
     pub root: &'a Path,
     /// Every file read, so a change to it re-reads the catalog file.
     pub read: Vec<PathBuf>,
-    /// Bytes read so far, to bound the entities they end up in.
-    pub read_bytes: usize,
+    /// Bytes the placeholders of the entity being resolved may still read: checked before a
+    /// file is read, so a thousand placeholders at one large file allocate nothing.
+    pub budget: usize,
 }
-
-/// Largest file a placeholder may read.
-const MAX_PLACEHOLDER_BYTES: u64 = 8 << 20;
 
 impl Resolver<'_> {
     /// Replaces every placeholder in `value`; `field` is the dotted path of `value`.
@@ -77,19 +75,22 @@ impl Resolver<'_> {
                     unreadable => format!("{key} '{target}': {unreadable}"),
                 })
             })?;
-        let bytes = read_bounded(&resolved, MAX_PLACEHOLDER_BYTES)
-            .map_err(|e| fail(format!("{key} '{target}' {e}")))?;
+        let bytes = read_bounded(&resolved, self.budget as u64).map_err(|e| {
+            fail(format!(
+                "{key} '{target}' {e} (what is left of the entity's size limit)"
+            ))
+        })?;
         // Watched even when it is not text yet: fixing it re-reads the catalog file.
         self.read.push(resolved);
         let text = String::from_utf8(bytes).map_err(|e| {
             let line = line_of(e.as_bytes(), e.utf8_error().valid_up_to());
             fail(format!("{key} '{target}' is not UTF-8 text at line {line}"))
         })?;
-        self.read_bytes += text.len();
+        self.budget -= text.len();
         match key {
             "$json" => serde_json::from_str(&text)
                 .map_err(|e| fail(format!("$json '{target}' is not valid JSON: {e}"))),
-            "$yaml" => serde_yaml::from_str(&text)
+            "$yaml" => super::yaml::parse_one(&text)
                 .map_err(|e| fail(format!("$yaml '{target}' is not valid YAML: {e}"))),
             _ => Ok(Value::String(text)),
         }
@@ -123,7 +124,7 @@ mod tests {
             base: &base,
             root: &root,
             read: Vec::new(),
-            read_bytes: 0,
+            budget: 1 << 20,
         };
         let mut spec = json!({"definition": {"$text": "./api.yaml"},
             "j": {"$json": "extra.json"}, "y": [{"$yaml": "extra.yaml"}]});

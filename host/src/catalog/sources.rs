@@ -153,7 +153,7 @@ pub fn process_file(file: &Path, context: &FileContext) -> FileOutcome {
         base,
         root: context.root,
         read: Vec::new(),
-        read_bytes: 0,
+        budget: 0,
     };
     for document in yaml::documents(&bytes) {
         let fail = |entity_ref: Option<&EntityRef>, e: FieldError| ProcessingError {
@@ -173,21 +173,20 @@ pub fn process_file(file: &Path, context: &FileContext) -> FileOutcome {
             }
         };
         let claimed = claimed_ref(&body);
-        let read_before = resolver.read_bytes;
-        if let Err(e) = resolver.resolve(&mut body, "") {
-            outcome.errors.push(fail(claimed.as_ref(), e));
-            continue;
-        }
-        let size = document.size + resolver.read_bytes - read_before;
-        if size > MAX_ENTITY_BYTES {
+        if document.size > MAX_ENTITY_BYTES {
             let message = format!(
-                "the entity is {:.1} MiB with what its placeholders read; the limit is {} MiB",
-                size as f64 / (1 << 20) as f64,
+                "the entity is {:.1} MiB; the limit is {} MiB with what its placeholders read",
+                document.size as f64 / (1 << 20) as f64,
                 MAX_ENTITY_BYTES >> 20
             );
             outcome
                 .errors
                 .push(fail(claimed.as_ref(), FieldError::new("", message)));
+            continue;
+        }
+        resolver.budget = MAX_ENTITY_BYTES - document.size;
+        if let Err(e) = resolver.resolve(&mut body, "") {
+            outcome.errors.push(fail(claimed.as_ref(), e));
             continue;
         }
         let mut entity = match validate(body) {

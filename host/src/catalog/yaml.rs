@@ -19,6 +19,20 @@ pub struct Document {
 /// a 2 MB file never finished), so deeper documents are refused before it sees them.
 const MAX_FLOW_DEPTH: usize = 64;
 
+/// The same counting every bracket, quoted or not; text with this many unbalanced brackets
+/// is still cheap to parse.
+const MAX_RAW_DEPTH: usize = 1000;
+
+/// `text` (a placeholder's `$yaml` file) parsed, refused first when nested too deep.
+pub fn parse_one(text: &str) -> Result<Value, String> {
+    if let Some(line) = too_deep(text) {
+        return Err(format!(
+            "YAML nested deeper than {MAX_FLOW_DEPTH} levels at line {line}"
+        ));
+    }
+    serde_yaml::from_str(text).map_err(|e| e.to_string())
+}
+
 /// The non-empty documents of a file's `bytes`, each parsed on its own. Bytes that are not
 /// UTF-8 fail only the documents holding them.
 pub fn documents(bytes: &[u8]) -> Vec<Document> {
@@ -108,9 +122,20 @@ fn too_deep(chunk: &str) -> Option<usize> {
         return None;
     }
     let (mut depth, mut line, mut quote) = (0usize, 1, None);
+    // Depth counting every bracket, quoted or not: the quote tracking below is a guess at
+    // where scalars start, and a stray quote must not hide a deep structure after it.
+    let mut raw_depth = 0usize;
     let mut previous = ' ';
     let mut chars = chunk.chars().peekable();
     while let Some(c) = chars.next() {
+        match c {
+            '[' | '{' => raw_depth += 1,
+            ']' | '}' => raw_depth = raw_depth.saturating_sub(1),
+            _ => {}
+        }
+        if raw_depth > MAX_RAW_DEPTH {
+            return Some(line);
+        }
         match (quote, c) {
             (_, '\n') => {
                 line += 1;
@@ -203,5 +228,13 @@ mod tests {
         );
         assert_eq!(docs[0].parsed.as_ref().unwrap()["a"], 1);
         assert_eq!(docs[2].parsed.as_ref().unwrap()["ok"][2][0][0], 1);
+        // A stray quote in a plain scalar does not hide what follows it.
+        let hidden = format!(
+            "title: say \"hi\nx: {}{}\n",
+            "[".repeat(5_000),
+            "]".repeat(5_000)
+        );
+        assert!(documents(hidden.as_bytes())[0].parsed.is_err());
+        assert!(parse_one(&format!("x: {}1{}", "[".repeat(100), "]".repeat(100))).is_err());
     }
 }

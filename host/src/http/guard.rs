@@ -24,14 +24,18 @@ impl AllowedHosts {
         Self(names.into_iter().map(|n| n.to_ascii_lowercase()).collect())
     }
 
+    /// Whether `name` is one of the configured names (not merely an address).
+    fn names(&self, name: &str) -> bool {
+        self.0
+            .iter()
+            .any(|allowed| name.eq_ignore_ascii_case(allowed))
+    }
+
     fn allows(&self, host: &str) -> bool {
         let name = host_name(host);
         name.parse::<std::net::IpAddr>().is_ok()
             || name.eq_ignore_ascii_case("localhost")
-            || self
-                .0
-                .iter()
-                .any(|allowed| name.eq_ignore_ascii_case(allowed))
+            || self.names(name)
     }
 }
 
@@ -45,7 +49,13 @@ pub async fn guard(State(hosts): State<AllowedHosts>, request: Request, next: Ne
 
 fn check(hosts: &AllowedHosts, method: &Method, headers: &HeaderMap) -> Result<(), ApiError> {
     let text = |name| headers.get(name).and_then(|v| v.to_str().ok());
-    let host = text(header::HOST);
+    let host =
+        match headers.get(header::HOST) {
+            None => None,
+            Some(value) => Some(value.to_str().map_err(|_| {
+                ApiError::not_allowed("a Host header that is not ASCII is refused")
+            })?),
+        };
     if let Some(host) = host
         && !hosts.allows(host)
     {
@@ -57,16 +67,21 @@ fn check(hosts: &AllowedHosts, method: &Method, headers: &HeaderMap) -> Result<(
     if matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS) {
         return Ok(());
     }
-    if let Some(site) = text(header::HeaderName::from_static("sec-fetch-site"))
-        && !matches!(site, "same-origin" | "none")
-    {
-        return Err(ApiError::not_allowed(format!(
-            "{method} from another site ({site}) is refused"
-        )));
-    }
-    if let Some(origin) = text(header::ORIGIN) {
-        let same = match (origin.split_once("://"), host) {
-            (Some((_, origin_host)), Some(host)) => origin_host.eq_ignore_ascii_case(host),
+    // The browser's own word on where a request comes from, when it gives it (secure and
+    // loopback origins), decides; a proxy may have rewritten Host, so Origin need not match.
+    if let Some(site) = text(header::HeaderName::from_static("sec-fetch-site")) {
+        if !matches!(site, "same-origin" | "none") {
+            return Err(ApiError::not_allowed(format!(
+                "{method} from another site ({site}) is refused"
+            )));
+        }
+    } else if let Some(origin) = text(header::ORIGIN) {
+        // Otherwise the Origin must be the portal: this very host, or one of its names.
+        let origin_host = origin.split_once("://").map(|(_, rest)| rest);
+        let same = match (origin_host, host) {
+            (Some(origin_host), Some(host)) => {
+                origin_host.eq_ignore_ascii_case(host) || hosts.names(host_name(origin_host))
+            }
             _ => false,
         };
         if !same {
@@ -101,7 +116,11 @@ fn check(hosts: &AllowedHosts, method: &Method, headers: &HeaderMap) -> Result<(
 /// `host[:port]` or `[v6]:port` without the port and brackets.
 fn host_name(host: &str) -> &str {
     match host.strip_prefix('[') {
-        Some(v6) => v6.split(']').next().unwrap_or(v6),
+        // Anything after the bracket but a port makes it no address at all.
+        Some(v6) => match v6.split_once(']') {
+            Some((address, rest)) if rest.is_empty() || rest.starts_with(':') => address,
+            _ => host,
+        },
         None => host.rsplit_once(':').map_or(host, |(name, _)| name),
     }
 }
@@ -157,6 +176,31 @@ mod tests {
         assert!(
             post(&[host]).is_ok(),
             "scripts and CLIs send neither header"
+        );
+        // Behind a proxy that rewrites Host: the browser's same-origin word, or the portal's
+        // configured name as Origin, still passes.
+        let named = AllowedHosts::new(["portal.example.com".to_string()]);
+        for headers_ in [
+            headers(&[
+                host,
+                ("origin", "https://portal.example.com"),
+                ("sec-fetch-site", "same-origin"),
+            ]),
+            headers(&[host, ("origin", "null"), ("sec-fetch-site", "same-origin")]),
+            headers(&[host, ("origin", "http://portal.example.com:8080")]),
+        ] {
+            assert!(
+                check(&named, &Method::POST, &headers_).is_ok(),
+                "{headers_:?}"
+            );
+        }
+        assert!(
+            check(
+                &named,
+                &Method::GET,
+                &headers(&[("host", "[::1]evil.example")])
+            )
+            .is_err()
         );
         for refused in [
             post(&[host, ("origin", "http://evil.example")]),

@@ -50,8 +50,14 @@ impl Switches {
         }
     }
 
+    /// The switch of `id`; after a damaged file, off for any plugin it does not name (one
+    /// that failed to load at start-up, or came later), as the file might have.
     pub fn get(&self, id: &str) -> Option<bool> {
-        super::lock(&self.by_id).get(id).copied()
+        let by_id = super::lock(&self.by_id);
+        by_id
+            .get(id)
+            .copied()
+            .or_else(|| self.damaged.then_some(false))
     }
 
     /// Sets one switch and writes them all.
@@ -96,6 +102,7 @@ mod tests {
         damaged.fail_closed(["probe".to_string(), "ownership".to_string()]);
         assert_eq!(damaged.get("probe"), Some(false));
         assert_eq!(damaged.get("ownership"), Some(false));
+        assert_eq!(damaged.get("loaded-later"), Some(false));
         // Switching one on writes a whole, good file that keeps the others off.
         damaged.set("ownership", true).unwrap();
         let repaired = Switches::load(data.path());

@@ -769,8 +769,8 @@ fn hostile_files_are_errors_naming_file_and_document_and_never_stall_the_server(
         .collect();
     let expected = [
         "catalog/catalog-info.yaml 2 $text './pipe.yaml' is not a regular file (a FIFO)",
-        "catalog/catalog-info.yaml 3 $text './huge.txt' is 200.0 MiB; the limit is 8 MiB",
-        "catalog/catalog-info.yaml 4 the entity is 5.0 MiB with what its placeholders read; the limit is 4 MiB",
+        "catalog/catalog-info.yaml 3 $text './huge.txt' is 200.0 MiB; the limit is 3 MiB (what is left of the entity's size limit)",
+        "catalog/catalog-info.yaml 4 the entity is 5.0 MiB; the limit is 4 MiB",
         "catalog/catalog-info.yaml 5 YAML nested deeper than 64 levels at line",
         "catalog/catalog-info.yaml 6 not UTF-8 text at line",
         "sub/catalog-info.yaml null is not a regular file (a FIFO)",
