@@ -162,6 +162,8 @@ pub struct Grants {
     pub missing: Vec<String>,
     pub timeout_ms: u64,
     pub memory_mib: u64,
+    /// Calls that may run at once.
+    pub concurrency: u32,
 }
 
 /// Calls made to a plugin since the server started, over all its versions.
@@ -173,9 +175,18 @@ pub struct CallStats {
     pub failures: u64,
     pub traps: u64,
     pub timeouts: u64,
+    /// Calls turned away with 503: the plugin's concurrency limit was reached, or no call
+    /// slot freed up in time. Counted in `calls`, not in `failures`.
+    pub refused: u64,
+    /// Calls running now.
+    pub running: u32,
+    /// Calls that waited for a call slot before running.
+    pub queued: u64,
     /// Latency over the most recent calls, in milliseconds.
     pub p50_ms: f64,
     pub p99_ms: f64,
+    /// The longest recent waits for a call slot, in milliseconds.
+    pub queue_p99_ms: f64,
 }
 
 /// One entity tab a plugin offers.

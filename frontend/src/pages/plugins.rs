@@ -109,14 +109,20 @@ fn PluginRow(plugin: PluginSummary, on_done: Callback<Result<String, String>>) -
         .chain(grants.secrets.iter().map(|k| format!("secret {k}")))
         .chain(grants.catalog_write.then(|| "catalog write".to_string()))
         .collect();
-    let limits = format!("{} ms, {} MiB", grants.timeout_ms, grants.memory_mib);
+    let limits = format!(
+        "{} ms, {} MiB, {} at once",
+        grants.timeout_ms, grants.memory_mib, grants.concurrency
+    );
     let missing = grants.missing.join(", ");
     let stats = &plugin.stats;
     let calls = format!(
-        "{} calls, {} failed ({} traps, {} timeouts)",
-        stats.calls, stats.failures, stats.traps, stats.timeouts
+        "{} calls, {} failed ({} traps, {} timeouts), {} refused busy, {} running",
+        stats.calls, stats.failures, stats.traps, stats.timeouts, stats.refused, stats.running
     );
-    let latency = format!("p50 {:.2} ms · p99 {:.2} ms", stats.p50_ms, stats.p99_ms);
+    let latency = format!(
+        "p50 {:.2} ms · p99 {:.2} ms · queue p99 {:.2} ms",
+        stats.p50_ms, stats.p99_ms, stats.queue_p99_ms
+    );
     let toggle = if plugin.state == PluginState::Disabled { "enable" } else { "disable" };
     view! {
         <tr data-plugin=plugin.id.clone()>

@@ -150,7 +150,7 @@ fn load(
     file: &Path,
     catalog: Arc<Catalog>,
     config: Option<PathBuf>,
-) -> anyhow::Result<(PluginHost, PluginSummary)> {
+) -> anyhow::Result<(Arc<PluginHost>, PluginSummary)> {
     let name = file
         .file_name()
         .with_context(|| format!("{} is not a file", file.display()))?;
@@ -181,11 +181,13 @@ fn load(
         },
         catalog,
     )?;
-    let summary = host
+    let mut summary = host
         .summaries()
         .pop()
         .context("the plugin was not loaded")?;
-    Ok((host, summary))
+    // The file the user named, not its copy in the scratch folder.
+    summary.file = file.display().to_string();
+    Ok((Arc::new(host), summary))
 }
 
 /// Compiled plugin code, kept across runs because Python and JavaScript components take
@@ -301,7 +303,7 @@ fn test(
     let tabs: Vec<String> = match tab {
         Some(tab) => vec![tab.to_string()],
         None => {
-            let offered = host.tabs_for(&entity_ref)?;
+            let offered = host.block_on(host.tabs_for(&entity_ref))?;
             if let Some(failure) = offered.errors.first() {
                 bail!("{}", failure.message);
             }
@@ -315,7 +317,7 @@ fn test(
     let mut rendered = Vec::new();
     let mut failed = false;
     for tab in &tabs {
-        match host.render_tab(&summary.id, tab, &entity_ref) {
+        match host.block_on(host.render_tab(&summary.id, tab, &entity_ref)) {
             Ok(tree) => rendered.push(tree),
             Err(e) => {
                 eprintln!("tab {tab}: {e}");

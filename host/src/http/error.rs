@@ -10,6 +10,7 @@ use axum::http::StatusCode;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
+use std::time::Duration;
 
 /// A failed API call: status, Backstage error name and a message for people.
 #[derive(Debug, Clone)]
@@ -17,38 +18,45 @@ pub struct ApiError {
     pub status: StatusCode,
     pub name: &'static str,
     pub message: String,
+    /// Sent as `Retry-After` (whole seconds): the server is busy, not broken.
+    pub retry_after: Option<Duration>,
 }
 
 impl ApiError {
-    pub fn not_found(message: impl Into<String>) -> Self {
+    pub fn new(status: StatusCode, name: &'static str, message: impl Into<String>) -> Self {
         Self {
-            status: StatusCode::NOT_FOUND,
-            name: "NotFoundError",
+            status,
+            name,
             message: message.into(),
+            retry_after: None,
         }
+    }
+
+    pub fn not_found(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, "NotFoundError", message)
     }
 
     pub fn input(message: impl Into<String>) -> Self {
-        Self {
-            status: StatusCode::BAD_REQUEST,
-            name: "InputError",
-            message: message.into(),
-        }
+        Self::new(StatusCode::BAD_REQUEST, "InputError", message)
     }
 
     pub fn conflict(message: impl Into<String>) -> Self {
-        Self {
-            status: StatusCode::CONFLICT,
-            name: "ConflictError",
-            message: message.into(),
-        }
+        Self::new(StatusCode::CONFLICT, "ConflictError", message)
     }
 
     pub fn not_allowed(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::FORBIDDEN, "NotAllowedError", message)
+    }
+
+    /// 503: try again after `retry_after`.
+    pub fn unavailable(message: impl Into<String>, retry_after: Duration) -> Self {
         Self {
-            status: StatusCode::FORBIDDEN,
-            name: "NotAllowedError",
-            message: message.into(),
+            retry_after: Some(retry_after),
+            ..Self::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "ServiceUnavailableError",
+                message,
+            )
         }
     }
 
@@ -58,13 +66,11 @@ impl ApiError {
         let id = uuid::Uuid::new_v4().simple().to_string();
         let id = &id[..12];
         tracing::error!(error_id = id, "internal error: {error:#}");
-        Self {
-            status: StatusCode::INTERNAL_SERVER_ERROR,
-            name: "Error",
-            message: format!(
-                "internal server error (error id {id}; details are in the server log)"
-            ),
-        }
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "Error",
+            format!("internal server error (error id {id}; details are in the server log)"),
+        )
     }
 }
 
@@ -89,15 +95,25 @@ pub async fn error_body(request: Request, next: Next) -> Response {
     let response = next.run(request).await;
     match response.extensions().get::<ApiError>().cloned() {
         None => response,
-        Some(error) => (
-            error.status,
-            Json(json!({
-                "error": {"name": error.name, "message": error.message},
-                "request": {"method": method, "url": url},
-                "response": {"statusCode": error.status.as_u16()},
-            })),
-        )
-            .into_response(),
+        Some(error) => {
+            let mut response = (
+                error.status,
+                Json(json!({
+                    "error": {"name": error.name, "message": error.message},
+                    "request": {"method": method, "url": url},
+                    "response": {"statusCode": error.status.as_u16()},
+                })),
+            )
+                .into_response();
+            if let Some(after) = error.retry_after {
+                let seconds = after.as_secs().max(1);
+                response.headers_mut().insert(
+                    axum::http::header::RETRY_AFTER,
+                    axum::http::HeaderValue::from(seconds),
+                );
+            }
+            response
+        }
     }
 }
 

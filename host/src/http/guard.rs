@@ -101,13 +101,13 @@ fn check(hosts: &AllowedHosts, method: &Method, headers: &HeaderMap) -> Result<(
             essence.as_str(),
             "application/x-www-form-urlencoded" | "multipart/form-data" | "text/plain"
         ) {
-            return Err(ApiError {
-                status: StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                name: "InputError",
-                message: format!(
+            return Err(ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "InputError",
+                format!(
                     "{method} with content type '{essence}' is refused: send application/json (a plugin upload: application/wasm)"
                 ),
-            });
+            ));
         }
     }
     Ok(())

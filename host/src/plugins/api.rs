@@ -38,6 +38,9 @@ where
         .route("/{plugin}/actions/{action}", post(run_action))
 }
 
+/// What a refused (busy) plugin call tells the client to wait before trying again.
+const RETRY_AFTER: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// Largest `.wasm` accepted by upload (Python and JS components run to tens of MiB).
 const MAX_UPLOAD_BYTES: usize = 64 << 20;
 
@@ -57,14 +60,14 @@ impl From<PluginError> for ApiError {
         match error {
             PluginError::EntityNotFound(_)
             | PluginError::UnknownPlugin(_)
+            | PluginError::UnknownTab { .. }
             | PluginError::UnknownAction { .. } => ApiError::not_found(error.to_string()),
+            PluginError::Busy { .. } => ApiError::unavailable(error.to_string(), RETRY_AFTER),
             PluginError::Disabled(_) => ApiError::conflict(error.to_string()),
             PluginError::Invalid(_) => ApiError::input(error.to_string()),
-            PluginError::CallFailed { .. } => ApiError {
-                status: StatusCode::BAD_GATEWAY,
-                name: "PluginError",
-                message: error.to_string(),
-            },
+            PluginError::CallFailed { .. } => {
+                ApiError::new(StatusCode::BAD_GATEWAY, "PluginError", error.to_string())
+            }
             PluginError::Internal(e) => ApiError::from(e),
         }
     }
@@ -122,8 +125,7 @@ async fn tabs(
     State(plugins): State<Arc<PluginHost>>,
     Query(param): Query<EntityParam>,
 ) -> Result<Json<EntityTabs>, ApiError> {
-    let entity_ref = param.entity_ref()?;
-    blocking(move || Ok(Json(plugins.tabs_for(&entity_ref)?))).await
+    Ok(Json(plugins.tabs_for(&param.entity_ref()?).await?))
 }
 
 async fn render_tab(
@@ -132,7 +134,7 @@ async fn render_tab(
     Query(param): Query<EntityParam>,
 ) -> Result<Json<RenderedTab>, ApiError> {
     let entity_ref = param.entity_ref()?;
-    blocking(move || Ok(Json(plugins.render_tab(&plugin, &tab, &entity_ref)?))).await
+    Ok(Json(plugins.render_tab(&plugin, &tab, &entity_ref).await?))
 }
 
 /// Runs a scaffolder action on a scratch workspace: for plugin authors and operators to try an
@@ -142,5 +144,5 @@ async fn run_action(
     Path((plugin, action)): Path<(String, String)>,
     JsonBody(run): JsonBody<ActionRun>,
 ) -> Result<Json<ActionOutcome>, ApiError> {
-    blocking(move || Ok(Json(plugins.run_action(&plugin, &action, run)?))).await
+    Ok(Json(plugins.run_action(&plugin, &action, run).await?))
 }

@@ -1,23 +1,31 @@
 //! The one place that configures wasmtime: the engine, the pooling allocator, the limits every
-//! call runs under (deadline by epoch, memory cap), and the on-disk cache of compiled
-//! components. No other code touches these knobs.
+//! call runs under (deadline by epoch, memory cap, concurrency), and the on-disk cache of
+//! compiled components. No other code touches these knobs.
+//!
+//! Calls run async: a plugin waiting on the network holds no thread, and a plugin computing
+//! yields to the others at every epoch tick, so one busy plugin cannot hold a worker.
 
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::path::Path;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use wasmtime::component::Component;
 use wasmtime::{
     Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, ResourceLimiter, Store,
-    StoreLimits, StoreLimitsBuilder,
+    StoreLimits, StoreLimitsBuilder, UpdateDeadline,
 };
 
 /// How often the epoch advances; deadlines are whole ticks.
 const EPOCH_TICK: Duration = Duration::from_millis(10);
 
-/// Plugin calls running at once; more wait for a slot. The pooling allocator is sized for
-/// this many instances.
-pub const MAX_CONCURRENT_CALLS: u32 = 64;
+/// Plugin calls running at once over all plugins; more wait briefly for a slot. The pooling
+/// allocator is sized for this many instances. A call waiting on the network holds only its
+/// instance, so this can be far above the number of threads.
+pub const MAX_CONCURRENT_CALLS: u32 = 256;
+
+/// Calls of one plugin running at once unless the operator sets `limits.concurrency`: one
+/// plugin cannot take every slot.
+pub const DEFAULT_CONCURRENCY: u32 = 32;
 
 /// The most linear memory any call may be granted.
 pub const MAX_MEMORY_BYTES: usize = 256 << 20;
@@ -29,6 +37,8 @@ pub struct CallLimits {
     pub deadline: Duration,
     /// Linear memory a call may grow to, in bytes.
     pub memory_bytes: usize,
+    /// Calls of this plugin that may run at once; more are refused at once.
+    pub concurrency: u32,
 }
 
 impl Default for CallLimits {
@@ -36,6 +46,7 @@ impl Default for CallLimits {
         Self {
             deadline: Duration::from_secs(2),
             memory_bytes: 64 << 20,
+            concurrency: DEFAULT_CONCURRENCY,
         }
     }
 }
@@ -146,18 +157,25 @@ impl ResourceLimiter for MemoryCap {
     }
 }
 
-/// A fresh store for one call: nothing is shared with earlier calls, and the call traps when
-/// its deadline passes.
-pub fn new_store<T: Limited + 'static>(engine: &Engine, data: T, limits: CallLimits) -> Store<T> {
+/// A fresh store for one call: nothing is shared with earlier calls. The call yields to other
+/// calls at every epoch tick and traps (`Trap::Interrupt`) once its deadline, counted from
+/// now, has passed.
+pub fn new_store<T: Limited + Send + 'static>(
+    engine: &Engine,
+    data: T,
+    limits: CallLimits,
+) -> Store<T> {
     let mut store = Store::new(engine, data);
     store.limiter(|state| state.memory_cap());
-    let ticks = limits
-        .deadline
-        .as_millis()
-        .div_ceil(EPOCH_TICK.as_millis())
-        .max(1);
-    store.set_epoch_deadline(ticks as u64);
-    store.epoch_deadline_trap();
+    let started = Instant::now();
+    store.epoch_deadline_callback(move |_| {
+        Ok(if started.elapsed() >= limits.deadline {
+            UpdateDeadline::Interrupt
+        } else {
+            UpdateDeadline::YieldCustom(1, Box::pin(tokio::task::yield_now()))
+        })
+    });
+    store.set_epoch_deadline(1);
     store
 }
 

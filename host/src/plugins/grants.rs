@@ -124,6 +124,8 @@ pub struct LimitsGrant {
     /// At most 256.
     #[serde(rename = "memoryMiB")]
     pub memory_mib: Option<u64>,
+    /// Calls that may run at once (1 to 256); more are refused with 503 at once.
+    pub concurrency: Option<u32>,
 }
 
 /// What one plugin may use, worked out when it is loaded.
@@ -202,6 +204,9 @@ impl Effective {
                 .map_or(defaults.memory_bytes, |mib| {
                     ((mib as usize) << 20).min(engine::MAX_MEMORY_BYTES)
                 }),
+            concurrency: grant.limits.concurrency.map_or(defaults.concurrency, |n| {
+                n.clamp(1, engine::MAX_CONCURRENT_CALLS)
+            }),
         };
         Self {
             hosts,
@@ -227,6 +232,7 @@ impl Effective {
             missing: self.missing.clone(),
             timeout_ms: self.limits.deadline.as_millis() as u64,
             memory_mib: (self.limits.memory_bytes >> 20) as u64,
+            concurrency: self.limits.concurrency,
         }
     }
 
@@ -252,7 +258,7 @@ mod tests {
             "[capabilities]\nhosts = [\"ci.example.com\", \"evil.example.com\"]\nconfig = [\"url\", \"token\", \"unset\"]\ncatalog-write = true\n",
         );
         let grant: OperatorGrant = serde_yaml::from_str(
-            "allowedHosts: [CI.example.com, other.example.com]\nconfig: {url: 'https://ci', extra: x}\nsecrets: {token: CI_TOKEN}\nlimits: {timeoutMs: 500, memoryMiB: 16}\n",
+            "allowedHosts: [CI.example.com, other.example.com]\nconfig: {url: 'https://ci', extra: x}\nsecrets: {token: CI_TOKEN}\nlimits: {timeoutMs: 500, memoryMiB: 16, concurrency: 4}\n",
         )
         .unwrap();
         let effective = Effective::new(&manifest, &grant, |var| {
@@ -280,6 +286,7 @@ mod tests {
         );
         assert_eq!(effective.limits.deadline, Duration::from_millis(500));
         assert_eq!(effective.limits.memory_bytes, 16 << 20);
+        assert_eq!(effective.limits.concurrency, 4);
         let summary = effective.summary();
         assert_eq!(summary.config, vec!["url"]);
         assert_eq!(summary.secrets, vec!["token"]);

@@ -34,7 +34,7 @@ use bindings::HostState;
 pub use grants::OperatorGrant;
 pub use registry::check_id;
 use registry::{Failure, LoadedPlugin, Loader, Registry};
-use sandbox::{CallError, Sandbox};
+use sandbox::{CallError, CallFuture, Ran, Sandbox};
 use stats::{Outcome, Stats};
 use switches::Switches;
 
@@ -45,10 +45,19 @@ pub enum PluginError {
     EntityNotFound(String),
     #[error("no loaded plugin '{0}'")]
     UnknownPlugin(String),
+    #[error("plugin '{plugin}' offers no tab '{tab}' for {entity}")]
+    UnknownTab {
+        plugin: String,
+        tab: String,
+        entity: String,
+    },
     #[error("plugin '{plugin}' offers no action '{action}'")]
     UnknownAction { plugin: String, action: String },
     #[error("plugin '{0}' is disabled")]
     Disabled(String),
+    /// Turned away at once rather than queued behind calls that would eat its deadline.
+    #[error("plugin '{plugin}' is busy ({reason}); try again shortly")]
+    Busy { plugin: String, reason: String },
     #[error("plugin '{plugin}' failed in {call}: {reason}")]
     CallFailed {
         plugin: String,
@@ -185,16 +194,58 @@ impl PluginHost {
         Ok(plugin)
     }
 
+    /// Waits for a plugin call from a thread outside any async context (the CLI).
+    pub fn block_on<T>(&self, work: impl Future<Output = T>) -> T {
+        self.sandbox.block_on(work)
+    }
+
+    /// Runs `work` on the plugin runtime (see `sandbox`): every public call goes through here,
+    /// so no plugin code runs on the server's threads.
+    async fn on_plugin_runtime<T, Work>(
+        self: &Arc<Self>,
+        work: impl FnOnce(Arc<Self>) -> Work,
+    ) -> Result<T, PluginError>
+    where
+        T: Send + 'static,
+        Work: Future<Output = Result<T, PluginError>> + Send + 'static,
+    {
+        let host = self.clone();
+        self.sandbox.spawn(work(host)).await?
+    }
+
     /// One call on a fresh instance of `plugin`; `check` accepts or refuses what it returned.
-    /// Counted in the plugin's stats either way.
-    fn call<R, T>(
+    /// Refused at once when the plugin already has its limit of calls running. Counted in the
+    /// plugin's stats either way.
+    async fn call<R, T, F>(
         &self,
         plugin: &LoadedPlugin,
         call: &str,
-        f: impl FnOnce(&mut Store<HostState>, &Instance) -> wasmtime::Result<R>,
+        f: F,
         check: impl FnOnce(R) -> Result<T, String>,
-    ) -> Result<T, PluginError> {
-        let (took, result) = self.sandbox.run(&plugin.id, &plugin.pre, &plugin.grants, f);
+    ) -> Result<T, PluginError>
+    where
+        F: for<'a> FnOnce(&'a mut Store<HostState>, &'a Instance) -> CallFuture<'a, R> + Send,
+    {
+        let stats = self.stats_of(&plugin.id);
+        let busy = |reason: String| {
+            tracing::debug!(plugin = %plugin.id, "{call} refused: {reason}");
+            PluginError::Busy {
+                plugin: plugin.id.to_string(),
+                reason,
+            }
+        };
+        let limit = plugin.grants.limits.concurrency;
+        let Some(_admitted) = stats.admit(limit) else {
+            return Err(busy(format!("{limit} of its calls are running")));
+        };
+        let Ran {
+            took,
+            queued,
+            result,
+        } = self
+            .sandbox
+            .run(&plugin.id, &plugin.pre, &plugin.grants, f)
+            .await;
         let result = result.and_then(|answer| {
             check(answer).map_err(|reason| CallError {
                 outcome: Outcome::Failed,
@@ -202,8 +253,11 @@ impl PluginHost {
             })
         });
         let outcome = result.as_ref().err().map_or(Outcome::Ok, |e| e.outcome);
-        self.stats_of(&plugin.id).record(took, outcome);
+        stats.record(took, queued, outcome);
         result.map_err(|e| {
+            if e.outcome == Outcome::Refused {
+                return busy(e.reason);
+            }
             tracing::warn!(plugin = %plugin.id, "{call} failed: {}", e.reason);
             PluginError::CallFailed {
                 plugin: plugin.id.to_string(),

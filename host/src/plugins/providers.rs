@@ -42,7 +42,11 @@ pub fn start(host: Arc<PluginHost>) -> anyhow::Result<()> {
                     if !enabled || ran.is_some() {
                         continue;
                     }
-                    let interval = match host.run_provider(&plugin) {
+                    let run = host.on_plugin_runtime({
+                        let plugin = plugin.clone();
+                        move |host| async move { host.run_provider(&plugin).await }
+                    });
+                    let interval = match host.sandbox.block_on(run) {
                         Ok(asked) => Duration::from_secs(asked.into()).clamp(SHORTEST, LONGEST),
                         Err(e) => {
                             tracing::warn!(plugin = %plugin.id, "entity provider run failed: {e}");
@@ -73,23 +77,27 @@ impl PluginHost {
 
     /// Asks a provider for its entities and hands them to the catalog; returns the interval
     /// it asks for until the next run.
-    fn run_provider(&self, plugin: &LoadedPlugin) -> Result<u32, PluginError> {
-        let Some(indices) = &plugin.exports.provider else {
+    async fn run_provider(&self, plugin: &LoadedPlugin) -> Result<u32, PluginError> {
+        let Some(indices) = plugin.exports.provider.clone() else {
             return Err(PluginError::Invalid(format!(
                 "plugin '{}' is not an entity provider",
                 plugin.id
             )));
         };
-        let (interval, documents) = self.call(
-            plugin,
-            "entity-provider.provide",
-            |store, instance| {
-                let provider = indices.load(&mut *store, instance)?;
-                let interval = provider.call_refresh_interval_seconds(&mut *store)?;
-                Ok((interval, provider.call_provide(&mut *store)?))
-            },
-            |(interval, documents)| documents.map(|d| (interval, d)),
-        )?;
+        let (interval, documents) = self
+            .call(
+                plugin,
+                "entity-provider.provide",
+                move |store, instance| {
+                    Box::pin(async move {
+                        let provider = indices.load(&mut *store, instance)?;
+                        let interval = provider.call_refresh_interval_seconds(&mut *store).await?;
+                        Ok((interval, provider.call_provide(&mut *store).await?))
+                    })
+                },
+                |(interval, documents)| documents.map(|d| (interval, d)),
+            )
+            .await?;
         self.sandbox
             .catalog()
             .provide(&plugin.id, &documents)

@@ -244,28 +244,44 @@ impl Loader<'_> {
         };
         let manifest = Manifest::find(file, bytes).map_err(|e| fail(format!("manifest: {e}")))?;
         let unnamed: Arc<str> = Arc::from(file.display().to_string());
-        let (_, described) = self.sandbox.run(
-            &unnamed,
-            &pre,
-            &Arc::new(Effective::default()),
-            |store, instance| {
-                // Loading every export here checks its types against the contract.
-                if let Some(tabs) = &exports.tabs {
-                    tabs.load(&mut *store, instance)?;
-                }
-                let actions = match &exports.actions {
-                    Some(actions) => actions
-                        .load(&mut *store, instance)?
-                        .call_list_actions(&mut *store)?,
-                    None => Vec::new(),
-                };
-                if let Some(provider) = &exports.provider {
-                    provider.load(&mut *store, instance)?;
-                }
-                let info = meta.load(&mut *store, instance)?.call_info(&mut *store)?;
-                Ok((info, actions))
-            },
+        let (tabs, listed, provider) = (
+            exports.tabs.clone(),
+            exports.actions.clone(),
+            exports.provider.clone(),
         );
+        let described = self
+            .sandbox
+            .block_on(self.sandbox.run(
+                &unnamed,
+                &pre,
+                &Arc::new(Effective::default()),
+                move |store, instance| {
+                    Box::pin(async move {
+                        // Loading every export here checks its types against the contract.
+                        if let Some(tabs) = &tabs {
+                            tabs.load(&mut *store, instance)?;
+                        }
+                        let actions = match &listed {
+                            Some(actions) => {
+                                actions
+                                    .load(&mut *store, instance)?
+                                    .call_list_actions(&mut *store)
+                                    .await?
+                            }
+                            None => Vec::new(),
+                        };
+                        if let Some(provider) = &provider {
+                            provider.load(&mut *store, instance)?;
+                        }
+                        let info = meta
+                            .load(&mut *store, instance)?
+                            .call_info(&mut *store)
+                            .await?;
+                        Ok((info, actions))
+                    })
+                },
+            ))
+            .result;
         let (info, actions) =
             described.map_err(|e| fail(format!("meta.info failed: {}", e.reason)))?;
         check_id(&info.id).map_err(fail)?;

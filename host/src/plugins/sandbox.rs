@@ -1,9 +1,17 @@
-//! Running one plugin call: a fresh store under the plugin's limits, the instance, the call,
-//! and every way it can go wrong turned into a message that names the plugin and the call.
+//! Running one plugin call: an instance slot, a fresh store under the plugin's limits, the
+//! instance, the call, and every way it can go wrong turned into a message that names the
+//! plugin and the call.
+//!
+//! Calls run on the sandbox's own runtime, never on the server's: its worker threads run at a
+//! lower CPU priority, so catalog, docs and admin requests keep their latency however busy
+//! plugins are.
 
-use std::sync::{Arc, Condvar, Mutex};
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use tokio::sync::Semaphore;
 use wasmtime::component::{Instance, InstancePre, Linker};
 use wasmtime::{Engine, Store, Trap};
 
@@ -13,14 +21,26 @@ use super::grants::Effective;
 use super::stats::Outcome;
 use crate::catalog::Catalog;
 
-/// The engine, the linker with every host import, and the services host functions reach.
+/// What a call does with its fresh instance. Boxed because it borrows the store.
+pub type CallFuture<'a, R> = Pin<Box<dyn Future<Output = wasmtime::Result<R>> + Send + 'a>>;
+
+/// How long a call waits for one of the `MAX_CONCURRENT_CALLS` slots before it is refused: a
+/// short queue absorbs a burst, a long one would eat the caller's own deadline.
+const QUEUE_WAIT: Duration = Duration::from_millis(250);
+
+/// Host-side waits (a timer the plugin sleeps on) are not interrupted by epochs; the whole call
+/// is dropped this long after its deadline.
+const DEADLINE_GRACE: Duration = Duration::from_millis(100);
+
+/// The engine, the linker with every host import, the services host functions reach, and the
+/// runtime calls run on.
 pub struct Sandbox {
     pub engine: Engine,
     pub linker: Linker<HostState>,
     catalog: Arc<Catalog>,
-    /// Calls running now, at most `engine::MAX_CONCURRENT_CALLS`.
-    running: Mutex<u32>,
-    finished: Condvar,
+    slots: Semaphore,
+    /// Dropped without waiting (see `Drop`), so it is an `Option`.
+    runtime: Option<tokio::runtime::Runtime>,
 }
 
 /// A call that did not return normally.
@@ -30,17 +50,32 @@ pub struct CallError {
     pub reason: String,
 }
 
+/// One call's result with how long it ran and how long it waited for a slot.
+pub struct Ran<R> {
+    pub took: Duration,
+    pub queued: Duration,
+    pub result: Result<R, CallError>,
+}
+
 impl Sandbox {
     pub fn new(catalog: Arc<Catalog>) -> anyhow::Result<Self> {
         let engine = engine::new_engine()?;
         let mut linker = Linker::new(&engine);
         bindings::add_to_linker(&mut linker)?;
+        let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(workers)
+            .max_blocking_threads(8)
+            .thread_name("plugin-worker")
+            .on_thread_start(lower_priority)
+            .enable_all()
+            .build()?;
         Ok(Self {
             engine,
             linker,
             catalog,
-            running: Mutex::new(0),
-            finished: Condvar::new(),
+            slots: Semaphore::new(engine::MAX_CONCURRENT_CALLS as usize),
+            runtime: Some(runtime),
         })
     }
 
@@ -48,60 +83,108 @@ impl Sandbox {
         &self.catalog
     }
 
-    /// Runs `f` on a fresh instance. Returns how long it took along with the result.
-    pub fn run<R>(
+    fn runtime(&self) -> &tokio::runtime::Runtime {
+        self.runtime
+            .as_ref()
+            .expect("the runtime lives as long as the sandbox")
+    }
+
+    /// Runs `work` on the plugin runtime; awaiting it holds no thread of the caller's.
+    pub async fn spawn<T: Send + 'static>(
+        &self,
+        work: impl Future<Output = T> + Send + 'static,
+    ) -> anyhow::Result<T> {
+        self.runtime()
+            .spawn(work)
+            .await
+            .map_err(|e| anyhow::anyhow!("plugin task ended abnormally: {e}"))
+    }
+
+    /// Runs `work` to completion from a thread outside any async context (start-up, the
+    /// folder watcher, the provider scheduler, the CLI).
+    pub fn block_on<T>(&self, work: impl Future<Output = T>) -> T {
+        self.runtime().block_on(work)
+    }
+
+    /// Runs `f` on a fresh instance once a slot is free.
+    pub async fn run<R, F>(
         &self,
         plugin_id: &Arc<str>,
         pre: &InstancePre<HostState>,
         grants: &Arc<Effective>,
-        f: impl FnOnce(&mut Store<HostState>, &Instance) -> wasmtime::Result<R>,
-    ) -> (Duration, Result<R, CallError>) {
-        let _slot = self.slot();
+        f: F,
+    ) -> Ran<R>
+    where
+        F: for<'a> FnOnce(&'a mut Store<HostState>, &'a Instance) -> CallFuture<'a, R> + Send,
+    {
+        let queued_at = Instant::now();
+        let Ok(Ok(_slot)) = tokio::time::timeout(QUEUE_WAIT, self.slots.acquire()).await else {
+            return Ran {
+                took: Duration::ZERO,
+                queued: queued_at.elapsed(),
+                result: Err(CallError {
+                    outcome: Outcome::Refused,
+                    reason: format!(
+                        "all {} plugin call slots stayed busy for {QUEUE_WAIT:?}",
+                        engine::MAX_CONCURRENT_CALLS
+                    ),
+                }),
+            };
+        };
+        let queued = queued_at.elapsed();
         let started = Instant::now();
+        let limits = grants.limits;
         let state = HostState::new(plugin_id.clone(), self.catalog.clone(), grants.clone());
-        let mut store = engine::new_store(&self.engine, state, grants.limits);
-        let result = pre
-            .instantiate(&mut store)
-            .and_then(|instance| f(&mut store, &instance));
-        let took = started.elapsed();
-        (
-            took,
-            result.map_err(|error| describe(&error, grants.limits)),
-        )
-    }
-}
-
-/// One of the pool's instance slots, given back when dropped.
-struct Slot<'a>(&'a Sandbox);
-
-impl Drop for Slot<'_> {
-    fn drop(&mut self) {
-        *self.0.running.lock().unwrap_or_else(|e| e.into_inner()) -= 1;
-        self.0.finished.notify_one();
-    }
-}
-
-impl Sandbox {
-    /// Waits for a free instance slot: a burst of calls queues instead of failing.
-    fn slot(&self) -> Slot<'_> {
-        let mut running = self.running.lock().unwrap_or_else(|e| e.into_inner());
-        while *running >= engine::MAX_CONCURRENT_CALLS {
-            running = self
-                .finished
-                .wait(running)
-                .unwrap_or_else(|e| e.into_inner());
+        let mut store = engine::new_store(&self.engine, state, limits);
+        let call = async {
+            let instance = pre.instantiate_async(&mut store).await?;
+            f(&mut store, &instance).await
+        };
+        let result = match tokio::time::timeout(limits.deadline + DEADLINE_GRACE, call).await {
+            Ok(result) => result.map_err(|error| describe(&error, limits)),
+            Err(_) => Err(timed_out(limits)),
+        };
+        Ran {
+            took: started.elapsed(),
+            queued,
+            result,
         }
-        *running += 1;
-        Slot(self)
+    }
+}
+
+impl Drop for Sandbox {
+    fn drop(&mut self) {
+        // Dropping a runtime waits for its tasks, which is not allowed inside another runtime
+        // (the server's, when the last handle goes); calls in flight are abandoned instead.
+        if let Some(runtime) = self.runtime.take() {
+            runtime.shutdown_background();
+        }
+    }
+}
+
+/// Plugin workers yield the CPU to the server's own threads when both want it.
+fn lower_priority() {
+    // SAFETY: setpriority only reads its arguments; on Linux, `who == 0` with PRIO_PROCESS
+    // means the calling thread.
+    let result = unsafe { libc::setpriority(libc::PRIO_PROCESS, 0, 10) };
+    if result != 0 {
+        tracing::debug!(
+            "cannot lower plugin worker priority: {}",
+            std::io::Error::last_os_error()
+        );
+    }
+}
+
+fn timed_out(limits: engine::CallLimits) -> CallError {
+    CallError {
+        outcome: Outcome::TimedOut,
+        reason: format!("timed out after {:?}", limits.deadline),
     }
 }
 
 fn describe(error: &wasmtime::Error, limits: engine::CallLimits) -> CallError {
     if let Some(Trap::Interrupt) = error.downcast_ref::<Trap>() {
-        return CallError {
-            outcome: Outcome::TimedOut,
-            reason: format!("timed out after {:?}", limits.deadline),
-        };
+        return timed_out(limits);
     }
     let reason = match error.downcast_ref::<engine::MemoryLimitExceeded>() {
         Some(exceeded) => exceeded.to_string(),

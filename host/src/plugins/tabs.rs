@@ -1,9 +1,12 @@
 //! Entity tabs: which tabs the enabled plugins offer for an entity, and rendering one into a
 //! checked UI tree.
 
+use std::sync::Arc;
+
 use greenroom_api::{EntityTabs, PluginFailure, RenderedTab, TabRef};
 
-use super::bindings::{self, to_wit_entity};
+use super::bindings::{self, entity_tabs, to_wit_entity};
+use super::registry::LoadedPlugin;
 use super::{PluginError, PluginHost, tree};
 use crate::catalog::EntityRef;
 
@@ -11,86 +14,136 @@ use crate::catalog::EntityRef;
 const MAX_TABS: usize = 16;
 
 impl PluginHost {
-    /// The tabs every enabled plugin offers for an entity. A plugin that fails is reported in
-    /// `errors`; the others' tabs are still listed.
-    pub fn tabs_for(&self, entity_ref: &EntityRef) -> Result<EntityTabs, PluginError> {
-        let entity = self.wit_entity(entity_ref)?;
-        let mut tabs = EntityTabs {
-            tabs: Vec::new(),
-            errors: Vec::new(),
-        };
-        let registry = self.registry.load();
-        for plugin in registry.loaded().filter(|p| self.enabled(&p.id)) {
-            let Some(indices) = &plugin.exports.tabs else {
-                continue;
+    /// The tabs every enabled plugin offers for an entity, asked of all plugins at once. A
+    /// plugin that fails is reported in `errors`; the others' tabs are still listed.
+    pub async fn tabs_for(
+        self: &Arc<Self>,
+        entity_ref: &EntityRef,
+    ) -> Result<EntityTabs, PluginError> {
+        let entity_ref = entity_ref.clone();
+        self.on_plugin_runtime(move |host| async move {
+            let entity = host.wit_entity(&entity_ref)?;
+            let registry = host.registry.load();
+            let mut asked = tokio::task::JoinSet::new();
+            for (order, plugin) in registry
+                .loaded()
+                .filter(|p| host.enabled(&p.id))
+                .enumerate()
+            {
+                let Some(indices) = plugin.exports.tabs.clone() else {
+                    continue;
+                };
+                let (host, plugin, entity) = (host.clone(), plugin.clone(), entity.clone());
+                asked.spawn(async move {
+                    let offered = host.offered_tabs(&plugin, indices, entity).await;
+                    (order, plugin.id.clone(), offered)
+                });
+            }
+            let mut answers = asked.join_all().await;
+            answers.sort_by_key(|(order, ..)| *order);
+            let mut tabs = EntityTabs {
+                tabs: Vec::new(),
+                errors: Vec::new(),
             };
-            let offered = self.call(
-                plugin,
-                "entity-tabs.tabs-for",
-                |store, instance| {
+            for (_, plugin_id, offered) in answers {
+                match offered {
+                    Ok(offered) => tabs.tabs.extend(offered.into_iter().map(|tab| TabRef {
+                        plugin_id: plugin_id.to_string(),
+                        tab_id: tab.id,
+                        title: tab.title,
+                    })),
+                    Err(e) => tabs.errors.push(PluginFailure {
+                        plugin_id: plugin_id.to_string(),
+                        message: e.to_string(),
+                    }),
+                }
+            }
+            Ok(tabs)
+        })
+        .await
+    }
+
+    async fn offered_tabs(
+        &self,
+        plugin: &LoadedPlugin,
+        indices: entity_tabs::GuestIndices,
+        entity: bindings::types::Entity,
+    ) -> Result<Vec<entity_tabs::Tab>, PluginError> {
+        self.call(
+            plugin,
+            "entity-tabs.tabs-for",
+            move |store, instance| {
+                Box::pin(async move {
                     indices
                         .load(&mut *store, instance)?
                         .call_tabs_for(&mut *store, &entity)
-                },
-                |offered| {
-                    if offered.len() > MAX_TABS {
-                        Err(format!(
-                            "offered {} tabs; at most {MAX_TABS} are shown",
-                            offered.len()
-                        ))
-                    } else {
-                        Ok(offered)
-                    }
-                },
-            );
-            match offered {
-                Ok(offered) => tabs.tabs.extend(offered.into_iter().map(|tab| TabRef {
-                    plugin_id: plugin.id.to_string(),
-                    tab_id: tab.id,
-                    title: tab.title,
-                })),
-                Err(e) => tabs.errors.push(PluginFailure {
-                    plugin_id: plugin.id.to_string(),
-                    message: e.to_string(),
-                }),
-            }
-        }
-        Ok(tabs)
+                        .await
+                })
+            },
+            checked_tabs,
+        )
+        .await
     }
 
-    /// Renders one plugin tab for an entity.
-    pub fn render_tab(
-        &self,
+    /// Renders one plugin tab for an entity. The tab must be one the plugin offers for that
+    /// entity (asked in the same instance, just before): a tab is never shown on an entity
+    /// its plugin did not choose.
+    pub async fn render_tab(
+        self: &Arc<Self>,
         plugin_id: &str,
         tab_id: &str,
         entity_ref: &EntityRef,
     ) -> Result<RenderedTab, PluginError> {
-        let plugin = self.callable(plugin_id)?;
-        let indices = plugin.exports.tabs.as_ref().ok_or_else(|| {
-            PluginError::Invalid(format!("plugin '{plugin_id}' contributes no entity tabs"))
-        })?;
-        let entity = self.wit_entity(entity_ref)?;
-        let call = format!("entity-tabs.render({tab_id})");
-        let tree = self.call(
-            &plugin,
-            &call,
-            |store, instance| {
-                indices
-                    .load(&mut *store, instance)?
-                    .call_render(&mut *store, tab_id, &entity)
-            },
-            |tree| {
-                let tree = tree?;
-                tree::to_ui(&tree)
-                    .map_err(|reason| format!("returned an invalid UI tree: {reason}"))
-            },
-        )?;
-        Ok(RenderedTab {
-            plugin_id: plugin_id.into(),
-            tab_id: tab_id.into(),
-            entity_ref: entity_ref.to_string(),
-            tree,
+        let (plugin_id, tab_id, entity_ref) = (
+            plugin_id.to_string(),
+            tab_id.to_string(),
+            entity_ref.clone(),
+        );
+        self.on_plugin_runtime(move |host| async move {
+            let plugin = host.callable(&plugin_id)?;
+            let indices = plugin.exports.tabs.clone().ok_or_else(|| {
+                PluginError::Invalid(format!("plugin '{plugin_id}' contributes no entity tabs"))
+            })?;
+            let entity = host.wit_entity(&entity_ref)?;
+            let call = format!("entity-tabs.render({tab_id})");
+            let wanted = tab_id.clone();
+            let tree = host
+                .call(
+                    &plugin,
+                    &call,
+                    move |store, instance| {
+                        Box::pin(async move {
+                            let tabs = indices.load(&mut *store, instance)?;
+                            let offered = tabs.call_tabs_for(&mut *store, &entity).await?;
+                            if !offered.iter().any(|tab| tab.id == wanted) {
+                                return Ok(None);
+                            }
+                            Ok(Some(tabs.call_render(&mut *store, &wanted, &entity).await?))
+                        })
+                    },
+                    |tree| {
+                        let Some(tree) = tree else {
+                            return Ok(None);
+                        };
+                        tree::to_ui(&tree?)
+                            .map(Some)
+                            .map_err(|reason| format!("returned an invalid UI tree: {reason}"))
+                    },
+                )
+                .await?
+                .ok_or_else(|| PluginError::UnknownTab {
+                    plugin: plugin_id.clone(),
+                    tab: tab_id.clone(),
+                    entity: entity_ref.to_string(),
+                })?;
+            Ok(RenderedTab {
+                plugin_id,
+                tab_id,
+                entity_ref: entity_ref.to_string(),
+                tree,
+            })
         })
+        .await
     }
 
     fn wit_entity(&self, entity_ref: &EntityRef) -> Result<bindings::types::Entity, PluginError> {
@@ -100,5 +153,16 @@ impl PluginHost {
             .get(entity_ref)?
             .ok_or_else(|| PluginError::EntityNotFound(entity_ref.to_string()))?;
         Ok(to_wit_entity(&body))
+    }
+}
+
+fn checked_tabs(offered: Vec<entity_tabs::Tab>) -> Result<Vec<entity_tabs::Tab>, String> {
+    if offered.len() > MAX_TABS {
+        Err(format!(
+            "offered {} tabs; at most {MAX_TABS} are shown",
+            offered.len()
+        ))
+    } else {
+        Ok(offered)
     }
 }

@@ -120,14 +120,13 @@ fn ownership_plugin_renders_the_owner_through_the_catalog_import() {
     .unwrap();
     assert!(flatten(&missing_owner.tree).contains("group:default/finance is not in the catalog"));
 
+    // A tab its plugin did not offer for the entity is never rendered.
     let (status, error) =
         server.get("/api/plugins/ownership/tabs/nope?entity=component:default/checkout");
-    assert_eq!(status, 502);
-    assert!(
-        error["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("unknown tab 'nope'"),
+    assert_eq!(status, 404);
+    assert_eq!(
+        error["error"]["message"],
+        "plugin 'ownership' offers no tab 'nope' for component:default/checkout",
         "{error}"
     );
     assert_eq!(

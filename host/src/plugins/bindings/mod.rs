@@ -26,8 +26,8 @@ pub const MAX_HOST_DATA: usize = 16 << 20;
 /// Links every import: WASI p2 (with an empty context, so no files, environment or sockets),
 /// `wasi:http` (gated per plugin by [`HttpGate`]) and the contract's own interfaces.
 pub fn add_to_linker(linker: &mut wasmtime::component::Linker<HostState>) -> anyhow::Result<()> {
-    wasmtime_wasi::p2::add_to_linker_sync(linker)?;
-    wasmtime_wasi_http::p2::add_only_http_to_linker_sync(linker)?;
+    wasmtime_wasi::p2::add_to_linker_async(linker)?;
+    wasmtime_wasi_http::p2::add_only_http_to_linker_async(linker)?;
     v0_1::add_to_linker(linker)
 }
 

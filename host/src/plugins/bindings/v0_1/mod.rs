@@ -15,6 +15,7 @@ wasmtime::component::bindgen!({
     path: "../wit/v0.1.0",
     world: "host",
     imports: { default: trappable },
+    exports: { default: async },
     require_store_data_send: true,
     with: {
         "wasi:http": wasmtime_wasi_http::p2::bindings::http,
