@@ -102,6 +102,8 @@ pub struct PluginSummary {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum PluginState {
+    /// Its file is being compiled; it is listed, but takes no calls yet.
+    Loading,
     Loaded,
     /// Loaded but switched off by the operator; it gets no calls.
     Disabled,

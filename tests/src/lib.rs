@@ -111,6 +111,12 @@ pub struct FakeApi {
 
 impl FakeApi {
     pub fn start(body: impl Into<String>) -> Self {
+        Self::start_slow(body, Duration::ZERO)
+    }
+
+    /// Like [`FakeApi::start`], answering each request `delay` after it arrived: an external
+    /// API under strain. Requests are answered concurrently, each on its own thread.
+    pub fn start_slow(body: impl Into<String>, delay: Duration) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
         let body = Arc::new(Mutex::new(body.into()));
@@ -119,18 +125,23 @@ impl FakeApi {
         std::thread::spawn(move || {
             for stream in listener.incoming() {
                 let Ok(mut stream) = stream else { continue };
-                let mut buf = [0u8; 8192];
-                let read = stream.read(&mut buf).unwrap_or(0);
-                record
-                    .lock()
-                    .unwrap()
-                    .push(String::from_utf8_lossy(&buf[..read]).into_owned());
-                let body = answer.lock().unwrap().clone();
-                let _ = write!(
-                    stream,
-                    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
-                    body.len()
-                );
+                let (answer, record) = (answer.clone(), record.clone());
+                std::thread::spawn(move || {
+                    let mut buf = [0u8; 8192];
+                    let read = stream.read(&mut buf).unwrap_or(0);
+                    record
+                        .lock()
+                        .unwrap()
+                        .push(String::from_utf8_lossy(&buf[..read]).into_owned());
+                    // The stand-in's own latency, not synchronisation.
+                    std::thread::sleep(delay);
+                    let body = answer.lock().unwrap().clone();
+                    let _ = write!(
+                        stream,
+                        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                        body.len()
+                    );
+                });
             }
         });
         Self {
@@ -228,12 +239,14 @@ impl Server {
                     self.log()
                 );
             }
-            if self
+            // Plugins compile in the background: ready once none is still loading.
+            let plugins = self
                 .agent
                 .get(format!("{}/api/plugins", self.base_url))
                 .call()
-                .is_ok()
-            {
+                .ok()
+                .and_then(|mut response| response.body_mut().read_to_string().ok());
+            if plugins.is_some_and(|list| !list.contains("\"state\":\"loading\"")) {
                 return;
             }
             assert!(

@@ -147,7 +147,7 @@ fn PluginRow(plugin: PluginSummary, on_done: Callback<Result<String, String>>) -
             </td>
             <td>{calls}<div class="muted">{latency}</div></td>
             <td class="actions">
-                {(plugin.state != PluginState::Failed).then(|| view! {
+                {matches!(plugin.state, PluginState::Loaded | PluginState::Disabled).then(|| view! {
                     <button class="toggle" on:click=act(toggle)>{if toggle == "enable" { "Enable" } else { "Disable" }}</button>
                 })}
                 <Show when=move || confirming.get() fallback=move || view! {
@@ -162,6 +162,7 @@ fn PluginRow(plugin: PluginSummary, on_done: Callback<Result<String, String>>) -
 
 fn state_label(state: PluginState) -> &'static str {
     match state {
+        PluginState::Loading => "loading",
         PluginState::Loaded => "loaded",
         PluginState::Disabled => "disabled",
         PluginState::Failed => "failed",
@@ -170,6 +171,7 @@ fn state_label(state: PluginState) -> &'static str {
 
 fn state_tone(state: PluginState) -> &'static str {
     match state {
+        PluginState::Loading => "neutral",
         PluginState::Loaded => "success",
         PluginState::Disabled => "neutral",
         PluginState::Failed => "danger",

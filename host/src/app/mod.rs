@@ -40,10 +40,11 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     catalog.watch(config.data_dir.clone())?;
     let plugins_catalog = catalog.clone();
     let plugin_settings = config.plugins.clone();
-    let plugins = Arc::new(
+    // Plugins compile in the background, listed as loading meanwhile: the portal serves at
+    // once.
+    let plugins =
         tokio::task::spawn_blocking(move || PluginHost::load(plugin_settings, plugins_catalog))
-            .await??,
-    );
+            .await??;
     plugins.start_background()?;
     let app = router::router(
         AppState { catalog, plugins },

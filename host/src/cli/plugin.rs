@@ -181,13 +181,14 @@ fn load(
         },
         catalog,
     )?;
+    host.wait_loaded();
     let mut summary = host
         .summaries()
         .pop()
         .context("the plugin was not loaded")?;
     // The file the user named, not its copy in the scratch folder.
     summary.file = file.display().to_string();
-    Ok((Arc::new(host), summary))
+    Ok((host, summary))
 }
 
 /// Compiled plugin code, kept across runs because Python and JavaScript components take

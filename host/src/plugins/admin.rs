@@ -33,7 +33,7 @@ impl PluginHost {
                 let _ = std::fs::remove_file(&partial);
                 anyhow::anyhow!("cannot write {}: {e}", target.display())
             })?;
-        self.sync_file(&target);
+        self.sync_file_now(&target);
         let current = self.registry.load();
         match current.slot(&target) {
             Some(
@@ -63,6 +63,7 @@ impl PluginHost {
             .find(|slot| summary_id(slot) == id)
             .map(|slot| match slot {
                 Slot::Loaded { plugin, .. } => plugin.file.clone(),
+                Slot::Loading { file, .. } => file.clone(),
                 Slot::Failed(f) => f.file.clone(),
             })
             .ok_or_else(|| PluginError::UnknownPlugin(id.to_string()))?;
@@ -73,7 +74,7 @@ impl PluginHost {
             }
             _ => {}
         }
-        self.sync_file(&file);
+        self.sync_file_now(&file);
         Ok(())
     }
 
@@ -128,36 +129,53 @@ impl PluginHost {
                 grants: plugin.grants.summary(),
                 stats: self.stats_of(&plugin.id).summary(),
             },
+            Slot::Loading { file, content_hash } => PluginSummary {
+                state: PluginState::Loading,
+                last_error: None,
+                ..unloaded(slot, file, content_hash)
+            },
             Slot::Failed(f) => PluginSummary {
-                id: summary_id(slot),
-                name: String::new(),
-                version: String::new(),
-                description: String::new(),
-                file: f.file.display().to_string(),
-                content_hash: f.content_hash.clone(),
-                contract: CONTRACT.into(),
                 state: PluginState::Failed,
                 last_error: Some(f.error.clone()),
-                contributions: Vec::new(),
-                imports: Vec::new(),
-                actions: Vec::new(),
-                requested: Default::default(),
-                grants: Default::default(),
-                stats: Default::default(),
+                ..unloaded(slot, &f.file, &f.content_hash)
             },
         }
     }
 }
 
-/// The id a slot is listed under: the plugin's, or a failed file's stem.
+/// What is known of a file that is not serving: its name, hash and the contract.
+fn unloaded(slot: &Slot, file: &std::path::Path, content_hash: &str) -> PluginSummary {
+    PluginSummary {
+        id: summary_id(slot),
+        name: String::new(),
+        version: String::new(),
+        description: String::new(),
+        file: file.display().to_string(),
+        content_hash: content_hash.to_string(),
+        contract: CONTRACT.into(),
+        state: PluginState::Failed,
+        last_error: None,
+        contributions: Vec::new(),
+        imports: Vec::new(),
+        actions: Vec::new(),
+        requested: Default::default(),
+        grants: Default::default(),
+        stats: Default::default(),
+    }
+}
+
+/// The id a slot is listed under: the plugin's, or the file's stem while it has none.
 fn summary_id(slot: &Slot) -> String {
     match slot {
         Slot::Loaded { plugin, .. } => plugin.id.to_string(),
-        Slot::Failed(f) => f
-            .file
-            .file_stem()
-            .unwrap_or_default()
-            .to_string_lossy()
-            .into_owned(),
+        Slot::Loading { file, .. } => file_stem(file),
+        Slot::Failed(f) => file_stem(&f.file),
     }
+}
+
+fn file_stem(file: &std::path::Path) -> String {
+    file.file_stem()
+        .unwrap_or_default()
+        .to_string_lossy()
+        .into_owned()
 }

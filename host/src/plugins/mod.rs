@@ -23,7 +23,7 @@ mod watch;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 
 use arc_swap::ArcSwap;
 use wasmtime::Store;
@@ -89,6 +89,7 @@ pub struct PluginHost {
     registry: ArcSwap<Registry>,
     /// Held while the registry changes, so loads apply in order and none is lost.
     changing: Mutex<()>,
+    loads: Loads,
     stats: Mutex<HashMap<String, Arc<Stats>>>,
     /// Enable/disable made through the admin API, by id; persisted in the data folder.
     switches: Switches,
@@ -97,25 +98,39 @@ pub struct PluginHost {
     admin: Mutex<()>,
 }
 
+/// A changed plugin file read and waiting to be loaded.
+struct PendingLoad {
+    file: PathBuf,
+    source: String,
+    bytes: Vec<u8>,
+}
+
 impl PluginHost {
-    /// Loads every `.wasm` in the plugins folder. Files that fail are listed with their error;
-    /// they never stop the others or the server.
-    pub fn load(settings: PluginSettings, catalog: Arc<Catalog>) -> anyhow::Result<Self> {
-        let host = Self {
+    /// Starts loading every `.wasm` in the plugins folder, smallest first and several at
+    /// once; each is listed as loading until it serves. Files that fail are listed with
+    /// their error; they never stop the others or the server.
+    pub fn load(settings: PluginSettings, catalog: Arc<Catalog>) -> anyhow::Result<Arc<Self>> {
+        let host = Arc::new(Self {
             sandbox: Sandbox::new(catalog)?,
             registry: ArcSwap::from_pointee(Registry::default()),
             changing: Mutex::new(()),
+            loads: Loads::default(),
             stats: Mutex::default(),
             switches: Switches::load(&settings.data_dir),
             admin: Mutex::new(()),
             settings,
-        };
-        for file in registry::wasm_files(&host.settings.dir) {
+        });
+        let mut files = registry::wasm_files(&host.settings.dir);
+        files.sort_by_key(|file| std::fs::metadata(file).map_or(0, |m| m.len()));
+        for file in files {
             host.sync_file(&file);
         }
-        host.switches
-            .fail_closed(host.registry.load().loaded().map(|p| p.id.to_string()));
         Ok(host)
+    }
+
+    /// Waits until no plugin file is being loaded (the CLI, which has nothing else to do).
+    pub fn wait_loaded(&self) {
+        self.loads.when(|counts| counts.pending == 0, |_| ());
     }
 
     /// From now on: reloads plugins whenever the plugins folder changes, and runs entity
@@ -125,22 +140,57 @@ impl PluginHost {
         providers::start(self.clone())
     }
 
-    /// Brings the registry in line with `file` on disk: loads a new or changed file, unloads a
-    /// removed one. A version that fails to load never replaces a working one.
-    pub fn sync_file(&self, file: &Path) {
+    /// Brings the registry in line with `file` on disk: starts loading a new or changed file
+    /// on a thread of its own (compiling never holds up the caller or another file), unloads
+    /// a removed one. A version that fails to load never replaces a working one.
+    pub fn sync_file(self: &Arc<Self>, file: &Path) {
+        let Some(pending) = self.begin_load(file) else {
+            return;
+        };
+        self.loads.change(|counts| counts.pending += 1);
+        let host = self.clone();
+        let spawned = std::thread::Builder::new()
+            .name("plugin-load".into())
+            .spawn(move || {
+                host.finish_load(pending);
+                host.loads.change(|counts| counts.pending -= 1);
+            });
+        if let Err(e) = spawned {
+            tracing::error!("cannot start loading {}: {e}", file.display());
+            self.loads.change(|counts| counts.pending -= 1);
+        }
+    }
+
+    /// Like [`Self::sync_file`], but loads on the caller's thread and returns when done
+    /// (an upload answers with what it loaded).
+    fn sync_file_now(&self, file: &Path) {
+        if let Some(pending) = self.begin_load(file) {
+            self.finish_load(pending);
+        }
+    }
+
+    /// Reads `file` and notes in the registry that it is loading; `None` when there is
+    /// nothing to load (unchanged, removed, unreadable: those are applied here).
+    fn begin_load(&self, file: &Path) -> Option<PendingLoad> {
         let _changing = lock(&self.changing);
         let current = self.registry.load();
         let next = match std::fs::read(file) {
             Ok(bytes) => {
                 let source = registry::source(file, &bytes);
                 if current.seen_source(file) == Some(source.as_str()) {
-                    return;
+                    return None;
                 }
-                current.with(file, source, self.loader().load(file, &bytes))
+                self.registry
+                    .store(Arc::new(current.loading(file, source.clone())));
+                return Some(PendingLoad {
+                    file: file.to_path_buf(),
+                    source,
+                    bytes,
+                });
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 if current.slot(file).is_none() {
-                    return;
+                    return None;
                 }
                 tracing::info!("plugin file {} removed; unloaded", file.display());
                 current.without(file)
@@ -156,6 +206,33 @@ impl PluginHost {
             ),
         };
         self.registry.store(Arc::new(next));
+        None
+    }
+
+    /// Compiles and links a pending file, a few at once at most, and applies the outcome
+    /// unless the file changed again meanwhile (the newer load applies instead).
+    fn finish_load(&self, pending: PendingLoad) {
+        // Each compile already uses every core: a few at once share them; more would only
+        // hold more memory.
+        self.loads.when(
+            |counts| counts.compiling < MAX_PARALLEL_LOADS,
+            |counts| counts.compiling += 1,
+        );
+        let outcome = self.loader().load(&pending.file, &pending.bytes);
+        self.loads.change(|counts| counts.compiling -= 1);
+        let _changing = lock(&self.changing);
+        let current = self.registry.load();
+        if current.seen_source(&pending.file) != Some(pending.source.as_str()) {
+            return;
+        }
+        if let Ok(plugin) = &outcome {
+            self.switches.fail_closed([plugin.id.to_string()]);
+        }
+        self.registry.store(Arc::new(current.with(
+            &pending.file,
+            pending.source,
+            outcome,
+        )));
     }
 
     fn loader(&self) -> Loader<'_> {
@@ -265,6 +342,40 @@ impl PluginHost {
                 reason: e.reason,
             }
         })
+    }
+}
+
+/// Plugin files compiled at once.
+const MAX_PARALLEL_LOADS: usize = 4;
+
+/// Loads under way, for [`PluginHost::wait_loaded`] and the compile bound.
+#[derive(Default)]
+struct Loads {
+    counts: Mutex<LoadCounts>,
+    changed: Condvar,
+}
+
+#[derive(Default)]
+struct LoadCounts {
+    /// Files read and not yet applied.
+    pending: usize,
+    /// Of those, the ones compiling now.
+    compiling: usize,
+}
+
+impl Loads {
+    fn change(&self, f: impl FnOnce(&mut LoadCounts)) {
+        self.when(|_| true, f);
+    }
+
+    /// Waits until `ready`, then applies `f` under the same lock.
+    fn when(&self, ready: impl Fn(&LoadCounts) -> bool, f: impl FnOnce(&mut LoadCounts)) {
+        let mut counts = lock(&self.counts);
+        while !ready(&counts) {
+            counts = self.changed.wait(counts).unwrap_or_else(|e| e.into_inner());
+        }
+        f(&mut counts);
+        self.changed.notify_all();
     }
 }
 

@@ -97,6 +97,11 @@ impl Action {
 /// What one file in the plugins folder currently is.
 #[derive(Clone)]
 pub enum Slot {
+    /// A new file being compiled; nothing served from it yet.
+    Loading {
+        file: PathBuf,
+        content_hash: String,
+    },
     /// Serving. `refused` holds why a newer version of the file was not taken.
     Loaded {
         plugin: Arc<LoadedPlugin>,
@@ -132,8 +137,26 @@ impl Registry {
     pub fn loaded(&self) -> impl Iterator<Item = &Arc<LoadedPlugin>> {
         self.slots.values().filter_map(|slot| match slot {
             Slot::Loaded { plugin, .. } => Some(plugin),
-            Slot::Failed(_) => None,
+            Slot::Loading { .. } | Slot::Failed(_) => None,
         })
+    }
+
+    /// The registry with a load of `file` from `source` under way: a serving version keeps
+    /// serving meanwhile; anything else shows as loading.
+    pub fn loading(&self, file: &Path, source: String) -> Self {
+        let mut next = self.clone();
+        let content_hash = source.split('+').next().unwrap_or_default().to_string();
+        next.sources.insert(file.to_path_buf(), source);
+        if !matches!(self.slots.get(file), Some(Slot::Loaded { .. })) {
+            next.slots.insert(
+                file.to_path_buf(),
+                Slot::Loading {
+                    file: file.to_path_buf(),
+                    content_hash,
+                },
+            );
+        }
+        next
     }
 
     pub fn find(&self, id: &str) -> Option<&Arc<LoadedPlugin>> {

@@ -4,6 +4,7 @@
 mod catalog;
 mod first_party;
 mod guard;
+mod isolation;
 mod plugin_cli;
 mod plugins;
 mod thin_path;

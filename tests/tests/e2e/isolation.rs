@@ -1,0 +1,209 @@
+//! Plugin work never takes the capacity the rest of the server needs: the load test of
+//! plugins that loop and plugins that wait on a slow API while the catalog is read.
+
+use std::time::Duration;
+
+use greenroom_e2e::{
+    FakeApi, Server, eventually, fixture_catalog, plugins_folder, start_with_config,
+};
+use serde_json::Value;
+
+const ENTITY: &str = "entity=component:default/checkout";
+/// Renders of each plugin sent at once.
+const RENDERS: usize = 100;
+
+fn stats(server: &Server, plugin: &str) -> Value {
+    server.get_ok(&format!("/api/plugins/{plugin}"))["stats"].clone()
+}
+
+/// 100 renders of a plugin that loops until its deadline and 100 of one waiting on a slow
+/// API, with catalog reads meanwhile: the reads all answer while every admitted render is
+/// still running, the looping plugin gets its concurrency limit and fast 503s for the rest,
+/// and the waiting plugin's calls all end with their own answer, none with a host timeout.
+#[test]
+fn looping_and_waiting_plugins_never_hold_up_the_catalog() {
+    let tmp = tempfile::tempdir().unwrap();
+    let api = FakeApi::start_slow("slow-ok", Duration::from_secs(3));
+    let port = api.port;
+    let probe_manifest =
+        format!("[capabilities]\nhosts = [\"127.0.0.1:{port}\"]\nconfig = [\"echo-url\"]\n");
+    let plugins = plugins_folder(
+        tmp.path(),
+        &[("hostile", None), ("probe", Some(probe_manifest))],
+    );
+    let server = start_with_config(
+        tmp.path(),
+        &[],
+        &plugins,
+        &format!(
+            "plugins:\n  hostile:\n    limits: {{timeoutMs: 6000}}\n  probe:\n    allowedHosts: ['127.0.0.1:{port}']\n    config: {{echo-url: 'http://127.0.0.1:{port}/slow'}}\n    limits: {{timeoutMs: 10000, concurrency: {RENDERS}}}\n"
+        ),
+    );
+    let limit = stats(&server, "hostile");
+    assert_eq!(limit["running"], 0);
+    let default_concurrency = server.get_ok("/api/plugins/hostile")["grants"]["concurrency"]
+        .as_u64()
+        .unwrap() as usize;
+    assert_eq!(default_concurrency, 32);
+
+    std::thread::scope(|scope| {
+        let looping: Vec<_> = (0..RENDERS)
+            .map(|_| {
+                scope.spawn(|| {
+                    server.get_with_header(
+                        &format!("/api/plugins/hostile/tabs/loop?{ENTITY}"),
+                        "retry-after",
+                    )
+                })
+            })
+            .collect();
+        let waiting: Vec<_> = (0..RENDERS)
+            .map(|_| {
+                scope.spawn(|| server.get(&format!("/api/plugins/probe/tabs/imports?{ENTITY}")))
+            })
+            .collect();
+
+        eventually(
+            "every admitted render running",
+            Duration::from_secs(20),
+            || {
+                let (hostile, probe) = (stats(&server, "hostile"), stats(&server, "probe"));
+                (hostile["running"] == default_concurrency
+                    && probe["running"] == RENDERS
+                    && hostile["refused"] == RENDERS - default_concurrency)
+                    .then_some(())
+            },
+        );
+        for round in 0..20 {
+            let (status, body) =
+                server.get("/api/catalog/entities/by-name/component/default/checkout");
+            assert_eq!(status, 200, "read {round}: {body}");
+            let (status, body) =
+                server.get("/api/catalog/entities/by-query?filter=kind=component&limit=5");
+            assert_eq!(status, 200, "query {round}: {body}");
+            assert_eq!(server.get("/api/plugins").0, 200);
+        }
+        // The reads did not wait for the renders: those are all still running.
+        let (hostile, probe) = (stats(&server, "hostile"), stats(&server, "probe"));
+        assert_eq!(hostile["running"], default_concurrency, "{hostile}");
+        assert_eq!(probe["running"], RENDERS, "{probe}");
+
+        let mut timed_out = 0;
+        let mut refused = 0;
+        for render in looping {
+            let (status, retry_after, body) = render.join().unwrap();
+            let message = body["error"]["message"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string();
+            match status {
+                502 => {
+                    assert!(message.contains("timed out after 6s"), "{body}");
+                    timed_out += 1;
+                }
+                503 => {
+                    assert_eq!(retry_after.as_deref(), Some("1"), "{body}");
+                    assert!(
+                        message.contains("plugin 'hostile' is busy (32 of its calls are running)"),
+                        "{body}"
+                    );
+                    refused += 1;
+                }
+                other => panic!("loop render answered {other}: {body}"),
+            }
+        }
+        assert_eq!(
+            (timed_out, refused),
+            (default_concurrency, RENDERS - default_concurrency)
+        );
+        for render in waiting {
+            let (status, tab) = render.join().unwrap();
+            assert_eq!(status, 200, "{tab}");
+            let http = tab["tree"]["pairs"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|pair| pair[0] == "http")
+                .map(|pair| pair[1].clone());
+            assert_eq!(http, Some(Value::from("200 slow-ok")), "{tab}");
+        }
+    });
+    let (hostile, probe) = (stats(&server, "hostile"), stats(&server, "probe"));
+    assert_eq!(
+        (
+            &hostile["timeouts"],
+            &hostile["refused"],
+            &hostile["running"]
+        ),
+        (&Value::from(32), &Value::from(68), &Value::from(0)),
+        "{hostile}"
+    );
+    assert_eq!(
+        (
+            &probe["timeouts"],
+            &probe["failures"],
+            &probe["refused"],
+            &probe["calls"]
+        ),
+        (
+            &Value::from(0),
+            &Value::from(0),
+            &Value::from(0),
+            &Value::from(RENDERS)
+        ),
+        "{probe}"
+    );
+    assert_eq!(api.hits(), RENDERS);
+}
+
+fn state(server: &Server, plugin: &str) -> Option<String> {
+    let (status, body) = server.get(&format!("/api/plugins/{plugin}"));
+    (status == 200).then(|| body["state"].as_str().unwrap().to_string())
+}
+
+/// Plugins compile in parallel and off the request path: a small Rust plugin dropped beside a
+/// large Python one (compiled cold) serves while the Python one is still listed as loading.
+#[test]
+fn a_small_plugin_serves_while_a_large_one_is_still_compiling() {
+    let tmp = tempfile::tempdir().unwrap();
+    let plugins = plugins_folder(tmp.path(), &[]);
+    let cold_cache = tmp.path().join("cold-cache");
+    let server = Server::start_with_args(
+        &[fixture_catalog()],
+        &plugins,
+        &tmp.path().join("data"),
+        &["--plugin-cache", cold_cache.to_str().unwrap()],
+    );
+    let staged = plugins_folder(
+        &tmp.path().join("staged"),
+        &[("ci-status", None), ("ownership", None)],
+    );
+    // The large one first, so the small one arrives behind it.
+    for name in ["ci-status.wasm", "ownership.wasm"] {
+        let partial = plugins.join(format!("{name}.partial"));
+        std::fs::copy(staged.join(name), &partial).unwrap();
+        std::fs::rename(&partial, plugins.join(name)).unwrap();
+    }
+    eventually(
+        "the Python plugin listed as loading",
+        Duration::from_secs(10),
+        || (state(&server, "ci-status")? == "loading").then_some(()),
+    );
+    eventually("the Rust plugin serving", Duration::from_secs(20), || {
+        (state(&server, "ownership")? == "loaded").then_some(())
+    });
+    assert_eq!(
+        state(&server, "ci-status").as_deref(),
+        Some("loading"),
+        "the small plugin waited for the large one"
+    );
+    let (status, _) = server.get(&format!("/api/plugins/ownership/tabs/ownership?{ENTITY}"));
+    assert_eq!(status, 200);
+    let (status, body) = server.get(&format!("/api/plugins/ci-status/tabs/ci?{ENTITY}"));
+    assert_eq!(status, 404, "a loading plugin takes no calls: {body}");
+    eventually(
+        "the Python plugin serving",
+        Duration::from_secs(120),
+        || (state(&server, "ci-status")? == "loaded").then_some(()),
+    );
+}
