@@ -189,9 +189,8 @@ impl PluginHost {
                 });
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                if current.slot(file).is_none() {
-                    return None;
-                }
+                // Never loaded: nothing to unload.
+                current.slot(file)?;
                 tracing::info!("plugin file {} removed; unloaded", file.display());
                 current.without(file)
             }
