@@ -80,7 +80,9 @@ def fetch_runs(slug):
         headers["Authorization"] = f"Bearer {token}"
     log("debug", f"GET {url}")
     try:
-        response = http_get(url, headers)
+        # Well inside the call's 2 s deadline, so a slow CI server gets this plugin's own
+        # message rather than a host timeout.
+        response = http_get(url, headers, timeout=1.5)
     except HttpError as e:
         raise Err(f"cannot reach the CI server: {e}")
     if response.status != 200:

@@ -19,7 +19,7 @@ import * as docsImport from 'greenroom:plugin/docs@0.1.0';
 import * as logImport from 'greenroom:plugin/log@0.1.0';
 import * as templatingImport from 'greenroom:plugin/templating@0.1.0';
 import { handle } from 'wasi:http/outgoing-handler@0.2.12';
-import { Fields, OutgoingRequest } from 'wasi:http/types@0.2.12';
+import { Fields, OutgoingRequest, RequestOptions } from 'wasi:http/types@0.2.12';
 
 const TONES = ['neutral', 'info', 'success', 'warning', 'danger'];
 
@@ -102,10 +102,12 @@ export function log(level, message) {
 }
 
 /** `GET url` (http or https) with optional headers (an object), reading the whole body.
- * Blocks until the answer arrives or the call's deadline passes. Returns
- * `{ status, headers, body, text(), json() }`; throws a message when the request cannot be
- * made, including when the host is not granted to this plugin. */
-export function httpGet(url, headers = {}) {
+ * Blocks until the answer arrives or the call's deadline passes; with `{ timeoutMs }` it
+ * throws `no response within ...` sooner (keep it shorter than the call's deadline, 2 s
+ * unless the operator sets another, so the plugin can still show its own message). Returns
+ * `{ status, headers, body, text(), json() }`; throws a message naming the request and what
+ * failed, e.g. `GET <url>: denied: host <host:port> is not granted to plugin <id>`. */
+export function httpGet(url, headers = {}, { timeoutMs } = {}) {
   const parsed = new URL(url);
   if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
     throw `'${url}' is not an http(s) URL`;
@@ -119,11 +121,19 @@ export function httpGet(url, headers = {}) {
   request.setScheme({ tag: parsed.protocol === 'https:' ? 'HTTPS' : 'HTTP' });
   request.setAuthority(parsed.host);
   request.setPathWithQuery(parsed.pathname + parsed.search);
+  let options;
+  if (timeoutMs !== undefined) {
+    const nanos = BigInt(Math.round(timeoutMs * 1e6));
+    options = new RequestOptions();
+    options.setConnectTimeout(nanos);
+    options.setFirstByteTimeout(nanos);
+    options.setBetweenBytesTimeout(nanos);
+  }
   let future;
   try {
-    future = handle(request, undefined);
+    future = handle(request, options);
   } catch (e) {
-    throw `GET ${url}: ${describe(e.payload ?? e)}`;
+    throw `GET ${url}: ${describe(e.payload ?? e, timeoutMs)}`;
   }
   let answer = future.get();
   while (answer === undefined) {
@@ -131,7 +141,7 @@ export function httpGet(url, headers = {}) {
     answer = future.get();
   }
   if (answer.tag === 'err' || answer.val.tag === 'err') {
-    throw `GET ${url}: ${describe(answer.tag === 'err' ? answer.val : answer.val.val)}`;
+    throw `GET ${url}: ${describe(answer.tag === 'err' ? answer.val : answer.val.val, timeoutMs)}`;
   }
   const response = answer.val.val;
   const stream = response.consume().stream();
@@ -156,7 +166,28 @@ export function httpGet(url, headers = {}) {
   };
 }
 
-function describe(error) {
-  if (error?.tag === 'HTTP-request-denied') return 'denied: the host is not granted to this plugin';
-  return error?.tag ? `${error.tag}${error.val !== undefined ? ` (${JSON.stringify(error.val)})` : ''}` : String(error);
+const PLAIN_WORDS = {
+  'HTTP-request-denied': 'denied: the host is not granted to this plugin',
+  'DNS-timeout': 'the host name does not resolve',
+  'DNS-error': 'the host name does not resolve',
+  'destination-not-found': 'the host name does not resolve',
+  'connection-refused': 'connection refused',
+  'destination-unavailable': 'the host cannot be reached',
+  'destination-IP-unroutable': 'the host cannot be reached',
+  'connection-terminated': 'the connection was closed early',
+  'TLS-certificate-error': "the server's TLS certificate was not accepted",
+  'TLS-protocol-error': 'TLS failed',
+  'TLS-alert-received': 'TLS failed',
+};
+
+/** What went wrong, in words: the host's own explanation when it gave one (a refused host),
+ * else the error code described. */
+function describe(error, timeoutMs) {
+  const within = timeoutMs === undefined ? "before the call's deadline" : `within ${timeoutMs} ms`;
+  const tag = error?.tag;
+  if (tag === 'internal-error' && error.val) return error.val;
+  if (tag === 'connection-timeout') return `no connection ${within}`;
+  if (tag === 'connection-read-timeout' || tag === 'HTTP-response-timeout') return `no response ${within}`;
+  if (tag in PLAIN_WORDS) return PLAIN_WORDS[tag];
+  return tag ? `${tag}${error.val !== undefined ? ` (${JSON.stringify(error.val)})` : ''}` : String(error);
 }

@@ -138,9 +138,15 @@ class Response:
         return json.loads(self.body)
 
 
-def http_get(url: str, headers: Optional[Dict[str, str]] = None) -> Response:
+def http_get(
+    url: str, headers: Optional[Dict[str, str]] = None, timeout: Optional[float] = None
+) -> Response:
     """`GET url` (http or https) with optional headers, reading the whole body. Blocks until
-    the answer arrives or the call's deadline passes."""
+    the answer arrives or the call's deadline passes; with `timeout` (seconds) it fails with
+    `no response within ...` sooner. Keep it shorter than the call's deadline (2 s unless the
+    operator sets another), so the plugin can still show its own message when a server is
+    slow. Raises `HttpError` naming the request and what failed, e.g. `GET <url>: denied:
+    host <host:port> is not granted to plugin <id>`."""
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise HttpError(f"'{url}' is not an http(s) URL")
@@ -152,10 +158,17 @@ def http_get(url: str, headers: Optional[Dict[str, str]] = None) -> Response:
     request.set_scheme(http.Scheme_Https() if parts.scheme == "https" else http.Scheme_Http())
     request.set_authority(parts.netloc)
     request.set_path_with_query(parts.path + ("?" + parts.query if parts.query else "") or "/")
+    options = None
+    if timeout is not None:
+        nanos = int(timeout * 1e9)
+        options = http.RequestOptions()
+        options.set_connect_timeout(nanos)
+        options.set_first_byte_timeout(nanos)
+        options.set_between_bytes_timeout(nanos)
     try:
-        future = outgoing_handler.handle(request, None)
+        future = outgoing_handler.handle(request, options)
     except Err as e:
-        raise HttpError(f"GET {url}: {_describe(e.value)}")
+        raise HttpError(f"GET {url}: {_describe(e.value, timeout)}")
     # Child resources (pollables, streams) are dropped before their parents, as wasi:http
     # requires; hence the `with` blocks.
     with future:
@@ -166,7 +179,7 @@ def http_get(url: str, headers: Optional[Dict[str, str]] = None) -> Response:
             answer = future.get()
     if isinstance(answer, Err) or isinstance(answer.value, Err):
         failure = answer.value if isinstance(answer, Err) else answer.value.value
-        raise HttpError(f"GET {url}: {_describe(failure)}")
+        raise HttpError(f"GET {url}: {_describe(failure, timeout)}")
     with answer.value.value as response:
         status = response.status()
         response_headers = response.headers().entries()
@@ -183,9 +196,33 @@ def http_get(url: str, headers: Optional[Dict[str, str]] = None) -> Response:
     return Response(status, response_headers, b"".join(chunks))
 
 
-def _describe(error) -> str:
+_PLAIN_WORDS = {
+    "HttpRequestDenied": "denied: the host is not granted to this plugin",
+    "DnsTimeout": "the host name does not resolve",
+    "DnsError": "the host name does not resolve",
+    "DestinationNotFound": "the host name does not resolve",
+    "ConnectionRefused": "connection refused",
+    "DestinationUnavailable": "the host cannot be reached",
+    "DestinationIpUnroutable": "the host cannot be reached",
+    "ConnectionTerminated": "the connection was closed early",
+    "TlsCertificateError": "the server's TLS certificate was not accepted",
+    "TlsProtocolError": "TLS failed",
+    "TlsAlertReceived": "TLS failed",
+}
+
+
+def _describe(error, timeout: Optional[float] = None) -> str:
+    """What went wrong, in words: the host's own explanation when it gave one (a refused
+    host), else the error code described."""
     name = type(error).__name__.split("_", 1)[-1]
-    if name == "HttpRequestDenied":
-        return "denied: the host is not granted to this plugin"
     detail = getattr(error, "value", None)
+    within = "before the call's deadline" if timeout is None else f"within {timeout:g} s"
+    if name == "InternalError" and detail:
+        return detail
+    if name == "ConnectionTimeout":
+        return f"no connection {within}"
+    if name in ("ConnectionReadTimeout", "HttpResponseTimeout"):
+        return f"no response {within}"
+    if name in _PLAIN_WORDS:
+        return _PLAIN_WORDS[name]
     return f"{name} ({detail})" if detail is not None else name

@@ -1,8 +1,13 @@
 //! Outgoing HTTP over `wasi:http`. The host sends a request only to hosts the operator granted
-//! this plugin; anything else fails with `HTTP request denied`.
+//! this plugin; anything else fails with `GET <url>: denied: host <host:port> is not granted
+//! to plugin <id>`. Every error names the request and says what failed.
+
+use std::time::Duration;
 
 use crate::bindings::wasi::http::outgoing_handler;
-use crate::bindings::wasi::http::types::{Fields, Method, OutgoingRequest, Scheme};
+use crate::bindings::wasi::http::types::{
+    ErrorCode, Fields, Method, OutgoingRequest, RequestOptions, Scheme,
+};
 use crate::bindings::wasi::io::streams::StreamError;
 
 /// A response with its whole body.
@@ -18,7 +23,28 @@ impl Response {
 }
 
 /// `GET url` (`http://` or `https://`), with optional headers, reading the body to the end.
+/// Waits until the call's deadline at most; see [`get_with_timeout`] to give up sooner.
 pub fn get(url: &str, headers: &[(&str, &str)]) -> Result<Response, String> {
+    request(url, headers, None)
+}
+
+/// Like [`get`], failing with `no response within <timeout>` when connecting, the first
+/// byte or any later one takes longer than `timeout`. Keep it shorter than the call's
+/// deadline (2 s unless the operator sets another), so the plugin can still show its own
+/// message when a server is slow.
+pub fn get_with_timeout(
+    url: &str,
+    headers: &[(&str, &str)],
+    timeout: Duration,
+) -> Result<Response, String> {
+    request(url, headers, Some(timeout))
+}
+
+fn request(
+    url: &str,
+    headers: &[(&str, &str)],
+    timeout: Option<Duration>,
+) -> Result<Response, String> {
     let (scheme, rest) = match url.split_once("://") {
         Some(("http", rest)) => (Scheme::Http, rest),
         Some(("https", rest)) => (Scheme::Https, rest),
@@ -41,13 +67,26 @@ pub fn get(url: &str, headers: &[(&str, &str)]) -> Result<Response, String> {
     set(request.set_scheme(Some(&scheme)), "scheme")?;
     set(request.set_authority(Some(authority)), "host")?;
     set(request.set_path_with_query(Some(path)), "path")?;
-    let pending = outgoing_handler::handle(request, None).map_err(|e| format!("GET {url}: {e}"))?;
+    let options = match timeout {
+        Some(timeout) => {
+            let options = RequestOptions::new();
+            let nanos = u64::try_from(timeout.as_nanos()).unwrap_or(u64::MAX);
+            let set = |ok: Result<(), ()>| ok.map_err(|()| format!("GET {url}: timeout refused"));
+            set(options.set_connect_timeout(Some(nanos)))?;
+            set(options.set_first_byte_timeout(Some(nanos)))?;
+            set(options.set_between_bytes_timeout(Some(nanos)))?;
+            Some(options)
+        }
+        None => None,
+    };
+    let failed = |e: ErrorCode| format!("GET {url}: {}", describe(&e, timeout));
+    let pending = outgoing_handler::handle(request, options).map_err(failed)?;
     pending.subscribe().block();
     let response = pending
         .get()
         .ok_or_else(|| format!("GET {url}: no response"))?
         .map_err(|()| format!("GET {url}: response already taken"))?
-        .map_err(|e| format!("GET {url}: {e}"))?;
+        .map_err(failed)?;
     let status = response.status();
     let body = response
         .consume()
@@ -72,4 +111,32 @@ pub fn get(url: &str, headers: &[(&str, &str)]) -> Result<Response, String> {
         status,
         body: bytes,
     })
+}
+
+/// What went wrong, in words: the host's own explanation when it gave one (a refused host),
+/// else the error code described.
+fn describe(error: &ErrorCode, timeout: Option<Duration>) -> String {
+    let within = timeout.map_or_else(
+        || "before the call's deadline".to_string(),
+        |t| format!("within {t:?}"),
+    );
+    match error {
+        ErrorCode::InternalError(Some(message)) => message.clone(),
+        ErrorCode::HttpRequestDenied => "denied: the host is not granted to this plugin".into(),
+        ErrorCode::DnsTimeout | ErrorCode::DnsError(_) | ErrorCode::DestinationNotFound => {
+            "the host name does not resolve".into()
+        }
+        ErrorCode::ConnectionRefused => "connection refused".into(),
+        ErrorCode::DestinationUnavailable | ErrorCode::DestinationIpUnroutable => {
+            "the host cannot be reached".into()
+        }
+        ErrorCode::ConnectionTimeout => format!("no connection {within}"),
+        ErrorCode::ConnectionReadTimeout | ErrorCode::HttpResponseTimeout => {
+            format!("no response {within}")
+        }
+        ErrorCode::ConnectionTerminated => "the connection was closed early".into(),
+        ErrorCode::TlsCertificateError => "the server's TLS certificate was not accepted".into(),
+        ErrorCode::TlsProtocolError | ErrorCode::TlsAlertReceived(_) => "TLS failed".into(),
+        other => format!("{other:?}"),
+    }
 }

@@ -53,7 +53,7 @@ test("the ownership plugin tab renders natively on the entity page", async () =>
 test("a failing plugin call stays inside its tab", async () => {
   const page = await browser.newPage();
   await page.goto(`${server.baseUrl}/catalog/default/component/checkout/ownership.no-such-tab`);
-  await page.locator(".plugin-error").getByText("unknown tab 'no-such-tab'").waitFor();
+  await page.locator(".plugin-error").getByText("plugin 'ownership' offers no tab 'no-such-tab' for component:default/checkout").waitFor();
   await page.locator("h1").getByText("Checkout Service").waitFor();
   await page.close();
 });

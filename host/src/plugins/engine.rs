@@ -15,8 +15,10 @@ use wasmtime::{
     StoreLimits, StoreLimitsBuilder, UpdateDeadline,
 };
 
-/// How often the epoch advances; deadlines are whole ticks.
-const EPOCH_TICK: Duration = Duration::from_millis(10);
+/// How often the epoch advances, and so how long a computing call runs before it yields to
+/// the other calls on its worker: short, so a call whose answer has arrived waits at most a
+/// few milliseconds per computing call ahead of it.
+const EPOCH_TICK: Duration = Duration::from_millis(2);
 
 /// Plugin calls running at once over all plugins; more wait briefly for a slot. The pooling
 /// allocator is sized for this many instances. A call waiting on the network holds only its

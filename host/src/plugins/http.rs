@@ -78,9 +78,11 @@ fn bounded(options: Option<RequestOptions>, limit: Duration) -> RequestOptions {
 
 /// Checks a request against the grants. For plain HTTP returns the address to connect to.
 async fn admit(plugin_id: &str, hosts: &[String], uri: &Uri) -> Result<Option<SocketAddr>, Error> {
-    let refuse = |error: Error, why: String| {
+    // The plugin gets the reason as text (wasi:http's `internal-error`), so every SDK can
+    // show its author what was refused and why, not a bare error code.
+    let refuse = |why: String| {
         tracing::warn!(plugin = plugin_id, "outgoing HTTP to {uri} refused: {why}");
-        error
+        Error::InternalError(Some(why))
     };
     let tls = uri.scheme() == Some(&Scheme::HTTPS);
     let Some(host) = uri
@@ -91,27 +93,23 @@ async fn admit(plugin_id: &str, hosts: &[String], uri: &Uri) -> Result<Option<So
     };
     let port = uri.port_u16().unwrap_or(if tls { 443 } else { 80 });
     let Some(grant) = hosts.iter().find(|g| grant_matches(g, &host, port)) else {
-        return Err(refuse(
-            Error::HttpRequestDenied,
-            format!("host {host}:{port} is not granted to this plugin"),
-        ));
+        return Err(refuse(format!(
+            "denied: host {host}:{port} is not granted to plugin {plugin_id}"
+        )));
     };
     let explicit = is_literal_grant(grant);
     let addrs: Vec<SocketAddr> = match host.parse::<IpAddr>() {
         Ok(ip) => vec![SocketAddr::new(ip, port)],
         Err(_) => tokio::net::lookup_host((host.as_str(), port))
             .await
-            .map_err(|e| refuse(Error::DestinationNotFound, format!("cannot resolve: {e}")))?
+            .map_err(|e| refuse(format!("cannot resolve host {host}: {e}")))?
             .collect(),
     };
     if !explicit && let Some(addr) = addrs.iter().find(|a| !is_public(a.ip())) {
-        return Err(refuse(
-            Error::DestinationIpProhibited,
-            format!(
-                "{host} resolves to the non-public address {}; grant the address itself to allow it",
-                addr.ip()
-            ),
-        ));
+        return Err(refuse(format!(
+            "denied: host {host} resolves to the non-public address {}, which plugin {plugin_id} may reach only if the operator grants that address itself",
+            addr.ip()
+        )));
     }
     match (tls, addrs.first()) {
         (false, Some(addr)) => Ok(Some(*addr)),
@@ -243,7 +241,8 @@ mod tests {
         let uri: Uri = "http://evil.example.com/".parse().unwrap();
         assert!(matches!(
             admit("p", &hosts, &uri).await,
-            Err(Error::HttpRequestDenied)
+            Err(Error::InternalError(Some(why)))
+                if why == "denied: host evil.example.com:80 is not granted to plugin p"
         ));
         let literal: Uri = "http://127.0.0.1:9/x".parse().unwrap();
         assert_eq!(
@@ -253,7 +252,7 @@ mod tests {
         let other_port: Uri = "http://127.0.0.1:10/x".parse().unwrap();
         assert!(matches!(
             admit("p", &hosts, &other_port).await,
-            Err(Error::HttpRequestDenied)
+            Err(Error::InternalError(Some(why))) if why.starts_with("denied: host 127.0.0.1:10 ")
         ));
     }
 }

@@ -217,7 +217,21 @@ impl PluginHost {
             |counts| counts.compiling < MAX_PARALLEL_LOADS,
             |counts| counts.compiling += 1,
         );
-        let outcome = self.loader().load(&pending.file, &pending.bytes);
+        // wasmtime compiles on rayon: a pool per load, so a small plugin's few functions do
+        // not queue behind a large one's thousands in the shared pool.
+        let outcome = match rayon::ThreadPoolBuilder::new()
+            .thread_name(|i| format!("plugin-compile-{i}"))
+            .build()
+        {
+            Ok(pool) => pool.install(|| self.loader().load(&pending.file, &pending.bytes)),
+            Err(e) => {
+                tracing::warn!(
+                    "no compile pool of its own for {}: {e}",
+                    pending.file.display()
+                );
+                self.loader().load(&pending.file, &pending.bytes)
+            }
+        };
         self.loads.change(|counts| counts.compiling -= 1);
         let _changing = lock(&self.changing);
         let current = self.registry.load();

@@ -2,9 +2,9 @@
 //! instance, the call, and every way it can go wrong turned into a message that names the
 //! plugin and the call.
 //!
-//! Calls run on the sandbox's own runtime, never on the server's: its worker threads run at a
-//! lower CPU priority, so catalog, docs and admin requests keep their latency however busy
-//! plugins are.
+//! Calls run on the sandbox's own runtime, never on the server's: it has one worker thread
+//! fewer than the machine has cores, at a lower CPU priority, so catalog, docs and admin
+//! requests keep a core and their latency however busy plugins are.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -62,7 +62,8 @@ impl Sandbox {
         let engine = engine::new_engine()?;
         let mut linker = Linker::new(&engine);
         bindings::add_to_linker(&mut linker)?;
-        let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let workers = cores.saturating_sub(1).max(1);
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(workers)
             .max_blocking_threads(8)
@@ -162,12 +163,12 @@ impl Drop for Sandbox {
     }
 }
 
-/// Plugin workers yield the CPU to the server's own threads when both want it.
+/// Plugin workers give the CPU to the server's own threads when both want it. (Not Linux's
+/// `SCHED_IDLE`: on a machine busy with other work, plugins would never run at all.)
 fn lower_priority() {
     // SAFETY: setpriority only reads its arguments; on Linux, `who == 0` with PRIO_PROCESS
     // means the calling thread.
-    let result = unsafe { libc::setpriority(libc::PRIO_PROCESS, 0, 10) };
-    if result != 0 {
+    if unsafe { libc::setpriority(libc::PRIO_PROCESS, 0, 10) } != 0 {
         tracing::debug!(
             "cannot lower plugin worker priority: {}",
             std::io::Error::last_os_error()

@@ -1,6 +1,6 @@
 // Test plugin: the JavaScript SDK's imports through the real host. Tab `fetch` GETs the
-// granted `url` with httpGet and shows status and body; tab `owner` reads the entity's owner
-// through the catalog import.
+// granted `url` with httpGet (giving up after `timeout-ms` when that is configured) and shows
+// status and body; tab `owner` reads the entity's owner through the catalog import.
 
 import { Ui, catalog, config, httpGet, related } from './greenroom.js';
 
@@ -18,7 +18,9 @@ export const entityTabs = {
   render(tabId, entity) {
     const ui = new Ui();
     if (tabId === 'fetch') {
-      const response = httpGet(config('url'), { 'x-probe': 'js' });
+      const timeoutMs = config('timeout-ms');
+      const options = timeoutMs ? { timeoutMs: Number(timeoutMs) } : {};
+      const response = httpGet(config('url'), { 'x-probe': 'js' }, options);
       return ui.finish(ui.keyValues([['status', String(response.status)], ['body', response.text()]]));
     }
     const ownerRef = related(entity, 'ownedBy')[0];

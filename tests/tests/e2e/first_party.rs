@@ -3,6 +3,7 @@
 //! loopback, TechDocs (JavaScript), API definition and ownership (Rust).
 
 use std::path::Path;
+use std::time::Duration;
 
 use greenroom_e2e::{FakeApi, Server, plugins_folder, start_with_config};
 use serde_json::Value;
@@ -283,7 +284,13 @@ fn ci_status_cannot_reach_a_host_the_operator_did_not_grant() {
         server.get("/api/plugins/ci-status/tabs/ci?entity=component:default/billing");
     assert_eq!(status, 502, "{body:#}");
     let message = body["error"]["message"].as_str().unwrap();
-    assert!(message.contains("not granted"), "{message}");
+    assert!(
+        message.contains(&format!(
+            ": denied: host 127.0.0.1:{} is not granted to plugin ci-status",
+            ci.port
+        )),
+        "{message}"
+    );
     assert_eq!(ci.hits(), 0, "the ungranted server was contacted");
 }
 
@@ -453,8 +460,92 @@ fn javascript_sdk_is_refused_an_ungranted_host() {
     assert_eq!(status, 502, "{body:#}");
     let message = body["error"]["message"].as_str().unwrap();
     assert!(
-        message.contains("denied: the host is not granted"),
+        message.contains(&format!(
+            "GET http://127.0.0.1:{}/: denied: host 127.0.0.1:{} is not granted to plugin js-probe",
+            api.port, api.port
+        )),
         "{message}"
     );
     assert_eq!(api.hits(), 0);
+}
+
+/// Each SDK's HTTP helper gives up after its own timeout, inside the call's deadline: a slow
+/// API ends in the plugin's own message (Rust, Python, JavaScript), never in a host timeout.
+#[test]
+fn a_slow_api_ends_in_the_plugins_own_message_in_every_sdk() {
+    let tmp = tempfile::tempdir().unwrap();
+    let api = FakeApi::start_slow(RUNS, Duration::from_secs(5));
+    let port = api.port;
+    let catalog = write_catalog(tmp.path());
+    let probe_manifest = format!(
+        "[capabilities]\nhosts = [\"127.0.0.1:{port}\"]\nconfig = [\"echo-url\", \"http-timeout-ms\"]\n"
+    );
+    let folder = plugins_folder(
+        tmp.path(),
+        &[
+            ("ci-status", None),
+            ("js-probe", None),
+            ("probe", Some(probe_manifest)),
+        ],
+    );
+    let server = start_with_config(
+        tmp.path(),
+        &[catalog],
+        &folder,
+        &format!(
+            "plugins:
+  ci-status:
+    allowedHosts: ['127.0.0.1:{port}']
+    config: {{api-url: 'http://127.0.0.1:{port}'}}
+  js-probe:
+    allowedHosts: ['127.0.0.1:{port}']
+    config: {{url: 'http://127.0.0.1:{port}/', timeout-ms: '300'}}
+  probe:
+    allowedHosts: ['127.0.0.1:{port}']
+    config: {{echo-url: 'http://127.0.0.1:{port}/echo', http-timeout-ms: '300'}}
+"
+        ),
+    );
+    let entity = "entity=component:default/billing";
+
+    let (status, tab) = server.get(&format!("/api/plugins/probe/tabs/imports?{entity}"));
+    assert_eq!(status, 200, "{tab:#}");
+    let http = tab["tree"]["pairs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|pair| pair[0] == "http")
+        .map(|pair| pair[1].clone());
+    assert_eq!(
+        http,
+        Some(Value::from(format!(
+            "error: GET http://127.0.0.1:{port}/echo: no response within 300ms"
+        ))),
+        "{tab:#}"
+    );
+
+    let (status, body) = server.get(&format!("/api/plugins/ci-status/tabs/ci?{entity}"));
+    assert_eq!(status, 502, "{body:#}");
+    let message = body["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains(&format!(
+            "cannot reach the CI server: GET http://127.0.0.1:{port}/repos/"
+        )) && message.ends_with(": no response within 1.5 s"),
+        "{message}"
+    );
+
+    let (status, body) = server.get(&format!("/api/plugins/js-probe/tabs/fetch?{entity}"));
+    assert_eq!(status, 502, "{body:#}");
+    let message = body["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains(&format!(
+            "GET http://127.0.0.1:{port}/: no response within 300 ms"
+        )),
+        "{message}"
+    );
+
+    for plugin in ["probe", "ci-status", "js-probe"] {
+        let stats = &server.get_ok(&format!("/api/plugins/{plugin}"))["stats"];
+        assert_eq!(stats["timeouts"], 0, "{plugin}: {stats}");
+    }
 }

@@ -125,12 +125,17 @@ fn inspect_tells_the_contract_contributions_imports_and_manifest() {
     assert!(text.contains("world:         entity-tabs-plugin"), "{text}");
     assert!(text.contains("contributes:   entity-tabs"), "{text}");
     assert!(text.contains("wasi:http/outgoing-handler@0.2.12"), "{text}");
-    assert!(text.contains("config [greeting, echo-url]"), "{text}");
+    assert!(
+        text.contains("config [greeting, echo-url, http-timeout-ms]"),
+        "{text}"
+    );
 
     let template = built_plugins().join("template-file.wasm");
     let output = greenroom(&["plugin", "inspect", "--json", template.to_str().unwrap()]);
     let summary: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(summary["actions"][0]["id"], "write");
+    // The file inspected, not the copy the command loaded it from.
+    assert_eq!(summary["file"], template.to_str().unwrap());
 
     let broken = test_plugins().join("missing-import.wasm");
     let output = greenroom(&["plugin", "inspect", broken.to_str().unwrap()]);

@@ -81,7 +81,14 @@ fn imports(entity: &Entity) -> Vec<(String, String)> {
         .map(|p| docs::get_page(&entity.entity_ref, &p.path));
     let echo = config::get("echo-url").and_then(|url| {
         let url = url.ok_or("echo-url is not set")?;
-        http::get(&url, &[]).map(|r| format!("{} {}", r.status, r.text()))
+        let response = match config::get("http-timeout-ms").ok().flatten() {
+            Some(ms) => {
+                let ms = ms.parse().map_err(|e| format!("http-timeout-ms: {e}"))?;
+                http::get_with_timeout(&url, &[], std::time::Duration::from_millis(ms))
+            }
+            None => http::get(&url, &[]),
+        };
+        response.map(|r| format!("{} {}", r.status, r.text()))
     });
     vec![
         ("groups".into(), show(groups, |p| p.total_items.to_string())),
