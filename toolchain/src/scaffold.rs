@@ -94,7 +94,11 @@ mod tests {
         new_project(&dir, "hello-tab", Language::Rust, Path::new("/sdk")).unwrap();
         let cargo = std::fs::read_to_string(dir.join("Cargo.toml")).unwrap();
         assert!(cargo.contains("name = \"hello-tab\"") && cargo.contains("path = \"/sdk\""));
+        // The SDK's docs tell authors to parse `spec` into their own structs.
+        assert!(cargo.contains("serde = { version = \"1\", features = [\"derive\"] }"));
         assert!(dir.join("src/lib.rs").is_file() && dir.join(MANIFEST).is_file());
+        let ignored = std::fs::read_to_string(dir.join(".gitignore")).unwrap();
+        assert!(ignored.contains("__pycache__/") && ignored.contains("target/"));
         let again = new_project(&dir, "hello-tab", Language::Rust, Path::new("/sdk"));
         assert!(again.unwrap_err().to_string().contains("already exists"));
         std::fs::remove_dir_all(&dir).unwrap();
