@@ -23,7 +23,9 @@ fn stats(server: &Server, plugin: &str) -> Value {
 #[test]
 fn looping_and_waiting_plugins_never_hold_up_the_catalog() {
     let tmp = tempfile::tempdir().unwrap();
-    let api = FakeApi::start_slow("slow-ok", Duration::from_secs(3));
+    // Long waits and deadlines, so every render is admitted and running before the first
+    // ends, even on a machine busy with other tests.
+    let api = FakeApi::start_slow("slow-ok", Duration::from_secs(6));
     let port = api.port;
     let probe_manifest =
         format!("[capabilities]\nhosts = [\"127.0.0.1:{port}\"]\nconfig = [\"echo-url\"]\n");
@@ -36,7 +38,7 @@ fn looping_and_waiting_plugins_never_hold_up_the_catalog() {
         &[],
         &plugins,
         &format!(
-            "plugins:\n  hostile:\n    limits: {{timeoutMs: 6000}}\n  probe:\n    allowedHosts: ['127.0.0.1:{port}']\n    config: {{echo-url: 'http://127.0.0.1:{port}/slow'}}\n    limits: {{timeoutMs: 10000, concurrency: {RENDERS}}}\n"
+            "plugins:\n  hostile:\n    limits: {{timeoutMs: 10000}}\n  probe:\n    allowedHosts: ['127.0.0.1:{port}']\n    config: {{echo-url: 'http://127.0.0.1:{port}/slow'}}\n    limits: {{timeoutMs: 15000, concurrency: {RENDERS}}}\n"
         ),
     );
     let limit = stats(&server, "hostile");
@@ -98,7 +100,7 @@ fn looping_and_waiting_plugins_never_hold_up_the_catalog() {
                 .to_string();
             match status {
                 502 => {
-                    assert!(message.contains("timed out after 6s"), "{body}");
+                    assert!(message.contains("timed out after 10s"), "{body}");
                     timed_out += 1;
                 }
                 503 => {
