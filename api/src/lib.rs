@@ -77,6 +77,10 @@ pub struct PluginSummary {
     pub file: String,
     /// SHA-256 of the loaded file (or of the failed one), hex.
     pub content_hash: String,
+    /// Which compiler's code serves it: `baseline` (a large new plugin, right after it
+    /// loads) until the `optimized` code replaces it; absent while it is not loaded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tier: Option<String>,
     /// The WIT package it was built against, e.g. `greenroom:plugin@0.1.0`.
     pub contract: String,
     pub state: PluginState,

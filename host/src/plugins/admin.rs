@@ -3,7 +3,10 @@
 
 use greenroom_api::{PluginState, PluginSummary};
 
+use std::sync::Arc;
+
 use super::bindings::CONTRACT;
+use super::engine::Tier;
 use super::registry::{self, Action, Slot};
 use super::{PluginError, PluginHost, lock};
 
@@ -11,11 +14,11 @@ impl PluginHost {
     /// Installs an uploaded component: checked first (so a bad upload touches nothing), then
     /// written into the plugins folder (replacing the file of the plugin with the same id) and
     /// loaded from there.
-    pub fn install(&self, bytes: &[u8]) -> Result<PluginSummary, PluginError> {
+    pub fn install(self: &Arc<Self>, bytes: &[u8]) -> Result<PluginSummary, PluginError> {
         let probe = self.settings.dir.join(".upload.wasm");
         let plugin = self
             .loader()
-            .load(&probe, bytes)
+            .load(&probe, bytes, Tier::Baseline)
             .map_err(|f| PluginError::Invalid(f.error))?;
         let _admin = lock(&self.admin);
         let target = self
@@ -54,7 +57,7 @@ impl PluginHost {
     }
 
     /// Deletes a plugin's file (a failed file by its file stem) and unloads it.
-    pub fn remove(&self, id: &str) -> Result<(), PluginError> {
+    pub fn remove(self: &Arc<Self>, id: &str) -> Result<(), PluginError> {
         let _admin = lock(&self.admin);
         let file = self
             .registry
@@ -115,6 +118,7 @@ impl PluginHost {
                 description: plugin.info.description.clone(),
                 file: plugin.file.display().to_string(),
                 content_hash: plugin.content_hash.clone(),
+                tier: Some(plugin.tier.name().into()),
                 contract: CONTRACT.into(),
                 state: if self.enabled(&plugin.id) {
                     PluginState::Loaded
@@ -152,6 +156,7 @@ fn unloaded(slot: &Slot, file: &std::path::Path, content_hash: &str) -> PluginSu
         description: String::new(),
         file: file.display().to_string(),
         content_hash: content_hash.to_string(),
+        tier: None,
         contract: CONTRACT.into(),
         state: PluginState::Failed,
         last_error: None,

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use wasmtime::component::Component;
 use wasmtime::{
     Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, ResourceLimiter, Store,
-    StoreLimits, StoreLimitsBuilder, UpdateDeadline,
+    StoreLimits, StoreLimitsBuilder, Strategy, UpdateDeadline,
 };
 
 /// How often the epoch advances, and so how long a computing call runs before it yields to
@@ -53,8 +53,34 @@ impl Default for CallLimits {
     }
 }
 
-/// Builds the shared engine and starts the thread that advances its epoch.
-pub fn new_engine() -> anyhow::Result<Engine> {
+/// Which compiler made a plugin's code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tier {
+    /// Winch: one pass, several times faster to compile, slower to run. A large new plugin
+    /// serves from it at once while its optimised code compiles.
+    Baseline,
+    /// Cranelift: the code every plugin ends up running, cached on disk.
+    Optimized,
+}
+
+impl Tier {
+    pub fn name(self) -> &'static str {
+        match self {
+            Tier::Baseline => "baseline",
+            Tier::Optimized => "optimized",
+        }
+    }
+}
+
+/// Components at least this large (Python and JavaScript ones: megabytes) serve from a
+/// baseline compile first when no optimised code is cached; smaller ones compile optimised
+/// in well under a second.
+pub const BASELINE_FROM_BYTES: usize = 1 << 20;
+
+/// Builds an engine for `tier` and starts the thread that advances its epoch. Optimised code
+/// runs from a pooling allocator sized for [`MAX_CONCURRENT_CALLS`]; baseline code, which
+/// serves only until its optimised replacement is ready, allocates on demand.
+pub fn new_engine(tier: Tier) -> anyhow::Result<Engine> {
     let mut pool = PoolingAllocationConfig::default();
     pool.total_component_instances(MAX_CONCURRENT_CALLS + 16)
         .total_core_instances(MAX_CONCURRENT_CALLS * 30)
@@ -72,9 +98,13 @@ pub fn new_engine() -> anyhow::Result<Engine> {
         .linear_memory_keep_resident(128 << 10)
         .table_keep_resident(64 << 10);
     let mut config = Config::new();
-    config
-        .epoch_interruption(true)
-        .allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+    config.epoch_interruption(true);
+    match tier {
+        Tier::Optimized => config
+            .strategy(Strategy::Cranelift)
+            .allocation_strategy(InstanceAllocationStrategy::Pooling(pool)),
+        Tier::Baseline => config.strategy(Strategy::Winch),
+    };
     let engine = Engine::new(&config).map_err(anyhow::Error::from)?;
     let ticker = engine.weak();
     std::thread::Builder::new()
@@ -181,27 +211,37 @@ pub fn new_store<T: Limited + Send + 'static>(
     store
 }
 
-/// Compiles a component, or loads the compiled code an earlier run cached in `cache`. The key
+/// The compiled code of a component an earlier load cached in `cache` for this engine. The key
 /// is the content hash plus the engine's compatibility hash, so a new wasmtime or different
-/// settings never load stale code. Returns whether the cache answered.
+/// settings never load stale code.
+pub fn cached(engine: &Engine, content_hash: &str, cache: &Path) -> Option<Component> {
+    let file = cache_file(engine, content_hash, cache);
+    if !file.is_file() {
+        return None;
+    }
+    // SAFETY: files in the cache folder are written only by `compile` below, from code this
+    // engine compiled; wasmtime still checks the header matches the engine.
+    match unsafe { Component::deserialize_file(engine, &file) } {
+        Ok(component) => Some(component),
+        Err(e) => {
+            tracing::warn!("ignoring cached {}: {e}", file.display());
+            None
+        }
+    }
+}
+
+/// Compiles a component and, with a `cache` folder, keeps the code there for [`cached`].
 pub fn compile(
     engine: &Engine,
     bytes: &[u8],
     content_hash: &str,
-    cache: &Path,
-) -> anyhow::Result<(Component, bool)> {
-    let mut hasher = DefaultHasher::new();
-    engine.precompile_compatibility_hash().hash(&mut hasher);
-    let file = cache.join(format!("{content_hash}-{:016x}.cwasm", hasher.finish()));
-    if file.is_file() {
-        // SAFETY: files in the cache folder are written only below, from code this engine
-        // compiled; wasmtime still checks the header matches the engine.
-        match unsafe { Component::deserialize_file(engine, &file) } {
-            Ok(component) => return Ok((component, true)),
-            Err(e) => tracing::warn!("ignoring cached {}: {e}", file.display()),
-        }
-    }
+    cache: Option<&Path>,
+) -> anyhow::Result<Component> {
     let component = Component::new(engine, bytes).map_err(anyhow::Error::from)?;
+    let Some(cache) = cache else {
+        return Ok(component);
+    };
+    let file = cache_file(engine, content_hash, cache);
     let written = component
         .serialize()
         .map_err(anyhow::Error::from)
@@ -216,5 +256,11 @@ pub fn compile(
     if let Err(e) = written {
         tracing::warn!("cannot cache compiled plugin in {}: {e:#}", cache.display());
     }
-    Ok((component, false))
+    Ok(component)
+}
+
+fn cache_file(engine: &Engine, content_hash: &str, cache: &Path) -> std::path::PathBuf {
+    let mut hasher = DefaultHasher::new();
+    engine.precompile_compatibility_hash().hash(&mut hasher);
+    cache.join(format!("{content_hash}-{:016x}.cwasm", hasher.finish()))
 }

@@ -31,6 +31,7 @@ use wasmtime::component::Instance;
 
 use crate::catalog::Catalog;
 use bindings::HostState;
+use engine::Tier;
 pub use grants::OperatorGrant;
 pub use registry::check_id;
 use registry::{Failure, LoadedPlugin, Loader, Registry};
@@ -147,12 +148,21 @@ impl PluginHost {
         let Some(pending) = self.begin_load(file) else {
             return;
         };
+        self.in_background(&pending.file.clone(), move |host| host.finish_load(pending));
+    }
+
+    /// Runs `work` on a thread of its own, counted as a load under way meanwhile.
+    fn in_background(
+        self: &Arc<Self>,
+        file: &Path,
+        work: impl FnOnce(&Arc<Self>) + Send + 'static,
+    ) {
         self.loads.change(|counts| counts.pending += 1);
         let host = self.clone();
         let spawned = std::thread::Builder::new()
             .name("plugin-load".into())
             .spawn(move || {
-                host.finish_load(pending);
+                work(&host);
                 host.loads.change(|counts| counts.pending -= 1);
             });
         if let Err(e) = spawned {
@@ -161,9 +171,9 @@ impl PluginHost {
         }
     }
 
-    /// Like [`Self::sync_file`], but loads on the caller's thread and returns when done
-    /// (an upload answers with what it loaded).
-    fn sync_file_now(&self, file: &Path) {
+    /// Like [`Self::sync_file`], but loads on the caller's thread and returns when the file
+    /// serves (an upload answers with what it loaded).
+    fn sync_file_now(self: &Arc<Self>, file: &Path) {
         if let Some(pending) = self.begin_load(file) {
             self.finish_load(pending);
         }
@@ -208,44 +218,62 @@ impl PluginHost {
         None
     }
 
-    /// Compiles and links a pending file, a few at once at most, and applies the outcome
-    /// unless the file changed again meanwhile (the newer load applies instead).
-    fn finish_load(&self, pending: PendingLoad) {
-        // Each compile already uses every core: a few at once share them; more would only
-        // hold more memory.
+    /// Compiles and links a pending file and applies the outcome, unless the file changed
+    /// again meanwhile (the newer load applies instead). A large file served from baseline
+    /// code then gets its optimised code compiled in the background, swapped in when ready.
+    fn finish_load(self: &Arc<Self>, pending: PendingLoad) {
+        let outcome = self.compiled(&pending, Tier::Baseline);
+        let baseline = matches!(&outcome, Ok(plugin) if plugin.tier == Tier::Baseline);
+        if !self.apply(&pending, outcome) || !baseline {
+            return;
+        }
+        self.in_background(&pending.file.clone(), move |host| {
+            let outcome = host.compiled(&pending, Tier::Optimized);
+            host.apply(&pending, outcome);
+        });
+    }
+
+    /// Loads a pending file from code of at least the `lowest` tier. A few compile at once at
+    /// most: each already uses every core, so more would only hold more memory.
+    fn compiled(&self, pending: &PendingLoad, lowest: Tier) -> Result<LoadedPlugin, Failure> {
         self.loads.when(
             |counts| counts.compiling < MAX_PARALLEL_LOADS,
             |counts| counts.compiling += 1,
         );
+        let load = || self.loader().load(&pending.file, &pending.bytes, lowest);
         // wasmtime compiles on rayon: a pool per load, so a small plugin's few functions do
         // not queue behind a large one's thousands in the shared pool.
         let outcome = match rayon::ThreadPoolBuilder::new()
             .thread_name(|i| format!("plugin-compile-{i}"))
             .build()
         {
-            Ok(pool) => pool.install(|| self.loader().load(&pending.file, &pending.bytes)),
+            Ok(pool) => pool.install(load),
             Err(e) => {
-                tracing::warn!(
-                    "no compile pool of its own for {}: {e}",
-                    pending.file.display()
-                );
-                self.loader().load(&pending.file, &pending.bytes)
+                let file = pending.file.display();
+                tracing::warn!("no compile pool of its own for {file}: {e}");
+                load()
             }
         };
         self.loads.change(|counts| counts.compiling -= 1);
+        outcome
+    }
+
+    /// Puts a load's outcome in the registry; false when the file changed since it was read.
+    fn apply(&self, pending: &PendingLoad, outcome: Result<LoadedPlugin, Failure>) -> bool {
         let _changing = lock(&self.changing);
         let current = self.registry.load();
         if current.seen_source(&pending.file) != Some(pending.source.as_str()) {
-            return;
+            return false;
         }
         if let Ok(plugin) = &outcome {
             self.switches.fail_closed([plugin.id.to_string()]);
         }
         self.registry.store(Arc::new(current.with(
             &pending.file,
-            pending.source,
+            pending.source.clone(),
             outcome,
         )));
+        true
     }
 
     fn loader(&self) -> Loader<'_> {

@@ -14,7 +14,7 @@ use wasmtime::component::InstancePre;
 use super::bindings::{
     CONTRACT, HostState, entity_provider, entity_tabs, meta, scaffolder_actions,
 };
-use super::engine;
+use super::engine::{self, Tier};
 use super::grants::{Effective, Manifest, OperatorGrant};
 use super::sandbox::Sandbox;
 
@@ -24,6 +24,8 @@ pub struct LoadedPlugin {
     pub info: meta::PluginInfo,
     pub file: PathBuf,
     pub content_hash: String,
+    /// Baseline code serves only until the optimised code replaces it.
+    pub tier: Tier,
     pub pre: InstancePre<HostState>,
     pub exports: Exports,
     /// The scaffolder actions it offers, as listed when it was loaded.
@@ -235,20 +237,32 @@ pub struct Loader<'a> {
 }
 
 impl Loader<'_> {
-    /// Loads `bytes` as the plugin in `file`.
-    pub fn load(&self, file: &Path, bytes: &[u8]) -> Result<LoadedPlugin, Failure> {
+    /// Loads `bytes` as the plugin in `file`, from code of at least the `lowest` tier: the
+    /// cached optimised code if there is some, else a baseline compile when `lowest` allows
+    /// it and the component is large, else an optimised compile (cached).
+    pub fn load(&self, file: &Path, bytes: &[u8], lowest: Tier) -> Result<LoadedPlugin, Failure> {
         let content_hash = hash(bytes);
         let fail = |error: String| Failure {
             file: file.to_path_buf(),
             content_hash: content_hash.clone(),
             error,
         };
-        let (component, cached) =
-            engine::compile(&self.sandbox.engine, bytes, &content_hash, self.cache)
-                .map_err(|e| fail(format!("not a valid WebAssembly component: {e:#}")))?;
+        let optimizing = self.sandbox.engine(Tier::Optimized);
+        let (component, tier, cached) = match engine::cached(optimizing, &content_hash, self.cache)
+        {
+            Some(component) => Ok((component, Tier::Optimized, true)),
+            None if lowest == Tier::Baseline && bytes.len() >= engine::BASELINE_FROM_BYTES => {
+                let baseline = self.sandbox.engine(Tier::Baseline);
+                engine::compile(baseline, bytes, &content_hash, None)
+                    .map(|c| (c, Tier::Baseline, false))
+            }
+            None => engine::compile(optimizing, bytes, &content_hash, Some(self.cache))
+                .map(|c| (c, Tier::Optimized, false)),
+        }
+        .map_err(|e| fail(format!("not a valid WebAssembly component: {e:#}")))?;
         let pre = self
             .sandbox
-            .linker
+            .linker(tier)
             .instantiate_pre(&component)
             .map_err(|e| {
                 fail(format!(
@@ -322,13 +336,14 @@ impl Loader<'_> {
             plugin = %info.id,
             version = %info.version,
             cached,
+            tier = tier.name(),
             "loaded {} ({})",
             file.display(),
             exports.names().join(", ")
         );
         let imports = component
             .component_type()
-            .imports(&self.sandbox.engine)
+            .imports(self.sandbox.engine(tier))
             .map(|(name, _)| name.to_string())
             .collect();
         Ok(LoadedPlugin {
@@ -337,6 +352,7 @@ impl Loader<'_> {
             info,
             file: file.to_path_buf(),
             content_hash,
+            tier,
             pre,
             exports,
             actions,

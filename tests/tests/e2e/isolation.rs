@@ -158,20 +158,38 @@ fn looping_and_waiting_plugins_never_hold_up_the_catalog() {
     assert_eq!(api.hits(), RENDERS);
 }
 
-fn state(server: &Server, plugin: &str) -> Option<String> {
+fn state(server: &Server, plugin: &str) -> Option<(String, Option<String>)> {
     let (status, body) = server.get(&format!("/api/plugins/{plugin}"));
-    (status == 200).then(|| body["state"].as_str().unwrap().to_string())
+    (status == 200).then(|| {
+        (
+            body["state"].as_str().unwrap().to_string(),
+            body["tier"].as_str().map(String::from),
+        )
+    })
 }
 
-/// Plugins compile in parallel and off the request path: a small Rust plugin dropped beside a
-/// large Python one (compiled cold) serves while the Python one is still listed as loading.
+fn loaded_with(tier: &str) -> Option<(String, Option<String>)> {
+    Some(("loaded".into(), Some(tier.into())))
+}
+
+/// Plugins compile in parallel and off the request path: a small Rust plugin dropped right
+/// after a large Python one (compile cache cold) serves before the Python one's optimised
+/// code is ready. The Python one is listed as loading, then serves from its baseline (Winch)
+/// code, then from its optimised code.
 #[test]
 fn a_small_plugin_serves_while_a_large_one_is_still_compiling() {
     let tmp = tempfile::tempdir().unwrap();
     let plugins = plugins_folder(tmp.path(), &[]);
     let cold_cache = tmp.path().join("cold-cache");
+    let repo = tmp.path().join("repo");
+    std::fs::create_dir_all(&repo).unwrap();
+    std::fs::write(
+        repo.join("catalog-info.yaml"),
+        "apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: pipelines\n  annotations:\n    github.com/project-slug: acme/pipelines\nspec:\n  type: service\n  lifecycle: production\n  owner: payments\n",
+    )
+    .unwrap();
     let server = Server::start_with_args(
-        &[fixture_catalog()],
+        &[fixture_catalog(), repo.join("catalog-info.yaml")],
         &plugins,
         &tmp.path().join("data"),
         &["--plugin-cache", cold_cache.to_str().unwrap()],
@@ -180,32 +198,46 @@ fn a_small_plugin_serves_while_a_large_one_is_still_compiling() {
         &tmp.path().join("staged"),
         &[("ci-status", None), ("ownership", None)],
     );
-    // The large one first, so the small one arrives behind it.
     for name in ["ci-status.wasm", "ownership.wasm"] {
         let partial = plugins.join(format!("{name}.partial"));
         std::fs::copy(staged.join(name), &partial).unwrap();
         std::fs::rename(&partial, plugins.join(name)).unwrap();
     }
-    eventually(
-        "the Python plugin listed as loading",
-        Duration::from_secs(10),
-        || (state(&server, "ci-status")? == "loading").then_some(()),
-    );
     eventually("the Rust plugin serving", Duration::from_secs(20), || {
-        (state(&server, "ownership")? == "loaded").then_some(())
+        (state(&server, "ownership")? == loaded_with("optimized")?).then_some(())
     });
-    assert_eq!(
-        state(&server, "ci-status").as_deref(),
-        Some("loading"),
-        "the small plugin waited for the large one"
+    let python = state(&server, "ci-status");
+    assert_ne!(
+        python,
+        loaded_with("optimized"),
+        "the small plugin waited for the large one's optimised code"
     );
     let (status, _) = server.get(&format!("/api/plugins/ownership/tabs/ownership?{ENTITY}"));
     assert_eq!(status, 200);
-    let (status, body) = server.get(&format!("/api/plugins/ci-status/tabs/ci?{ENTITY}"));
-    assert_eq!(status, 404, "a loading plugin takes no calls: {body}");
+
+    let served = eventually("the Python plugin serving", Duration::from_secs(60), || {
+        state(&server, "ci-status").filter(|(state, _)| state != "loading")
+    });
+    assert_eq!(Some(served), loaded_with("baseline"));
+    // Baseline code runs the plugin for real: its own refusal of an ungranted host.
+    let ci_tab = "/api/plugins/ci-status/tabs/ci?entity=component:default/pipelines";
+    let refused = "denied: host api.github.com:443 is not granted to plugin ci-status";
+    let (status, body) = server.get(ci_tab);
+    assert_eq!(status, 502, "{body}");
+    assert!(
+        body["error"]["message"].as_str().unwrap().contains(refused),
+        "{body}"
+    );
+
     eventually(
-        "the Python plugin serving",
+        "the optimised code swapped in",
         Duration::from_secs(120),
-        || (state(&server, "ci-status")? == "loaded").then_some(()),
+        || (state(&server, "ci-status")? == loaded_with("optimized")?).then_some(()),
+    );
+    let (status, body) = server.get(ci_tab);
+    assert_eq!(status, 502, "{body}");
+    assert!(
+        body["error"]["message"].as_str().unwrap().contains(refused),
+        "{body}"
     );
 }
