@@ -5,6 +5,7 @@ use std::path::Path;
 
 use anyhow::{Context, bail};
 
+use crate::contract;
 use crate::project::{Language, MANIFEST, check_plugin_id};
 
 const MANIFEST_TEMPLATE: &str = include_str!("../templates/greenroom.toml");
@@ -28,13 +29,17 @@ impl Language {
     }
 }
 
+/// Where a new Rust project keeps its copy of the SDK.
+const VENDORED_SDK: &str = "greenroom";
+
 /// Writes a new project for plugin `id` into `dir`, which must not exist yet. A Rust project
-/// depends on the SDK crate at `rust_sdk`.
+/// depends on the SDK crate at `rust_sdk` when given (an SDK checkout), else on a copy of the
+/// SDK written into the project, so it builds on any machine.
 pub fn new_project(
     dir: &Path,
     id: &str,
     language: Language,
-    rust_sdk: &Path,
+    rust_sdk: Option<&Path>,
 ) -> anyhow::Result<()> {
     check_id(id)?;
     if dir.exists() {
@@ -45,7 +50,10 @@ pub fn new_project(
         Language::Python => PYTHON_FILES,
         Language::JavaScript => JS_FILES,
     };
-    let sdk = rust_sdk.display().to_string();
+    let sdk = match rust_sdk {
+        Some(path) => path.display().to_string(),
+        None => format!("{VENDORED_SDK}/{}", contract::RUST_SDK_CRATE),
+    };
     let fill = |text: &str| text.replace("{{id}}", id).replace("{{sdk}}", &sdk);
     let all = files
         .iter()
@@ -55,6 +63,10 @@ pub fn new_project(
         let file = dir.join(path);
         std::fs::create_dir_all(file.parent().expect("project files have a parent"))?;
         std::fs::write(&file, fill(text)).with_context(|| format!("writing {}", file.display()))?;
+    }
+    if language == Language::Rust && rust_sdk.is_none() {
+        contract::write_rust_sdk(&dir.join(VENDORED_SDK))
+            .with_context(|| format!("writing the SDK into {}", dir.display()))?;
     }
     Ok(())
 }
@@ -91,15 +103,21 @@ mod tests {
     fn writes_every_template_with_the_id_filled_in() {
         let dir = std::env::temp_dir().join(format!("greenroom-new-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
-        new_project(&dir, "hello-tab", Language::Rust, Path::new("/sdk")).unwrap();
+        new_project(&dir, "hello-tab", Language::Rust, None).unwrap();
         let cargo = std::fs::read_to_string(dir.join("Cargo.toml")).unwrap();
-        assert!(cargo.contains("name = \"hello-tab\"") && cargo.contains("path = \"/sdk\""));
+        // The SDK is in the project: no path of this machine.
+        assert!(cargo.contains("name = \"hello-tab\""));
+        assert!(
+            cargo.contains("greenroom-sdk = { path = \"greenroom/sdk\" }"),
+            "{cargo}"
+        );
+        assert!(dir.join("greenroom/sdk/src/lib.rs").is_file());
         // The SDK's docs tell authors to parse `spec` into their own structs.
         assert!(cargo.contains("serde = { version = \"1\", features = [\"derive\"] }"));
         assert!(dir.join("src/lib.rs").is_file() && dir.join(MANIFEST).is_file());
         let ignored = std::fs::read_to_string(dir.join(".gitignore")).unwrap();
         assert!(ignored.contains("__pycache__/") && ignored.contains("target/"));
-        let again = new_project(&dir, "hello-tab", Language::Rust, Path::new("/sdk"));
+        let again = new_project(&dir, "hello-tab", Language::Rust, Some(Path::new("/sdk")));
         assert!(again.unwrap_err().to_string().contains("already exists"));
         std::fs::remove_dir_all(&dir).unwrap();
     }

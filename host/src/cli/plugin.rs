@@ -25,7 +25,8 @@ pub enum PluginCommand {
         /// rust, python or js.
         #[arg(long = "lang", default_value = "rust")]
         language: String,
-        /// The greenroom-sdk crate a Rust project depends on [default: this build's sdk/].
+        /// A greenroom-sdk crate for a Rust project to depend on (an SDK checkout) [default: a
+        /// copy of the SDK written into the project, under greenroom/].
         #[arg(long)]
         sdk: Option<PathBuf>,
     },
@@ -86,23 +87,20 @@ pub fn run(command: PluginCommand) -> anyhow::Result<ExitCode> {
     }
 }
 
-/// Where this build's own SDK crate is, when it was built from a source checkout.
-const SOURCE_SDK: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../sdk");
-
 fn new(dir: &Path, language: &str, sdk: Option<PathBuf>) -> anyhow::Result<ExitCode> {
     let language = Language::parse(language)?;
     let id = project::project_name(dir);
-    let sdk = match sdk {
-        Some(path) => std::path::absolute(path)?,
-        None => std::fs::canonicalize(SOURCE_SDK).unwrap_or_else(|_| SOURCE_SDK.into()),
-    };
-    if language == Language::Rust && !sdk.join("Cargo.toml").is_file() {
+    let sdk = sdk.map(std::path::absolute).transpose()?;
+    if let Some(sdk) = &sdk
+        && language == Language::Rust
+        && !sdk.join("Cargo.toml").is_file()
+    {
         bail!(
-            "the greenroom-sdk crate is not at {}; pass --sdk PATH (the sdk/ folder of a Greenroom checkout)",
+            "the greenroom-sdk crate is not at {}; --sdk takes the sdk/ folder of a Greenroom checkout",
             sdk.display()
         );
     }
-    scaffold::new_project(dir, &id, language, &sdk)?;
+    scaffold::new_project(dir, &id, language, sdk.as_deref())?;
     println!(
         "wrote {} plugin '{id}' in {}\nnext: greenroom plugin build {}",
         language.name(),

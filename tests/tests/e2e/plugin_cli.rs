@@ -30,6 +30,20 @@ fn tools() -> PathBuf {
 
 /// An author's first five minutes in one language: `plugin new`, `plugin build`, `plugin
 /// test`, then the component dropped into a running server renders its tab there.
+/// Every file under `dir`.
+fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            files.extend(walk(&path));
+        } else {
+            files.push(path);
+        }
+    }
+    files
+}
+
 fn new_project_builds_tests_and_loads(language: &str, greeting: &str) {
     let tmp = tempfile::tempdir().unwrap();
     let project = tmp.path().join(format!("hello-{language}"));
@@ -56,6 +70,16 @@ fn new_project_builds_tests_and_loads(language: &str, greeting: &str) {
     };
     let dir = project.to_str().unwrap();
     run(&["plugin", "new", dir, "--lang", language]);
+    // Nothing in the project points into this machine: it builds anywhere.
+    let checkout = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+    for file in walk(&project) {
+        let text = std::fs::read_to_string(&file).unwrap_or_default();
+        assert!(
+            !text.contains(checkout.to_str().unwrap()),
+            "{} names the Greenroom checkout",
+            file.display()
+        );
+    }
     let built = run(&["plugin", "build", dir]);
     let wasm = project
         .join("target")
