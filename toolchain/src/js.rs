@@ -10,6 +10,7 @@ use anyhow::{Context, bail};
 
 use crate::Tools;
 use crate::command::run;
+use crate::stage::{self, StagedFile};
 use crate::{contract, npm};
 
 /// The pinned componentize-js.
@@ -50,20 +51,28 @@ pub fn build(
         );
     }
     let package = componentize_js(tools)?;
+    // Written only when changed, with a fixed time: the snapshot keeps the `stat` of the
+    // last module read (its inode, times and size).
     let source = stage.join("src");
-    let _ = std::fs::remove_dir_all(&source);
-    std::fs::create_dir_all(&source)?;
-    for entry in std::fs::read_dir(project)?.flatten() {
-        let path = entry.path();
-        if matches!(
-            path.extension().and_then(|e| e.to_str()),
-            Some("js" | "mjs" | "json")
-        ) && path.is_file()
-        {
-            std::fs::copy(&path, source.join(entry.file_name()))?;
-        }
-    }
-    std::fs::write(source.join("greenroom.js"), contract::JS_SDK)?;
+    let mut files: Vec<StagedFile> = stage::project_files(project, &|path| {
+        path.parent() == Some(project)
+            && matches!(
+                path.extension().and_then(|e| e.to_str()),
+                Some("js" | "mjs" | "json")
+            )
+    })?;
+    files.push(("greenroom.js".into(), contract::JS_SDK.as_bytes().to_vec()));
+    stage::sync(&source, &files)?;
+    // componentize-js works in `$TMPDIR/<12 hex digits from Math.random()>/`, and the
+    // initializer's path there is baked into the component: a seeded Math.random and a
+    // temporary folder of our own make that path the same on every build (and the folder
+    // is ours to clear if a build died and left it behind).
+    let tmp = stage.join("tmp");
+    let _ = std::fs::remove_dir_all(&tmp);
+    std::fs::create_dir_all(&tmp)?;
+    let tmp = tmp
+        .canonicalize()
+        .with_context(|| format!("cannot resolve {}", tmp.display()))?;
     // componentize-js initialises the component in wizer's WASI sandbox, which sees only the
     // working folder and refuses a path through a symlink out of it (a `target` linked to a
     // shared build folder): so it runs in the sources' real folder.
@@ -87,7 +96,8 @@ await writeFile({out}, component);",
     run(
         Command::new("node")
             .current_dir(&source)
-            .args(["--input-type=module", "-e", &script]),
+            .env("TMPDIR", &tmp)
+            .args(["--random-seed=1", "--input-type=module", "-e", &script]),
         &format!("componentize-js for {}", project.display()),
     )
     .context("building the JavaScript plugin")

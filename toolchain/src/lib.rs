@@ -5,6 +5,7 @@
 //! - [`project`]: detect a plugin project's language and build it into a component;
 //! - [`scaffold`]: write a new, ready-to-build plugin project;
 //! - [`contract`]: the WIT contract and per-language SDK helpers, embedded;
+//! - [`stage`]: staging a plugin's sources for its componentize tool;
 //! - [`npm`]: pinned npm packages (componentize-js, binaryen's wasm-opt for the UI).
 
 pub mod command;
@@ -15,6 +16,7 @@ pub mod project;
 pub mod python;
 pub mod rust;
 pub mod scaffold;
+pub mod stage;
 pub mod system;
 mod wasm_section;
 

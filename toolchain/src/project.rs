@@ -7,7 +7,7 @@ use anyhow::{Context, bail};
 use serde::Deserialize;
 
 use crate::wasm_section::append_custom_section;
-use crate::{Tools, contract, js, python, rust};
+use crate::{Tools, contract, js, python, rust, stage};
 
 /// Rust plugins build as wasip2 components directly.
 pub const RUST_TARGET: &str = "wasm32-wasip2";
@@ -125,6 +125,12 @@ pub fn project_name(project: &Path) -> String {
 }
 
 /// Builds the project into `options.out`, with `greenroom.toml` (if any) embedded.
+///
+/// A Python or JavaScript project whose inputs have not changed since it was last built
+/// into `options.out` (and whose component there is still the one that build wrote) is not
+/// built again: componentize-py and componentize-js snapshot a pre-initialised interpreter
+/// that has seen random numbers, clocks and file metadata, so two runs on the same
+/// sources give different bytes, and a rebuild would look like a new plugin.
 pub fn build(project: &Path, options: &BuildOptions) -> anyhow::Result<Language> {
     let project = &std::path::absolute(project)?;
     let language = Language::detect(project)?;
@@ -132,6 +138,7 @@ pub fn build(project: &Path, options: &BuildOptions) -> anyhow::Result<Language>
     if let Some(dir) = options.out.parent() {
         std::fs::create_dir_all(dir)?;
     }
+    let mut stamp = None;
     match language {
         Language::Rust => build_rust(project, options)?,
         Language::Python | Language::JavaScript => {
@@ -143,6 +150,12 @@ pub fn build(project: &Path, options: &BuildOptions) -> anyhow::Result<Language>
                 .join(project_name(project));
             let wit = stage.join("wit");
             contract::write_wit(&wit)?;
+            let inputs = inputs_fingerprint(project, language, &world, manifest.as_deref(), &wit)?;
+            let stamp_file = stage.join("built-from");
+            if is_up_to_date(&stamp_file, &inputs, &options.out) {
+                return Ok(language);
+            }
+            stamp = Some((stamp_file, inputs));
             let (tools, out) = (&options.tools, &options.out);
             match language {
                 Language::Python => python::build(tools, project, &world, &wit, &stage, out)?,
@@ -155,7 +168,64 @@ pub fn build(project: &Path, options: &BuildOptions) -> anyhow::Result<Language>
         append_custom_section(&mut wasm, "greenroom:manifest", text.as_bytes());
         std::fs::write(&options.out, wasm)?;
     }
+    if let Some((file, inputs)) = stamp {
+        let built = stage::fingerprint([std::fs::read(&options.out)?.as_slice()]);
+        std::fs::write(file, format!("{inputs} {built}\n"))?;
+    }
     Ok(language)
+}
+
+/// A fingerprint of what a Python or JavaScript build reads: this toolchain and the
+/// componentize tool it runs, the world, the contract (as written to `wit`) and helper
+/// module, the manifest and the project's files (as staged: without `target`,
+/// `__pycache__` or hidden entries).
+fn inputs_fingerprint(
+    project: &Path,
+    language: Language,
+    world: &str,
+    manifest: Option<&str>,
+    wit: &Path,
+) -> anyhow::Result<String> {
+    let (tool, tool_override, sdk) = match language {
+        Language::Python => (
+            python::COMPONENTIZE_PY_VERSION,
+            "GREENROOM_COMPONENTIZE_PY",
+            contract::PYTHON_SDK,
+        ),
+        _ => (
+            js::COMPONENTIZE_JS_VERSION,
+            "GREENROOM_COMPONENTIZE_JS",
+            contract::JS_SDK,
+        ),
+    };
+    let mut parts: Vec<Vec<u8>> = vec![
+        env!("CARGO_PKG_VERSION").into(),
+        language.name().into(),
+        tool.into(),
+        std::env::var_os(tool_override)
+            .unwrap_or_default()
+            .to_string_lossy()
+            .as_bytes()
+            .to_vec(),
+        world.into(),
+        sdk.into(),
+        manifest.unwrap_or_default().into(),
+    ];
+    parts.extend(stage::folder_parts(&[wit, project])?);
+    Ok(stage::fingerprint(parts.iter().map(Vec::as_slice)))
+}
+
+/// Whether `stamp` records a build from `inputs` that wrote exactly what is now at `out`.
+fn is_up_to_date(stamp: &Path, inputs: &str, out: &Path) -> bool {
+    let Ok(text) = std::fs::read_to_string(stamp) else {
+        return false;
+    };
+    let Some((recorded_inputs, recorded_out)) = text.trim().split_once(' ') else {
+        return false;
+    };
+    recorded_inputs == inputs
+        && std::fs::read(out)
+            .is_ok_and(|wasm| stage::fingerprint([wasm.as_slice()]) == recorded_out)
 }
 
 /// The project's `greenroom.toml`, if it has one.

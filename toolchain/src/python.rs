@@ -8,6 +8,7 @@ use anyhow::Context;
 use crate::Tools;
 use crate::command::{output, run};
 use crate::contract;
+use crate::stage::{self, StagedFile};
 
 /// The pinned componentize-py.
 pub const COMPONENTIZE_PY_VERSION: &str = "0.25.1";
@@ -41,7 +42,11 @@ pub fn componentize_py(tools: &Tools) -> anyhow::Result<PathBuf> {
 }
 
 /// Builds the Python plugin in `project` (module `app`) for `world` into `out`, against the
-/// contract in `wit`. The `greenroom` helper module is written to `stage` first.
+/// contract in `wit`. The project's files are staged in `stage/app` and the `greenroom`
+/// helper module in `stage/sdk`: componentize-py mounts its `--python-path` folders
+/// writable, and the Python inside writes `__pycache__` into them (a project built once
+/// had `__pycache__/app.cpython-314.pyc`), so a second build read bytecode the first one
+/// wrote and snapshotted a different heap.
 pub fn build(
     tools: &Tools,
     project: &Path,
@@ -51,23 +56,52 @@ pub fn build(
     out: &Path,
 ) -> anyhow::Result<()> {
     let componentize = componentize_py(tools)?;
+    let app = stage.join("app");
+    stage::sync(
+        &app,
+        &with_pycache_blockers(stage::project_files(project, &|_| true)?),
+    )?;
     let sdk = stage.join("sdk");
-    std::fs::create_dir_all(&sdk)?;
-    std::fs::write(sdk.join("greenroom.py"), contract::PYTHON_SDK)?;
+    let helper = vec![(
+        "greenroom.py".into(),
+        contract::PYTHON_SDK.as_bytes().to_vec(),
+    )];
+    stage::sync(&sdk, &with_pycache_blockers(helper))?;
+    // componentize-py adds the site-packages of `$VIRTUAL_ENV`, else of `pipenv --venv`,
+    // else of whatever `python3` is on PATH: the plugin would see (and its snapshot would
+    // list) the author's installed packages. An empty venv-shaped folder adds nothing.
+    let no_site = stage.join("no-site");
+    std::fs::create_dir_all(no_site.join("lib/site-packages"))?;
     run(
         Command::new(componentize)
             .arg("--wit-path")
             .arg(wit)
             .args(["--world", world, "componentize", "app", "--python-path"])
-            .arg(project)
+            .arg(&app)
             .arg("--python-path")
             .arg(&sdk)
             .arg("--output")
             .arg(out)
-            // A venv the author has active would add its site-packages; the plugin gets only
-            // what is in the project and the SDK.
-            .env_remove("VIRTUAL_ENV"),
+            .env("VIRTUAL_ENV", &no_site),
         &format!("componentize-py for {}", project.display()),
     )
     .context("building the Python plugin")
+}
+
+/// `files` plus an empty file named `__pycache__` in each of their folders: Python cannot
+/// create its bytecode cache there, so every build compiles the sources the same way and
+/// nothing is written into the staged folders.
+fn with_pycache_blockers(mut files: Vec<StagedFile>) -> Vec<StagedFile> {
+    let mut dirs: Vec<PathBuf> = files
+        .iter()
+        .map(|(path, _)| path.parent().unwrap_or(Path::new("")).to_path_buf())
+        .collect();
+    dirs.push(PathBuf::new());
+    dirs.sort();
+    dirs.dedup();
+    files.extend(
+        dirs.into_iter()
+            .map(|dir| (dir.join("__pycache__"), Vec::new())),
+    );
+    files
 }

@@ -1,6 +1,5 @@
 //! Building every part: wasm plugins, the wasm frontend, the native host.
 
-use std::hash::{DefaultHasher, Hash, Hasher};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -152,40 +151,16 @@ fn sdk_helpers(root: &Path, language: Language) -> PathBuf {
     })
 }
 
-/// A hash of every file's path and contents under `sources`: Python and JavaScript builds
-/// take seconds and have no incremental mode of their own, and content (unlike modification
-/// times) survives a fresh clone, so a CI run reusing the target folder rebuilds nothing
-/// that did not change.
+/// A hash of every file's path and contents under `sources` (toolchain code included, which
+/// the toolchain's own up-to-date check does not cover): Python and JavaScript builds take
+/// seconds, and content (unlike modification times) survives a fresh clone, so a CI run
+/// reusing the target folder rebuilds nothing that did not change.
 fn sources_hash(sources: &[&Path]) -> anyhow::Result<String> {
     // Paths relative to their source folder: a clone elsewhere has the same sources.
-    fn add(root: &Path, dir: &Path, hasher: &mut DefaultHasher) -> anyhow::Result<()> {
-        let mut entries: Vec<_> = std::fs::read_dir(dir)
-            .with_context(|| format!("reading {}", dir.display()))?
-            .flatten()
-            .map(|e| e.path())
-            .collect();
-        entries.sort();
-        for path in entries {
-            let name = path.file_name().unwrap_or_default();
-            if path.is_dir() {
-                if !["target", "node_modules", "__pycache__"]
-                    .iter()
-                    .any(|skip| name == *skip)
-                {
-                    add(root, &path, hasher)?;
-                }
-            } else {
-                path.strip_prefix(root).unwrap_or(&path).hash(hasher);
-                std::fs::read(&path)?.hash(hasher);
-            }
-        }
-        Ok(())
-    }
-    let mut hasher = DefaultHasher::new();
-    for dir in sources {
-        add(dir, dir, &mut hasher)?;
-    }
-    Ok(format!("{:016x}", hasher.finish()))
+    let parts = greenroom_toolchain::stage::folder_parts(sources)?;
+    Ok(greenroom_toolchain::stage::fingerprint(
+        parts.iter().map(Vec::as_slice),
+    ))
 }
 
 /// Every plugin project directly under `dir`, with its language.

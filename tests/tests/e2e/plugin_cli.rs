@@ -88,6 +88,21 @@ fn new_project_builds_tests_and_loads(language: &str, greeting: &str) {
         built.contains(&format!("built {}", wasm.display())),
         "{built}"
     );
+    // Unchanged sources, the same component: a rebuild is not a new plugin.
+    let first = std::fs::read(&wasm).unwrap();
+    run(&["plugin", "build", dir]);
+    assert!(
+        std::fs::read(&wasm).unwrap() == first,
+        "a rebuild changed the component"
+    );
+    // The build writes nothing into the author's sources (Python's bytecode cache included).
+    let output = project.join("target");
+    assert!(
+        walk(&project)
+            .iter()
+            .all(|f| f.starts_with(&output) || !f.to_string_lossy().contains("__pycache__")),
+        "the build wrote __pycache__ into the project"
+    );
 
     let catalog = fixture_catalog();
     let text = run(&[
