@@ -167,6 +167,21 @@ impl FakeApi {
     }
 }
 
+/// The pairs of a rendered tab whose tree is one key-values node (the probe's `imports`).
+pub fn key_values(tab: &Value) -> std::collections::HashMap<String, String> {
+    tab["tree"]["pairs"]
+        .as_array()
+        .unwrap_or_else(|| panic!("not key-values: {tab:#}"))
+        .iter()
+        .map(|pair| {
+            (
+                pair[0].as_str().unwrap().to_string(),
+                pair[1].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
 /// A running server; killed when dropped.
 pub struct Server {
     child: Child,

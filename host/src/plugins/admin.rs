@@ -16,9 +16,10 @@ impl PluginHost {
     /// loaded from there.
     pub fn install(self: &Arc<Self>, bytes: &[u8]) -> Result<PluginSummary, PluginError> {
         let probe = self.settings.dir.join(".upload.wasm");
+        let content_hash = registry::hash(bytes);
         let plugin = self
             .loader()
-            .load(&probe, bytes, Tier::Baseline)
+            .load(&probe, bytes, content_hash.clone(), Tier::Baseline)
             .map_err(|f| PluginError::Invalid(f.error))?;
         let _admin = lock(&self.admin);
         let target = self
@@ -44,7 +45,7 @@ impl PluginHost {
                     plugin,
                     refused: None,
                 },
-            ) if plugin.content_hash == registry::hash(bytes) => Ok(self.summary_of(slot)),
+            ) if plugin.content_hash == content_hash => Ok(self.summary_of(slot)),
             Some(Slot::Loaded {
                 refused: Some(f), ..
             })
@@ -133,22 +134,28 @@ impl PluginHost {
                 grants: plugin.grants.summary(),
                 stats: self.stats_of(&plugin.id).summary(),
             },
-            Slot::Loading { file, content_hash } => PluginSummary {
-                state: PluginState::Loading,
-                last_error: None,
-                ..unloaded(slot, file, content_hash)
-            },
-            Slot::Failed(f) => PluginSummary {
-                state: PluginState::Failed,
-                last_error: Some(f.error.clone()),
-                ..unloaded(slot, &f.file, &f.content_hash)
-            },
+            Slot::Loading { file, content_hash } => {
+                unloaded(slot, file, content_hash, PluginState::Loading, None)
+            }
+            Slot::Failed(f) => unloaded(
+                slot,
+                &f.file,
+                &f.content_hash,
+                PluginState::Failed,
+                Some(f.error.clone()),
+            ),
         }
     }
 }
 
 /// What is known of a file that is not serving: its name, hash and the contract.
-fn unloaded(slot: &Slot, file: &std::path::Path, content_hash: &str) -> PluginSummary {
+fn unloaded(
+    slot: &Slot,
+    file: &std::path::Path,
+    content_hash: &str,
+    state: PluginState,
+    last_error: Option<String>,
+) -> PluginSummary {
     PluginSummary {
         id: summary_id(slot),
         name: String::new(),
@@ -158,8 +165,8 @@ fn unloaded(slot: &Slot, file: &std::path::Path, content_hash: &str) -> PluginSu
         content_hash: content_hash.to_string(),
         tier: None,
         contract: CONTRACT.into(),
-        state: PluginState::Failed,
-        last_error: None,
+        state,
+        last_error,
         contributions: Vec::new(),
         imports: Vec::new(),
         actions: Vec::new(),

@@ -81,6 +81,30 @@ pub const BASELINE_FROM_BYTES: usize = 1 << 20;
 /// runs from a pooling allocator sized for [`MAX_CONCURRENT_CALLS`]; baseline code, which
 /// serves only until its optimised replacement is ready, allocates on demand.
 pub fn new_engine(tier: Tier) -> anyhow::Result<Engine> {
+    let mut config = Config::new();
+    config.epoch_interruption(true);
+    match tier {
+        Tier::Optimized => config
+            .strategy(Strategy::Cranelift)
+            .allocation_strategy(InstanceAllocationStrategy::Pooling(pool())),
+        Tier::Baseline => config.strategy(Strategy::Winch),
+    };
+    let engine = Engine::new(&config).map_err(anyhow::Error::from)?;
+    let ticker = engine.weak();
+    std::thread::Builder::new()
+        .name("wasm-epoch".into())
+        .spawn(move || {
+            while let Some(engine) = ticker.upgrade() {
+                engine.increment_epoch();
+                drop(engine);
+                std::thread::sleep(EPOCH_TICK);
+            }
+        })?;
+    Ok(engine)
+}
+
+/// The instance pool optimised code runs from, sized for [`MAX_CONCURRENT_CALLS`].
+fn pool() -> PoolingAllocationConfig {
     let mut pool = PoolingAllocationConfig::default();
     pool.total_component_instances(MAX_CONCURRENT_CALLS + 16)
         .total_core_instances(MAX_CONCURRENT_CALLS * 30)
@@ -97,26 +121,7 @@ pub fn new_engine(tier: Tier) -> anyhow::Result<Engine> {
         // every call costs a TLB shootdown across cores, and most calls touch little memory.
         .linear_memory_keep_resident(128 << 10)
         .table_keep_resident(64 << 10);
-    let mut config = Config::new();
-    config.epoch_interruption(true);
-    match tier {
-        Tier::Optimized => config
-            .strategy(Strategy::Cranelift)
-            .allocation_strategy(InstanceAllocationStrategy::Pooling(pool)),
-        Tier::Baseline => config.strategy(Strategy::Winch),
-    };
-    let engine = Engine::new(&config).map_err(anyhow::Error::from)?;
-    let ticker = engine.weak();
-    std::thread::Builder::new()
-        .name("wasm-epoch".into())
-        .spawn(move || {
-            while let Some(engine) = ticker.upgrade() {
-                engine.increment_epoch();
-                drop(engine);
-                std::thread::sleep(EPOCH_TICK);
-            }
-        })?;
-    Ok(engine)
+    pool
 }
 
 /// State that carries its call's memory cap, so [`new_store`] can enforce it.

@@ -34,7 +34,7 @@ use bindings::HostState;
 use engine::Tier;
 pub use grants::OperatorGrant;
 pub use registry::check_id;
-use registry::{Failure, LoadedPlugin, Loader, Registry};
+use registry::{Failure, LoadedPlugin, Loader, Registry, Source};
 use sandbox::{CallError, CallFuture, Ran, Sandbox};
 use stats::{Outcome, Stats};
 use switches::Switches;
@@ -102,7 +102,7 @@ pub struct PluginHost {
 /// A changed plugin file read and waiting to be loaded.
 struct PendingLoad {
     file: PathBuf,
-    source: String,
+    source: Source,
     bytes: Vec<u8>,
 }
 
@@ -186,8 +186,8 @@ impl PluginHost {
         let current = self.registry.load();
         let next = match std::fs::read(file) {
             Ok(bytes) => {
-                let source = registry::source(file, &bytes);
-                if current.seen_source(file) == Some(source.as_str()) {
+                let source = Source::of(file, &bytes);
+                if current.seen_source(file) == Some(&source) {
                     return None;
                 }
                 self.registry
@@ -206,7 +206,7 @@ impl PluginHost {
             }
             Err(e) => current.with(
                 file,
-                String::new(),
+                Source::default(),
                 Err(Failure {
                     file: file.to_path_buf(),
                     content_hash: String::new(),
@@ -240,7 +240,11 @@ impl PluginHost {
             |counts| counts.compiling < MAX_PARALLEL_LOADS,
             |counts| counts.compiling += 1,
         );
-        let load = || self.loader().load(&pending.file, &pending.bytes, lowest);
+        let load = || {
+            let content_hash = pending.source.content_hash.clone();
+            self.loader()
+                .load(&pending.file, &pending.bytes, content_hash, lowest)
+        };
         // wasmtime compiles on rayon: a pool per load, so a small plugin's few functions do
         // not queue behind a large one's thousands in the shared pool.
         let outcome = match rayon::ThreadPoolBuilder::new()
@@ -262,7 +266,7 @@ impl PluginHost {
     fn apply(&self, pending: &PendingLoad, outcome: Result<LoadedPlugin, Failure>) -> bool {
         let _changing = lock(&self.changing);
         let current = self.registry.load();
-        if current.seen_source(&pending.file) != Some(pending.source.as_str()) {
+        if current.seen_source(&pending.file) != Some(&pending.source) {
             return false;
         }
         if let Ok(plugin) = &outcome {

@@ -124,7 +124,7 @@ pub struct Failure {
 pub struct Registry {
     slots: BTreeMap<PathBuf, Slot>,
     /// What each slot was made from: hashes of the `.wasm` and of its `.toml` manifest.
-    sources: BTreeMap<PathBuf, String>,
+    sources: BTreeMap<PathBuf, Source>,
 }
 
 impl Registry {
@@ -145,9 +145,9 @@ impl Registry {
 
     /// The registry with a load of `file` from `source` under way: a serving version keeps
     /// serving meanwhile; anything else shows as loading.
-    pub fn loading(&self, file: &Path, source: String) -> Self {
+    pub fn loading(&self, file: &Path, source: Source) -> Self {
         let mut next = self.clone();
-        let content_hash = source.split('+').next().unwrap_or_default().to_string();
+        let content_hash = source.content_hash.clone();
         next.sources.insert(file.to_path_buf(), source);
         if !matches!(self.slots.get(file), Some(Slot::Loaded { .. })) {
             next.slots.insert(
@@ -166,8 +166,8 @@ impl Registry {
     }
 
     /// The [`source`] the file's slot was last made from (loaded or refused).
-    pub fn seen_source(&self, file: &Path) -> Option<&str> {
-        self.sources.get(file).map(String::as_str)
+    pub fn seen_source(&self, file: &Path) -> Option<&Source> {
+        self.sources.get(file)
     }
 
     /// The registry with `file` now holding `outcome`. A failure never replaces a working
@@ -175,7 +175,7 @@ impl Registry {
     pub fn with(
         &self,
         file: &Path,
-        source: String,
+        source: Source,
         outcome: Result<LoadedPlugin, Failure>,
     ) -> Self {
         let mut next = self.clone();
@@ -240,8 +240,13 @@ impl Loader<'_> {
     /// Loads `bytes` as the plugin in `file`, from code of at least the `lowest` tier: the
     /// cached optimised code if there is some, else a baseline compile when `lowest` allows
     /// it and the component is large, else an optimised compile (cached).
-    pub fn load(&self, file: &Path, bytes: &[u8], lowest: Tier) -> Result<LoadedPlugin, Failure> {
-        let content_hash = hash(bytes);
+    pub fn load(
+        &self,
+        file: &Path,
+        bytes: &[u8],
+        content_hash: String,
+        lowest: Tier,
+    ) -> Result<LoadedPlugin, Failure> {
         let fail = |error: String| Failure {
             file: file.to_path_buf(),
             content_hash: content_hash.clone(),
@@ -368,9 +373,20 @@ pub fn hash(bytes: &[u8]) -> String {
 
 /// What a plugin file is made from: its bytes and the manifest beside it, so editing either
 /// reloads it.
-pub fn source(file: &Path, bytes: &[u8]) -> String {
-    let manifest = std::fs::read(file.with_extension("toml")).unwrap_or_default();
-    format!("{}+{}", hash(bytes), hash(&manifest))
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Source {
+    pub content_hash: String,
+    manifest_hash: String,
+}
+
+impl Source {
+    pub fn of(file: &Path, bytes: &[u8]) -> Self {
+        let manifest = std::fs::read(file.with_extension("toml")).unwrap_or_default();
+        Self {
+            content_hash: hash(bytes),
+            manifest_hash: hash(&manifest),
+        }
+    }
 }
 
 /// The `.wasm` files of a folder, sorted. A missing folder holds no plugins.

@@ -5,7 +5,7 @@
 use std::path::Path;
 use std::time::Duration;
 
-use greenroom_e2e::{FakeApi, Server, plugins_folder, start_with_config};
+use greenroom_e2e::{FakeApi, Server, key_values, plugins_folder, start_with_config};
 use serde_json::Value;
 
 /// A catalog beside the fixture one: a service with CI and docs annotations, and an API with
@@ -510,17 +510,9 @@ fn a_slow_api_ends_in_the_plugins_own_message_in_every_sdk() {
 
     let (status, tab) = server.get(&format!("/api/plugins/probe/tabs/imports?{entity}"));
     assert_eq!(status, 200, "{tab:#}");
-    let http = tab["tree"]["pairs"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|pair| pair[0] == "http")
-        .map(|pair| pair[1].clone());
     assert_eq!(
-        http,
-        Some(Value::from(format!(
-            "error: GET http://127.0.0.1:{port}/echo: no response within 300ms"
-        ))),
+        key_values(&tab)["http"],
+        format!("error: GET http://127.0.0.1:{port}/echo: no response within 300ms"),
         "{tab:#}"
     );
 

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use greenroom_e2e::{
-    FakeApi, Server, eventually, fixture_catalog, plugins_folder, start_with_config,
+    FakeApi, Server, eventually, fixture_catalog, key_values, plugins_folder, start_with_config,
 };
 use serde_json::Value;
 
@@ -121,13 +121,7 @@ fn looping_and_waiting_plugins_never_hold_up_the_catalog() {
         for render in waiting {
             let (status, tab) = render.join().unwrap();
             assert_eq!(status, 200, "{tab}");
-            let http = tab["tree"]["pairs"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .find(|pair| pair[0] == "http")
-                .map(|pair| pair[1].clone());
-            assert_eq!(http, Some(Value::from("200 slow-ok")), "{tab}");
+            assert_eq!(key_values(&tab)["http"], "200 slow-ok", "{tab}");
         }
     });
     let (hostile, probe) = (stats(&server, "hostile"), stats(&server, "probe"));

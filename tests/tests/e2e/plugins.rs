@@ -7,7 +7,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use greenroom_e2e::{
-    FakeApi, Server, eventually, fixture_catalog, plugins_folder, start_with_config, test_plugins,
+    FakeApi, Server, eventually, fixture_catalog, key_values, plugins_folder, start_with_config,
+    test_plugins,
 };
 use serde_json::Value;
 
@@ -24,20 +25,6 @@ fn summary<'a>(plugins: &'a Value, id: &str) -> &'a Value {
 
 fn render(server: &Server, plugin: &str, tab: &str) -> (u16, Value) {
     server.get(&format!("/api/plugins/{plugin}/tabs/{tab}?{ENTITY}"))
-}
-
-fn key_values(tab: &Value) -> std::collections::HashMap<String, String> {
-    tab["tree"]["pairs"]
-        .as_array()
-        .unwrap_or_else(|| panic!("not key-values: {tab:#}"))
-        .iter()
-        .map(|pair| {
-            (
-                pair[0].as_str().unwrap().to_string(),
-                pair[1].as_str().unwrap().to_string(),
-            )
-        })
-        .collect()
 }
 
 #[test]

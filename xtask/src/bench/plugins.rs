@@ -232,15 +232,7 @@ fn new_plugins(built: &build::Built, work: &Path, catalog: &Path) -> anyhow::Res
     for (run, (label, files, waited)) in cases.into_iter().enumerate() {
         let case = work.join(format!("new-{run}"));
         let plugins = case.join("plugins");
-        let addr = free_address()?;
-        let mut server = start(
-            &built.host_binary,
-            addr,
-            &case.join("data"),
-            catalog,
-            &plugins,
-            &[],
-        )?;
+        let (addr, mut server) = start_in(built, &case, catalog, &[])?;
         wait_for(&mut server, READY, || {
             http_get(addr, "/api/plugins").is_some()
         })?;
@@ -265,6 +257,26 @@ fn new_plugins(built: &build::Built, work: &Path, catalog: &Path) -> anyhow::Res
         stop(&mut server);
     }
     Ok(rows)
+}
+
+/// Starts a server on a free address with its data and plugins folders in `case`.
+fn start_in(
+    built: &build::Built,
+    case: &Path,
+    catalog: &Path,
+    extra: &[&std::ffi::OsStr],
+) -> anyhow::Result<(SocketAddr, std::process::Child)> {
+    let addr = free_address()?;
+    let plugins = case.join("plugins");
+    let server = start(
+        &built.host_binary,
+        addr,
+        &case.join("data"),
+        catalog,
+        &plugins,
+        extra,
+    )?;
+    Ok((addr, server))
 }
 
 /// Copies `file` into `plugins` under a temporary name and renames it, as an operator's
@@ -306,13 +318,10 @@ fn under_plugin_load(
             "plugins:\n  probe:\n    allowedHosts: ['127.0.0.1:{port}']\n    config: {{echo-url: 'http://127.0.0.1:{port}/slow'}}\n    limits: {{concurrency: 100}}\n"
         ),
     )?;
-    let addr = free_address()?;
-    let mut server = start(
-        &built.host_binary,
-        addr,
-        &case.join("data"),
+    let (addr, mut server) = start_in(
+        built,
+        &case,
         catalog,
-        &plugins,
         &["--config".as_ref(), config.as_os_str()],
     )?;
     wait_for(&mut server, READY, || {
