@@ -258,7 +258,7 @@ impl Catalog {
     /// A page of the cursor's query, `limit` items at most, skipping `offset` first.
     pub fn query(&self, cursor: &Cursor, limit: u64, offset: u64) -> anyhow::Result<EntityPage> {
         let page = self.store.query(cursor, limit.min(MAX_PAGE_SIZE), offset)?;
-        let at = |boundary: Vec<String>, backward: bool| Cursor {
+        let at = |boundary: query::SortKey, backward: bool| Cursor {
             query: cursor.query.clone(),
             boundary: Some(boundary),
             backward,

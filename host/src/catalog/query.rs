@@ -201,14 +201,18 @@ impl Default for EntityQuery {
     }
 }
 
+/// An item's place in a query's order: its value for each order field (`None` when it has
+/// none: such items come after every valued one, whichever the direction, as in Backstage),
+/// then its ref.
+pub type SortKey = Vec<Option<String>>;
+
 /// A position in a query's order: the sort values of the last item seen (keyset paging), so
 /// pages stay consistent when entities are added or removed meanwhile.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Cursor {
     pub query: EntityQuery,
-    /// Sort values (one per order field, then the entity ref) of the boundary item; `None`
-    /// starts at the beginning.
-    pub boundary: Option<Vec<String>>,
+    /// The boundary item's sort values; `None` starts at the beginning.
+    pub boundary: Option<SortKey>,
     /// Walks backwards from the boundary (a `prevCursor`).
     pub backward: bool,
 }
@@ -313,7 +317,7 @@ mod tests {
         assert!(OrderField::parse("kind,sideways").is_err());
         let c = Cursor {
             query: EntityQuery::default(),
-            boundary: Some(vec!["component:default/a".into()]),
+            boundary: Some(vec![None, Some("component:default/a".into())]),
             backward: true,
         };
         assert_eq!(Cursor::decode(&c.encode()).unwrap(), c);

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use rusqlite::{Connection, params_from_iter};
 use serde::Serialize;
 
-use super::super::query::{Cursor, Predicate};
+use super::super::query::{Cursor, Predicate, SortKey};
 use super::super::sources::ProcessingError;
 use super::CatalogStore;
 use super::index::{Index, Window};
@@ -25,8 +25,8 @@ pub struct StoredEntity {
 pub struct KeysetPage {
     pub items: Vec<EntityJson>,
     pub total_items: u64,
-    pub next: Option<Vec<String>>,
-    pub prev: Option<Vec<String>>,
+    pub next: Option<SortKey>,
+    pub prev: Option<SortKey>,
 }
 
 #[derive(Debug, Serialize, PartialEq)]
@@ -94,7 +94,7 @@ impl CatalogStore {
         predicate: &Predicate,
     ) -> std::collections::HashSet<String> {
         self.index.read(|index| {
-            let selected = index.select(predicate, None, &[]);
+            let selected = index.select(predicate, None);
             refs.iter()
                 .map(|r| r.to_lowercase())
                 .filter(|r| index.id_of(r).is_some_and(|id| selected.contains(id)))
@@ -106,7 +106,7 @@ impl CatalogStore {
     pub fn query(&self, cursor: &Cursor, limit: u64, offset: u64) -> anyhow::Result<KeysetPage> {
         let query = &cursor.query;
         self.read_indexed(|conn, index| {
-            let selected = index.select(&query.predicate, query.full_text.as_ref(), &query.order);
+            let selected = index.select(&query.predicate, query.full_text.as_ref());
             let page = index.page(
                 &selected,
                 &Window {
@@ -152,7 +152,7 @@ impl CatalogStore {
         self.index.read(|index| {
             // Without a filter every entity is selected: no need to intersect.
             let selected =
-                (*predicate != Predicate::everything()).then(|| index.select(predicate, None, &[]));
+                (*predicate != Predicate::everything()).then(|| index.select(predicate, None));
             facets
                 .iter()
                 .map(|facet| {

@@ -20,7 +20,7 @@ use std::sync::{OnceLock, RwLock};
 use foldhash::fast::RandomState;
 use roaring::RoaringBitmap;
 
-use super::super::query::OrderField;
+use super::super::query::{OrderField, SortKey};
 use super::flatten::Flattened;
 use super::graph::RelationGraph;
 use super::postings::Postings;
@@ -132,15 +132,15 @@ impl KeyView<'_> {
 /// `backward`, then nearest first), how many to skip and how many to return.
 pub struct Window<'a> {
     pub order: &'a [OrderField],
-    pub boundary: Option<&'a [String]>,
+    pub boundary: Option<&'a [Option<String>]>,
     pub backward: bool,
     pub offset: usize,
     pub limit: usize,
 }
 
-/// One page of ids in the query's order, each with its sort values (order fields, then ref).
+/// One page of ids in the query's order, each with its sort values.
 pub struct Page {
-    pub rows: Vec<(Id, Vec<String>)>,
+    pub rows: Vec<(Id, SortKey)>,
     /// Whether more items follow the page in the direction walked.
     pub more: bool,
 }
@@ -290,7 +290,7 @@ pub(super) mod tests {
                 values.iter().map(|v| v.to_string()).collect(),
             )
         };
-        let select = |index: &Index, p: &Predicate| ids(&index.select(p, None, &[]));
+        let select = |index: &Index, p: &Predicate| ids(&index.select(p, None));
         assert_eq!(select(&index, &kind(&["component"])), [1, 2]);
         assert_eq!(select(&index, &Predicate::Exists("spec".into())), [1]);
         assert_eq!(
@@ -344,7 +344,7 @@ pub(super) mod tests {
                 json!({"spec": {"x.y": ["v.w"]}, "metadata": {"tags": {"java": "true"}}}),
             ),
         );
-        let select = |index: &Index, p: Predicate| ids(&index.select(&p, None, &[]));
+        let select = |index: &Index, p: Predicate| ids(&index.select(&p, None));
         let is = |key: &str, value: &str| Predicate::In(key.into(), vec![value.into()]);
         assert_eq!(
             select(&index, Predicate::Exists("metadata.tags.java".into())),
@@ -383,12 +383,17 @@ pub(super) mod tests {
             offset: 0,
             limit: 10,
         };
-        let page = index.page(
-            &index.select(&Predicate::All(vec![]), None, &by_tag),
-            &window,
+        let page = index.page(&index.select(&Predicate::All(vec![]), None), &window);
+        // The entity without the item comes last.
+        assert_eq!(page.rows.iter().map(|r| r.0).collect::<Vec<_>>(), [1, 2, 3]);
+        assert_eq!(
+            page.rows[0].1,
+            [Some("true".into()), Some("component:default/a".into())]
         );
-        assert_eq!(page.rows.iter().map(|r| r.0).collect::<Vec<_>>(), [1, 2]);
-        assert_eq!(page.rows[0].1, ["true", "component:default/a"]);
+        assert_eq!(
+            page.rows[2].1,
+            [None, Some("component:default/c".to_string())]
+        );
         assert_eq!(ids(&all), [1, 2, 3]);
         index.insert(
             1,

@@ -11,6 +11,7 @@ use std::ops::Bound;
 
 use roaring::RoaringBitmap;
 
+use super::super::super::query::SortKey;
 use super::super::rows::Rows;
 use super::{Field, HOLDS, Id, Index, KeyView, NO_VALUE, Page, SPARSE, Sym, Window};
 
@@ -25,11 +26,11 @@ impl Index {
     /// page is in ref order ([`Index::in_ref_order`]); with them, see [`order`].
     pub fn page(&self, selected: &RoaringBitmap, window: &Window) -> Page {
         let need = window.offset.saturating_add(window.limit).saturating_add(1);
-        let mut rows: Vec<(Id, Vec<String>)> = if window.order.is_empty() {
-            let after = window.boundary.and_then(|b| b.last()).map(String::as_str);
+        let mut rows: Vec<(Id, SortKey)> = if window.order.is_empty() {
+            let after = window.boundary.and_then(|b| b.last()?.as_deref());
             self.in_ref_order(selected, after, window.backward, need)
                 .into_iter()
-                .map(|(id, r)| (id, vec![r.to_string()]))
+                .map(|(id, r)| (id, vec![Some(r.to_string())]))
                 .collect()
         } else {
             self.in_field_order(selected, window, need)
@@ -82,14 +83,14 @@ impl Index {
             .collect()
     }
 
-    /// Up to `need` of the window's selected entities, each with its sort values (one per
-    /// order field, then its ref), in order from the window's boundary.
+    /// Up to `need` of the window's selected entities, each with its sort values, in order
+    /// from the window's boundary.
     pub(super) fn in_field_order(
         &self,
         selected: &RoaringBitmap,
         window: &Window,
         need: usize,
-    ) -> Vec<(Id, Vec<String>)> {
+    ) -> Vec<(Id, SortKey)> {
         let views: Vec<KeyView> = window.order.iter().map(|o| self.view(&o.field)).collect();
         let mut walk = Walk {
             index: self,
@@ -195,38 +196,78 @@ struct Walk<'a> {
     views: &'a [KeyView<'a>],
     need: usize,
     /// The sort values of the groups the walk is in, one per level above.
-    values: Vec<&'a str>,
-    out: Vec<(Id, Vec<String>)>,
+    values: Vec<Option<&'a str>>,
+    out: Vec<(Id, SortKey)>,
 }
 
 impl<'a> Walk<'a> {
     /// Adds `members` (sharing the sort values of the levels above) in the order of field
     /// `depth` and those after it, then ref, after `boundary` (their sort values from `depth`).
-    fn level(&mut self, members: &RoaringBitmap, depth: usize, boundary: Option<&[String]>) {
+    /// Members without a value for the field come after the valued ones (before them walking
+    /// backward), in the order of the fields after it.
+    fn level(
+        &mut self,
+        members: &RoaringBitmap,
+        depth: usize,
+        boundary: Option<&[Option<String>]>,
+    ) {
         let index = self.index;
-        let from = boundary.and_then(|b| b.first()).map(String::as_str);
+        let backward = self.window.backward;
         let views = self.views;
         let Some(view) = views.get(depth) else {
-            for (id, entity_ref) in
-                index.in_ref_order(members, from, self.window.backward, self.remaining())
-            {
-                let mut key: Vec<String> = self.values.iter().map(|v| v.to_string()).collect();
-                key.push(entity_ref.to_string());
+            let from = boundary.and_then(|b| b.first()?.as_deref());
+            for (id, entity_ref) in index.in_ref_order(members, from, backward, self.remaining()) {
+                let mut key: SortKey = self.values.iter().map(|v| v.map(str::to_string)).collect();
+                key.push(Some(entity_ref.to_string()));
                 self.out.push((id, key));
             }
             return;
         };
-        // Walking backward reverses the query's order.
-        let descending = self.window.order[depth].descending != self.window.backward;
-        for (value, group) in groups(index, view, members, from, descending) {
-            let rest = boundary.filter(|_| Some(value) == from).map(|b| &b[1..]);
-            self.values.push(value);
-            self.level(&group, depth + 1, rest);
-            self.values.pop();
-            if self.remaining() == 0 {
-                return;
+        // The boundary's value at this field: `Some(None)` when it lacks one.
+        let from = boundary.map(|b| b[0].as_deref());
+        let rest = boundary.map(|b| &b[1..]);
+        // From a valued boundary, walking backward, the valueless (all after it) are passed;
+        // from a valueless one, walking forward, so are the valued.
+        let valueless = !(backward && matches!(from, Some(Some(_))));
+        let valued = !(!backward && from == Some(None));
+        if backward && valueless {
+            self.valueless(members, view, depth, rest.filter(|_| from == Some(None)));
+        }
+        if valued && self.remaining() > 0 {
+            // Walking backward reverses the query's order.
+            let descending = self.window.order[depth].descending != backward;
+            let start = from.flatten();
+            for (value, group) in groups(index, view, members, start, descending) {
+                let rest = rest.filter(|_| Some(value) == start);
+                self.values.push(Some(value));
+                self.level(&group, depth + 1, rest);
+                self.values.pop();
+                if self.remaining() == 0 {
+                    return;
+                }
             }
         }
+        if !backward && valueless && self.remaining() > 0 {
+            self.valueless(members, view, depth, rest.filter(|_| from == Some(None)));
+        }
+    }
+
+    /// Adds the members without a value for the view's key, in the order of the fields after
+    /// it, after `boundary`.
+    fn valueless(
+        &mut self,
+        members: &RoaringBitmap,
+        view: &KeyView,
+        depth: usize,
+        boundary: Option<&[Option<String>]>,
+    ) {
+        let group = members - view.valued();
+        if group.is_empty() {
+            return;
+        }
+        self.values.push(None);
+        self.level(&group, depth + 1, boundary);
+        self.values.pop();
     }
 
     fn remaining(&self) -> usize {
@@ -334,8 +375,8 @@ mod tests {
         .collect()
     }
 
-    /// The order worked out from the bodies alone: entities lacking a field left out, each
-    /// field's least lowercased value, then the ref.
+    /// The order worked out from the bodies alone: each field's least lowercased value
+    /// (entities lacking it after the others, whichever the direction), then the ref.
     fn expected(all: &[(Id, String, Value)], order: &[OrderField]) -> Vec<Id> {
         let least = |body: &Value, field: &str| -> Option<String> {
             let value = field.split('.').try_fold(body, |v, k| v.get(k))?;
@@ -349,14 +390,11 @@ mod tests {
             };
             values.into_iter().min()
         };
-        let mut keyed: Vec<(Vec<String>, &String, Id)> = all
+        let mut keyed: Vec<(Vec<Option<String>>, &String, Id)> = all
             .iter()
-            .filter_map(|(id, r, body)| {
-                let values = order
-                    .iter()
-                    .map(|o| least(body, &o.field))
-                    .collect::<Option<Vec<_>>>()?;
-                Some((values, r, *id))
+            .map(|(id, r, body)| {
+                let values = order.iter().map(|o| least(body, &o.field)).collect();
+                (values, r, *id)
             })
             .collect();
         keyed.sort_by(|a, b| {
@@ -364,7 +402,11 @@ mod tests {
                 a.0.iter()
                     .zip(&b.0)
                     .zip(order)
-                    .map(|((x, y), o)| if o.descending { y.cmp(x) } else { x.cmp(y) });
+                    .map(|((x, y), o)| match (x, y) {
+                        (Some(x), Some(y)) if o.descending => y.cmp(x),
+                        (Some(x), Some(y)) => x.cmp(y),
+                        (x, y) => y.is_some().cmp(&x.is_some()),
+                    });
             fields
                 .fold(std::cmp::Ordering::Equal, std::cmp::Ordering::then)
                 .then(a.1.cmp(b.1))
@@ -377,7 +419,7 @@ mod tests {
         selected: &RoaringBitmap,
         order: &[OrderField],
         backward: bool,
-        start: Option<Vec<String>>,
+        start: Option<SortKey>,
     ) -> Vec<Id> {
         let mut seen = Vec::new();
         let mut boundary = start;
@@ -415,17 +457,18 @@ mod tests {
             vec![field("spec.owner", false)],
             vec![field("spec.owner", true)],
             vec![field("spec.tags", false)],
+            vec![field("spec.tier", false)],
             vec![field("spec.tier", true), field("spec.tags", false)],
             vec![field("spec.owner", false), field("spec.tier", true)],
         ];
         let team = Predicate::In("spec.owner".into(), vec!["team-1".into()]);
         let few: RoaringBitmap = (1..=6).collect();
         for order in &orders {
-            let everything = index.select(&Predicate::everything(), None, order);
+            let everything = index.select(&Predicate::everything(), None);
             // All (their values are walked), a fifth (walked too) and a handful (sorted).
             let selections = [
                 everything.clone(),
-                index.select(&team, None, order),
+                index.select(&team, None),
                 &everything & &few,
             ];
             for selected in selections {
@@ -514,7 +557,7 @@ mod tests {
                 .map(|(id, (r, b))| (*id, r.clone(), b.clone()))
                 .collect();
             for order in &orders {
-                let selected = index.select(&Predicate::everything(), None, order);
+                let selected = index.select(&Predicate::everything(), None);
                 assert_eq!(
                     pages(index, &selected, order, false, None),
                     expected(&all, order),
@@ -572,7 +615,7 @@ mod tests {
         let refs = |page: &Page| -> Vec<String> {
             page.rows
                 .iter()
-                .map(|(_, key)| key.last().unwrap().clone())
+                .map(|(_, key)| key.last().unwrap().clone().unwrap())
                 .collect()
         };
         let window = |order, boundary, backward, limit| Window {

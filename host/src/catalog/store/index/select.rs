@@ -3,23 +3,14 @@
 
 use roaring::RoaringBitmap;
 
-use super::super::super::query::{FullText, OrderField, Predicate};
+use super::super::super::query::{FullText, Predicate};
 use super::super::graph::TargetTest;
 use super::{Index, KeyView, SCAN_SHARE};
 
 impl Index {
-    /// The entities the predicate, the full-text term and the order fields (an entity needs a
-    /// value for each) select.
-    pub fn select(
-        &self,
-        predicate: &Predicate,
-        full_text: Option<&FullText>,
-        order: &[OrderField],
-    ) -> RoaringBitmap {
+    /// The entities the predicate and the full-text term select.
+    pub fn select(&self, predicate: &Predicate, full_text: Option<&FullText>) -> RoaringBitmap {
         let mut selected = self.evaluate(predicate);
-        for o in order {
-            selected &= self.view(&o.field).valued();
-        }
         if let Some(full_text) = full_text {
             selected &= self.full_text(full_text);
         }
