@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use serde::Deserialize;
 
-use crate::catalog::{CatalogSettings, OrphanStrategy};
+use crate::catalog::{self, CatalogSettings, OrphanStrategy};
 use crate::plugins::{OperatorGrant, PluginSettings};
 
 /// `greenroom serve` flags. Each one overrides the same setting in the config file.
@@ -72,6 +72,9 @@ struct CatalogSection {
     file_name: Option<String>,
     orphan_strategy: Option<OrphanStrategy>,
     registration_roots: Option<Vec<PathBuf>>,
+    /// Most MiB one reconcile reads (it holds them until written); default 1024.
+    #[serde(rename = "readLimitMiB")]
+    read_limit_mib: Option<u64>,
 }
 
 /// A configured location: a path, or Backstage's `{type: file, target: path}`.
@@ -135,16 +138,7 @@ impl Config {
         // By default locations may be registered from the configured locations' folders.
         let registration_roots = match section.registration_roots {
             Some(roots) => roots.into_iter().map(rebase).collect(),
-            None => locations
-                .iter()
-                .map(|l| {
-                    if l.is_dir() {
-                        l.clone()
-                    } else {
-                        l.parent().map(Path::to_path_buf).unwrap_or_default()
-                    }
-                })
-                .collect(),
+            None => locations.iter().map(|l| catalog::folder_of(l)).collect(),
         };
         let catalog = CatalogSettings {
             locations,
@@ -153,6 +147,9 @@ impl Config {
                 .unwrap_or_else(|| "catalog-info.yaml".into()),
             orphan_strategy,
             registration_roots,
+            read_limit: section
+                .read_limit_mib
+                .map_or(catalog::DEFAULT_READ_LIMIT, |mib| mib.max(1) << 20),
         };
         let data_dir = args
             .data

@@ -30,8 +30,22 @@ pub fn lint(paths: &[PathBuf], file_name: &str) -> LintReport {
             })
         })
         .collect();
-    let walk = reconcile::walk(&roots, file_name, &HashMap::new(), &HashSet::new());
+    let scope = reconcile::Scope {
+        file_name,
+        registration_roots: &[],
+        read_limit: super::DEFAULT_READ_LIMIT,
+    };
+    let walk = reconcile::walk(&roots, &scope, &HashMap::new(), &HashSet::new());
     let mut problems = walk.errors.clone();
+    problems.extend(walk.deferred.iter().map(|file| {
+        ProcessingError::of_file(
+            file,
+            format!(
+                "not read: the files before it came to the {} MiB one check reads",
+                scope.read_limit >> 20
+            ),
+        )
+    }));
     let mut defined: HashMap<String, &Path> = HashMap::new();
     let mut entities = 0;
     for (record, outcome) in walk.processed() {

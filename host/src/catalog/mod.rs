@@ -13,6 +13,7 @@ mod providers;
 mod query;
 mod reconcile;
 mod relations;
+mod scan;
 mod sources;
 mod store;
 mod watch;
@@ -28,10 +29,12 @@ pub use greenroom_api::EntityRef;
 pub use lint::lint;
 pub use query::{Cursor, EntityQuery, FullText, OrderField, Predicate};
 pub use reconcile::{OrphanStrategy, Report};
+pub use scan::folder_of;
 pub use sources::{MANAGED_BY_LOCATION, ProcessingError};
 pub use store::{EntityJson, Facet, LocationRow};
 
 use reconcile::Root;
+use scan::Folders;
 use store::CatalogStore;
 
 /// Most entities one page may hold.
@@ -54,7 +57,14 @@ pub struct CatalogSettings {
     pub orphan_strategy: OrphanStrategy,
     /// Folders under which `POST /locations` may register files.
     pub registration_roots: Vec<PathBuf>,
+    /// Most bytes one reconcile reads (catalog files and placeholders); the rest is read by
+    /// the reconciles that follow at once.
+    pub read_limit: u64,
 }
+
+/// The default of [`CatalogSettings::read_limit`]: what one reconcile reads is held in
+/// memory until written.
+pub const DEFAULT_READ_LIMIT: u64 = 1 << 30;
 
 /// Why a location operation was refused.
 #[derive(Debug, thiserror::Error)]
@@ -135,15 +145,37 @@ impl Catalog {
     }
 
     /// Makes the store match the sources, reading only what changed since the last time.
+    /// Past the read limit, the rest is read by further passes, each written on its own.
     pub fn reconcile(&self) -> anyhow::Result<Report> {
         let _one_at_a_time = self.reconciling.lock().expect("reconcile lock poisoned");
+        let mut forced: HashSet<PathBuf> =
+            std::mem::take(&mut *self.forced.lock().expect("forced lock poisoned"));
+        let mut total = Report::default();
+        loop {
+            let (report, deferred) = self.reconcile_pass(forced)?;
+            total.add(&report);
+            if deferred.is_empty() {
+                return Ok(total);
+            }
+            tracing::info!(
+                deferred = deferred.len(),
+                read_limit_mib = self.settings.read_limit >> 20,
+                "catalog reconcile read its limit; reading the rest"
+            );
+            forced = deferred.into_iter().collect();
+        }
+    }
+
+    /// One walk and its write; returns the files it left for the next.
+    fn reconcile_pass(
+        &self,
+        mut forced: HashSet<PathBuf>,
+    ) -> anyhow::Result<(Report, Vec<PathBuf>)> {
         let started = std::time::Instant::now();
         let roots: Vec<Root> = self.store.locations()?.iter().map(Root::new).collect();
         let previous = self.store.files()?;
-        let mut forced: HashSet<PathBuf> =
-            std::mem::take(&mut *self.forced.lock().expect("forced lock poisoned"));
         forced.extend(self.store.files_with_conflicts()?);
-        let mut walk = reconcile::walk(&roots, &self.settings.file_name, &previous, &forced);
+        let mut walk = reconcile::walk(&roots, &self.scope(), &previous, &forced);
         let report = reconcile::apply(
             &self.store,
             &roots,
@@ -166,7 +198,15 @@ impl Catalog {
                 tracing::warn!("catalog: {error}");
             }
         }
-        Ok(report)
+        Ok((report, walk.deferred))
+    }
+
+    fn scope(&self) -> reconcile::Scope<'_> {
+        reconcile::Scope {
+            file_name: &self.settings.file_name,
+            registration_roots: &self.settings.registration_roots,
+            read_limit: self.settings.read_limit,
+        }
     }
 
     /// Watches the sources and reconciles on every change, from now on. Paths under
@@ -297,7 +337,9 @@ impl Catalog {
         Ok((!items.is_empty()).then_some(items))
     }
 
-    /// Re-reads the file that defines an entity now. Returns false if the entity is unknown.
+    /// Has the file that defines an entity re-read by the next reconcile, which starts at once
+    /// unless one is running (requests meanwhile share the one after it). Returns false if
+    /// the entity is unknown.
     pub fn refresh(&self, entity_ref: &EntityRef) -> anyhow::Result<bool> {
         let Some(stored) = self.store.get(&entity_ref.to_string())? else {
             return Ok(false);
@@ -308,7 +350,7 @@ impl Catalog {
                 .expect("forced lock poisoned")
                 .insert(file);
         }
-        self.reconcile()?;
+        self.reconcile_soon()?;
         Ok(true)
     }
 
@@ -365,6 +407,19 @@ impl Catalog {
                 "location target '{target}' is outside the folders locations may be registered from"
             )));
         }
+        // And where it really leads: a link inside those folders may point anywhere.
+        let probe = if path.symlink_metadata().is_ok() {
+            path.clone()
+        } else {
+            scan::folder_of(&path)
+        };
+        if probe.exists() {
+            let registration =
+                Folders::new(self.settings.registration_roots.iter().map(|r| absolute(r)));
+            registration
+                .resolve(&probe)
+                .map_err(|m| LocationError::NotAllowed(format!("location target: {m}")))?;
+        }
         let target = path.display().to_string();
         let id = location_id("file", &target);
         let exists = self.location(&id)?.is_some();
@@ -378,10 +433,16 @@ impl Catalog {
         if dry_run {
             let walk = reconcile::walk(
                 std::slice::from_ref(&root),
-                &self.settings.file_name,
+                &self.scope(),
                 &HashMap::new(),
                 &HashSet::new(),
             );
+            if !walk.deferred.is_empty() {
+                return Err(LocationError::Input(format!(
+                    "location target '{target}' holds more than the {} MiB a dry run reads",
+                    self.settings.read_limit >> 20
+                )));
+            }
             if let Some(error) = walk
                 .errors
                 .iter()
@@ -429,6 +490,15 @@ impl Catalog {
         self.reconcile()?;
         self.nudge_watcher();
         Ok(())
+    }
+
+    /// Has the watcher thread reconcile, taking in every request made meanwhile, so a
+    /// request never waits on a reconcile; without a watcher (one-shot commands), now.
+    fn reconcile_soon(&self) -> anyhow::Result<()> {
+        match self.watcher.get() {
+            Some(watcher) if watcher.send(watch::Signal::Changed).is_ok() => Ok(()),
+            _ => self.reconcile().map(|_| ()),
+        }
     }
 
     fn nudge_watcher(&self) {

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 
 use super::model::FieldError;
-use crate::support::files::{line_of, read_bounded};
+use crate::support::files::{SharedBudget, Taken, line_of, read_bounded};
 use crate::support::paths::ConfineError;
 
 /// Where placeholders are resolved from, and the files they read.
@@ -21,6 +21,10 @@ pub struct Resolver<'a> {
     /// Bytes the placeholders of the entity being resolved may still read: checked before a
     /// file is read, so a thousand placeholders at one large file allocate nothing.
     pub budget: usize,
+    /// What the whole reconcile may still read; every placeholder takes its bytes from it.
+    pub shared: &'a SharedBudget,
+    /// Set when a placeholder found `shared` spent.
+    pub over_shared: bool,
 }
 
 impl Resolver<'_> {
@@ -82,6 +86,13 @@ impl Resolver<'_> {
         })?;
         // Watched even when it is not text yet: fixing it re-reads the catalog file.
         self.read.push(resolved);
+        if self.shared.take(bytes.len() as u64) == Taken::No {
+            self.over_shared = true;
+            return Err(fail(format!(
+                "{key} '{target}': this reconcile has read its limit of {} MiB; the file is read again by the next one",
+                self.shared.limit() >> 20
+            )));
+        }
         let text = String::from_utf8(bytes).map_err(|e| {
             let line = line_of(e.as_bytes(), e.utf8_error().valid_up_to());
             fail(format!("{key} '{target}' is not UTF-8 text at line {line}"))
@@ -120,11 +131,15 @@ mod tests {
         std::fs::write(base.join("extra.json"), r#"{"k": [1]}"#).unwrap();
         std::fs::write(base.join("extra.yaml"), "k: v\n").unwrap();
         std::fs::write(tmp.path().join("outside.txt"), "x").unwrap();
+        // What the placeholders below read comes to 45 bytes; the reconcile may read 50.
+        let shared = SharedBudget::new(50);
         let mut resolver = Resolver {
             base: &base,
             root: &root,
             read: Vec::new(),
             budget: 1 << 20,
+            shared: &shared,
+            over_shared: false,
         };
         let mut spec = json!({"definition": {"$text": "./api.yaml"},
             "j": {"$json": "extra.json"}, "y": [{"$yaml": "extra.yaml"}]});
@@ -134,6 +149,7 @@ mod tests {
             json!({"definition": "openapi: 3.0.0\n", "j": {"k": [1]}, "y": [{"k": "v"}]})
         );
         assert_eq!(resolver.read.len(), 3);
+        assert!(!resolver.over_shared);
         for (bad, message) in [
             (
                 json!({"$text": "../../outside.txt"}),
@@ -152,5 +168,14 @@ mod tests {
             assert_eq!(error.field, "spec.definition");
             assert!(error.message.contains(message), "{}", error.message);
         }
+        // 15 more bytes would pass what the reconcile may read.
+        let mut spec = json!({"again": {"$text": "api.yaml"}});
+        let error = resolver.resolve(&mut spec, "spec").unwrap_err();
+        assert!(
+            error.message.contains("read its limit"),
+            "{}",
+            error.message
+        );
+        assert!(resolver.over_shared);
     }
 }

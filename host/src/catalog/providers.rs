@@ -85,7 +85,7 @@ fn write_atomically(file: &Path, text: &str) -> std::io::Result<()> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::{CatalogSettings, EntityRef, OrphanStrategy};
+    use super::super::{CatalogSettings, DEFAULT_READ_LIMIT, EntityRef, OrphanStrategy};
     use super::*;
 
     fn catalog(data: &Path) -> Catalog {
@@ -96,6 +96,7 @@ mod tests {
                 file_name: "catalog-info.yaml".into(),
                 orphan_strategy: OrphanStrategy::Delete,
                 registration_roots: Vec::new(),
+                read_limit: DEFAULT_READ_LIMIT,
             },
         )
         .unwrap()

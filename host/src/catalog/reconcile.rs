@@ -12,16 +12,18 @@
 //!   defined is released.
 
 use std::collections::{HashMap, HashSet};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use serde_json::{Value, json};
 use sha1::{Digest, Sha1};
 
+use super::scan::{self, Folders, Unscanned};
 use super::sources::{
     self, FileContext, FileOutcome, MANAGED_BY_LOCATION, MANAGED_BY_ORIGIN_LOCATION,
-    ProcessingError, StagedEntity,
+    MAX_FILE_BYTES, ProcessingError, StagedEntity,
 };
 use super::store::{CatalogStore, EntityWrite, FileRecord, LocationRow, Writer};
+use crate::support::files::{SharedBudget, Taken};
 use greenroom_api::EntityRef;
 
 /// What happens to entities no location defines any more.
@@ -39,6 +41,9 @@ pub struct Root {
     pub id: String,
     pub target: PathBuf,
     pub entity: StagedEntity,
+    /// Set by the operator (configuration, command line, providers) rather than registered
+    /// through the API: its folder is one the catalog may read from.
+    pub trusted: bool,
 }
 
 impl Root {
@@ -47,6 +52,7 @@ impl Root {
         Self {
             id: location.id.clone(),
             entity: location_entity(&location.kind, &location.target),
+            trusted: location.source != "api",
             target,
         }
     }
@@ -57,16 +63,20 @@ impl Root {
 
     /// Placeholders may read anywhere under the location's folder.
     fn confinement(&self) -> PathBuf {
-        let folder = if self.target.is_dir() {
-            self.target.clone()
-        } else {
-            self.target
-                .parent()
-                .map(Path::to_path_buf)
-                .unwrap_or_default()
-        };
+        let folder = scan::folder_of(&self.target);
         folder.canonicalize().unwrap_or(folder)
     }
+}
+
+/// Where a walk may read and how much.
+pub struct Scope<'a> {
+    /// The name of catalog files in scanned folders.
+    pub file_name: &'a str,
+    /// Folders, besides the trusted locations' own, that files may be read from (where
+    /// locations may be registered).
+    pub registration_roots: &'a [PathBuf],
+    /// Most bytes one walk reads, catalog files and placeholders together; see [`Walk::deferred`].
+    pub read_limit: u64,
 }
 
 /// Backstage's generated Location entity for a registered or configured location:
@@ -109,6 +119,10 @@ pub struct Visited {
 pub struct Walk {
     pub visited: Vec<Visited>,
     pub errors: Vec<ProcessingError>,
+    /// Files left unread because the walk had read its limit: what they defined is kept as
+    /// it was, and the next walk reads them (the entities a walk stages are held in memory
+    /// until written, so this bounds memory).
+    pub deferred: Vec<PathBuf>,
 }
 
 impl Walk {
@@ -131,20 +145,31 @@ struct Pending {
 /// level are processed in parallel.
 pub fn walk(
     roots: &[Root],
-    file_name: &str,
+    scope: &Scope,
     cached: &HashMap<PathBuf, FileRecord>,
     forced: &HashSet<PathBuf>,
 ) -> Walk {
     let mut out = Walk::default();
+    let folders = Folders::new(
+        roots
+            .iter()
+            .filter(|r| r.trusted)
+            .map(|r| scan::folder_of(&r.target))
+            .chain(scope.registration_roots.iter().cloned()),
+    );
+    let budget = SharedBudget::new(scope.read_limit);
     let mut seen = HashSet::new();
     let mut frontier = Vec::new();
     for (index, root) in roots.iter().enumerate() {
-        match sources::scan(&root.target, file_name) {
-            Ok(files) => frontier.extend(files.into_iter().map(|file| Pending {
-                file,
-                root: index,
-                parent_ref: root.entity.entity_ref.to_string(),
-            })),
+        match scan::scan(&root.target, scope.file_name, &folders) {
+            Ok(found) => {
+                out.note_problems(found.problems);
+                frontier.extend(found.files.into_iter().map(|file| Pending {
+                    file,
+                    root: index,
+                    parent_ref: root.entity.entity_ref.to_string(),
+                }));
+            }
             Err(message) => out.errors.push(ProcessingError::of_file(
                 &root.target,
                 format!("location target: {message}"),
@@ -157,20 +182,36 @@ pub fn walk(
         .collect();
     while !frontier.is_empty() {
         frontier.retain(|p| seen.insert(p.file.clone()));
-        let visits: Vec<Visited> = parallel_map(&frontier, |pending| {
+        // Each file's visit (`None` for a new file left unread) and whether it was deferred.
+        let visits: Vec<(Option<Visited>, bool)> = parallel_map(&frontier, |pending| {
             let root = &roots[pending.root];
-            let previous = cached.get(&pending.file).filter(|c| {
-                c.location_id == root.id
-                    && c.parent_ref == pending.parent_ref
-                    && !forced.contains(&pending.file)
+            let cached = cached
+                .get(&pending.file)
+                .filter(|c| c.location_id == root.id && c.parent_ref == pending.parent_ref);
+            let previous = cached.filter(|c| {
+                !forced.contains(&pending.file)
                     && fingerprint(std::iter::once(&pending.file).chain(&c.dependencies))
                         == c.fingerprint
             });
             if let Some(previous) = previous {
-                return Visited {
+                let visit = Visited {
                     record: previous.clone(),
                     outcome: None,
                 };
+                return (Some(visit), false);
+            }
+            // Left for the next walk, keeping what the file defined until then.
+            let defer = || {
+                let visit = cached.map(|c| Visited {
+                    record: c.clone(),
+                    outcome: None,
+                });
+                (visit, true)
+            };
+            let size = std::fs::metadata(&pending.file).map_or(0, |m| m.len());
+            let taken = budget.take(size.min(MAX_FILE_BYTES));
+            if taken == Taken::No {
+                return defer();
             }
             let before = fingerprint([&pending.file]);
             let (origin, confinement) = &contexts[pending.root];
@@ -179,8 +220,13 @@ pub fn walk(
                 &FileContext {
                     origin,
                     root: confinement,
+                    budget: &budget,
                 },
             );
+            // A file whose placeholders alone pass the limit keeps its errors.
+            if outcome.over_budget && taken != Taken::First {
+                return defer();
+            }
             let record = FileRecord {
                 path: pending.file.clone(),
                 location_id: root.id.clone(),
@@ -189,21 +235,29 @@ pub fn walk(
                 dependencies: outcome.dependencies.clone(),
                 targets: outcome.targets.clone(),
             };
-            Visited {
+            let visit = Visited {
                 record,
                 outcome: Some(outcome),
-            }
+            };
+            (Some(visit), false)
         });
         let mut next = Vec::new();
-        for (visit, pending) in visits.iter().zip(&frontier) {
+        for ((visit, deferred), pending) in visits.iter().zip(&frontier) {
+            if *deferred {
+                out.deferred.push(pending.file.clone());
+            }
+            let Some(visit) = visit else { continue };
             for target in &visit.record.targets {
-                match sources::scan(&target.path, file_name) {
-                    Ok(files) => next.extend(files.into_iter().map(|file| Pending {
-                        file,
-                        root: pending.root,
-                        parent_ref: target.parent.clone(),
-                    })),
-                    Err(_) if target.optional => {}
+                match scan::scan(&target.path, scope.file_name, &folders) {
+                    Ok(found) => {
+                        out.note_problems(found.problems);
+                        next.extend(found.files.into_iter().map(|file| Pending {
+                            file,
+                            root: pending.root,
+                            parent_ref: target.parent.clone(),
+                        }));
+                    }
+                    Err(Unscanned::Missing(_)) if target.optional => {}
                     Err(message) => out.errors.push(ProcessingError {
                         file: pending.file.clone(),
                         document: None,
@@ -214,10 +268,21 @@ pub fn walk(
                 }
             }
         }
-        out.visited.extend(visits);
+        out.visited
+            .extend(visits.into_iter().filter_map(|(visit, _)| visit));
         frontier = next;
     }
     out
+}
+
+impl Walk {
+    fn note_problems(&mut self, problems: Vec<(PathBuf, String)>) {
+        self.errors.extend(
+            problems
+                .into_iter()
+                .map(|(path, message)| ProcessingError::of_file(&path, message)),
+        );
+    }
 }
 
 /// Size and modification time of each file (a catalog file, then what its placeholders
@@ -264,6 +329,15 @@ pub struct Report {
     pub written: usize,
     pub released: usize,
     pub errors: usize,
+}
+
+impl Report {
+    pub fn add(&mut self, other: &Report) {
+        self.files_read += other.files_read;
+        self.written += other.written;
+        self.released += other.released;
+        self.errors += other.errors;
+    }
 }
 
 /// Applies a walk to the store.

@@ -1,6 +1,6 @@
-//! Reading catalog sources: finding catalog files under a location target, and turning one
-//! file into validated entities with their relations, the locations it points at, and its
-//! problems. Nothing here touches the store; one bad document costs only itself.
+//! Reading catalog sources: turning one file into validated entities with their relations,
+//! the locations it points at, and its problems. Nothing here touches the store; one bad
+//! document costs only itself.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -11,11 +11,11 @@ use super::model::{Entity, FieldError, claimed_ref, validate};
 use super::placeholders::Resolver;
 use super::relations::relations_of;
 use super::yaml;
-use crate::support::files::read_bounded;
+use crate::support::files::{SharedBudget, read_bounded};
 use greenroom_api::EntityRef;
 
 /// Largest catalog file read.
-const MAX_FILE_BYTES: u64 = 32 << 20;
+pub const MAX_FILE_BYTES: u64 = 32 << 20;
 /// Largest entity: its document's text plus what its placeholders read. A larger one would
 /// be served in every page that holds it.
 const MAX_ENTITY_BYTES: usize = 4 << 20;
@@ -116,6 +116,8 @@ pub struct FileOutcome {
     pub targets: Vec<Target>,
     /// Files read by placeholders.
     pub dependencies: Vec<PathBuf>,
+    /// A placeholder found the reconcile's read budget spent (see [`FileContext::budget`]).
+    pub over_budget: bool,
 }
 
 impl FileOutcome {
@@ -135,6 +137,8 @@ pub struct FileContext<'a> {
     pub origin: &'a str,
     /// Placeholders may not read outside this folder.
     pub root: &'a Path,
+    /// What the reconcile may still read, placeholders included.
+    pub budget: &'a SharedBudget,
 }
 
 /// Reads and processes one catalog file.
@@ -154,6 +158,8 @@ pub fn process_file(file: &Path, context: &FileContext) -> FileOutcome {
         root: context.root,
         read: Vec::new(),
         budget: 0,
+        shared: context.budget,
+        over_shared: false,
     };
     for document in yaml::documents(&bytes) {
         let fail = |entity_ref: Option<&EntityRef>, e: FieldError| ProcessingError {
@@ -221,6 +227,7 @@ pub fn process_file(file: &Path, context: &FileContext) -> FileOutcome {
     resolver.read.sort();
     resolver.read.dedup();
     outcome.dependencies = resolver.read;
+    outcome.over_budget = resolver.over_shared;
     outcome
 }
 
@@ -281,52 +288,18 @@ pub fn lexical_join(base: &Path, relative: &Path) -> PathBuf {
     out
 }
 
-/// The catalog files a target stands for, in a stable order: the file itself, every file
-/// called `file_name` under a folder (hidden folders skipped), or the files a glob matches.
-pub fn scan(target: &Path, file_name: &str) -> Result<Vec<PathBuf>, String> {
-    let text = target.to_string_lossy();
-    if text.contains(['*', '?', '[']) {
-        let paths = glob::glob(&text).map_err(|e| format!("bad glob pattern '{text}': {e}"))?;
-        let mut found: Vec<PathBuf> = paths.flatten().filter(|p| p.is_file()).collect();
-        found.sort();
-        return Ok(found);
-    }
-    let meta = std::fs::metadata(target).map_err(|e| format!("cannot read {text}: {e}"))?;
-    // Anything but a folder is read as a file, so a pipe or device gets its error there.
-    if !meta.is_dir() {
-        return Ok(vec![target.to_path_buf()]);
-    }
-    let mut found = Vec::new();
-    let mut folders = vec![target.to_path_buf()];
-    while let Some(folder) = folders.pop() {
-        let Ok(entries) = std::fs::read_dir(&folder) else {
-            continue;
-        };
-        for entry in entries.flatten() {
-            let hidden = entry.file_name().to_string_lossy().starts_with('.');
-            match entry.file_type() {
-                Ok(t) if t.is_dir() && !hidden => folders.push(entry.path()),
-                // Pipes and devices by the name too, to be refused by name when read;
-                // links are not followed.
-                Ok(t) if !t.is_dir() && !t.is_symlink() && entry.file_name() == file_name => {
-                    found.push(entry.path())
-                }
-                _ => {}
-            }
-        }
-    }
-    found.sort();
-    Ok(found)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    static UNLIMITED: std::sync::LazyLock<SharedBudget> =
+        std::sync::LazyLock::new(|| SharedBudget::new(u64::MAX));
 
     fn context(root: &Path) -> FileContext<'_> {
         FileContext {
             origin: "file:/origin",
             root,
+            budget: &UNLIMITED,
         }
     }
 
@@ -406,33 +379,5 @@ spec: {targets: [./teams/*.yaml, ../elsewhere], presence: optional}
             format!("file:{}", file.display())
         );
         assert_eq!(annotations[MANAGED_BY_ORIGIN_LOCATION], "file:/origin");
-    }
-
-    #[test]
-    fn folders_are_scanned_for_the_file_name_and_globs_expand() {
-        let tmp = tempfile::tempdir().unwrap();
-        let root = tmp.path();
-        for path in [
-            "a/catalog-info.yaml",
-            "b/c/catalog-info.yaml",
-            ".git/catalog-info.yaml",
-            "a/other.yaml",
-        ] {
-            std::fs::create_dir_all(root.join(path).parent().unwrap()).unwrap();
-            std::fs::write(root.join(path), "").unwrap();
-        }
-        assert_eq!(
-            scan(root, "catalog-info.yaml").unwrap(),
-            [
-                root.join("a/catalog-info.yaml"),
-                root.join("b/c/catalog-info.yaml")
-            ]
-        );
-        assert_eq!(scan(&root.join("a/*.yaml"), "x").unwrap().len(), 2);
-        assert!(
-            scan(&root.join("missing"), "x")
-                .unwrap_err()
-                .contains("cannot read")
-        );
     }
 }

@@ -11,7 +11,7 @@ use anyhow::{Context, bail};
 use greenroom_api::{PluginState, PluginSummary};
 
 use crate::app::{Config, ServeArgs};
-use crate::catalog::{Catalog, CatalogSettings, EntityRef, OrphanStrategy};
+use crate::catalog::{Catalog, CatalogSettings, DEFAULT_READ_LIMIT, EntityRef, OrphanStrategy};
 use crate::plugins::{PluginHost, PluginSettings};
 use greenroom_toolchain::project::{self, BuildOptions, Language};
 use greenroom_toolchain::scaffold;
@@ -207,6 +207,7 @@ fn empty_catalog(scratch: &Scratch, locations: Vec<PathBuf>) -> anyhow::Result<A
             file_name: "catalog-info.yaml".into(),
             orphan_strategy: OrphanStrategy::Delete,
             registration_roots: Vec::new(),
+            read_limit: DEFAULT_READ_LIMIT,
         },
     )?;
     catalog.reconcile()?;

@@ -5,6 +5,51 @@
 use std::io::Read;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// A total that several readers (in parallel) take their bytes from, such as everything one
+/// catalog reconcile reads.
+pub struct SharedBudget {
+    limit: u64,
+    spent: AtomicU64,
+}
+
+impl SharedBudget {
+    pub fn new(limit: u64) -> Self {
+        Self {
+            limit,
+            spent: AtomicU64::new(0),
+        }
+    }
+
+    pub fn limit(&self) -> u64 {
+        self.limit
+    }
+
+    /// Takes `bytes` if they fit what is left; the first taker always gets them, so work
+    /// larger than the whole budget still goes ahead alone.
+    pub fn take(&self, bytes: u64) -> Taken {
+        match self
+            .spent
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |spent| {
+                (spent == 0 || spent.saturating_add(bytes) <= self.limit)
+                    .then(|| spent.saturating_add(bytes))
+            }) {
+            Ok(0) => Taken::First,
+            Ok(_) => Taken::Yes,
+            Err(_) => Taken::No,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Taken {
+    /// Nothing was taken before.
+    First,
+    Yes,
+    /// They did not fit; nothing was taken.
+    No,
+}
 
 /// The bytes of the regular file at `path`, when it holds at most `limit` of them; the error
 /// says why not, for people.

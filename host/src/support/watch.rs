@@ -8,6 +8,9 @@ use std::time::Duration;
 
 pub use notify::{Event, RecommendedWatcher, RecursiveMode, Watcher};
 
+/// How many settle periods a batch waits for more events at most.
+const MAX_SETTLES: u32 = 25;
+
 /// Starts a watcher thread named `name`; it runs until the process ends. `keys` turns an
 /// event (never a mere read: every reconcile reads files) into the keys it touches. `setup`
 /// says what to watch before this returns (so no change after it is missed) and makes the
@@ -38,8 +41,16 @@ pub fn start<K: Ord + Send + 'static, S: Send + 'static>(
         .spawn(move || {
             while let Ok(first) = receiver.recv() {
                 let mut batch = BTreeSet::from([first]);
+                // Events that never stop (a log written in a watched folder) still get a
+                // batch handled every so often.
+                let cutoff = std::time::Instant::now() + settle * MAX_SETTLES;
                 loop {
-                    match receiver.recv_timeout(settle) {
+                    let wait =
+                        settle.min(cutoff.saturating_duration_since(std::time::Instant::now()));
+                    if wait.is_zero() {
+                        break;
+                    }
+                    match receiver.recv_timeout(wait) {
                         Ok(key) => {
                             batch.insert(key);
                         }

@@ -793,6 +793,241 @@ fn hostile_files_are_errors_naming_file_and_document_and_never_stall_the_server(
     });
 }
 
+/// The `file` and `message` of each processing error, the file relative to `root`.
+fn errors_under(server: &Server, root: &Path) -> Vec<(String, String)> {
+    errors(server)
+        .iter()
+        .map(|e| {
+            let file = Path::new(e["file"].as_str().unwrap());
+            let file = file.strip_prefix(root).unwrap_or(file);
+            (
+                file.display().to_string(),
+                e["message"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+/// Location targets, globs and registrations are judged by where they really lead: inside
+/// the catalog's folders a link is followed, out of them (or to `/etc/passwd`) it is an
+/// error naming the file, and link loops are errors too; nothing outside is read.
+#[test]
+fn targets_and_links_leading_outside_the_catalogs_folders_are_errors_and_never_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = dir.path().canonicalize().unwrap();
+    let root = base.join("catalog");
+    write(
+        &base.join("outside/catalog-info.yaml"),
+        &component("outsider", ""),
+    );
+    write(
+        &base.join("outside/other.yaml"),
+        &component("other-outsider", ""),
+    );
+    write(
+        &root.join("real/catalog-info.yaml"),
+        &component("linked-in", ""),
+    );
+    std::os::unix::fs::symlink(root.join("real"), root.join("linked")).unwrap();
+    std::os::unix::fs::symlink(base.join("outside"), root.join("escape")).unwrap();
+    std::fs::create_dir_all(root.join("loops")).unwrap();
+    std::os::unix::fs::symlink("self", root.join("loops/self")).unwrap();
+    std::os::unix::fs::symlink(".", root.join("loops/again")).unwrap();
+    let file = root.join("catalog-info.yaml");
+    write(
+        &file,
+        &format!(
+            "{}---
+apiVersion: backstage.io/v1alpha1
+kind: Location
+metadata:
+  name: everywhere
+spec:
+  targets:
+    - /etc/passwd
+    - /proc/self/environ
+    - ./escape/*.yaml
+    - ../outside/catalog-info.yaml
+    - ./linked
+    - ./loops
+",
+            component("fine-a", "")
+        ),
+    );
+    let server = start(&dir, std::slice::from_ref(&file), &[]);
+    must(&server, "component:default/fine-a");
+    must(&server, "component:default/linked-in");
+    for outside in [
+        "component:default/outsider",
+        "component:default/other-outsider",
+    ] {
+        assert!(entity(&server, outside).is_none(), "{outside} was read");
+    }
+    let found = errors_under(&server, &root);
+    let expect = |file: &str, message: &str| {
+        assert!(
+            found.iter().any(|(f, m)| f == file && m.contains(message)),
+            "no error for {file} saying '{message}' in {found:#?}"
+        );
+    };
+    expect(
+        "catalog-info.yaml",
+        "/etc/passwd is outside the catalog's folders",
+    );
+    expect("catalog-info.yaml", "/proc/self/environ leads to");
+    expect("catalog-info.yaml", "escape leads to");
+    expect(
+        "catalog-info.yaml",
+        "outside/catalog-info.yaml is outside the catalog's folders",
+    );
+    expect("loops/self", "symbolic links");
+    expect("loops/again", "already reached");
+    assert_eq!(found.len(), 6, "{found:#?}");
+    assert!(
+        !found
+            .iter()
+            .any(|(_, m)| m.contains("root:") || m.contains("PATH=")),
+        "{found:#?}"
+    );
+
+    // Registering through the link is refused too, as a file, a folder or a glob.
+    for target in [
+        root.join("escape/catalog-info.yaml"),
+        root.join("escape"),
+        root.join("escape/*.yaml"),
+    ] {
+        let (status, body) = server.post(
+            &format!("{API}/locations"),
+            &json!({"type": "file", "target": target.display().to_string()}),
+        );
+        assert_eq!(status, 403, "{target:?}: {body}");
+        assert!(
+            body["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("leads to"),
+            "{body}"
+        );
+    }
+    assert!(entity(&server, "component:default/outsider").is_none());
+}
+
+/// Refresh requests are scheduled into the next reconcile rather than each waiting for one:
+/// many at once all answer, the file is re-read, and they share few reconciles.
+#[test]
+fn refresh_requests_share_the_next_reconcile() {
+    let dir = tempfile::tempdir().unwrap();
+    let org = copy_org(&dir);
+    let server = start(&dir, &[org.join("catalog-info.yaml")], &[]);
+    let storefront = must(&server, "component:default/storefront");
+    let uid = storefront["metadata"]["uid"].as_str().unwrap();
+    assert_eq!(
+        server.delete(&format!("{API}/entities/by-uid/{uid}")).0,
+        204
+    );
+    let reconciles = || server.log().matches("catalog reconciled").count();
+    let before = reconciles();
+    let requests = 40;
+    std::thread::scope(|scope| {
+        let answers: Vec<_> = (0..requests)
+            .map(|_| {
+                scope.spawn(|| {
+                    server.post(
+                        &format!("{API}/refresh"),
+                        &json!({"entityRef": "component:default/checkout"}),
+                    )
+                })
+            })
+            .collect();
+        for answer in answers {
+            let (status, body) = answer.join().unwrap();
+            assert_eq!(status, 200, "{body}");
+        }
+    });
+    let back = eventually("the refreshed file to be re-read", WATCH_DEADLINE, || {
+        entity(&server, "component:default/storefront")
+    });
+    assert_ne!(back["metadata"]["uid"], uid);
+    let shared = reconciles() - before;
+    assert!(
+        (1..requests / 4).contains(&shared),
+        "{shared} reconciles for {requests} refreshes:\n{}",
+        server.log()
+    );
+}
+
+/// What one reconcile reads is bounded (`catalog.readLimitMiB`): past it, files are read by
+/// the passes that follow at once, each written on its own, and everything is served; a
+/// single file whose placeholders pass the limit gets errors for the documents past it.
+#[test]
+fn a_reconcile_reads_at_most_its_limit_and_the_rest_follows() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("catalog");
+    let description = format!("  description: {}\n", "x".repeat(400 << 10));
+    for i in 0..4 {
+        write(
+            &root.join(format!("part-{i}/catalog-info.yaml")),
+            &component(&format!("large-{i}"), &description),
+        );
+    }
+    let config = dir.path().join("greenroom.yaml");
+    write(&config, "catalog:\n  readLimitMiB: 1\n");
+    let server = start(
+        &dir,
+        std::slice::from_ref(&root),
+        &["--config", config.to_str().unwrap()],
+    );
+    for i in 0..4 {
+        must(&server, &format!("component:default/large-{i}"));
+    }
+    assert!(errors(&server).is_empty(), "{:#?}", errors(&server));
+    assert!(
+        server
+            .log()
+            .contains("catalog reconcile read its limit; reading the rest"),
+        "{}",
+        server.log()
+    );
+
+    // One new file whose 20 placeholders read 200 KiB each: what fits is served, the rest
+    // are errors naming file and document, and the server goes on.
+    write(&root.join("many/blob.txt"), &"y".repeat(200 << 10));
+    let apis: Vec<String> = (0..20)
+        .map(|i| {
+            format!(
+                "apiVersion: backstage.io/v1alpha1\nkind: API\nmetadata:\n  name: api-{i}\nspec:\n  type: openapi\n  lifecycle: production\n  owner: platform\n  definition:\n    $text: ./blob.txt\n"
+            )
+        })
+        .collect();
+    write(&root.join("many/catalog-info.yaml"), &apis.join("---\n"));
+    let failed = eventually("the placeholders past the limit", WATCH_DEADLINE, || {
+        let failed: Vec<Value> = errors(&server)
+            .into_iter()
+            .filter(|e| e["message"].as_str().unwrap().contains("read its limit"))
+            .collect();
+        (!failed.is_empty()).then_some(failed)
+    });
+    assert!(failed.len() >= 10, "{failed:#?}");
+    for error in &failed {
+        assert!(
+            error["file"]
+                .as_str()
+                .unwrap()
+                .ends_with("many/catalog-info.yaml")
+        );
+        assert!(error["document"].as_u64().unwrap() > 0, "{error}");
+    }
+    must(&server, "api:default/api-0");
+    assert!(entity(&server, "api:default/api-19").is_none());
+    write(
+        &root.join("part-0/catalog-info.yaml"),
+        &component("after-limit", ""),
+    );
+    eventually("an edit after the limit", WATCH_DEADLINE, || {
+        entity(&server, "component:default/after-limit")
+    });
+}
+
 #[test]
 fn every_relation_pair_is_emitted_both_ways_across_namespaces() {
     let dir = tempfile::tempdir().unwrap();
@@ -1646,7 +1881,10 @@ fn locations_can_be_registered_dry_run_and_removed_and_entities_refreshed() {
         &json!({"entityRef": "component:default/checkout"}),
     );
     assert_eq!(status, 200, "{body}");
-    let back = must(&server, "component:default/storefront");
+    // The refresh is scheduled, not waited for.
+    let back = eventually("the refresh to re-read the file", WATCH_DEADLINE, || {
+        entity(&server, "component:default/storefront")
+    });
     assert_ne!(back["metadata"]["uid"], uid);
     assert_eq!(back["spec"], storefront["spec"]);
     let (status, body) = server.post(

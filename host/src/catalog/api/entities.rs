@@ -383,7 +383,8 @@ pub struct RefreshBody {
     authorization_token: Option<String>,
 }
 
-/// `POST refresh`: re-reads the entity's file now; 200 with an empty body.
+/// `POST refresh`: has the entity's file re-read by the next reconcile, without waiting for
+/// it (as Backstage schedules a refresh); 200 with an empty body.
 pub async fn refresh(
     State(catalog): State<Arc<Catalog>>,
     JsonBody(body): JsonBody<RefreshBody>,

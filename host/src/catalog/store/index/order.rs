@@ -228,8 +228,8 @@ impl<'a> Walk<'a> {
         let rest = boundary.map(|b| &b[1..]);
         // From a valued boundary, walking backward, the valueless (all after it) are passed;
         // from a valueless one, walking forward, so are the valued.
-        let valueless = !(backward && matches!(from, Some(Some(_))));
-        let valued = !(!backward && from == Some(None));
+        let valueless = !backward || !matches!(from, Some(Some(_)));
+        let valued = backward || from != Some(None);
         if backward && valueless {
             self.valueless(members, view, depth, rest.filter(|_| from == Some(None)));
         }
