@@ -33,7 +33,8 @@ pub fn start(catalog: Arc<Catalog>, ignore: PathBuf) -> anyhow::Result<Sender<Si
         "catalog-watch",
         SETTLE,
         move |event: Event| {
-            if event.paths.iter().any(|p| !p.starts_with(&ignore)) {
+            // A rescan means the kernel dropped events: anything may have changed.
+            if event.need_rescan() || event.paths.iter().any(|p| !p.starts_with(&ignore)) {
                 vec![Signal::Changed]
             } else {
                 Vec::new()

@@ -49,18 +49,21 @@ pub fn documents(bytes: &[u8]) -> Vec<Document> {
             .flatten()
             .collect(),
     };
-    // (first line, last line, text) of each chunk between markers. The first line is the
-    // marker's, where YAML errors are counted from.
+    // (first line, last line, text) of each chunk between markers: the file's lines of the
+    // chunk's first and last, where YAML errors are counted from. A marker's line belongs to
+    // the chunk when something follows the marker on it.
     let mut chunks: Vec<(usize, usize, String)> = vec![(1, 1, String::new())];
     for (number, line) in text.lines().enumerate() {
         if is_document_start(line) {
             let rest = line[3..].trim_start();
             let mut chunk = String::new();
+            let mut first = number + 2;
             if !rest.is_empty() && !rest.starts_with('#') {
                 chunk.push_str(rest);
                 chunk.push('\n');
+                first = number + 1;
             }
-            chunks.push((number + 1, number + 1, chunk));
+            chunks.push((first, number + 1, chunk));
         } else if line == "..." {
             chunks.push((number + 2, number + 2, String::new()));
         } else if let Some((_, last, chunk)) = chunks.last_mut() {
@@ -89,8 +92,7 @@ pub fn documents(bytes: &[u8]) -> Vec<Document> {
         .collect()
 }
 
-/// One document's text, from the line `first` of its file (a marker's, possibly with
-/// nothing after it) to the line `last`.
+/// One document's text, from the line `first` of its file to the line `last`.
 fn parse(chunk: &str, first: usize, last: usize) -> Result<Value, String> {
     if let Some(line) = too_deep(chunk) {
         // Counted back from the end: the chunk holds every line up to `last`.
@@ -101,9 +103,10 @@ fn parse(chunk: &str, first: usize, last: usize) -> Result<Value, String> {
         ));
     }
     serde_yaml::from_str::<Value>(chunk).map_err(|e| match e.location() {
+        // An error found at the end (an unclosed bracket) is on the document's last line.
         Some(at) => format!(
             "invalid YAML at line {}, column {}: {}",
-            first + at.line() - 1,
+            (first + at.line() - 1).min(last.max(first)),
             at.column(),
             e.to_string().split(" at line ").next().unwrap_or_default()
         ),
@@ -193,6 +196,23 @@ mod tests {
             "{error}"
         );
         assert_eq!(docs[2].parsed.as_ref().unwrap()["c"], 3);
+    }
+
+    #[test]
+    fn errors_give_the_files_line_after_bare_and_inline_markers() {
+        let docs = documents(b"a: 1\n---\nb: 2\n  c: 3\nd: 4\n--- {e: 5\n");
+        let error = |i: usize| docs[i].parsed.as_ref().unwrap_err().clone();
+        assert!(
+            error(1).starts_with("invalid YAML at line 4, column"),
+            "{}",
+            error(1)
+        );
+        // Unclosed at the end: the document's last line, not the next one.
+        assert!(
+            error(2).starts_with("invalid YAML at line 6, column"),
+            "{}",
+            error(2)
+        );
     }
 
     #[test]

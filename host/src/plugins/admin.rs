@@ -12,8 +12,8 @@ use super::{PluginError, PluginHost, lock};
 
 impl PluginHost {
     /// Installs an uploaded component: checked first (so a bad upload touches nothing), then
-    /// written into the plugins folder (replacing the file of the plugin with the same id) and
-    /// loaded from there.
+    /// written into the plugins folder (replacing the file of the plugin with the same id,
+    /// never another plugin's) and loaded from there.
     pub fn install(self: &Arc<Self>, bytes: &[u8]) -> Result<PluginSummary, PluginError> {
         let probe = self.settings.dir.join(".upload.wasm");
         let content_hash = registry::hash(bytes);
@@ -22,12 +22,22 @@ impl PluginHost {
             .load(&probe, bytes, content_hash.clone(), Tier::Baseline)
             .map_err(|f| PluginError::Invalid(f.error))?;
         let _admin = lock(&self.admin);
-        let target = self
-            .registry
-            .load()
+        let current = self.registry.load();
+        // The plugin's own file, else one named after it that serves no other plugin (file
+        // names need not match ids) and is not being loaded.
+        let target = current
             .find(&plugin.id)
             .map(|p| p.file.clone())
-            .unwrap_or_else(|| self.settings.dir.join(format!("{}.wasm", plugin.id)));
+            .unwrap_or_else(|| {
+                (1..)
+                    .map(|n| match n {
+                        1 => self.settings.dir.join(format!("{}.wasm", plugin.id)),
+                        n => self.settings.dir.join(format!("{}-{n}.wasm", plugin.id)),
+                    })
+                    .find(|file| matches!(current.slot(file), None | Some(Slot::Failed(_))))
+                    .expect("some numbered name is free")
+            });
+        drop(current);
         // Not `.wasm`, so the folder watcher ignores it until the rename.
         let partial = target.with_extension(format!("{}.upload", uuid::Uuid::new_v4().simple()));
         std::fs::create_dir_all(&self.settings.dir)

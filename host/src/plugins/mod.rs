@@ -121,12 +121,25 @@ impl PluginHost {
             admin: Mutex::new(()),
             settings,
         });
-        let mut files = registry::wasm_files(&host.settings.dir);
-        files.sort_by_key(|file| std::fs::metadata(file).map_or(0, |m| m.len()));
-        for file in files {
-            host.sync_file(&file);
-        }
+        host.sync_folder();
         Ok(host)
+    }
+
+    /// Brings the registry in line with every file of the plugins folder (at start-up, and
+    /// when the watcher lost events), smallest first; files it knows that are gone unload.
+    pub fn sync_folder(self: &Arc<Self>) {
+        let mut files = registry::wasm_files(&self.settings.dir);
+        files.sort_by_key(|file| std::fs::metadata(file).map_or(0, |m| m.len()));
+        let gone: Vec<PathBuf> = self
+            .registry
+            .load()
+            .files()
+            .filter(|file| !files.contains(file))
+            .cloned()
+            .collect();
+        for file in files.iter().chain(&gone) {
+            self.sync_file(file);
+        }
     }
 
     /// Waits until no plugin file is being loaded (the CLI, which has nothing else to do).

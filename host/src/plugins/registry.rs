@@ -136,6 +136,11 @@ impl Registry {
         self.slots.get(file)
     }
 
+    /// Every plugin file it has a slot for.
+    pub fn files(&self) -> impl Iterator<Item = &PathBuf> {
+        self.slots.keys()
+    }
+
     pub fn loaded(&self) -> impl Iterator<Item = &Arc<LoadedPlugin>> {
         self.slots.values().filter_map(|slot| match slot {
             Slot::Loaded { plugin, .. } => Some(plugin),

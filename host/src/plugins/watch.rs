@@ -18,15 +18,36 @@ pub fn start(host: Arc<PluginHost>, dir: &Path) -> anyhow::Result<()> {
     watch::start(
         "plugins-watch",
         SETTLE,
-        |event: Event| event.paths.into_iter().filter_map(plugin_file).collect(),
+        |event: Event| {
+            if event.need_rescan() {
+                return vec![Change::Lost];
+            }
+            event
+                .paths
+                .into_iter()
+                .filter_map(plugin_file)
+                .map(Change::File)
+                .collect()
+        },
         |watcher| Ok(watcher.watch(dir, RecursiveMode::NonRecursive)?),
         move |_, (), changed| {
-            for file in changed {
-                host.sync_file(&file);
+            for change in changed {
+                match change {
+                    Change::File(file) => host.sync_file(&file),
+                    Change::Lost => host.sync_folder(),
+                }
             }
         },
     )?;
     Ok(())
+}
+
+/// What the watcher saw.
+#[derive(PartialEq, Eq, PartialOrd, Ord)]
+enum Change {
+    File(PathBuf),
+    /// The kernel dropped events (its queue overflowed): any file may have changed.
+    Lost,
 }
 
 /// The component a changed file belongs to: itself, or the `.wasm` its manifest describes.

@@ -1,7 +1,8 @@
 //! What a web page elsewhere, a rebound host name or two admins at once can do to a running
 //! portal with no sign-in configured: state-changing requests from other sites and with form
 //! bodies are refused and change nothing, host names the portal is not served under are
-//! refused, and concurrent admin operations on one plugin leave one consistent state.
+//! refused, concurrent admin operations on one plugin leave one consistent state, and an
+//! upload never replaces another plugin's file.
 
 use std::sync::Arc;
 
@@ -169,4 +170,34 @@ fn a_damaged_switches_file_keeps_plugins_disabled() {
         "{}",
         server.log()
     );
+}
+
+/// An upload never overwrites another plugin's file, even one named after the uploaded id
+/// (file names need not match ids): it goes beside it under a free name.
+#[test]
+fn an_upload_never_replaces_another_plugins_file() {
+    let tmp = tempfile::tempdir().unwrap();
+    let plugins = plugins_folder(tmp.path(), &[]);
+    // `probe.wasm` holding the hostile plugin (id `hostile`).
+    std::fs::copy(
+        test_plugins().join("hostile.wasm"),
+        plugins.join("probe.wasm"),
+    )
+    .unwrap();
+    let server = start_with_config(tmp.path(), &[], &plugins, "");
+    let (status, _) = server.get("/api/plugins/hostile");
+    assert_eq!(status, 200);
+    let probe = std::fs::read(test_plugins().join("probe.wasm")).unwrap();
+    let (status, body) = server.post_bytes("/api/plugins", &probe);
+    assert_eq!(status, 201, "{body}");
+    for id in ["hostile", "probe"] {
+        let (status, body) = server.get(&format!("/api/plugins/{id}"));
+        assert_eq!(status, 200, "{id}: {body}");
+        assert_eq!(body["state"], "loaded", "{id}: {body}");
+    }
+    assert_eq!(
+        std::fs::read(plugins.join("probe.wasm")).unwrap(),
+        std::fs::read(test_plugins().join("hostile.wasm")).unwrap()
+    );
+    assert_eq!(std::fs::read(plugins.join("probe-2.wasm")).unwrap(), probe);
 }
