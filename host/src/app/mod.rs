@@ -28,6 +28,7 @@ const BLOCKING_THREADS: usize = 16;
 pub fn run(config: Config) -> anyhow::Result<()> {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
+        .on_thread_start(crate::support::cpu::latency_sensitive)
         .max_blocking_threads(BLOCKING_THREADS)
         .build()?
         .block_on(serve(config))

@@ -70,7 +70,7 @@ impl Sandbox {
             .worker_threads(workers)
             .max_blocking_threads(8)
             .thread_name("plugin-worker")
-            .on_thread_start(lower_priority)
+            .on_thread_start(crate::support::cpu::background)
             .enable_all()
             .build()?;
         Ok(Self {
@@ -175,32 +175,6 @@ impl Drop for Sandbox {
         if let Some(runtime) = self.runtime.take() {
             runtime.shutdown_background();
         }
-    }
-}
-
-/// Plugin workers give the CPU to the server's own threads when both want it: nice 10, and a
-/// short time slice (Linux 6.12+ EEVDF: `sched_runtime` of a fair task), so a server thread
-/// that wakes preempts a computing plugin within 0.1 ms instead of after a whole slice.
-/// (Not `SCHED_IDLE`: on a machine busy with other work, plugins would hardly run at all.)
-fn lower_priority() {
-    let attr = libc::sched_attr {
-        size: std::mem::size_of::<libc::sched_attr>() as u32,
-        sched_policy: libc::SCHED_OTHER as u32,
-        sched_flags: 0,
-        sched_nice: 10,
-        sched_priority: 0,
-        sched_runtime: 100_000,
-        sched_deadline: 0,
-        sched_period: 0,
-    };
-    // SAFETY: the kernel only reads `attr`, whose size it is told; pid 0 is the calling thread.
-    let short_slice = unsafe { libc::syscall(libc::SYS_sched_setattr, 0, &attr, 0) } == 0;
-    // SAFETY: setpriority only reads its arguments; `who == 0` is the calling thread.
-    if !short_slice && unsafe { libc::setpriority(libc::PRIO_PROCESS, 0, 10) } != 0 {
-        tracing::debug!(
-            "cannot lower plugin worker priority: {}",
-            std::io::Error::last_os_error()
-        );
     }
 }
 

@@ -3,6 +3,7 @@
 //! folders for changes.
 
 pub mod allocator;
+pub mod cpu;
 pub mod files;
 pub mod paths;
 pub mod watch;

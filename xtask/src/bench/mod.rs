@@ -140,6 +140,16 @@ pub fn quiet_latency(url: &str) -> anyhow::Result<(Latency, f64)> {
     least_disturbed(|| Ok(wrk(url, 1, 4)?.0))
 }
 
+/// Latency at one connection: the run with the median p99 of `runs` runs of 4 s, for
+/// comparing tails that other programs on the machine disturb now and then.
+pub fn median_latency(url: &str, runs: usize) -> anyhow::Result<Latency> {
+    let mut all = (0..runs)
+        .map(|_| Ok(wrk(url, 1, 4)?.0))
+        .collect::<anyhow::Result<Vec<Latency>>>()?;
+    all.sort_by(|a, b| a.p99_ms.total_cmp(&b.p99_ms));
+    all.into_iter().nth(runs / 2).context("no measurement ran")
+}
+
 /// Runs wrk; returns its latency percentiles and requests per second.
 pub fn wrk(url: &str, connections: usize, seconds: u64) -> anyhow::Result<(Latency, f64)> {
     let threads = connections.min(2);
