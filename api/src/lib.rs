@@ -1,8 +1,10 @@
 //! What the host, the frontend, the SDK and the tests all read the same way, so they cannot
 //! drift apart: entity refs and entity JSON helpers ([`entity`]), and the JSON shapes of
-//! Greenroom's own endpoints (`/api/plugins/...`). Backstage-compatible endpoints
-//! (`/api/catalog/...`) use Backstage's shapes instead and are not described here.
+//! Greenroom's own endpoints (`/api/plugins/...`, `/api/docs/...` in [`docs`]).
+//! Backstage-compatible endpoints (`/api/catalog/...`, `/api/techdocs/...`) use Backstage's
+//! shapes instead and are not described here.
 
+pub mod docs;
 pub mod entity;
 
 use serde::{Deserialize, Serialize};

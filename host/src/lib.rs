@@ -3,7 +3,8 @@
 //!
 //! - [`catalog`] — Backstage's software catalog: ingestion, store, `/api/catalog`.
 //! - [`plugins`] — the WebAssembly plugin host: loading, sandbox, host imports, `/api/plugins`.
-//! - [`techdocs`] — documentation sites and sanitized markdown.
+//! - [`techdocs`] — documentation sites built natively from MkDocs sources, Backstage's TechDocs
+//!   API and the reader's, sanitized markdown.
 //! - [`scaffolder`] — the template engine and task workspaces.
 //! - [`http`] — HTTP plumbing every capability's routes share; imports no capability.
 //! - [`support`] — path confinement, the allocator, folder watching; imports no capability.
@@ -33,7 +34,7 @@ mod layering {
         ("support", &[]),
         ("http", &[]),
         ("catalog", &["support", "http"]),
-        ("techdocs", &["support", "catalog"]),
+        ("techdocs", &["support", "http", "catalog"]),
         ("scaffolder", &["support"]),
         (
             "plugins",
@@ -50,7 +51,7 @@ mod layering {
                 "plugins",
             ],
         ),
-        ("cli", &["support", "catalog", "plugins", "app"]),
+        ("cli", &["support", "catalog", "techdocs", "plugins", "app"]),
     ];
 
     fn sources(dir: &Path, out: &mut Vec<std::path::PathBuf>) {

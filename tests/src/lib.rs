@@ -4,6 +4,7 @@
 //! Built artefacts come from `GREENROOM_BIN` / `GREENROOM_PLUGINS` (set by `cargo xtask
 //! test`), or from their default places under `target/` after `cargo xtask build`.
 
+use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -297,6 +298,28 @@ impl Server {
             .map(|v| v.to_str().unwrap().to_string());
         let (status, body) = read_response(response);
         (status, value, body)
+    }
+
+    /// GETs a path; returns the status, the response headers (names lowercased) and the body
+    /// as bytes.
+    pub fn get_bytes(&self, path: &str) -> (u16, BTreeMap<String, String>, Vec<u8>) {
+        let mut response = self
+            .agent
+            .get(format!("{}{path}", self.base_url))
+            .call()
+            .unwrap_or_else(|e| panic!("GET {path}: {e}"));
+        let headers = response
+            .headers()
+            .iter()
+            .map(|(name, value)| {
+                (
+                    name.as_str().to_lowercase(),
+                    value.to_str().unwrap_or_default().to_string(),
+                )
+            })
+            .collect();
+        let body = response.body_mut().read_to_vec().unwrap_or_default();
+        (response.status().as_u16(), headers, body)
     }
 
     /// POSTs a JSON body to a path; returns the status and the JSON body (Null when the body

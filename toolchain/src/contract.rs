@@ -84,6 +84,7 @@ const RUST_SDK_FILES: &[(&str, &str)] = &[
     ("sdk/src/ui.rs", include_str!("../../sdk/src/ui.rs")),
     ("api/Cargo.toml", include_str!("../../api/Cargo.toml")),
     ("api/src/lib.rs", include_str!("../../api/src/lib.rs")),
+    ("api/src/docs.rs", include_str!("../../api/src/docs.rs")),
     ("api/src/entity.rs", include_str!("../../api/src/entity.rs")),
 ];
 

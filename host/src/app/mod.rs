@@ -15,6 +15,7 @@ use anyhow::Context;
 use crate::catalog::Catalog;
 use crate::http::AllowedHosts;
 use crate::plugins::PluginHost;
+use crate::techdocs::TechDocs;
 pub use config::{Config, ServeArgs};
 use state::AppState;
 
@@ -40,15 +41,22 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     tokio::task::spawn_blocking(move || first_read.reconcile()).await??;
     catalog.watch(config.data_dir.clone())?;
     let plugins_catalog = catalog.clone();
+    let docs = Arc::new(TechDocs::new(catalog.clone()));
+    let plugins_docs = docs.clone();
     let plugin_settings = config.plugins.clone();
     // Plugins compile in the background, listed as loading meanwhile: the portal serves at
     // once.
-    let plugins =
-        tokio::task::spawn_blocking(move || PluginHost::load(plugin_settings, plugins_catalog))
-            .await??;
+    let plugins = tokio::task::spawn_blocking(move || {
+        PluginHost::load(plugin_settings, plugins_catalog, plugins_docs)
+    })
+    .await??;
     plugins.start_background()?;
     let app = router::router(
-        AppState { catalog, plugins },
+        AppState {
+            catalog,
+            plugins,
+            docs,
+        },
         &config.ui_dir,
         AllowedHosts::new(config.host_names.clone()),
     );

@@ -10,6 +10,8 @@ pub fn router(state: AppState, ui_dir: &std::path::Path, hosts: AllowedHosts) ->
     let api = Router::new()
         .nest("/api/catalog", crate::catalog::api::routes())
         .nest("/api/plugins", crate::plugins::api::routes())
+        .nest("/api/techdocs", crate::techdocs::api::techdocs_routes())
+        .nest("/api/docs", crate::techdocs::api::docs_routes())
         .route(
             "/api/{*rest}",
             axum::routing::any(|| async { ApiError::not_found("no such API endpoint") }),

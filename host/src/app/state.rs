@@ -7,11 +7,19 @@ use axum::extract::FromRef;
 
 use crate::catalog::Catalog;
 use crate::plugins::PluginHost;
+use crate::techdocs::TechDocs;
 
 #[derive(Clone)]
 pub struct AppState {
     pub catalog: Arc<Catalog>,
     pub plugins: Arc<PluginHost>,
+    pub docs: Arc<TechDocs>,
+}
+
+impl FromRef<AppState> for Arc<TechDocs> {
+    fn from_ref(state: &AppState) -> Self {
+        state.docs.clone()
+    }
 }
 
 impl FromRef<AppState> for Arc<Catalog> {

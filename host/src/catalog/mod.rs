@@ -32,6 +32,7 @@ pub use reconcile::{OrphanStrategy, Report};
 pub use scan::folder_of;
 pub use sources::{MANAGED_BY_LOCATION, ProcessingError};
 pub use store::{EntityJson, Facet, LocationRow};
+pub use yaml::parse_one as parse_yaml;
 
 use reconcile::Root;
 use scan::Folders;

@@ -13,6 +13,7 @@ use greenroom_api::{PluginState, PluginSummary};
 use crate::app::{Config, ServeArgs};
 use crate::catalog::{Catalog, CatalogSettings, DEFAULT_READ_LIMIT, EntityRef, OrphanStrategy};
 use crate::plugins::{PluginHost, PluginSettings};
+use crate::techdocs::TechDocs;
 use greenroom_toolchain::project::{self, BuildOptions, Language};
 use greenroom_toolchain::scaffold;
 
@@ -177,7 +178,8 @@ fn load(
             cache_dir: plugin_cache(),
             grants,
         },
-        catalog,
+        catalog.clone(),
+        Arc::new(TechDocs::new(catalog)),
     )?;
     host.wait_loaded();
     let mut summary = host

@@ -30,6 +30,7 @@ use wasmtime::Store;
 use wasmtime::component::Instance;
 
 use crate::catalog::Catalog;
+use crate::techdocs::TechDocs;
 use bindings::HostState;
 use engine::Tier;
 pub use grants::OperatorGrant;
@@ -110,9 +111,13 @@ impl PluginHost {
     /// Starts loading every `.wasm` in the plugins folder, smallest first and several at
     /// once; each is listed as loading until it serves. Files that fail are listed with
     /// their error; they never stop the others or the server.
-    pub fn load(settings: PluginSettings, catalog: Arc<Catalog>) -> anyhow::Result<Arc<Self>> {
+    pub fn load(
+        settings: PluginSettings,
+        catalog: Arc<Catalog>,
+        docs: Arc<TechDocs>,
+    ) -> anyhow::Result<Arc<Self>> {
         let host = Arc::new(Self {
-            sandbox: Sandbox::new(catalog)?,
+            sandbox: Sandbox::new(catalog, docs)?,
             registry: ArcSwap::from_pointee(Registry::default()),
             changing: Mutex::new(()),
             loads: Loads::default(),

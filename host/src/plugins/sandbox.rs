@@ -20,6 +20,7 @@ use super::engine::{self, Tier};
 use super::grants::Effective;
 use super::stats::Outcome;
 use crate::catalog::Catalog;
+use crate::techdocs::TechDocs;
 
 /// What a call does with its fresh instance. Boxed because it borrows the store.
 pub type CallFuture<'a, R> = Pin<Box<dyn Future<Output = wasmtime::Result<R>> + Send + 'a>>;
@@ -38,6 +39,7 @@ pub struct Sandbox {
     optimized: Linker<HostState>,
     baseline: Linker<HostState>,
     catalog: Arc<Catalog>,
+    docs: Arc<TechDocs>,
     slots: Semaphore,
     /// Dropped without waiting (see `Drop`), so it is an `Option`.
     runtime: Option<tokio::runtime::Runtime>,
@@ -58,7 +60,7 @@ pub struct Ran<R> {
 }
 
 impl Sandbox {
-    pub fn new(catalog: Arc<Catalog>) -> anyhow::Result<Self> {
+    pub fn new(catalog: Arc<Catalog>, docs: Arc<TechDocs>) -> anyhow::Result<Self> {
         let linker = |tier| -> anyhow::Result<Linker<HostState>> {
             let mut linker = Linker::new(&engine::new_engine(tier)?);
             bindings::add_to_linker(&mut linker)?;
@@ -77,6 +79,7 @@ impl Sandbox {
             optimized: linker(Tier::Optimized)?,
             baseline: linker(Tier::Baseline)?,
             catalog,
+            docs,
             slots: Semaphore::new(engine::MAX_CONCURRENT_CALLS as usize),
             runtime: Some(runtime),
         })
@@ -149,7 +152,12 @@ impl Sandbox {
         let queued = queued_at.elapsed();
         let started = Instant::now();
         let limits = grants.limits;
-        let state = HostState::new(plugin_id.clone(), self.catalog.clone(), grants.clone());
+        let state = HostState::new(
+            plugin_id.clone(),
+            self.catalog.clone(),
+            self.docs.clone(),
+            grants.clone(),
+        );
         // The engine that compiled this plugin's code runs it.
         let mut store = engine::new_store(pre.engine(), state, limits);
         let call = async {

@@ -1,9 +1,235 @@
-//! TechDocs: entities' documentation sites (`backstage.io/techdocs-ref: dir:<path>`), their
-//! navigation and pages, and markdown rendered to sanitized HTML (which plugin UI trees use
-//! too). The `docs` plugin import reads sites through here.
+//! TechDocs: entities' documentation sites, built natively (no Python, no MkDocs) the way
+//! MkDocs with techdocs-core builds them, and served through Backstage's TechDocs API, the
+//! reader's own JSON and the plugins' `docs` import.
+//!
+//! A site is found from the entity's `backstage.io/techdocs-ref: dir:<path>` (relative to
+//! its catalog file and confined to that file's folder) or borrowed from another entity
+//! (`backstage.io/techdocs-entity`). It is built on first view and rebuilt, incrementally,
+//! when a view finds its files changed; a failed build keeps the last good one and says why.
 
+pub mod api;
+mod build;
+mod config;
 mod markdown;
-mod site;
+mod nav;
 
-pub use markdown::to_safe_html;
-pub use site::{Page, PageInfo, Site, TECHDOCS_REF};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use serde_json::Value;
+
+use crate::catalog::{Catalog, EntityRef, MANAGED_BY_LOCATION};
+
+pub use build::{Built, BuiltPage};
+pub use markdown::{Heading, to_safe_html};
+pub use nav::{NavItem, SiteFile, reading_order};
+
+pub const TECHDOCS_REF: &str = "backstage.io/techdocs-ref";
+pub const TECHDOCS_ENTITY: &str = "backstage.io/techdocs-entity";
+pub const TECHDOCS_ENTITY_PATH: &str = "backstage.io/techdocs-entity-path";
+
+/// Why an entity's docs cannot be shown.
+#[derive(Debug, thiserror::Error)]
+pub enum DocsError {
+    #[error("no entity {0}")]
+    NoEntity(String),
+    /// The entity names no site, or a kind of site that is not supported.
+    #[error("{0}")]
+    NoSite(String),
+    /// The site exists but cannot be built (and was never built before).
+    #[error("{0}")]
+    Build(String),
+    #[error(transparent)]
+    Store(#[from] anyhow::Error),
+}
+
+/// A site as the reader gets it: the build, the entity whose site it is, and the last
+/// build's error when that failed and an older build is served.
+pub struct Site {
+    pub built: Arc<Built>,
+    /// The entity the site belongs to (the lender, for a borrowed site).
+    pub owner: EntityRef,
+    /// Where a borrowed site starts (`backstage.io/techdocs-entity-path`).
+    pub start_path: Option<String>,
+    pub failed: Option<String>,
+}
+
+/// A site folder's latest good build, and why the build after it failed.
+type Latest = (Option<Arc<Built>>, Option<String>);
+
+/// The docs service.
+pub struct TechDocs {
+    catalog: Arc<Catalog>,
+    /// The latest build of each site folder, and the latest failure after it.
+    builds: Mutex<HashMap<PathBuf, Latest>>,
+    /// One build at a time per service: builds are short, and two views of a changed site
+    /// then build it once.
+    building: Mutex<()>,
+}
+
+impl TechDocs {
+    pub fn new(catalog: Arc<Catalog>) -> Self {
+        Self {
+            catalog,
+            builds: Mutex::default(),
+            building: Mutex::new(()),
+        }
+    }
+
+    pub fn catalog(&self) -> &Arc<Catalog> {
+        &self.catalog
+    }
+
+    /// The current site of an entity, built or rebuilt now if its files changed.
+    pub fn site(&self, entity_ref: &EntityRef) -> Result<Site, DocsError> {
+        let entity = self
+            .catalog
+            .get(entity_ref)?
+            .ok_or_else(|| DocsError::NoEntity(entity_ref.to_string()))?;
+        self.site_of(entity_ref, &entity)
+    }
+
+    /// The current site of an entity given its body.
+    pub fn site_of(&self, entity_ref: &EntityRef, entity: &Value) -> Result<Site, DocsError> {
+        let annotations = &entity["metadata"]["annotations"];
+        // A borrowed site: the lender's, once (no chains).
+        if let Some(lender) = annotations[TECHDOCS_ENTITY].as_str() {
+            let lender_ref = EntityRef::parse(lender, Some("component"), "default")
+                .map_err(|e| DocsError::NoSite(format!("{TECHDOCS_ENTITY} '{lender}': {e}")))?;
+            let body = self.catalog.get(&lender_ref)?.ok_or_else(|| {
+                DocsError::NoSite(format!(
+                    "{TECHDOCS_ENTITY} names {lender_ref}, which is not in the catalog"
+                ))
+            })?;
+            let (built, failed) = self.current(&site_root(&body)?)?;
+            return Ok(Site {
+                built,
+                owner: lender_ref,
+                start_path: annotations[TECHDOCS_ENTITY_PATH]
+                    .as_str()
+                    .map(str::to_string),
+                failed,
+            });
+        }
+        let (built, failed) = self.current(&site_root(entity)?)?;
+        Ok(Site {
+            built,
+            owner: entity_ref.clone(),
+            start_path: None,
+            failed,
+        })
+    }
+
+    /// Rebuilds the site of an entity if its files changed; returns whether it did.
+    pub fn sync(&self, entity_ref: &EntityRef) -> Result<(Site, bool), DocsError> {
+        let before = self.cached_etag(entity_ref);
+        let site = self.site(entity_ref)?;
+        let updated = before.as_deref() != Some(site.built.etag.as_str());
+        Ok((site, updated))
+    }
+
+    fn cached_etag(&self, entity_ref: &EntityRef) -> Option<String> {
+        let entity = self.catalog.get(entity_ref).ok()??;
+        let root = site_root(&entity).ok()?;
+        let builds = self.builds.lock().unwrap_or_else(|e| e.into_inner());
+        builds.get(&root)?.0.as_ref().map(|b| b.etag.clone())
+    }
+
+    /// The build of the site folder `root`, rebuilt when its files changed.
+    fn current(&self, root: &Path) -> Result<(Arc<Built>, Option<String>), DocsError> {
+        let cached =
+            |builds: &HashMap<PathBuf, Latest>| builds.get(root).cloned().unwrap_or_default();
+        let (last, _) = cached(&self.builds.lock().unwrap_or_else(|e| e.into_inner()));
+        if let Some(last) = last.as_ref().filter(|b| b.is_current()) {
+            return Ok((last.clone(), None));
+        }
+        let _one = self.building.lock().unwrap_or_else(|e| e.into_inner());
+        // Another view may have built it meanwhile.
+        let (last, _) = cached(&self.builds.lock().unwrap_or_else(|e| e.into_inner()));
+        if let Some(last) = last.as_ref().filter(|b| b.is_current()) {
+            return Ok((last.clone(), None));
+        }
+        let outcome = build::build(root, last.as_deref());
+        let mut builds = self.builds.lock().unwrap_or_else(|e| e.into_inner());
+        match outcome {
+            Ok(built) => {
+                let built = Arc::new(built);
+                tracing::info!(
+                    site = %root.display(),
+                    pages = built.pages.len(),
+                    rendered = built.rendered,
+                    warnings = built.warnings.len(),
+                    took_ms = built.took.as_secs_f64() * 1000.0,
+                    "docs site built"
+                );
+                builds.insert(root.to_path_buf(), (Some(built.clone()), None));
+                Ok((built, None))
+            }
+            Err(message) => {
+                tracing::warn!(site = %root.display(), "docs site not built: {message}");
+                builds.insert(root.to_path_buf(), (last.clone(), Some(message.clone())));
+                match last {
+                    Some(last) => Ok((last, Some(message))),
+                    None => Err(DocsError::Build(message)),
+                }
+            }
+        }
+    }
+}
+
+/// The site folder an entity names (links resolved), inside its catalog file's folder.
+fn site_root(entity: &Value) -> Result<PathBuf, DocsError> {
+    let annotations = &entity["metadata"]["annotations"];
+    let reference = annotations[TECHDOCS_REF]
+        .as_str()
+        .ok_or_else(|| DocsError::NoSite(format!("the entity has no {TECHDOCS_REF} annotation")))?;
+    let Some(dir) = reference.strip_prefix("dir:") else {
+        return Err(DocsError::NoSite(format!(
+            "{TECHDOCS_REF} '{reference}' is not supported: sites are read from dir:<path> next to the catalog file"
+        )));
+    };
+    let catalog_file = annotations[MANAGED_BY_LOCATION]
+        .as_str()
+        .and_then(|l| l.strip_prefix("file:"))
+        .ok_or_else(|| DocsError::NoSite("the entity does not come from a catalog file".into()))?;
+    let base = Path::new(catalog_file)
+        .parent()
+        .and_then(|p| p.canonicalize().ok())
+        .ok_or_else(|| DocsError::NoSite(format!("the folder of {catalog_file} cannot be read")))?;
+    crate::support::paths::within(&base, &base.join(dir))
+        .map_err(|e| DocsError::NoSite(format!("{TECHDOCS_REF} '{reference}': {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn site_folders_stay_inside_the_catalog_files_folder() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path().canonicalize().unwrap();
+        std::fs::create_dir_all(root.join("svc/docs")).unwrap();
+        let entity = |reference: &str| {
+            json!({"metadata": {"annotations": {
+                TECHDOCS_REF: reference,
+                MANAGED_BY_LOCATION: format!("file:{}", root.join("svc/catalog-info.yaml").display()),
+            }}})
+        };
+        assert_eq!(site_root(&entity("dir:.")).unwrap(), root.join("svc"));
+        for (reference, message) in [
+            ("dir:..", "outside"),
+            ("url:https://github.com/x", "is not supported"),
+        ] {
+            let error = site_root(&entity(reference)).unwrap_err().to_string();
+            assert!(error.contains(message), "{error}");
+        }
+        assert!(
+            site_root(&json!({"metadata": {}}))
+                .unwrap_err()
+                .to_string()
+                .contains("no backstage.io/techdocs-ref")
+        );
+    }
+}

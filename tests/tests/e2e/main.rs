@@ -2,6 +2,7 @@
 //! `greenroom` binary on loopback, real plugins built from source, real files.
 
 mod catalog;
+mod docs;
 mod first_party;
 mod guard;
 mod isolation;

@@ -16,6 +16,7 @@ use super::engine::{Limited, MemoryCap};
 use super::grants::Effective;
 use super::http::HttpGate;
 use crate::catalog::{Catalog, EntityRef};
+use crate::techdocs::TechDocs;
 pub use v0_1::{
     CONTRACT, entity_provider, entity_tabs, meta, scaffolder_actions, to_wit_entity, types,
 };
@@ -35,6 +36,7 @@ pub fn add_to_linker(linker: &mut wasmtime::component::Linker<HostState>) -> any
 pub struct HostState {
     plugin_id: Arc<str>,
     catalog: Arc<Catalog>,
+    docs: Arc<TechDocs>,
     grants: Arc<Effective>,
     wasi: WasiCtx,
     http: WasiHttpCtx,
@@ -46,7 +48,12 @@ pub struct HostState {
 }
 
 impl HostState {
-    pub fn new(plugin_id: Arc<str>, catalog: Arc<Catalog>, grants: Arc<Effective>) -> Self {
+    pub fn new(
+        plugin_id: Arc<str>,
+        catalog: Arc<Catalog>,
+        docs: Arc<TechDocs>,
+        grants: Arc<Effective>,
+    ) -> Self {
         let gate = HttpGate::new(
             plugin_id.clone(),
             grants.hosts.clone().into(),
@@ -56,6 +63,7 @@ impl HostState {
             memory: MemoryCap::new(grants.limits),
             plugin_id,
             catalog,
+            docs,
             grants,
             wasi: WasiCtx::builder().build(),
             http: WasiHttpCtx::new(),

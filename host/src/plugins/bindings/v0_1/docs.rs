@@ -2,7 +2,7 @@
 
 use super::greenroom::plugin::docs;
 use crate::plugins::bindings::{HostState, parse_ref, store_error};
-use crate::techdocs::Site;
+use crate::techdocs::{DocsError, Site, reading_order};
 
 impl docs::Host for HostState {
     fn list_pages(
@@ -14,12 +14,20 @@ impl docs::Host for HostState {
             Ok(site) => site,
             Err(message) => return Ok(Err(message)),
         };
-        let pages: Vec<docs::PageInfo> = site
-            .pages()
-            .iter()
-            .map(|p| docs::PageInfo {
-                path: p.path.clone(),
-                title: p.title.clone(),
+        let built = &site.built;
+        let pages: Vec<docs::PageInfo> = reading_order(&built.nav)
+            .into_iter()
+            .chain(built.pages.keys().cloned())
+            .fold(Vec::new(), |mut seen: Vec<String>, src| {
+                if !seen.contains(&src) {
+                    seen.push(src);
+                }
+                seen
+            })
+            .into_iter()
+            .map(|src| docs::PageInfo {
+                title: built.title_of(&src),
+                path: src,
             })
             .collect();
         let size = pages.iter().map(|p| p.path.len() + p.title.len()).sum();
@@ -36,16 +44,19 @@ impl docs::Host for HostState {
             Ok(site) => site,
             Err(message) => return Ok(Err(message)),
         };
-        let page = match site.page(&path) {
-            Ok(page) => page,
+        let Some(page) = site.built.pages.get(&path) else {
+            return Ok(Err(format!("{call}: the docs site has no page '{path}'")));
+        };
+        let markdown = match site.built.markdown_of(&path) {
+            Ok(markdown) => markdown,
             Err(message) => return Ok(Err(format!("{call}: {message}"))),
         };
-        let size = page.markdown.len() + page.html.len();
+        let size = markdown.len() + page.html.len();
         Ok(self.charge(call, size).map(|()| docs::Page {
-            path: page.path,
-            title: page.title,
-            markdown: page.markdown,
-            html: page.html,
+            path,
+            title: page.title.clone(),
+            markdown,
+            html: page.html.clone(),
         }))
     }
 }
@@ -57,9 +68,10 @@ impl HostState {
             Ok(r) => r,
             Err(message) => return Ok(Err(message)),
         };
-        let Some(body) = self.catalog.get(&parsed).map_err(store_error)? else {
-            return Ok(Err(format!("{call}: no entity '{entity_ref}'")));
-        };
-        Ok(Site::of(&body).map_err(|e| format!("{call}: {parsed}: {e}")))
+        match self.docs.site(&parsed) {
+            Ok(site) => Ok(Ok(site)),
+            Err(DocsError::Store(e)) => Err(store_error(e)),
+            Err(e) => Ok(Err(format!("{call}: {parsed}: {e}"))),
+        }
     }
 }

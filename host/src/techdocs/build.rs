@@ -1,0 +1,494 @@
+//! Building a site: its configuration, files, navigation and every page rendered, natively
+//! and incrementally — a page whose file (and the site's set of files and configuration) did
+//! not change keeps its rendering. Nothing outside the site folder is read: files are found
+//! by a walk that follows links only where they really lead inside the site.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant, SystemTime};
+
+use sha2::{Digest, Sha256};
+
+use super::config::{self, Config};
+use super::markdown::{self, Heading, PageLinks};
+use super::nav::{self, NavItem, SiteFile};
+use crate::support::files::read_bounded;
+
+/// Largest page read.
+const MAX_PAGE_BYTES: u64 = 4 << 20;
+/// Most files a site may have.
+const MAX_FILES: usize = 10_000;
+
+/// A page built.
+#[derive(Debug, Clone)]
+pub struct BuiltPage {
+    pub title: String,
+    pub html: String,
+    pub headings: Vec<Heading>,
+    /// The first level-1 heading, or the front matter's title (what the nav title falls
+    /// back on).
+    own_title: Option<String>,
+    /// Size and modification time of its file when rendered.
+    stamp: Stamp,
+}
+
+/// A site built.
+#[derive(Debug, Clone)]
+pub struct Built {
+    /// The site folder (links resolved).
+    pub root: PathBuf,
+    pub docs_dir: PathBuf,
+    pub config: Config,
+    pub files: Vec<SiteFile>,
+    pub nav: Vec<NavItem>,
+    /// By source path.
+    pub pages: BTreeMap<String, BuiltPage>,
+    /// Problems that did not stop the build, each naming its file.
+    pub warnings: Vec<String>,
+    /// When it was built, in milliseconds since the epoch (Backstage's `build_timestamp`).
+    pub build_timestamp: u64,
+    /// Changes whenever any input does.
+    pub etag: String,
+    pub took: Duration,
+    /// Pages rendered by this build (the rest were kept from the previous one).
+    pub rendered: usize,
+    /// What the build read: the configuration and every file, with their stamps.
+    inputs: BTreeMap<String, Stamp>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Stamp {
+    len: u64,
+    modified: u128,
+}
+
+impl Stamp {
+    fn of(path: &Path) -> Option<Self> {
+        let meta = std::fs::metadata(path).ok()?;
+        let modified = meta
+            .modified()
+            .ok()
+            .and_then(|t| t.duration_since(SystemTime::UNIX_EPOCH).ok())
+            .map_or(0, |d| d.as_nanos());
+        Some(Self {
+            len: meta.len(),
+            modified,
+        })
+    }
+}
+
+impl Built {
+    /// Whether the files on disk are still what this build read (a walk and a stat of each).
+    pub fn is_current(&self) -> bool {
+        inputs(&self.root, &self.docs_dir).is_ok_and(|now| now == self.inputs)
+    }
+
+    /// A page by the path it is served at (`guides/setup/`, `guides/setup/index.html`,
+    /// `guides/setup.md` or `` for the home page).
+    pub fn page_at(&self, path: &str) -> Option<(&SiteFile, &BuiltPage)> {
+        let path = path.trim_start_matches('/');
+        let file = self.files.iter().filter(|f| f.is_page).find(|f| {
+            f.src == path
+                || f.dest == path
+                || f.url == path
+                || (f.url == "./" && path.is_empty())
+                || f.url.trim_end_matches('/') == path
+        })?;
+        Some((file, self.pages.get(&file.src)?))
+    }
+
+    /// A page's markdown as written, read again from its file (inside the site).
+    pub fn markdown_of(&self, src: &str) -> Result<String, String> {
+        if !self.pages.contains_key(src) {
+            return Err(format!("the docs site has no page '{src}'"));
+        }
+        let file = crate::support::paths::within(&self.root, &self.docs_dir.join(src))
+            .map_err(|e| e.to_string())?;
+        let bytes = read_bounded(&file, MAX_PAGE_BYTES).map_err(|e| format!("{src} {e}"))?;
+        String::from_utf8(bytes).map_err(|_| format!("{src} is not UTF-8 text"))
+    }
+
+    /// The title of a page: the nav's, else its own (front matter, first heading), else
+    /// from its file name (`Home` for the home page), as MkDocs does.
+    pub fn title_of(&self, src: &str) -> String {
+        self.pages
+            .get(src)
+            .map_or_else(|| file_title(src), |p| p.title.clone())
+    }
+}
+
+/// Builds the site at `root` (its folder, links resolved), reusing what `previous` rendered
+/// where nothing it depends on changed. The error says why there is no site at all.
+pub fn build(root: &Path, previous: Option<&Built>) -> Result<Built, String> {
+    let started = Instant::now();
+    let config = config::read(root)?;
+    let docs_dir = crate::support::paths::within(root, &root.join(&config.docs_dir))
+        .map_err(|e| format!("docs_dir '{}': {e}", config.docs_dir))?;
+    if !docs_dir.is_dir() {
+        return Err(format!("docs_dir '{}' is not a folder", config.docs_dir));
+    }
+    let inputs = inputs(root, &docs_dir)?;
+    let mut warnings = config.warnings.clone();
+    let sources: Vec<String> = inputs
+        .keys()
+        .filter(|k| !k.starts_with('\0'))
+        .cloned()
+        .collect();
+    let (files, file_warnings) = nav::files(sources, config.use_directory_urls);
+    warnings.extend(file_warnings);
+    let mut nav = nav::navigation(config.nav.as_deref(), &files, &mut warnings);
+    // Pages are rendered again unless the site's shape (configuration, set of files) is the
+    // previous build's and their own file is unchanged.
+    let same_shape = previous.filter(|p| {
+        p.config.docs_dir == config.docs_dir
+            && p.files == files
+            && p.inputs.get(CONFIG_KEY) == inputs.get(CONFIG_KEY)
+    });
+    let by_src = nav::by_src(&files);
+    let mut pages = BTreeMap::new();
+    let mut rendered = 0;
+    for file in files.iter().filter(|f| f.is_page) {
+        let stamp = inputs[&file.src];
+        if let Some(kept) = same_shape
+            .and_then(|p| p.pages.get(&file.src))
+            .filter(|p| p.stamp == stamp)
+        {
+            pages.insert(file.src.clone(), kept.clone());
+            warnings.extend(kept_warnings(previous, &file.src));
+            continue;
+        }
+        rendered += 1;
+        let path = docs_dir.join(&file.src);
+        let text = match read_bounded(&path, MAX_PAGE_BYTES)
+            .map_err(|e| format!("{} {e}", file.src))
+            .and_then(|bytes| {
+                String::from_utf8(bytes).map_err(|_| format!("{} is not UTF-8 text", file.src))
+            }) {
+            Ok(text) => text,
+            Err(message) => {
+                warnings.push(message);
+                String::new()
+            }
+        };
+        let (front_title, body) = front_matter(&text, &file.src, &mut warnings);
+        let page = markdown::render_page(
+            body,
+            &PageLinks {
+                src: &file.src,
+                url: &file.url,
+                files: &by_src,
+            },
+            &mut warnings,
+        );
+        pages.insert(
+            file.src.clone(),
+            BuiltPage {
+                title: String::new(),
+                own_title: front_title.or(page.first_h1),
+                html: page.html,
+                headings: page.headings,
+                stamp,
+            },
+        );
+    }
+    // Titles: the nav's, else the page's own, else the file name's.
+    let nav_titles = nav_titles(&nav);
+    for (src, page) in &mut pages {
+        page.title = nav_titles
+            .get(src.as_str())
+            .cloned()
+            .or_else(|| page.own_title.clone())
+            .unwrap_or_else(|| file_title(src));
+    }
+    fill_titles(&mut nav, &pages);
+    let etag = hex::encode(Sha256::digest(format!("{inputs:?}").as_bytes()));
+    Ok(Built {
+        root: root.to_path_buf(),
+        docs_dir,
+        config,
+        files,
+        nav,
+        pages,
+        warnings,
+        build_timestamp: SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as u64),
+        etag,
+        took: started.elapsed(),
+        rendered,
+        inputs,
+    })
+}
+
+/// The key the configuration file's stamp is kept under (no file is named so).
+const CONFIG_KEY: &str = "\0mkdocs.yml";
+
+/// The warnings the previous build gave for a page it rendered and this one keeps.
+fn kept_warnings(previous: Option<&Built>, src: &str) -> Vec<String> {
+    previous.map_or_else(Vec::new, |p| {
+        p.warnings
+            .iter()
+            .filter(|w| w.starts_with(&format!("{src} ")))
+            .cloned()
+            .collect()
+    })
+}
+
+/// Every file of the docs folder (relative, `/`-separated) and the configuration, with their
+/// stamps. Hidden entries are skipped; links are followed only inside the site.
+fn inputs(root: &Path, docs_dir: &Path) -> Result<BTreeMap<String, Stamp>, String> {
+    let mut found = BTreeMap::new();
+    for name in ["mkdocs.yml", "mkdocs.yaml"] {
+        if let Some(stamp) = Stamp::of(&root.join(name)) {
+            found.insert(CONFIG_KEY.to_string(), stamp);
+        }
+    }
+    let mut pending = vec![docs_dir.to_path_buf()];
+    let mut walked = std::collections::HashSet::new();
+    while let Some(folder) = pending.pop() {
+        let Ok(real) = folder.canonicalize() else {
+            continue;
+        };
+        if !real.starts_with(root) || !walked.insert(real) {
+            continue;
+        }
+        let entries = std::fs::read_dir(&folder)
+            .map_err(|e| format!("cannot read {}: {e}", folder.display()))?;
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if entry.file_name().to_string_lossy().starts_with('.') {
+                continue;
+            }
+            // Where it really leads must be inside the site.
+            let Ok(real) = path.canonicalize() else {
+                continue;
+            };
+            if !real.starts_with(root) {
+                continue;
+            }
+            if real.is_dir() {
+                pending.push(path);
+            } else if real.is_file() {
+                let Ok(relative) = path.strip_prefix(docs_dir) else {
+                    continue;
+                };
+                let Some(stamp) = Stamp::of(&real) else {
+                    continue;
+                };
+                found.insert(relative.to_string_lossy().replace('\\', "/"), stamp);
+                if found.len() > MAX_FILES {
+                    return Err(format!("the docs folder holds more than {MAX_FILES} files"));
+                }
+            }
+        }
+    }
+    Ok(found)
+}
+
+/// A page's front matter (`---` YAML `---` at its start): its title, and the text after it.
+fn front_matter<'a>(
+    text: &'a str,
+    src: &str,
+    warnings: &mut Vec<String>,
+) -> (Option<String>, &'a str) {
+    let Some(rest) = text
+        .strip_prefix("---\n")
+        .or_else(|| text.strip_prefix("---\r\n"))
+    else {
+        return (None, text);
+    };
+    let end = rest.match_indices('\n').map(|(at, _)| at + 1).find(|&at| {
+        let line = rest[at..].lines().next().unwrap_or("");
+        line.trim_end() == "---" || line.trim_end() == "..."
+    });
+    let Some(end) = end else { return (None, text) };
+    let yaml = &rest[..end];
+    let after = rest[end..].split_once('\n').map_or("", |(_, after)| after);
+    match crate::catalog::parse_yaml(yaml) {
+        Ok(meta) => (meta["title"].as_str().map(str::to_string), after),
+        Err(e) => {
+            warnings.push(format!("{src} front matter: {e}"));
+            (None, after)
+        }
+    }
+}
+
+/// The titles the nav gives pages, by source.
+fn nav_titles(nav: &[NavItem]) -> BTreeMap<&str, String> {
+    let mut out = BTreeMap::new();
+    fn walk<'a>(items: &'a [NavItem], out: &mut BTreeMap<&'a str, String>) {
+        for item in items {
+            match item {
+                NavItem::Page {
+                    src,
+                    title: Some(title),
+                } => {
+                    out.entry(src.as_str()).or_insert_with(|| title.clone());
+                }
+                NavItem::Section { children, .. } => walk(children, out),
+                _ => {}
+            }
+        }
+    }
+    walk(nav, &mut out);
+    out
+}
+
+/// Gives every page entry of the nav its page's title.
+fn fill_titles(nav: &mut [NavItem], pages: &BTreeMap<String, BuiltPage>) {
+    for item in nav {
+        match item {
+            NavItem::Page { src, title } if title.is_none() => {
+                *title = Some(
+                    pages
+                        .get(src.as_str())
+                        .map_or_else(|| file_title(src), |p| p.title.clone()),
+                );
+            }
+            NavItem::Section { children, .. } => fill_titles(children, pages),
+            _ => {}
+        }
+    }
+}
+
+/// MkDocs' title from a page's file name: `Home` for the home page, else the file's name (its
+/// folder's for an index) turned into a title.
+fn file_title(src: &str) -> String {
+    let (folder, name) = src.rsplit_once('/').unwrap_or(("", src));
+    let stem = name.rsplit_once('.').map_or(name, |(stem, _)| stem);
+    if matches!(stem, "index" | "README") {
+        if folder.is_empty() {
+            return "Home".into();
+        }
+        return nav::folder_title(folder.rsplit('/').next().unwrap_or(folder));
+    }
+    nav::folder_title(stem)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(root: &Path, files: &[(&str, &str)]) {
+        for (path, text) in files {
+            let path = root.join(path);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, text).unwrap();
+        }
+    }
+
+    #[test]
+    fn titles_come_from_nav_front_matter_heading_or_file_name() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path().canonicalize().unwrap();
+        write(
+            &root,
+            &[
+                (
+                    "mkdocs.yml",
+                    "site_name: S\nnav:\n  - index.md\n  - Named: named.md\n  - front.md\n  - heading.md\n  - getting_started.md\n  - Sub: [sub/index.md]\n",
+                ),
+                ("docs/index.md", "no heading\n"),
+                ("docs/named.md", "# Ignored\n"),
+                ("docs/front.md", "---\ntitle: From Front\n---\n# Heading\n"),
+                ("docs/heading.md", "Intro\n\n## Second\n\n# First H1\n"),
+                ("docs/getting_started.md", "text\n"),
+                ("docs/sub/index.md", "text\n"),
+            ],
+        );
+        let built = build(&root, None).unwrap();
+        let titles: Vec<String> = [
+            "index.md",
+            "named.md",
+            "front.md",
+            "heading.md",
+            "getting_started.md",
+            "sub/index.md",
+        ]
+        .iter()
+        .map(|src| built.title_of(src))
+        .collect();
+        assert_eq!(
+            titles,
+            [
+                "Home",
+                "Named",
+                "From Front",
+                "First H1",
+                "Getting started",
+                "Sub"
+            ]
+        );
+        assert!(
+            !built.pages["front.md"].html.contains("title:"),
+            "front matter is not shown"
+        );
+        assert!(built.warnings.is_empty(), "{:?}", built.warnings);
+    }
+
+    #[test]
+    fn an_unchanged_page_is_kept_and_a_changed_one_rendered_again() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path().canonicalize().unwrap();
+        write(
+            &root,
+            &[
+                ("docs/index.md", "# A\n"),
+                ("docs/b.md", "# B\n[a](index.md)\n"),
+            ],
+        );
+        let first = build(&root, None).unwrap();
+        assert_eq!(first.rendered, 2);
+        assert!(first.is_current());
+        // A different length, so the stamp changes even within the clock's resolution.
+        std::fs::write(root.join("docs/b.md"), "# B, edited\n").unwrap();
+        assert!(!first.is_current());
+        let second = build(&root, Some(&first)).unwrap();
+        assert_eq!(second.rendered, 1);
+        assert_eq!(second.title_of("b.md"), "B, edited");
+        assert_ne!(second.etag, first.etag);
+        // A new file changes every page's links: all are rendered.
+        write(&root, &[("docs/c.md", "# C\n")]);
+        assert_eq!(build(&root, Some(&second)).unwrap().rendered, 3);
+    }
+
+    #[test]
+    fn nothing_outside_the_site_is_read_and_bad_files_are_warnings() {
+        let tmp = tempfile::tempdir().unwrap();
+        let base = tmp.path().canonicalize().unwrap();
+        let root = base.join("site");
+        write(&base, &[("secret.md", "# Secret\n")]);
+        write(
+            &root,
+            &[("docs/index.md", "# Home\n[s](../../secret.md)\n")],
+        );
+        std::os::unix::fs::symlink(base.join("secret.md"), root.join("docs/leak.md")).unwrap();
+        std::os::unix::fs::symlink(&base, root.join("docs/up")).unwrap();
+        std::fs::write(root.join("docs/binary.md"), [0xff, 0xfe, 0, 1]).unwrap();
+        let built = build(&root, None).unwrap();
+        let pages: Vec<&str> = built.pages.keys().map(String::as_str).collect();
+        assert_eq!(pages, ["binary.md", "index.md"]);
+        assert!(
+            built
+                .warnings
+                .iter()
+                .any(|w| w == "binary.md is not UTF-8 text"),
+            "{:?}",
+            built.warnings
+        );
+        assert!(
+            built
+                .warnings
+                .iter()
+                .any(|w| w.contains("index.md links to '../../secret.md'"))
+        );
+        write(&root, &[("mkdocs.yml", "docs_dir: ../\n")]);
+        assert!(build(&root, None).unwrap_err().contains("outside"));
+        write(&root, &[("mkdocs.yml", "docs_dir: missing\n")]);
+        assert!(
+            build(&root, None)
+                .unwrap_err()
+                .contains("docs_dir 'missing'")
+        );
+    }
+}
