@@ -16,6 +16,7 @@ mod nav;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
@@ -55,8 +56,19 @@ pub struct Site {
     pub failed: Option<String>,
 }
 
-/// A site folder's latest good build, and why the build after it failed.
-type Latest = (Option<Arc<Built>>, Option<String>);
+/// A site folder's latest good build, why the build after it failed, and when its files
+/// were last compared with it.
+#[derive(Clone, Default)]
+struct Latest {
+    built: Option<Arc<Built>>,
+    failed: Option<String>,
+    checked: Option<Instant>,
+}
+
+/// How long a site is served without looking at its files again: a view compares them
+/// (a walk and a stat of each, about 1 ms for 500 pages) at most this often, so an edit
+/// shows within this time; `sync` always looks.
+const FRESH_FOR: Duration = Duration::from_millis(250);
 
 /// The docs service.
 pub struct TechDocs {
@@ -83,15 +95,25 @@ impl TechDocs {
 
     /// The current site of an entity, built or rebuilt now if its files changed.
     pub fn site(&self, entity_ref: &EntityRef) -> Result<Site, DocsError> {
+        self.site_checked(entity_ref, false)
+    }
+
+    fn site_checked(&self, entity_ref: &EntityRef, look: bool) -> Result<Site, DocsError> {
         let entity = self
             .catalog
             .get(entity_ref)?
             .ok_or_else(|| DocsError::NoEntity(entity_ref.to_string()))?;
-        self.site_of(entity_ref, &entity)
+        self.site_of(entity_ref, &entity, look)
     }
 
-    /// The current site of an entity given its body.
-    pub fn site_of(&self, entity_ref: &EntityRef, entity: &Value) -> Result<Site, DocsError> {
+    /// The current site of an entity given its body; with `look`, its files are compared
+    /// with the build whenever it was last done.
+    fn site_of(
+        &self,
+        entity_ref: &EntityRef,
+        entity: &Value,
+        look: bool,
+    ) -> Result<Site, DocsError> {
         let annotations = &entity["metadata"]["annotations"];
         // A borrowed site: the lender's, once (no chains).
         if let Some(lender) = annotations[TECHDOCS_ENTITY].as_str() {
@@ -102,7 +124,7 @@ impl TechDocs {
                     "{TECHDOCS_ENTITY} names {lender_ref}, which is not in the catalog"
                 ))
             })?;
-            let (built, failed) = self.current(&site_root(&body)?)?;
+            let (built, failed) = self.current(&site_root(&body)?, look)?;
             return Ok(Site {
                 built,
                 owner: lender_ref,
@@ -112,7 +134,7 @@ impl TechDocs {
                 failed,
             });
         }
-        let (built, failed) = self.current(&site_root(entity)?)?;
+        let (built, failed) = self.current(&site_root(entity)?, look)?;
         Ok(Site {
             built,
             owner: entity_ref.clone(),
@@ -124,7 +146,7 @@ impl TechDocs {
     /// Rebuilds the site of an entity if its files changed; returns whether it did.
     pub fn sync(&self, entity_ref: &EntityRef) -> Result<(Site, bool), DocsError> {
         let before = self.cached_etag(entity_ref);
-        let site = self.site(entity_ref)?;
+        let site = self.site_checked(entity_ref, true)?;
         let updated = before.as_deref() != Some(site.built.etag.as_str());
         Ok((site, updated))
     }
@@ -133,25 +155,34 @@ impl TechDocs {
         let entity = self.catalog.get(entity_ref).ok()??;
         let root = site_root(&entity).ok()?;
         let builds = self.builds.lock().unwrap_or_else(|e| e.into_inner());
-        builds.get(&root)?.0.as_ref().map(|b| b.etag.clone())
+        builds.get(&root)?.built.as_ref().map(|b| b.etag.clone())
     }
 
     /// The build of the site folder `root`, rebuilt when its files changed.
-    fn current(&self, root: &Path) -> Result<(Arc<Built>, Option<String>), DocsError> {
-        let cached =
-            |builds: &HashMap<PathBuf, Latest>| builds.get(root).cloned().unwrap_or_default();
-        let (last, _) = cached(&self.builds.lock().unwrap_or_else(|e| e.into_inner()));
-        if let Some(last) = last.as_ref().filter(|b| b.is_current()) {
-            return Ok((last.clone(), None));
+    fn current(&self, root: &Path, look: bool) -> Result<(Arc<Built>, Option<String>), DocsError> {
+        let latest = || {
+            let builds = self.builds.lock().unwrap_or_else(|e| e.into_inner());
+            builds.get(root).cloned().unwrap_or_default()
+        };
+        let usable = |latest: &Latest| -> Option<Arc<Built>> {
+            let built = latest.built.as_ref().filter(|_| latest.failed.is_none())?;
+            let recent = latest.checked.is_some_and(|at| at.elapsed() < FRESH_FOR);
+            (recent && !look || built.is_current()).then(|| built.clone())
+        };
+        if let Some(built) = usable(&latest()) {
+            self.note_checked(root);
+            return Ok((built, None));
         }
         let _one = self.building.lock().unwrap_or_else(|e| e.into_inner());
         // Another view may have built it meanwhile.
-        let (last, _) = cached(&self.builds.lock().unwrap_or_else(|e| e.into_inner()));
-        if let Some(last) = last.as_ref().filter(|b| b.is_current()) {
-            return Ok((last.clone(), None));
+        let last = latest();
+        if let Some(built) = usable(&last) {
+            self.note_checked(root);
+            return Ok((built, None));
         }
-        let outcome = build::build(root, last.as_deref());
+        let outcome = build::build(root, last.built.as_deref());
         let mut builds = self.builds.lock().unwrap_or_else(|e| e.into_inner());
+        let checked = Some(Instant::now());
         match outcome {
             Ok(built) => {
                 let built = Arc::new(built);
@@ -163,17 +194,36 @@ impl TechDocs {
                     took_ms = built.took.as_secs_f64() * 1000.0,
                     "docs site built"
                 );
-                builds.insert(root.to_path_buf(), (Some(built.clone()), None));
+                let latest = Latest {
+                    built: Some(built.clone()),
+                    failed: None,
+                    checked,
+                };
+                builds.insert(root.to_path_buf(), latest);
                 Ok((built, None))
             }
             Err(message) => {
                 tracing::warn!(site = %root.display(), "docs site not built: {message}");
-                builds.insert(root.to_path_buf(), (last.clone(), Some(message.clone())));
-                match last {
-                    Some(last) => Ok((last, Some(message))),
+                let latest = Latest {
+                    built: last.built.clone(),
+                    failed: Some(message.clone()),
+                    checked,
+                };
+                builds.insert(root.to_path_buf(), latest);
+                match last.built {
+                    Some(built) => Ok((built, Some(message))),
                     None => Err(DocsError::Build(message)),
                 }
             }
+        }
+    }
+
+    fn note_checked(&self, root: &Path) {
+        let mut builds = self.builds.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(latest) = builds.get_mut(root)
+            && latest.checked.is_none_or(|at| at.elapsed() >= FRESH_FOR)
+        {
+            latest.checked = Some(Instant::now());
         }
     }
 }

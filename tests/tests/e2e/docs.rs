@@ -3,8 +3,9 @@
 //! JSON, rebuilt when its files change, confined to its folder, and sanitized.
 
 use std::path::Path;
+use std::time::Duration;
 
-use greenroom_e2e::Server;
+use greenroom_e2e::{Server, eventually};
 use serde_json::Value;
 
 fn write(path: &Path, text: &str) {
@@ -211,13 +212,15 @@ fn the_reader_gets_nav_pages_with_contents_and_neighbours_and_edits_show_at_once
             .contains("<pre class=\"mermaid\">")
     );
 
-    // An edit is served by the next view, and sync says the site changed.
+    // An edit is served within a second, and sync (which always looks) says the site changed.
     write(
         &dir.path().join("svc/docs/guides/setup.md"),
         "# Setting up, edited\n\nNew text.\n",
     );
-    let page = server.get_ok("/api/docs/page/default/component/svc/guides/setup/");
-    assert_eq!(page["title"], "Setting up, edited");
+    eventually("the edited page", Duration::from_secs(1), || {
+        let page = server.get_ok("/api/docs/page/default/component/svc/guides/setup/");
+        (page["title"] == "Setting up, edited").then_some(())
+    });
     write(&dir.path().join("svc/docs/index.md"), "# Welcome back\n");
     let (_, _, body) = server.get_bytes("/api/techdocs/sync/default/component/svc");
     let events = String::from_utf8(body).unwrap();
@@ -228,7 +231,10 @@ fn the_reader_gets_nav_pages_with_contents_and_neighbours_and_edits_show_at_once
 
     // A broken configuration keeps the last good build and says why.
     write(&dir.path().join("svc/mkdocs.yml"), "site_name: [unclosed\n");
-    let site = server.get_ok("/api/docs/site/default/component/svc");
+    let site = eventually("the failed build", Duration::from_secs(1), || {
+        let site = server.get_ok("/api/docs/site/default/component/svc");
+        site["build"]["failed"].is_string().then_some(site)
+    });
     assert_eq!(site["siteName"], "Service docs");
     assert!(
         site["build"]["failed"]

@@ -2,6 +2,7 @@
 //! (wrk, HTTP, /proc), prints a table and keeps it in its own section of BENCHMARKS.md.
 
 pub mod catalog;
+pub mod docs;
 pub mod plugins;
 pub mod ui;
 
