@@ -368,12 +368,17 @@ async fn home_page(
     .await
 }
 
-/// `GET /api/docs/page/.../<path>`.
+/// `GET /api/docs/page/.../<path>`. Links between pages stay relative (the reader's URLs
+/// mirror the site's); links to the site's other files point at the static endpoint.
 async fn page(
     State(docs): State<Arc<TechDocs>>,
     Path((namespace, kind, name, path)): Path<(String, String, String, String)>,
 ) -> Result<Json<DocsPage>, ApiError> {
     let site = current(docs, (namespace, kind, name)).await?;
+    let static_base = format!(
+        "/api/techdocs/static/docs/{}/{}/{}/",
+        site.owner.namespace, site.owner.kind, site.owner.name
+    );
     let built = &site.built;
     let (file, page) = built
         .page_at(&path)
@@ -391,7 +396,7 @@ async fn page(
     Ok(Json(DocsPage {
         path: reader_path(&file.url),
         title: page.title.clone(),
-        html: page.html.clone(),
+        html: with_asset_urls(&page.html, &file.url, &built.files, &static_base),
         toc: page
             .headings
             .iter()
@@ -410,4 +415,24 @@ async fn page(
             .map(|base| format!("{base}{}", file.src)),
         source: file.src.clone(),
     }))
+}
+
+/// `html` of the page at `url` with every relative `src`/`href` that names one of the site's
+/// files other than pages pointed at `base` (the static endpoint).
+fn with_asset_urls(html: &str, url: &str, files: &[nav::SiteFile], base: &str) -> String {
+    static ATTRIBUTE: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(r##"(src|href)="([^"#/:?][^":]*)""##).expect("a valid pattern")
+    });
+    let page = url.strip_prefix("./").unwrap_or(url);
+    ATTRIBUTE
+        .replace_all(html, |found: &regex::Captures| {
+            let (attribute, target) = (&found[1], &found[2]);
+            let asset = nav::resolve(&format!("{page}_"), target)
+                .and_then(|path| files.iter().find(|f| !f.is_page && f.dest == path));
+            match asset {
+                Some(file) => format!("{attribute}=\"{base}{}\"", file.dest),
+                None => found[0].to_string(),
+            }
+        })
+        .into_owned()
 }

@@ -188,6 +188,17 @@ fn the_reader_gets_nav_pages_with_contents_and_neighbours_and_edits_show_at_once
     assert!(warnings[0].contains("'missing.md'"));
     assert!(site["build"]["failed"].is_null());
 
+    // Links between pages stay relative (the reader mirrors the site's URLs); images point
+    // at the static endpoint.
+    let home = server.get_ok("/api/docs/page/default/component/svc/");
+    let html = home["html"].as_str().unwrap();
+    assert!(html.contains("href=\"guides/setup/#install\""), "{html}");
+    assert!(
+        html.contains("src=\"/api/techdocs/static/docs/default/component/svc/img/logo.png\""),
+        "{html}"
+    );
+    assert_eq!(home["next"]["path"], "guides/setup/");
+
     let page = server.get_ok("/api/docs/page/default/component/svc/guides/setup/");
     assert_eq!(page["title"], "Setting up");
     assert_eq!(page["source"], "guides/setup.md");
