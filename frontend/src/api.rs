@@ -15,11 +15,13 @@ pub async fn get_json<T: DeserializeOwned>(url: &str) -> Result<T, String> {
 pub async fn post<T: DeserializeOwned>(url: &str, body: Option<JsValue>) -> Result<T, String> {
     let request = Request::post(url);
     let sent = match body {
-        Some(body) => request
-            .body(body)
-            .map_err(|e| format!("request failed: {e}"))?
-            .send()
-            .await,
+        Some(body) => {
+            request
+                .body(body)
+                .map_err(|e| format!("request failed: {e}"))?
+                .send()
+                .await
+        }
         None => request.send().await,
     };
     read_json(sent).await

@@ -52,14 +52,28 @@ struct Syntax {
 
 fn syntax(language: &str) -> Syntax {
     const GRAPHQL: &[&str] = &[
-        "type", "query", "mutation", "subscription", "schema", "input", "enum", "interface",
-        "union", "scalar", "fragment", "on", "extend", "implements", "directive", "true",
-        "false", "null",
+        "type",
+        "query",
+        "mutation",
+        "subscription",
+        "schema",
+        "input",
+        "enum",
+        "interface",
+        "union",
+        "scalar",
+        "fragment",
+        "on",
+        "extend",
+        "implements",
+        "directive",
+        "true",
+        "false",
+        "null",
     ];
     const PROTO: &[&str] = &[
-        "syntax", "package", "import", "option", "message", "service", "rpc", "returns",
-        "stream", "enum", "oneof", "map", "repeated", "optional", "required", "reserved",
-        "true", "false",
+        "syntax", "package", "import", "option", "message", "service", "rpc", "returns", "stream",
+        "enum", "oneof", "map", "repeated", "optional", "required", "reserved", "true", "false",
     ];
     const DATA: &[&str] = &["true", "false", "null", "yes", "no", "~"];
     match language.to_lowercase().as_str() {
@@ -105,7 +119,10 @@ fn tokens<'a>(language: &str, source: &'a str) -> Vec<(Class, &'a str)> {
         {
             (Class::Comment, rest.find('\n').unwrap_or(rest.len()))
         } else if syntax.slash_comments && rest.starts_with("/*") {
-            (Class::Comment, rest.find("*/").map_or(rest.len(), |end| end + 2))
+            (
+                Class::Comment,
+                rest.find("*/").map_or(rest.len(), |end| end + 2),
+            )
         } else if rest.starts_with('"') || rest.starts_with('\'') {
             (Class::String, string_len(rest))
         } else if bytes[i].is_ascii_digit() && !is_word_byte(before(bytes, i)) {
@@ -130,7 +147,9 @@ fn tokens<'a>(language: &str, source: &'a str) -> Vec<(Class, &'a str)> {
         let class = if syntax.colon_keys
             && matches!(class, Class::Plain | Class::String | Class::Keyword)
             && len > 1
-            && source[i + len..].trim_start_matches([' ', '\t']).starts_with(':')
+            && source[i + len..]
+                .trim_start_matches([' ', '\t'])
+                .starts_with(':')
         {
             Class::Key
         } else {

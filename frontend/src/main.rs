@@ -32,6 +32,7 @@ fn App() -> impl IntoView {
                         <A href="/" exact=true>"Home"</A>
                         <A href="/catalog">"Catalog"</A>
                         <A href="/apis">"APIs"</A>
+                        <A href="/docs">"Docs"</A>
                         <A href="/plugins">"Plugins"</A>
                     </nav>
                 </aside>
@@ -45,6 +46,9 @@ fn App() -> impl IntoView {
                             <Route path=path!("/catalog/:namespace/:kind/:name") view=pages::entity::EntityPage/>
                             <Route path=path!("/catalog/:namespace/:kind/:name/:tab") view=pages::entity::EntityPage/>
                             <Route path=path!("/plugins") view=pages::plugins::PluginsPage/>
+                            <Route path=path!("/docs") view=pages::docs::DocsListPage/>
+                            <Route path=path!("/docs/:namespace/:kind/:name") view=pages::docs::DocsReaderPage/>
+                            <Route path=path!("/docs/:namespace/:kind/:name/*page") view=pages::docs::DocsReaderPage/>
                         </Routes>
                     </main>
                 </div>
@@ -61,7 +65,10 @@ fn Header() -> impl IntoView {
     let search = move |ev: leptos::ev::KeyboardEvent| {
         if ev.key() == "Enter" {
             let text = event_target_value(&ev);
-            navigate(&format!("/catalog?kind=Component&q={}", encode(&text)), Default::default());
+            navigate(
+                &format!("/catalog?kind=Component&q={}", encode(&text)),
+                Default::default(),
+            );
         }
     };
     let dark = RwSignal::new(theme::is_dark());

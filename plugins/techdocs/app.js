@@ -1,5 +1,6 @@
-// The "Docs" entity tab: the entity's TechDocs (`backstage.io/techdocs-ref: dir:...`) read
-// through the docs import: the table of contents from mkdocs.yml's nav, and the first page.
+// An SDK example of the docs import: a "Docs outline" entity tab with the entity's TechDocs
+// pages (`backstage.io/techdocs-ref: dir:...`) and its first page as markdown. The portal's
+// own docs reader (the entity page's Docs tab) shows the whole site.
 
 import { Ui, annotation, docs } from './greenroom.js';
 
@@ -12,14 +13,14 @@ export const meta = {
       id: 'techdocs',
       name: 'TechDocs',
       version: '0.1.0',
-      description: "The entity's documentation: table of contents and first page.",
+      description: "An example of the docs import: the entity's docs pages and first page.",
     };
   },
 };
 
 export const entityTabs = {
   tabsFor(entity) {
-    return annotation(entity, TECHDOCS_REF) ? [{ id: TAB, title: 'Docs' }] : [];
+    return annotation(entity, TECHDOCS_REF) ? [{ id: TAB, title: 'Docs outline' }] : [];
   },
 
   render(tabId, entity) {

@@ -4,7 +4,8 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { writeFileSync } from "node:fs";
+import { writeFileSync, mkdirSync } from "node:fs";
+import { dirname } from "node:path";
 import {
   startServer, launchBrowser, artifactsDir, pluginsFolder, builtPlugin, generatedCatalog, catalogFile,
 } from "./harness.mjs";
@@ -245,6 +246,84 @@ ${extra}`;
     // The document goes away: the entity is kept as an orphan, and says so.
     writeFileSync(file, "");
     await reloadUntil(page, "#orphan-warning");
+    await page.close();
+  } finally {
+    server.stop();
+  }
+});
+
+test("docs reader: list, nav, pages by relative links, anchors, images, tabs, no script", async () => {
+  const file = catalogFile(`apiVersion: backstage.io/v1alpha1
+kind: Component
+metadata:
+  name: docs-demo
+  title: Docs Demo
+  annotations:
+    backstage.io/techdocs-ref: dir:.
+spec:
+  type: service
+  lifecycle: production
+  owner: payments
+`);
+  const site = dirname(file);
+  const write = (path, text) => {
+    mkdirSync(dirname(join(site, path)), { recursive: true });
+    writeFileSync(join(site, path), text);
+  };
+  write("mkdocs.yml", "site_name: Demo docs\nnav:\n  - Home: index.md\n  - Guides:\n      - Setting up: guides/setup.md\n");
+  write("docs/index.md", [
+    "# Welcome", "",
+    "Read [the setup](guides/setup.md#install).", "",
+    "![logo](img/logo.png)", "",
+    "<script>window.__pwned = 1</script>", "",
+    "<img src=\"x\" onerror=\"window.__pwned = 2\">", "",
+    "=== \"Rust\"", "    Rust text", "",
+    "=== \"Python\"", "    Python text", "",
+  ].join("\n"));
+  write("docs/guides/setup.md", "# Setting up\n\nIntro.\n\n## Install\n\nSteps.\n");
+  // A 1×1 PNG.
+  mkdirSync(join(site, "docs/img"), { recursive: true });
+  writeFileSync(join(site, "docs/img/logo.png"), Buffer.from(
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==", "base64"));
+  const server = await startServer({ catalogs: [file] });
+  try {
+    const page = await browser.newPage();
+    await page.goto(`${server.baseUrl}/docs`);
+    await page.locator("#docs-table").getByRole("link", { name: "Docs Demo" }).click();
+    await page.waitForURL("**/docs/default/component/docs-demo/");
+    const article = page.locator("#docs-page");
+    await article.getByRole("heading", { name: "Welcome" }).waitFor();
+    await page.locator("#docs-build").getByText("built").waitFor();
+    // Sanitized: nothing ran, no script element, no handler.
+    assert.equal(await page.evaluate(() => window.__pwned), undefined);
+    assert.equal(await article.locator("script").count(), 0);
+    assert.equal(await article.locator("[onerror]").count(), 0);
+    // The image is served from the site.
+    const logo = article.locator("img[alt=logo]");
+    await logo.waitFor();
+    await page.waitForFunction(() => document.querySelector("img[alt=logo]")?.naturalWidth === 1);
+    // Tabs switch without script.
+    await article.getByText("Rust text").waitFor({ state: "visible" });
+    assert.equal(await article.getByText("Python text").isVisible(), false);
+    await article.locator(".tabbed-labels label").filter({ hasText: "Python" }).click();
+    await article.getByText("Python text").waitFor({ state: "visible" });
+    assert.equal(await article.getByText("Rust text").isVisible(), false);
+    await page.screenshot({ path: join(artifactsDir, "docs-reader.png"), fullPage: true });
+    // A relative link leads to the other page, anchor kept; the nav marks it.
+    await article.getByRole("link", { name: "the setup" }).click();
+    await page.waitForURL("**/docs/default/component/docs-demo/guides/setup/#install");
+    await article.getByRole("heading", { name: "Setting up" }).waitFor();
+    assert.equal(await article.locator("h2#install").count(), 1);
+    await page.locator("#docs-nav a.active").getByText("Setting up").waitFor();
+    await page.locator("#docs-toc").getByRole("link", { name: "Install" }).waitFor();
+    // Back by the pager.
+    await page.locator("#docs-pager").getByRole("link", { name: "← Home" }).click();
+    await article.getByRole("heading", { name: "Welcome" }).waitFor();
+    // The entity page's Docs tab opens the reader.
+    await page.goto(`${server.baseUrl}/catalog/default/component/docs-demo`);
+    await page.locator("#docs-tab").click();
+    await page.waitForURL("**/docs/default/component/docs-demo/");
+    await article.getByRole("heading", { name: "Welcome" }).waitFor();
     await page.close();
   } finally {
     server.stop();

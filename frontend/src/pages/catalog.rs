@@ -73,7 +73,10 @@ impl View {
             filters: FILTERS
                 .iter()
                 .filter_map(|(param, _, _)| {
-                    query.get(param).filter(|v| !v.is_empty()).map(|v| (*param, v))
+                    query
+                        .get(param)
+                        .filter(|v| !v.is_empty())
+                        .map(|v| (*param, v))
                 })
                 .collect(),
             text: query.get("q").unwrap_or_default(),
@@ -320,4 +323,3 @@ fn entity_table(page: &Value, current: View, go: Callback<View>) -> impl IntoVie
         </div>
     }
 }
-

@@ -9,8 +9,8 @@ use crate::api::{
     display_name, encode, entity_path, entity_ref, field, get_json, is_safe_link, reference_target,
     text,
 };
-use crate::{api_definition, graph};
 use crate::ui_tree;
+use crate::{api_definition, graph};
 
 const OVERVIEW: &str = "overview";
 
@@ -49,6 +49,11 @@ pub fn EntityPage() -> impl IntoView {
         <nav class="tabs">
             <a href=base_path class:active=move || active_tab() == OVERVIEW>"Overview"</a>
             <Transition fallback=|| ()>
+                {move || entity.get().and_then(|result| result.ok()).filter(has_docs).map(|e| view! {
+                    <a id="docs-tab" href=crate::pages::docs::reader_path(&crate::api::entity_ref(&e))>"Docs"</a>
+                })}
+            </Transition>
+            <Transition fallback=|| ()>
                 {move || tabs.get().map(|result| match result {
                     Err(_) => ().into_any(),
                     Ok(tabs) => tabs.tabs.into_iter().map(|tab| {
@@ -71,6 +76,13 @@ pub fn EntityPage() -> impl IntoView {
             }
         }}
     }
+}
+
+/// Whether an entity has a docs site, its own or borrowed.
+fn has_docs(entity: &Value) -> bool {
+    let annotations = &entity["metadata"]["annotations"];
+    annotations["backstage.io/techdocs-ref"].is_string()
+        || annotations["backstage.io/techdocs-entity"].is_string()
 }
 
 /// Warnings, the about card, relations grouped by type, and the dependency graph.

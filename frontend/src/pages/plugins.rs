@@ -66,7 +66,14 @@ fn Upload(on_done: Callback<Result<String, String>>) -> impl IntoView {
             let name = file.name();
             let outcome = post::<PluginSummary>("/api/plugins", Some(file.into())).await;
             busy.set(false);
-            on_done.run(outcome.map(|p| format!("Uploaded {name}: {} {} is {}.", p.name, p.version, state_label(p.state))));
+            on_done.run(outcome.map(|p| {
+                format!(
+                    "Uploaded {name}: {} {} is {}.",
+                    p.name,
+                    p.version,
+                    state_label(p.state)
+                )
+            }));
         });
     };
     view! {
@@ -123,7 +130,11 @@ fn PluginRow(plugin: PluginSummary, on_done: Callback<Result<String, String>>) -
         "p50 {:.2} ms · p99 {:.2} ms · queue p99 {:.2} ms",
         stats.p50_ms, stats.p99_ms, stats.queue_p99_ms
     );
-    let toggle = if plugin.state == PluginState::Disabled { "enable" } else { "disable" };
+    let toggle = if plugin.state == PluginState::Disabled {
+        "enable"
+    } else {
+        "disable"
+    };
     view! {
         <tr data-plugin=plugin.id.clone()>
             <td>
