@@ -2,6 +2,7 @@
 
 mod api;
 mod api_definition;
+mod diagrams;
 mod graph;
 mod highlight;
 mod pages;

@@ -252,7 +252,7 @@ ${extra}`;
   }
 });
 
-test("docs reader: list, nav, pages by relative links, anchors, images, tabs, no script", async () => {
+test("docs reader: list, nav, pages by relative links, anchors, images, tabs, diagrams, no script", async () => {
   const file = catalogFile(`apiVersion: backstage.io/v1alpha1
 kind: Component
 metadata:
@@ -280,7 +280,7 @@ spec:
     "=== \"Rust\"", "    Rust text", "",
     "=== \"Python\"", "    Python text", "",
   ].join("\n"));
-  write("docs/guides/setup.md", "# Setting up\n\nIntro.\n\n## Install\n\nSteps.\n");
+  write("docs/guides/setup.md", "# Setting up\n\nIntro.\n\n## Install\n\nSteps.\n\n```mermaid\ngraph TD; Plan-->Ship\n```\n");
   // A 1×1 PNG.
   mkdirSync(join(site, "docs/img"), { recursive: true });
   writeFileSync(join(site, "docs/img/logo.png"), Buffer.from(
@@ -316,6 +316,8 @@ spec:
     assert.equal(await article.locator("h2#install").count(), 1);
     await page.locator("#docs-nav a.active").getByText("Setting up").waitFor();
     await page.locator("#docs-toc").getByRole("link", { name: "Install" }).waitFor();
+    // The diagram is drawn (Mermaid, loaded for this page).
+    await article.locator("pre.mermaid svg").getByText("Ship").waitFor();
     // Back by the pager.
     await page.locator("#docs-pager").getByRole("link", { name: "← Home" }).click();
     await article.getByRole("heading", { name: "Welcome" }).waitFor();

@@ -213,9 +213,17 @@ fn bind_and_optimise(root: &Path, frontend: &Path, wasm_bindgen: &Path) -> anyho
         std::fs::copy(frontend.join(asset), dist.join(asset))
             .with_context(|| format!("copying frontend/{asset}"))?;
     }
+    // Diagrams in docs are drawn in the browser by Mermaid, loaded only by pages that have one.
+    let mermaid = toolchain::npm::package(&tools(root).dir.join("mermaid"), "mermaid", MERMAID_VERSION)?;
+    std::fs::create_dir_all(dist.join("vendor"))?;
+    std::fs::copy(mermaid.join("dist/mermaid.min.js"), dist.join("vendor/mermaid.min.js"))
+        .context("copying mermaid.min.js")?;
     print_bundle_size(&dist.join("pkg"))?;
     Ok(dist)
 }
+
+/// Mermaid from npm, for diagrams in docs.
+const MERMAID_VERSION: &str = "12.3.0";
 
 /// binaryen's `wasm-opt` from npm: Debian's (version 108) writes modules that fail in the
 /// browser.
