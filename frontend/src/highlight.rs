@@ -5,6 +5,29 @@
 
 use leptos::prelude::*;
 
+/// Colours a code block already in the page (a docs page's `<code class="language-…">`):
+/// its text is read and put back as text nodes and spans, never parsed as HTML.
+pub fn colour_in_place(code: &web_sys::Element, language: &str) {
+    let Some(document) = web_sys::window().and_then(|w| w.document()) else {
+        return;
+    };
+    let source = code.text_content().unwrap_or_default();
+    code.set_text_content(None);
+    for (class, text) in tokens(language, &source) {
+        let node: Option<web_sys::Node> = match class {
+            Class::Plain => Some(document.create_text_node(text).into()),
+            class => document.create_element("span").ok().map(|span| {
+                span.set_class_name(class.css());
+                span.set_text_content(Some(text));
+                span.into()
+            }),
+        };
+        if let Some(node) = node {
+            let _ = code.append_child(&node);
+        }
+    }
+}
+
 /// A source block, highlighted for `language` (unknown languages still get strings, numbers
 /// and comments).
 pub fn code_block(language: String, source: String) -> impl IntoView {

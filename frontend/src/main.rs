@@ -3,6 +3,7 @@
 mod api;
 mod api_definition;
 mod diagrams;
+mod docs_page;
 mod graph;
 mod highlight;
 mod pages;

@@ -279,6 +279,7 @@ spec:
     "<img src=\"x\" onerror=\"window.__pwned = 2\">", "",
     "=== \"Rust\"", "    Rust text", "",
     "=== \"Python\"", "    Python text", "",
+    "```rust", "fn main() { let answer = 42; }", "```", "",
   ].join("\n"));
   write("docs/guides/setup.md", "# Setting up\n\nIntro.\n\n## Install\n\nSteps.\n\n```mermaid\ngraph TD; Plan-->Ship\n```\n");
   // A 1×1 PNG.
@@ -302,6 +303,9 @@ spec:
     const logo = article.locator("img[alt=logo]");
     await logo.waitFor();
     await page.waitForFunction(() => document.querySelector("img[alt=logo]")?.naturalWidth === 1);
+    // Code is coloured (as text, never HTML) and has a copy button.
+    await article.locator("pre code.language-rust span.tok-number").getByText("42").waitFor();
+    await article.locator("pre button.copy").first().waitFor();
     // Tabs switch without script.
     await article.getByText("Rust text").waitFor({ state: "visible" });
     assert.equal(await article.getByText("Python text").isVisible(), false);

@@ -229,8 +229,8 @@ fn nav_tree(items: &[DocsNavItem], base: &str, current: &str) -> impl IntoView +
 }
 
 fn page_view(page: DocsPage, base: String) -> impl IntoView {
-    // Once the page is in the document, its diagrams are drawn.
-    Effect::new(|| crate::diagrams::draw("#docs-page"));
+    // Once the page is in the document: code coloured and copyable, diagrams drawn.
+    Effect::new(|| crate::docs_page::enhance("#docs-page"));
     let title = page.title.clone();
     let toc = page.toc.clone();
     let link = |l: Option<greenroom_api::docs::DocsLink>,
