@@ -214,10 +214,14 @@ fn bind_and_optimise(root: &Path, frontend: &Path, wasm_bindgen: &Path) -> anyho
             .with_context(|| format!("copying frontend/{asset}"))?;
     }
     // Diagrams in docs are drawn in the browser by Mermaid, loaded only by pages that have one.
-    let mermaid = toolchain::npm::package(&tools(root).dir.join("mermaid"), "mermaid", MERMAID_VERSION)?;
+    let mermaid =
+        toolchain::npm::package(&tools(root).dir.join("mermaid"), "mermaid", MERMAID_VERSION)?;
     std::fs::create_dir_all(dist.join("vendor"))?;
-    std::fs::copy(mermaid.join("dist/mermaid.min.js"), dist.join("vendor/mermaid.min.js"))
-        .context("copying mermaid.min.js")?;
+    std::fs::copy(
+        mermaid.join("dist/mermaid.min.js"),
+        dist.join("vendor/mermaid.min.js"),
+    )
+    .context("copying mermaid.min.js")?;
     print_bundle_size(&dist.join("pkg"))?;
     Ok(dist)
 }

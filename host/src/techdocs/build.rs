@@ -171,8 +171,9 @@ pub fn build(root: &Path, previous: Option<&Built>) -> Result<Built, String> {
             }
         };
         let (front_title, body) = front_matter(&text, &file.src, &mut warnings);
+        let body = snippets(body, root, &file.src, &mut warnings, 0);
         let page = markdown::render_page(
-            body,
+            &body,
             &PageLinks {
                 src: &file.src,
                 url: &file.url,
@@ -309,6 +310,92 @@ fn front_matter<'a>(
         Err(e) => {
             warnings.push(format!("{src} front matter: {e}"));
             (None, after)
+        }
+    }
+}
+
+/// How deep snippets may include snippets.
+const MAX_SNIPPET_DEPTH: usize = 4;
+/// Largest snippet file.
+const MAX_SNIPPET_BYTES: u64 = 1 << 20;
+
+/// pymdownx.snippets: a line `--8<-- "path"` (or a block of paths between two `--8<--`
+/// lines) is replaced by the file's text, read from the site folder (MkDocs' working folder)
+/// and never outside it; `;--8<--` is left as written without the `;`. A missing or refused
+/// file is a warning naming the page.
+fn snippets(
+    text: &str,
+    root: &Path,
+    src: &str,
+    warnings: &mut Vec<String>,
+    depth: usize,
+) -> String {
+    if !text.contains("--8<--") {
+        return text.to_string();
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut block: Option<String> = None;
+    for line in text.lines() {
+        let trimmed = line.trim();
+        if let Some(indent) = &block {
+            if trimmed == "--8<--" {
+                block = None;
+            } else if !trimmed.is_empty() {
+                let indent = indent.clone();
+                out.push_str(&include(trimmed, &indent, root, src, warnings, depth));
+            }
+            continue;
+        }
+        let indent = &line[..line.len() - line.trim_start().len()];
+        if trimmed == "--8<--" {
+            block = Some(indent.to_string());
+            continue;
+        }
+        if let Some(escaped) = trimmed.strip_prefix(";--8<--") {
+            out.push_str(&format!("{indent}--8<--{escaped}\n"));
+            continue;
+        }
+        match trimmed.strip_prefix("--8<-- ") {
+            Some(target) => {
+                let target = target.trim().trim_matches(|c| c == '"' || c == '\'');
+                out.push_str(&include(target, indent, root, src, warnings, depth));
+            }
+            None => {
+                out.push_str(line);
+                out.push('\n');
+            }
+        }
+    }
+    out
+}
+
+/// One snippet file's text, each line indented like the line that named it.
+fn include(
+    target: &str,
+    indent: &str,
+    root: &Path,
+    src: &str,
+    warnings: &mut Vec<String>,
+    depth: usize,
+) -> String {
+    if depth >= MAX_SNIPPET_DEPTH {
+        warnings.push(format!(
+            "{src} snippet '{target}': snippets nest deeper than {MAX_SNIPPET_DEPTH}"
+        ));
+        return String::new();
+    }
+    let text = crate::support::paths::within(root, &root.join(target))
+        .map_err(|e| e.to_string())
+        .and_then(|file| read_bounded(&file, MAX_SNIPPET_BYTES))
+        .and_then(|bytes| String::from_utf8(bytes).map_err(|_| "is not UTF-8 text".to_string()));
+    match text {
+        Ok(text) => {
+            let nested = snippets(&text, root, src, warnings, depth + 1);
+            nested.lines().map(|l| format!("{indent}{l}\n")).collect()
+        }
+        Err(message) => {
+            warnings.push(format!("{src} snippet '{target}': {message}"));
+            String::new()
         }
     }
 }
@@ -450,6 +537,42 @@ mod tests {
         // A new file changes every page's links: all are rendered.
         write(&root, &[("docs/c.md", "# C\n")]);
         assert_eq!(build(&root, Some(&second)).unwrap().rendered, 3);
+    }
+
+    #[test]
+    fn snippets_include_files_of_the_site_only() {
+        let tmp = tempfile::tempdir().unwrap();
+        let base = tmp.path().canonicalize().unwrap();
+        let root = base.join("site");
+        write(&base, &[("secret.txt", "SECRET\n")]);
+        write(
+            &root,
+            &[
+                (
+                    "snippets/code.rs",
+                    "fn main() {}\n--8<-- \"snippets/more.md\"\n",
+                ),
+                ("snippets/more.md", "// more\n"),
+                (
+                    "docs/index.md",
+                    "# Home\n\n```rust\n--8<-- \"snippets/code.rs\"\n```\n\n;--8<-- \"kept\"\n\n--8<--\n../secret.txt\n/etc/passwd\nmissing.md\n--8<--\n",
+                ),
+            ],
+        );
+        let built = build(&root, None).unwrap();
+        let html = &built.pages["index.md"].html;
+        assert!(html.contains("fn main() {}\n// more"), "{html}");
+        assert!(html.contains("--8&lt;-- \"kept\""), "{html}");
+        assert!(
+            !html.contains("SECRET") && !html.contains("root:"),
+            "{html}"
+        );
+        let refused: Vec<&String> = built
+            .warnings
+            .iter()
+            .filter(|w| w.contains("snippet"))
+            .collect();
+        assert_eq!(refused.len(), 3, "{:?}", built.warnings);
     }
 
     #[test]

@@ -177,6 +177,8 @@ impl Renderer {
         warnings: &mut Vec<String>,
     ) -> Vec<Event<'a>> {
         let mut out = Vec::with_capacity(events.len());
+        // Code blocks keep their text as written.
+        let mut in_code = false;
         let mut i = 0;
         while i < events.len() {
             match &events[i] {
@@ -259,6 +261,9 @@ impl Renderer {
                         id: id.clone(),
                     }));
                 }
+                Event::Text(text) if !in_code && text.contains(':') => {
+                    out.push(Event::Text(CowStr::from(emoji(text))));
+                }
                 Event::Start(Tag::CodeBlock(CodeBlockKind::Fenced(lang)))
                     if lang.as_ref() == "mermaid" =>
                 {
@@ -280,12 +285,48 @@ impl Renderer {
                     i = end + 1;
                     continue;
                 }
-                other => out.push(other.clone()),
+                other => {
+                    match other {
+                        Event::Start(Tag::CodeBlock(_)) => in_code = true,
+                        Event::End(TagEnd::CodeBlock) => in_code = false,
+                        _ => {}
+                    }
+                    out.push(other.clone());
+                }
             }
             i += 1;
         }
         out
     }
+}
+
+/// `:shortcode:` emoji (GitHub's names) as the characters themselves, never as images
+/// fetched from elsewhere; unknown names stay as written.
+fn emoji(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(start) = rest.find(':') {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 1..];
+        let name_len = after
+            .find(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '+' | '-')))
+            .unwrap_or(after.len());
+        let found = (name_len > 0 && after[name_len..].starts_with(':'))
+            .then(|| emojis::get_by_shortcode(&after[..name_len]))
+            .flatten();
+        match found {
+            Some(e) => {
+                out.push_str(e.as_str());
+                rest = &after[name_len + 1..];
+            }
+            None => {
+                out.push(':');
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 fn heading_number(level: HeadingLevel) -> u8 {
@@ -669,7 +710,7 @@ mod tests {
     #[test]
     fn blocks_render_like_mkdocs_extensions() {
         let html = to_safe_html(
-            "!!! note\n    Plain *text*.\n\n!!! warning \"Careful now\"\n    Body\n\n??? tip \"More\"\n    Hidden\n\n???+ danger\n    Shown\n\n=== \"One\"\n    First\n\n=== \"Two\"\n    Second\n\n```python\n!!! not an admonition\n```\n\n```mermaid\ngraph TD; A-->B\n```\n\n> [!NOTE]\n> Callout\n\n- [x] done\n\na ~sub~ b ^sup^ c ~~gone~~\n",
+            "!!! note\n    Plain *text*.\n\n!!! warning \"Careful now\"\n    Body\n\n??? tip \"More\"\n    Hidden\n\n???+ danger\n    Shown\n\n=== \"One\"\n    First\n\n=== \"Two\"\n    Second\n\n```python\n!!! not an admonition\n```\n\n```mermaid\ngraph TD; A-->B\n```\n\n> [!NOTE]\n> Callout\n\n- [x] done\n\na ~sub~ b ^sup^ c ~~gone~~ :rocket: :nope: 10:30 `:tada:`\n\n```text\n:tada:\n```\n",
         );
         for want in [
             "<div class=\"admonition note\">\n<p class=\"admonition-title\">Note</p>\n<p>Plain <em>text</em>.</p>\n</div>",
@@ -685,7 +726,8 @@ mod tests {
             "<input disabled=\"\" type=\"checkbox\" checked=\"\">",
             "a <sub>sub</sub> b",
             "<sup>sup</sup>",
-            "<del>gone</del>",
+            "<del>gone</del> 🚀 :nope: 10:30 <code>:tada:</code>",
+            "<code class=\"language-text\">:tada:",
         ] {
             assert!(html.contains(want), "{want}\nnot in\n{html}");
         }
