@@ -325,6 +325,12 @@ spec:
     // Back by the pager.
     await page.locator("#docs-pager").getByRole("link", { name: "← Home" }).click();
     await article.getByRole("heading", { name: "Welcome" }).waitFor();
+    // Search within the site leads to the section.
+    await page.locator("#docs-search").fill("steps");
+    await page.locator("#docs-search").press("Enter");
+    await page.locator("#docs-search-results").getByRole("link", { name: "Setting up › Install" }).click();
+    await page.waitForURL("**/docs/default/component/docs-demo/guides/setup/#install");
+    await article.getByRole("heading", { name: "Setting up" }).waitFor();
     // The entity page's Docs tab opens the reader.
     await page.goto(`${server.baseUrl}/catalog/default/component/docs-demo`);
     await page.locator("#docs-tab").click();

@@ -3,7 +3,7 @@
 //! mirror the site's (`/docs/:namespace/:kind/:name/guides/setup/`), so the relative links
 //! in a page lead to the right reader page.
 
-use greenroom_api::docs::{DocsNavItem, DocsPage, DocsSite};
+use greenroom_api::docs::{DocsNavItem, DocsPage, DocsSearchHit, DocsSite};
 use leptos::prelude::*;
 use leptos_router::hooks::{use_location, use_navigate, use_params_map};
 use serde_json::Value;
@@ -145,6 +145,26 @@ pub fn DocsReaderPage() -> impl IntoView {
             version.update(|v| *v += 1);
         });
     };
+    // Search within the site: sections holding the text, each a link into the reader.
+    let hits = RwSignal::new(None::<Result<Vec<DocsSearchHit>, String>>);
+    let search = move |ev: leptos::ev::KeyboardEvent| {
+        if ev.key() != "Enter" {
+            return;
+        }
+        let text = event_target_value(&ev);
+        if text.trim().is_empty() {
+            hits.set(None);
+            return;
+        }
+        let url = format!("/api/docs/search/{}?q={}", api_triplet(), encode(&text));
+        leptos::task::spawn_local(async move { hits.set(Some(get_json(&url).await)) });
+    };
+    // Following a hit closes the list.
+    Effect::new(move || {
+        location.pathname.track();
+        location.hash.track();
+        hits.set(None);
+    });
     view! {
         <div class="docs-reader">
             <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
@@ -153,6 +173,17 @@ pub fn DocsReaderPage() -> impl IntoView {
                     Ok(site) => header(site, base(), refresh, refreshing).into_any(),
                 })}
             </Transition>
+            <input type="search" id="docs-search" placeholder="Search these docs…" on:keydown=search/>
+            {move || hits.get().map(|result| match result {
+                Err(message) => view! { <div class="error">{message}</div> }.into_any(),
+                Ok(found) if found.is_empty() => view! { <p class="empty" id="docs-search-results">"Nothing found."</p> }.into_any(),
+                Ok(found) => view! {
+                    <ul class="card" id="docs-search-results">{found.into_iter().map(|hit| {
+                        let label = match hit.section { Some(section) => format!("{} › {section}", hit.title), None => hit.title };
+                        view! { <li><a href=format!("{}{}", base(), hit.path)>{label}</a><p class="muted">{hit.excerpt}</p></li> }
+                    }).collect_view()}</ul>
+                }.into_any(),
+            })}
             <div class="docs-body">
                 <nav class="docs-nav card" id="docs-nav">
                     <Transition fallback=|| ()>

@@ -108,6 +108,60 @@ impl Built {
         String::from_utf8(bytes).map_err(|_| format!("{src} is not UTF-8 text"))
     }
 
+    /// Sections of the pages (in reading order, then the rest) whose text holds `query`,
+    /// case-insensitively: (page source, section heading id and text, excerpt). At most
+    /// `limit`.
+    pub fn search(
+        &self,
+        query: &str,
+        limit: usize,
+    ) -> Vec<(String, Option<(String, String)>, String)> {
+        static HEADING: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+            regex::Regex::new(r#"<h[1-6] id="([^"]*)">"#).expect("a valid pattern")
+        });
+        let query = query.trim().to_lowercase();
+        if query.is_empty() {
+            return Vec::new();
+        }
+        let mut order = nav::reading_order(&self.nav);
+        order.extend(
+            self.pages
+                .keys()
+                .filter(|src| !order.contains(src))
+                .cloned()
+                .collect::<Vec<_>>(),
+        );
+        let mut hits = Vec::new();
+        for src in order {
+            let Some(page) = self.pages.get(&src) else {
+                continue;
+            };
+            let starts: Vec<(usize, &str)> = HEADING
+                .captures_iter(&page.html)
+                .filter_map(|c| Some((c.get(0)?.start(), c.get(1)?.as_str())))
+                .collect();
+            let mut bounds: Vec<(usize, Option<&str>)> = vec![(0, None)];
+            bounds.extend(starts.iter().map(|(at, id)| (*at, Some(*id))));
+            for (i, (start, id)) in bounds.iter().enumerate() {
+                let end = bounds.get(i + 1).map_or(page.html.len(), |b| b.0);
+                let text = plain_text(&page.html[*start..end]);
+                let lower = text.to_lowercase();
+                let Some(at) = lower.find(&query) else {
+                    continue;
+                };
+                let section = id.and_then(|id| {
+                    let heading = page.headings.iter().find(|h| h.id == id)?;
+                    (heading.level > 1).then(|| (id.to_string(), heading.text.clone()))
+                });
+                hits.push((src.clone(), section, excerpt(&text, at, query.len())));
+                if hits.len() == limit {
+                    return hits;
+                }
+            }
+        }
+        hits
+    }
+
     /// The title of a page: the nav's, else its own (front matter, first heading), else
     /// from its file name (`Home` for the home page), as MkDocs does.
     pub fn title_of(&self, src: &str) -> String {
@@ -312,6 +366,45 @@ fn front_matter<'a>(
             (None, after)
         }
     }
+}
+
+/// The text of some HTML: tags dropped, the entities the renderer writes decoded, spaces
+/// folded.
+fn plain_text(html: &str) -> String {
+    static TAG: std::sync::LazyLock<regex::Regex> =
+        std::sync::LazyLock::new(|| regex::Regex::new(r"<[^>]*>").expect("a valid pattern"));
+    let text = TAG.replace_all(html, " ");
+    let text = text
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&amp;", "&")
+        .replace('¶', "");
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// About 80 characters of `text` around `len` bytes at `at` (lowercasing may shift them a
+/// little; the bounds are kept on character boundaries).
+fn excerpt(text: &str, at: usize, len: usize) -> String {
+    let floor = |mut i: usize| {
+        i = i.min(text.len());
+        while !text.is_char_boundary(i) {
+            i -= 1;
+        }
+        i
+    };
+    let start = floor(at.saturating_sub(40));
+    let end = floor(at + len + 40);
+    let mut out = String::new();
+    if start > 0 {
+        out.push('…');
+    }
+    out.push_str(text[start..end].trim());
+    if end < text.len() {
+        out.push('…');
+    }
+    out
 }
 
 /// How deep snippets may include snippets.
@@ -537,6 +630,36 @@ mod tests {
         // A new file changes every page's links: all are rendered.
         write(&root, &[("docs/c.md", "# C\n")]);
         assert_eq!(build(&root, Some(&second)).unwrap().rendered, 3);
+    }
+
+    #[test]
+    fn search_finds_sections_in_reading_order() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path().canonicalize().unwrap();
+        write(
+            &root,
+            &[
+                ("mkdocs.yml", "nav:\n  - b.md\n  - a.md\n"),
+                (
+                    "docs/a.md",
+                    "# Alpha\n\nNothing here.\n\n## Deploying\n\nUse the Pipeline & wait.\n",
+                ),
+                ("docs/b.md", "# Beta\n\nThe pipeline runs tests.\n"),
+            ],
+        );
+        let built = build(&root, None).unwrap();
+        let hits = built.search("PIPELINE", 10);
+        assert_eq!(hits.len(), 2, "{hits:?}");
+        assert_eq!(hits[0].0, "b.md");
+        assert_eq!(hits[0].1, None);
+        assert_eq!(hits[1].0, "a.md");
+        assert_eq!(
+            hits[1].1,
+            Some(("deploying".to_string(), "Deploying".to_string()))
+        );
+        assert_eq!(hits[1].2, "Deploying Use the Pipeline & wait.");
+        assert!(built.search("absent", 10).is_empty());
+        assert_eq!(built.search("pipeline", 1).len(), 1);
     }
 
     #[test]
