@@ -456,22 +456,22 @@ async fn search(
     let hits = built
         .search(&params.q, 20)
         .into_iter()
-        .map(|(src, section, excerpt)| {
+        .map(|hit| {
             let url = built
                 .files
                 .iter()
-                .find(|f| f.src == src)
+                .find(|f| f.src == hit.src)
                 .map(|f| reader_path(&f.url))
                 .unwrap_or_default();
-            let (path, section) = match section {
+            let (path, section) = match hit.section {
                 Some((id, text)) => (format!("{url}#{id}"), Some(text)),
                 None => (url, None),
             };
             DocsSearchHit {
-                title: built.title_of(&src),
+                title: built.title_of(&hit.src),
                 section,
                 path,
-                excerpt,
+                excerpt: hit.excerpt,
             }
         })
         .collect();

@@ -32,6 +32,16 @@ pub struct BuiltPage {
     stamp: Stamp,
 }
 
+/// A section of a page holding a searched text.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SearchHit {
+    /// The page's source.
+    pub src: String,
+    /// The section's heading id and text, when it is not the page's first.
+    pub section: Option<(String, String)>,
+    pub excerpt: String,
+}
+
 /// A site built.
 #[derive(Debug, Clone)]
 pub struct Built {
@@ -109,13 +119,8 @@ impl Built {
     }
 
     /// Sections of the pages (in reading order, then the rest) whose text holds `query`,
-    /// case-insensitively: (page source, section heading id and text, excerpt). At most
-    /// `limit`.
-    pub fn search(
-        &self,
-        query: &str,
-        limit: usize,
-    ) -> Vec<(String, Option<(String, String)>, String)> {
+    /// case-insensitively; at most `limit`.
+    pub fn search(&self, query: &str, limit: usize) -> Vec<SearchHit> {
         static HEADING: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
             regex::Regex::new(r#"<h[1-6] id="([^"]*)">"#).expect("a valid pattern")
         });
@@ -153,7 +158,11 @@ impl Built {
                     let heading = page.headings.iter().find(|h| h.id == id)?;
                     (heading.level > 1).then(|| (id.to_string(), heading.text.clone()))
                 });
-                hits.push((src.clone(), section, excerpt(&text, at, query.len())));
+                hits.push(SearchHit {
+                    src: src.clone(),
+                    section,
+                    excerpt: excerpt(&text, at, query.len()),
+                });
                 if hits.len() == limit {
                     return hits;
                 }
@@ -650,14 +659,14 @@ mod tests {
         let built = build(&root, None).unwrap();
         let hits = built.search("PIPELINE", 10);
         assert_eq!(hits.len(), 2, "{hits:?}");
-        assert_eq!(hits[0].0, "b.md");
-        assert_eq!(hits[0].1, None);
-        assert_eq!(hits[1].0, "a.md");
+        assert_eq!(hits[0].src, "b.md");
+        assert_eq!(hits[0].section, None);
+        assert_eq!(hits[1].src, "a.md");
         assert_eq!(
-            hits[1].1,
+            hits[1].section,
             Some(("deploying".to_string(), "Deploying".to_string()))
         );
-        assert_eq!(hits[1].2, "Deploying Use the Pipeline & wait.");
+        assert_eq!(hits[1].excerpt, "Deploying Use the Pipeline & wait.");
         assert!(built.search("absent", 10).is_empty());
         assert_eq!(built.search("pipeline", 1).len(), 1);
     }
