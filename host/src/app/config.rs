@@ -9,6 +9,7 @@ use serde::Deserialize;
 
 use crate::catalog::{self, CatalogSettings, OrphanStrategy};
 use crate::plugins::{OperatorGrant, PluginSettings};
+use crate::techdocs::DocsSettings;
 
 /// `greenroom serve` flags. Each one overrides the same setting in the config file.
 #[derive(clap::Args, Debug, Default)]
@@ -61,6 +62,17 @@ struct ConfigFile {
     /// reverse proxy forwards as `Host`); requests naming any other host are refused.
     #[serde(default)]
     host_names: Vec<String>,
+    #[serde(default)]
+    techdocs: TechDocsSection,
+}
+
+/// `techdocs:` in the config file.
+#[derive(Deserialize, Default, Debug)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct TechDocsSection {
+    /// Hosts whose https pages docs may embed as iframes; none by default.
+    #[serde(default)]
+    allowed_iframe_hosts: Vec<String>,
 }
 
 /// `catalog:` in the config file, after Backstage's `catalog.*` settings.
@@ -104,6 +116,7 @@ pub struct Config {
     pub plugins: PluginSettings,
     pub ui_dir: PathBuf,
     pub host_names: Vec<String>,
+    pub docs: DocsSettings,
 }
 
 impl Config {
@@ -188,6 +201,9 @@ impl Config {
                 .or(file.ui.map(rebase))
                 .unwrap_or("frontend/dist".into()),
             host_names: file.host_names,
+            docs: DocsSettings {
+                allowed_iframe_hosts: file.techdocs.allowed_iframe_hosts,
+            },
         })
     }
 }
@@ -217,7 +233,7 @@ mod tests {
         std::fs::create_dir(dir.join("cat")).unwrap();
         std::fs::write(
             &file,
-            "listen: 127.0.0.1:9000\ndata: state\ncatalog:\n  locations: [cat, {type: file, target: more/x.yaml}]\n  orphanStrategy: keep\npluginFolder: wasm\npluginCache: compiled\nhostNames: [portal.example.com]\nplugins:\n  ci-status:\n    allowedHosts: [ci.example.com]\n    limits: {timeoutMs: 500}\n",
+            "listen: 127.0.0.1:9000\ndata: state\ncatalog:\n  locations: [cat, {type: file, target: more/x.yaml}]\n  orphanStrategy: keep\npluginFolder: wasm\npluginCache: compiled\nhostNames: [portal.example.com]\ntechdocs:\n  allowedIframeHosts: [www.youtube.com]\nplugins:\n  ci-status:\n    allowedHosts: [ci.example.com]\n    limits: {timeoutMs: 500}\n",
         )
         .unwrap();
         let from_file = Config::load(&args(Some(file.clone()))).unwrap();
@@ -232,6 +248,7 @@ mod tests {
         assert_eq!(from_file.plugins.dir, dir.join("wasm"));
         assert_eq!(from_file.plugins.cache_dir, dir.join("compiled"));
         assert_eq!(from_file.host_names, ["portal.example.com"]);
+        assert_eq!(from_file.docs.allowed_iframe_hosts, ["www.youtube.com"]);
         assert_eq!(
             from_file.plugins.grants["ci-status"].allowed_hosts,
             vec!["ci.example.com"]

@@ -41,7 +41,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     tokio::task::spawn_blocking(move || first_read.reconcile()).await??;
     catalog.watch(config.data_dir.clone())?;
     let plugins_catalog = catalog.clone();
-    let docs = Arc::new(TechDocs::new(catalog.clone()));
+    let docs = Arc::new(TechDocs::new(catalog.clone(), config.docs.clone()));
     let plugins_docs = docs.clone();
     let plugin_settings = config.plugins.clone();
     // Plugins compile in the background, listed as loading meanwhile: the portal serves at

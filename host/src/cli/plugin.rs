@@ -179,7 +179,7 @@ fn load(
             grants,
         },
         catalog.clone(),
-        Arc::new(TechDocs::new(catalog)),
+        Arc::new(TechDocs::new(catalog, Default::default())),
     )?;
     host.wait_loaded();
     let mut summary = host

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant, SystemTime};
 use sha2::{Digest, Sha256};
 
 use super::config::{self, Config};
-use super::markdown::{self, Heading, PageLinks};
+use super::markdown::{self, Heading, PageLinks, Sanitizer};
 use super::nav::{self, NavItem, SiteFile};
 use crate::support::files::read_bounded;
 
@@ -181,8 +181,12 @@ impl Built {
 }
 
 /// Builds the site at `root` (its folder, links resolved), reusing what `previous` rendered
-/// where nothing it depends on changed. The error says why there is no site at all.
-pub fn build(root: &Path, previous: Option<&Built>) -> Result<Built, String> {
+/// where nothing it depends on changed, cleaning pages with `sanitizer`. The error says why there is no site at all.
+pub fn build(
+    root: &Path,
+    previous: Option<&Built>,
+    sanitizer: &Sanitizer,
+) -> Result<Built, String> {
     let started = Instant::now();
     let config = config::read(root)?;
     let docs_dir = crate::support::paths::within(root, &root.join(&config.docs_dir))
@@ -242,6 +246,7 @@ pub fn build(root: &Path, previous: Option<&Built>) -> Result<Built, String> {
                 url: &file.url,
                 files: &by_src,
             },
+            sanitizer,
             &mut warnings,
         );
         pages.insert(
@@ -585,7 +590,7 @@ mod tests {
                 ("docs/sub/index.md", "text\n"),
             ],
         );
-        let built = build(&root, None).unwrap();
+        let built = build(&root, None, &Sanitizer::default()).unwrap();
         let titles: Vec<String> = [
             "index.md",
             "named.md",
@@ -626,19 +631,24 @@ mod tests {
                 ("docs/b.md", "# B\n[a](index.md)\n"),
             ],
         );
-        let first = build(&root, None).unwrap();
+        let first = build(&root, None, &Sanitizer::default()).unwrap();
         assert_eq!(first.rendered, 2);
         assert!(first.is_current());
         // A different length, so the stamp changes even within the clock's resolution.
         std::fs::write(root.join("docs/b.md"), "# B, edited\n").unwrap();
         assert!(!first.is_current());
-        let second = build(&root, Some(&first)).unwrap();
+        let second = build(&root, Some(&first), &Sanitizer::default()).unwrap();
         assert_eq!(second.rendered, 1);
         assert_eq!(second.title_of("b.md"), "B, edited");
         assert_ne!(second.etag, first.etag);
         // A new file changes every page's links: all are rendered.
         write(&root, &[("docs/c.md", "# C\n")]);
-        assert_eq!(build(&root, Some(&second)).unwrap().rendered, 3);
+        assert_eq!(
+            build(&root, Some(&second), &Sanitizer::default())
+                .unwrap()
+                .rendered,
+            3
+        );
     }
 
     #[test]
@@ -656,7 +666,7 @@ mod tests {
                 ("docs/b.md", "# Beta\n\nThe pipeline runs tests.\n"),
             ],
         );
-        let built = build(&root, None).unwrap();
+        let built = build(&root, None, &Sanitizer::default()).unwrap();
         let hits = built.search("PIPELINE", 10);
         assert_eq!(hits.len(), 2, "{hits:?}");
         assert_eq!(hits[0].src, "b.md");
@@ -691,7 +701,7 @@ mod tests {
                 ),
             ],
         );
-        let built = build(&root, None).unwrap();
+        let built = build(&root, None, &Sanitizer::default()).unwrap();
         let html = &built.pages["index.md"].html;
         assert!(html.contains("fn main() {}\n// more"), "{html}");
         assert!(html.contains("--8&lt;-- \"kept\""), "{html}");
@@ -720,7 +730,7 @@ mod tests {
         std::os::unix::fs::symlink(base.join("secret.md"), root.join("docs/leak.md")).unwrap();
         std::os::unix::fs::symlink(&base, root.join("docs/up")).unwrap();
         std::fs::write(root.join("docs/binary.md"), [0xff, 0xfe, 0, 1]).unwrap();
-        let built = build(&root, None).unwrap();
+        let built = build(&root, None, &Sanitizer::default()).unwrap();
         let pages: Vec<&str> = built.pages.keys().map(String::as_str).collect();
         assert_eq!(pages, ["binary.md", "index.md"]);
         assert!(
@@ -738,10 +748,14 @@ mod tests {
                 .any(|w| w.contains("index.md links to '../../secret.md'"))
         );
         write(&root, &[("mkdocs.yml", "docs_dir: ../\n")]);
-        assert!(build(&root, None).unwrap_err().contains("outside"));
+        assert!(
+            build(&root, None, &Sanitizer::default())
+                .unwrap_err()
+                .contains("outside")
+        );
         write(&root, &[("mkdocs.yml", "docs_dir: missing\n")]);
         assert!(
-            build(&root, None)
+            build(&root, None, &Sanitizer::default())
                 .unwrap_err()
                 .contains("docs_dir 'missing'")
         );

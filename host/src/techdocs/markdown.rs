@@ -40,16 +40,22 @@ pub struct PageLinks<'a> {
 
 /// Markdown from anywhere (a plugin's UI tree), rendered and cleaned.
 pub fn to_safe_html(markdown: &str) -> String {
+    static SANITIZER: std::sync::LazyLock<Sanitizer> = std::sync::LazyLock::new(Sanitizer::default);
     let mut renderer = Renderer::default();
-    clean(&renderer.render(markdown, None, &mut Vec::new()))
+    SANITIZER.clean(&renderer.render(markdown, None, &mut Vec::new()))
 }
 
 /// A docs page rendered and cleaned; problems with its links are added to `warnings`.
-pub fn render_page(markdown: &str, links: &PageLinks, warnings: &mut Vec<String>) -> Rendered {
+pub fn render_page(
+    markdown: &str,
+    links: &PageLinks,
+    sanitizer: &Sanitizer,
+    warnings: &mut Vec<String>,
+) -> Rendered {
     let mut renderer = Renderer::default();
     let html = renderer.render(markdown, Some(links), warnings);
     Rendered {
-        html: clean(&html),
+        html: sanitizer.clean(&html),
         first_h1: renderer.first_h1,
         headings: renderer.headings,
     }
@@ -619,37 +625,73 @@ fn indented_body(lines: &[&str], start: usize) -> (String, usize) {
 }
 
 /// The cleaner: markdown's own tags, plus what the blocks above and the reader use
-/// (`details`, radio tabs, classes and ids), nothing that runs or loads anything.
-fn clean(html: &str) -> String {
-    static CLEANER: std::sync::LazyLock<ammonia::Builder<'static>> =
-        std::sync::LazyLock::new(|| {
-            let mut builder = ammonia::Builder::default();
+/// (`details`, radio tabs, classes and ids), and iframes only from the hosts the operator
+/// allows (https, sandboxed); nothing that runs or loads anything else.
+pub struct Sanitizer(ammonia::Builder<'static>);
+
+impl Sanitizer {
+    pub fn new(iframe_hosts: Vec<String>) -> Self {
+        let hosts: std::sync::Arc<Vec<String>> =
+            std::sync::Arc::new(iframe_hosts.into_iter().map(|h| h.to_lowercase()).collect());
+        let mut builder = ammonia::Builder::default();
+        builder
+            .add_tags([
+                "details", "summary", "input", "label", "mark", "section", "dl", "dt", "dd",
+            ])
+            .add_generic_attributes(["class", "id"])
+            .add_tag_attributes("input", ["type", "checked", "disabled", "name"])
+            .add_tag_attributes("label", ["for"])
+            .add_tag_attributes("details", ["open"])
+            .add_tag_attributes("div", ["data-tabs"])
+            .add_tag_attributes("th", ["style"])
+            .add_tag_attributes("td", ["style"])
+            .link_rel(None)
+            .url_schemes(["http", "https", "mailto"].into_iter().collect());
+        if !hosts.is_empty() {
             builder
-                .add_tags([
-                    "details", "summary", "input", "label", "mark", "section", "dl", "dt", "dd",
-                ])
-                .add_generic_attributes(["class", "id"])
-                .add_tag_attributes("input", ["type", "checked", "disabled", "name"])
-                .add_tag_attributes("label", ["for"])
-                .add_tag_attributes("details", ["open"])
-                .add_tag_attributes("div", ["data-tabs"])
-                .add_tag_attributes("th", ["style"])
-                .add_tag_attributes("td", ["style"])
-                .link_rel(None)
-                .url_schemes(["http", "https", "mailto"].into_iter().collect())
-                .attribute_filter(|element, attribute, value| match (element, attribute) {
-                    ("input", "type") => {
-                        matches!(value, "checkbox" | "radio").then_some(value.into())
-                    }
-                    (_, "style") => value
-                        .strip_prefix("text-align: ")
-                        .filter(|a| matches!(*a, "left" | "center" | "right"))
-                        .map(|_| value.into()),
-                    _ => Some(value.into()),
-                });
-            builder
-        });
-    CLEANER.clean(html).to_string()
+                .add_tags(["iframe"])
+                .add_tag_attributes(
+                    "iframe",
+                    ["src", "width", "height", "title", "allowfullscreen"],
+                )
+                .set_tag_attribute_value(
+                    "iframe",
+                    "sandbox",
+                    "allow-scripts allow-same-origin allow-presentation",
+                )
+                .set_tag_attribute_value("iframe", "referrerpolicy", "no-referrer");
+        }
+        builder.attribute_filter(
+            move |element, attribute, value| match (element, attribute) {
+                ("input", "type") => matches!(value, "checkbox" | "radio").then_some(value.into()),
+                (_, "style") => value
+                    .strip_prefix("text-align: ")
+                    .filter(|a| matches!(*a, "left" | "center" | "right"))
+                    .map(|_| value.into()),
+                ("iframe", "src") => url::Url::parse(value)
+                    .ok()
+                    .filter(|u| u.scheme() == "https")
+                    .filter(|u| {
+                        u.host_str()
+                            .is_some_and(|h| hosts.iter().any(|allowed| allowed == h))
+                    })
+                    .map(|_| value.into()),
+                _ => Some(value.into()),
+            },
+        );
+        Self(builder)
+    }
+
+    fn clean(&self, html: &str) -> String {
+        self.0.clean(html).to_string()
+    }
+}
+
+impl Default for Sanitizer {
+    /// No iframes.
+    fn default() -> Self {
+        Self::new(Vec::new())
+    }
 }
 
 #[cfg(test)]
@@ -671,6 +713,33 @@ mod tests {
     }
 
     #[test]
+    fn iframes_come_only_from_the_hosts_the_operator_allows() {
+        let files = BTreeMap::new();
+        let links = PageLinks {
+            src: "index.md",
+            url: "./",
+            files: &files,
+        };
+        let page = "<iframe src=\"https://www.youtube.com/embed/x\" onload=\"x()\"></iframe>\n\n<iframe src=\"https://evil.example/\"></iframe>\n\n<iframe src=\"http://www.youtube.com/embed/y\"></iframe>\n";
+        let none = render_page(page, &links, &Sanitizer::default(), &mut Vec::new()).html;
+        assert!(!none.contains("iframe"), "{none}");
+        let allowed = Sanitizer::new(vec!["www.youtube.com".into()]);
+        let html = render_page(page, &links, &allowed, &mut Vec::new()).html;
+        assert!(
+            html.contains("src=\"https://www.youtube.com/embed/x\""),
+            "{html}"
+        );
+        assert!(
+            html.contains("sandbox=\"allow-scripts allow-same-origin allow-presentation\""),
+            "{html}"
+        );
+        assert!(
+            !html.contains("evil.example") && !html.contains("onload") && !html.contains("embed/y"),
+            "{html}"
+        );
+    }
+
+    #[test]
     fn heading_ids_are_python_markdowns_with_permalinks() {
         assert_eq!(slugify("Crème Brûlée & Co."), "creme-brulee-co");
         assert_eq!(slugify("  Hello -- World_2 "), "hello-world_2");
@@ -684,6 +753,7 @@ mod tests {
         let rendered = render_page(
             "# Intro\n## Set up\n## Set up\n## Set up\n## 日本語\n### Custom {#mine}\n## `code` span\n",
             &links,
+            &Sanitizer::default(),
             &mut Vec::new(),
         );
         let ids: Vec<&str> = rendered.headings.iter().map(|h| h.id.as_str()).collect();
@@ -756,6 +826,7 @@ mod tests {
         let rendered = render_page(
             "[s](setup.md#install) [h](../index.md) ![i](../img/a.png) [x](https://x.example/a.md) [m](missing.md) [out](../../../etc/passwd) [a](#here)",
             &links,
+            &Sanitizer::default(),
             &mut warnings,
         );
         for want in [

@@ -23,6 +23,7 @@ use serde_json::Value;
 use crate::catalog::{Catalog, EntityRef, MANAGED_BY_LOCATION};
 
 pub use build::{Built, BuiltPage};
+use markdown::Sanitizer;
 pub use markdown::{Heading, to_safe_html};
 pub use nav::{NavItem, SiteFile, reading_order};
 
@@ -78,14 +79,23 @@ pub struct TechDocs {
     /// One build at a time per service: builds are short, and two views of a changed site
     /// then build it once.
     building: Mutex<()>,
+    sanitizer: Sanitizer,
+}
+
+/// What the operator sets for docs (`techdocs:` in the config file).
+#[derive(Debug, Clone, Default)]
+pub struct DocsSettings {
+    /// Hosts whose https pages may be embedded in docs as iframes (e.g. `www.youtube.com`).
+    pub allowed_iframe_hosts: Vec<String>,
 }
 
 impl TechDocs {
-    pub fn new(catalog: Arc<Catalog>) -> Self {
+    pub fn new(catalog: Arc<Catalog>, settings: DocsSettings) -> Self {
         Self {
             catalog,
             builds: Mutex::default(),
             building: Mutex::new(()),
+            sanitizer: Sanitizer::new(settings.allowed_iframe_hosts),
         }
     }
 
@@ -180,7 +190,7 @@ impl TechDocs {
             self.note_checked(root);
             return Ok((built, None));
         }
-        let outcome = build::build(root, last.built.as_deref());
+        let outcome = build::build(root, last.built.as_deref(), &self.sanitizer);
         let mut builds = self.builds.lock().unwrap_or_else(|e| e.into_inner());
         let checked = Some(Instant::now());
         match outcome {
