@@ -101,7 +101,9 @@ fn metadata_json(site: &Site) -> Value {
     files.push("techdocs_metadata.json");
     json!({
         "site_name": site_name(site),
-        "site_description": built.config.site_description.clone().unwrap_or_default(),
+        // techdocs-core writes Python's str(None) when there is none, and Backstage's reader
+        // looks for that.
+        "site_description": built.config.site_description.clone().unwrap_or_else(|| "None".into()),
         "etag": built.etag,
         "build_timestamp": built.build_timestamp,
         "files": files,

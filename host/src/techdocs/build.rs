@@ -545,16 +545,14 @@ fn fill_titles(nav: &mut [NavItem], pages: &BTreeMap<String, BuiltPage>) {
     }
 }
 
-/// MkDocs' title from a page's file name: `Home` for the home page, else the file's name (its
-/// folder's for an index) turned into a title.
+/// MkDocs' title from a page's file name: `Home` for the home page, else the file's stem
+/// turned into a title (`README` counting as `index`, so a folder's index is `Index`).
 fn file_title(src: &str) -> String {
     let (folder, name) = src.rsplit_once('/').unwrap_or(("", src));
     let stem = name.rsplit_once('.').map_or(name, |(stem, _)| stem);
-    if matches!(stem, "index" | "README") {
-        if folder.is_empty() {
-            return "Home".into();
-        }
-        return nav::folder_title(folder.rsplit('/').next().unwrap_or(folder));
+    let stem = if stem == "README" { "index" } else { stem };
+    if stem == "index" && folder.is_empty() {
+        return "Home".into();
     }
     nav::folder_title(stem)
 }
@@ -610,7 +608,7 @@ mod tests {
                 "From Front",
                 "First H1",
                 "Getting started",
-                "Sub"
+                "Index"
             ]
         );
         assert!(
