@@ -30,6 +30,16 @@ pub struct BuiltPage {
     own_title: Option<String>,
     /// Size and modification time of its file when rendered.
     stamp: Stamp,
+    /// The snippet files it looked for, with their stamps then (`None`: missing).
+    snippet_stamps: Vec<(PathBuf, Option<Stamp>)>,
+}
+
+impl BuiltPage {
+    fn snippets_unchanged(&self) -> bool {
+        self.snippet_stamps
+            .iter()
+            .all(|(path, stamp)| Stamp::of(path) == *stamp)
+    }
 }
 
 /// A section of a page holding a searched text.
@@ -88,9 +98,11 @@ impl Stamp {
 }
 
 impl Built {
-    /// Whether the files on disk are still what this build read (a walk and a stat of each).
+    /// Whether the files on disk are still what this build read (a walk and a stat of each,
+    /// and of the snippet files pages looked for).
     pub fn is_current(&self) -> bool {
         inputs(&self.root, &self.docs_dir).is_ok_and(|now| now == self.inputs)
+            && self.pages.values().all(BuiltPage::snippets_unchanged)
     }
 
     /// A page by the path it is served at (`guides/setup/`, `guides/setup/index.html`,
@@ -218,7 +230,7 @@ pub fn build(
         let stamp = inputs[&file.src];
         if let Some(kept) = same_shape
             .and_then(|p| p.pages.get(&file.src))
-            .filter(|p| p.stamp == stamp)
+            .filter(|p| p.stamp == stamp && p.snippets_unchanged())
         {
             pages.insert(file.src.clone(), kept.clone());
             warnings.extend(kept_warnings(previous, &file.src));
@@ -238,7 +250,21 @@ pub fn build(
             }
         };
         let (front_title, body) = front_matter(&text, &file.src, &mut warnings);
-        let body = snippets(body, root, &file.src, &mut warnings, 0);
+        let mut snippets = Snippets {
+            root,
+            src: &file.src,
+            warnings: &mut warnings,
+            looked_for: Vec::new(),
+        };
+        let body = snippets.expand(body, 0);
+        let snippet_stamps = snippets
+            .looked_for
+            .into_iter()
+            .map(|path| {
+                let stamp = Stamp::of(&path);
+                (path, stamp)
+            })
+            .collect();
         let page = markdown::render_page(
             &body,
             &PageLinks {
@@ -257,6 +283,7 @@ pub fn build(
                 html: page.html,
                 headings: page.headings,
                 stamp,
+                snippet_stamps,
             },
         );
     }
@@ -429,80 +456,96 @@ const MAX_SNIPPET_BYTES: u64 = 1 << 20;
 /// pymdownx.snippets: a line `--8<-- "path"` (or a block of paths between two `--8<--`
 /// lines) is replaced by the file's text, read from the site folder (MkDocs' working folder)
 /// and never outside it; `;--8<--` is left as written without the `;`. A missing or refused
-/// file is a warning naming the page.
-fn snippets(
-    text: &str,
-    root: &Path,
-    src: &str,
-    warnings: &mut Vec<String>,
-    depth: usize,
-) -> String {
-    if !text.contains("--8<--") {
-        return text.to_string();
-    }
-    let mut out = String::with_capacity(text.len());
-    let mut block: Option<String> = None;
-    for line in text.lines() {
-        let trimmed = line.trim();
-        if let Some(indent) = &block {
-            if trimmed == "--8<--" {
-                block = None;
-            } else if !trimmed.is_empty() {
-                let indent = indent.clone();
-                out.push_str(&include(trimmed, &indent, root, src, warnings, depth));
-            }
-            continue;
-        }
-        let indent = &line[..line.len() - line.trim_start().len()];
-        if trimmed == "--8<--" {
-            block = Some(indent.to_string());
-            continue;
-        }
-        if let Some(escaped) = trimmed.strip_prefix(";--8<--") {
-            out.push_str(&format!("{indent}--8<--{escaped}\n"));
-            continue;
-        }
-        match trimmed.strip_prefix("--8<-- ") {
-            Some(target) => {
-                let target = target.trim().trim_matches(|c| c == '"' || c == '\'');
-                out.push_str(&include(target, indent, root, src, warnings, depth));
-            }
-            None => {
-                out.push_str(line);
-                out.push('\n');
-            }
-        }
-    }
-    out
+/// file is a warning naming the page. The files looked for are noted, so a change to one
+/// rebuilds the page.
+struct Snippets<'a> {
+    root: &'a Path,
+    /// The page being built.
+    src: &'a str,
+    warnings: &'a mut Vec<String>,
+    looked_for: Vec<PathBuf>,
 }
 
-/// One snippet file's text, each line indented like the line that named it.
-fn include(
-    target: &str,
-    indent: &str,
-    root: &Path,
-    src: &str,
-    warnings: &mut Vec<String>,
-    depth: usize,
-) -> String {
-    if depth >= MAX_SNIPPET_DEPTH {
-        warnings.push(format!(
-            "{src} snippet '{target}': snippets nest deeper than {MAX_SNIPPET_DEPTH}"
-        ));
-        return String::new();
-    }
-    let text = crate::support::paths::within(root, &root.join(target))
-        .map_err(|e| e.to_string())
-        .and_then(|file| read_bounded(&file, MAX_SNIPPET_BYTES))
-        .and_then(|bytes| String::from_utf8(bytes).map_err(|_| "is not UTF-8 text".to_string()));
-    match text {
-        Ok(text) => {
-            let nested = snippets(&text, root, src, warnings, depth + 1);
-            nested.lines().map(|l| format!("{indent}{l}\n")).collect()
+impl Snippets<'_> {
+    fn expand(&mut self, text: &str, depth: usize) -> String {
+        if !text.contains("--8<--") {
+            return text.to_string();
         }
-        Err(message) => {
-            warnings.push(format!("{src} snippet '{target}': {message}"));
-            String::new()
+        let mut out = String::with_capacity(text.len());
+        let mut block: Option<String> = None;
+        for line in text.lines() {
+            let trimmed = line.trim();
+            if let Some(indent) = &block {
+                if trimmed == "--8<--" {
+                    block = None;
+                } else if !trimmed.is_empty() {
+                    let indent = indent.clone();
+                    out.push_str(&self.include(trimmed, &indent, depth));
+                }
+                continue;
+            }
+            let indent = &line[..line.len() - line.trim_start().len()];
+            if trimmed == "--8<--" {
+                block = Some(indent.to_string());
+                continue;
+            }
+            if let Some(escaped) = trimmed.strip_prefix(";--8<--") {
+                out.push_str(&format!("{indent}--8<--{escaped}\n"));
+                continue;
+            }
+            match trimmed.strip_prefix("--8<-- ") {
+                Some(target) => {
+                    let target = target.trim().trim_matches(|c| c == '"' || c == '\'');
+                    out.push_str(&self.include(target, indent, depth));
+                }
+                None => {
+                    out.push_str(line);
+                    out.push('\n');
+                }
+            }
+        }
+        out
+    }
+
+    /// One snippet file's text, each line indented like the line that named it.
+    fn include(&mut self, target: &str, indent: &str, depth: usize) -> String {
+        let src = self.src;
+        if depth >= MAX_SNIPPET_DEPTH {
+            self.warnings.push(format!(
+                "{src} snippet '{target}': snippets nest deeper than {MAX_SNIPPET_DEPTH}"
+            ));
+            return String::new();
+        }
+        let wanted = self.root.join(target);
+        let text = crate::support::paths::within(self.root, &wanted)
+            .map_err(|e| e.to_string())
+            .and_then(|file| {
+                self.looked_for.push(file.clone());
+                read_bounded(&file, MAX_SNIPPET_BYTES)
+            })
+            .and_then(|bytes| {
+                String::from_utf8(bytes).map_err(|_| "is not UTF-8 text".to_string())
+            });
+        match text {
+            Ok(text) => {
+                let nested = self.expand(&text, depth + 1);
+                nested.lines().map(|l| format!("{indent}{l}\n")).collect()
+            }
+            Err(message) => {
+                // A missing file inside the site may appear later: looked for again.
+                let inside = Path::new(target).components().all(|c| {
+                    matches!(
+                        c,
+                        std::path::Component::Normal(_) | std::path::Component::CurDir
+                    )
+                });
+                if inside && !wanted.exists() {
+                    self.looked_for.push(wanted);
+                }
+                self.warnings
+                    .push(format!("{src} snippet '{target}': {message}"));
+                String::new()
+            }
         }
     }
 }
@@ -706,6 +749,18 @@ mod tests {
         assert!(
             !html.contains("SECRET") && !html.contains("root:"),
             "{html}"
+        );
+        // A snippet file's change is a change of the page that includes it.
+        assert!(built.is_current());
+        write(&root, &[("snippets/more.md", "// changed more\n")]);
+        assert!(!built.is_current());
+        let again = build(&root, Some(&built), &Sanitizer::default()).unwrap();
+        assert_eq!(again.rendered, 1);
+        assert!(again.pages["index.md"].html.contains("// changed more"));
+        write(&root, &[("missing.md", "now here\n")]);
+        assert!(
+            !again.is_current(),
+            "a missing snippet that appears is a change"
         );
         let refused: Vec<&String> = built
             .warnings
