@@ -47,6 +47,7 @@ fn App() -> impl IntoView {
                             <Route path=path!("/apis") view=pages::catalog::ApisPage/>
                             <Route path=path!("/catalog/:namespace/:kind/:name") view=pages::entity::EntityPage/>
                             <Route path=path!("/catalog/:namespace/:kind/:name/:tab") view=pages::entity::EntityPage/>
+                            <Route path=path!("/catalog/:namespace/:kind/:name/docs/*page") view=pages::entity::EntityPage/>
                             <Route path=path!("/plugins") view=pages::plugins::PluginsPage/>
                             <Route path=path!("/docs") view=pages::docs::DocsListPage/>
                             <Route path=path!("/docs/:namespace/:kind/:name") view=pages::docs::DocsReaderPage/>

@@ -331,11 +331,16 @@ spec:
     await page.locator("#docs-search-results").getByRole("link", { name: "Setting up › Install" }).click();
     await page.waitForURL("**/docs/default/component/docs-demo/guides/setup/#install");
     await article.getByRole("heading", { name: "Setting up" }).waitFor();
-    // The entity page's Docs tab opens the reader.
+    // The entity page's Docs tab holds the same reader, its links staying in the tab.
     await page.goto(`${server.baseUrl}/catalog/default/component/docs-demo`);
     await page.locator("#docs-tab").click();
-    await page.waitForURL("**/docs/default/component/docs-demo/");
+    await page.waitForURL("**/catalog/default/component/docs-demo/docs/");
     await article.getByRole("heading", { name: "Welcome" }).waitFor();
+    await page.locator("h1").getByText("Docs Demo").waitFor();
+    await article.getByRole("link", { name: "the setup" }).click();
+    await page.waitForURL("**/catalog/default/component/docs-demo/docs/guides/setup/#install");
+    await article.getByRole("heading", { name: "Setting up" }).waitFor();
+    await page.locator("#docs-nav a.active").getByText("Setting up").waitFor();
     await page.close();
   } finally {
     server.stop();

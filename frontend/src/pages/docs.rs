@@ -85,15 +85,23 @@ pub fn reader_path(entity_ref: &str) -> String {
 /// `/docs/:namespace/:kind/:name/<page path>`.
 #[component]
 pub fn DocsReaderPage() -> impl IntoView {
+    view! { <DocsReader in_entity_page=false/> }
+}
+
+/// The reader of the site of the entity in the route's parameters: on its own page
+/// (`/docs/...`), or in the entity page's Docs tab (`/catalog/.../docs/...`). Either way the
+/// reader's URLs below its base mirror the site's.
+#[component]
+pub fn DocsReader(in_entity_page: bool) -> impl IntoView {
     let params = use_params_map();
     let param = move |key: &str| params.read().get(key).unwrap_or_default();
     let base = move || {
-        format!(
-            "/docs/{}/{}/{}/",
-            param("namespace"),
-            param("kind"),
-            param("name")
-        )
+        let (namespace, kind, name) = (param("namespace"), param("kind"), param("name"));
+        if in_entity_page {
+            format!("/catalog/{namespace}/{kind}/{name}/docs/")
+        } else {
+            format!("/docs/{namespace}/{kind}/{name}/")
+        }
     };
     let location = use_location();
     // The page path is what follows the site's base in the address (the router's wildcard

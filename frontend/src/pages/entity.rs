@@ -13,6 +13,7 @@ use crate::ui_tree;
 use crate::{api_definition, graph};
 
 const OVERVIEW: &str = "overview";
+const DOCS: &str = "docs";
 
 #[component]
 pub fn EntityPage() -> impl IntoView {
@@ -22,7 +23,14 @@ pub fn EntityPage() -> impl IntoView {
         format!("{}:{}/{}", param("kind"), param("namespace"), param("name")).to_lowercase()
     };
     let base_path = move || entity_path(&entity_ref());
-    let active_tab = move || params.read().get("tab").unwrap_or_else(|| OVERVIEW.into());
+    let location = leptos_router::hooks::use_location();
+    // The Docs tab holds the reader, whose pages are below `<entity>/docs/`.
+    let active_tab = move || {
+        if location.pathname.get().starts_with(&format!("{}/docs/", base_path())) {
+            return DOCS.to_string();
+        }
+        params.read().get("tab").unwrap_or_else(|| OVERVIEW.into())
+    };
     let entity = LocalResource::new(move || {
         let url = format!(
             "/api/catalog/entities/by-name/{}/{}/{}",
@@ -50,7 +58,7 @@ pub fn EntityPage() -> impl IntoView {
             <a href=base_path class:active=move || active_tab() == OVERVIEW>"Overview"</a>
             <Transition fallback=|| ()>
                 {move || entity.get().and_then(|result| result.ok()).filter(has_docs).map(|e| view! {
-                    <a id="docs-tab" href=crate::pages::docs::reader_path(&crate::api::entity_ref(&e))>"Docs"</a>
+                    <a id="docs-tab" href=format!("{}/docs/", entity_path(&crate::api::entity_ref(&e))) class:active=move || active_tab() == DOCS>"Docs"</a>
                 })}
             </Transition>
             <Transition fallback=|| ()>
@@ -66,6 +74,9 @@ pub fn EntityPage() -> impl IntoView {
         </nav>
         {move || {
             let tab = active_tab();
+            if tab == DOCS {
+                return view! { <crate::pages::docs::DocsReader in_entity_page=true/> }.into_any();
+            }
             match tab.split_once('.') {
                 Some((plugin, tab_id)) => view! { <PluginTab plugin=plugin.to_string() tab=tab_id.to_string() entity_ref=entity_ref()/> }.into_any(),
                 None => view! {
