@@ -267,8 +267,8 @@ impl Renderer {
                         id: id.clone(),
                     }));
                 }
-                Event::Text(text) if !in_code && text.contains(':') => {
-                    out.push(Event::Text(CowStr::from(emoji(text))));
+                Event::Text(text) if !in_code && (text.contains(':') || text.contains("==")) => {
+                    out.extend(marked(&emoji(text)));
                 }
                 Event::Start(Tag::CodeBlock(CodeBlockKind::Fenced(lang)))
                     if lang.as_ref() == "mermaid" =>
@@ -304,6 +304,32 @@ impl Renderer {
         }
         out
     }
+}
+
+/// pymdownx.mark: `==text==` (within one run of text) as `<mark>text</mark>`.
+fn marked<'a>(text: &str) -> Vec<Event<'a>> {
+    let mut out = Vec::new();
+    let mut rest = text;
+    while let Some(start) = rest.find("==") {
+        let inner = &rest[start + 2..];
+        let Some(end) = inner
+            .find("==")
+            .filter(|&end| end > 0 && !inner.starts_with(' ') && !inner[..end].ends_with(' '))
+        else {
+            break;
+        };
+        if start > 0 {
+            out.push(Event::Text(CowStr::from(rest[..start].to_string())));
+        }
+        out.push(Event::Html(CowStr::from("<mark>")));
+        out.push(Event::Text(CowStr::from(inner[..end].to_string())));
+        out.push(Event::Html(CowStr::from("</mark>")));
+        rest = &inner[end + 2..];
+    }
+    if !rest.is_empty() {
+        out.push(Event::Text(CowStr::from(rest.to_string())));
+    }
+    out
 }
 
 /// `:shortcode:` emoji (GitHub's names) as the characters themselves, never as images
@@ -780,7 +806,7 @@ mod tests {
     #[test]
     fn blocks_render_like_mkdocs_extensions() {
         let html = to_safe_html(
-            "!!! note\n    Plain *text*.\n\n!!! warning \"Careful now\"\n    Body\n\n??? tip \"More\"\n    Hidden\n\n???+ danger\n    Shown\n\n=== \"One\"\n    First\n\n=== \"Two\"\n    Second\n\n```python\n!!! not an admonition\n```\n\n```mermaid\ngraph TD; A-->B\n```\n\n> [!NOTE]\n> Callout\n\n- [x] done\n\na ~sub~ b ^sup^ c ~~gone~~ :rocket: :nope: 10:30 `:tada:`\n\n```text\n:tada:\n```\n",
+            "!!! note\n    Plain *text*.\n\n!!! warning \"Careful now\"\n    Body\n\n??? tip \"More\"\n    Hidden\n\n???+ danger\n    Shown\n\n=== \"One\"\n    First\n\n=== \"Two\"\n    Second\n\n```python\n!!! not an admonition\n```\n\n```mermaid\ngraph TD; A-->B\n```\n\n> [!NOTE]\n> Callout\n\n- [x] done\n\na ~sub~ b ^sup^ c ~~gone~~ :rocket: :nope: 10:30 `:tada:` ==marked== a == b\n\n```text\n:tada:\n```\n",
         );
         for want in [
             "<div class=\"admonition note\">\n<p class=\"admonition-title\">Note</p>\n<p>Plain <em>text</em>.</p>\n</div>",
@@ -796,7 +822,7 @@ mod tests {
             "<input disabled=\"\" type=\"checkbox\" checked=\"\">",
             "a <sub>sub</sub> b",
             "<sup>sup</sup>",
-            "<del>gone</del> 🚀 :nope: 10:30 <code>:tada:</code>",
+            "<del>gone</del> 🚀 :nope: 10:30 <code>:tada:</code> <mark>marked</mark> a == b",
             "<code class=\"language-text\">:tada:",
         ] {
             assert!(html.contains(want), "{want}\nnot in\n{html}");
