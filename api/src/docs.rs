@@ -10,6 +10,9 @@ use serde::{Deserialize, Serialize};
 pub struct DocsSite {
     /// The entity whose site it is (the lender, for a borrowed site).
     pub entity_ref: String,
+    /// That entity's `spec.owner` and `spec.lifecycle`, as written.
+    pub owner: Option<String>,
+    pub lifecycle: Option<String>,
     pub site_name: String,
     pub site_description: Option<String>,
     pub repo_url: Option<String>,

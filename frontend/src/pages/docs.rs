@@ -226,6 +226,8 @@ fn header(
             {site.site_description.clone().map(|d| view! { <p class="subtitle">{d}</p> })}
             <p class="muted docs-build" id="docs-build">
                 <a href=entity_path(&site.entity_ref)>{site.entity_ref.clone()}</a>
+                {site.owner.clone().map(|o| format!(" · owner {o}"))}
+                {site.lifecycle.clone().map(|l| format!(" · {l}"))}
                 {format!(" · built {built_at} in {:.0} ms from {}", site.build.took_ms, site.build.source)}
                 " · "
                 <button id="docs-refresh" class="small" on:click=refresh disabled=move || refreshing.get()>

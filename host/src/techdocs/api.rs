@@ -295,7 +295,16 @@ async fn site(
     State(docs): State<Arc<TechDocs>>,
     Path(triplet): Path<Triplet>,
 ) -> Result<Json<DocsSite>, ApiError> {
+    let owner_docs = docs.clone();
     let site = current(docs, triplet).await?;
+    let owner_ref = site.owner.clone();
+    let owner_entity = blocking(move || Ok(owner_docs.catalog().get(&owner_ref)?)).await?;
+    let spec_text = |key: &str| {
+        owner_entity
+            .as_ref()
+            .and_then(|e| e["spec"][key].as_str())
+            .map(str::to_string)
+    };
     let built = &site.built;
     let nav = reader_nav(&built.nav, &built.files);
     let home = site
@@ -304,6 +313,8 @@ async fn site(
         .unwrap_or_else(|| first_page(&nav).unwrap_or_default());
     Ok(Json(DocsSite {
         entity_ref: site.owner.to_string(),
+        owner: spec_text("owner"),
+        lifecycle: spec_text("lifecycle"),
         site_name: site_name(&site),
         site_description: built.config.site_description.clone(),
         repo_url: built

@@ -166,6 +166,8 @@ fn the_reader_gets_nav_pages_with_contents_and_neighbours_and_edits_show_at_once
     let server = start(&dir);
     let site = server.get_ok("/api/docs/site/default/component/svc");
     assert_eq!(site["siteName"], "Service docs");
+    assert_eq!(site["owner"], "platform");
+    assert_eq!(site["lifecycle"], "production");
     assert_eq!(site["home"], "");
     assert_eq!(
         site["nav"],
