@@ -182,6 +182,18 @@ impl Renderer {
         links: Option<&PageLinks>,
         warnings: &mut Vec<String>,
     ) -> Vec<Event<'a>> {
+        // The parser splits text at characters it tried as delimiters: joined again, so marks
+        // in text are seen whole.
+        let mut joined: Vec<Event<'a>> = Vec::with_capacity(events.len());
+        for event in events {
+            match (joined.last_mut(), event) {
+                (Some(Event::Text(before)), Event::Text(text)) => {
+                    *before = CowStr::from(format!("{before}{text}"));
+                }
+                (_, event) => joined.push(event),
+            }
+        }
+        let events = joined;
         let mut out = Vec::with_capacity(events.len());
         // Code blocks keep their text as written.
         let mut in_code = false;
@@ -267,7 +279,7 @@ impl Renderer {
                         id: id.clone(),
                     }));
                 }
-                Event::Text(text) if !in_code && (text.contains(':') || text.contains("==")) => {
+                Event::Text(text) if !in_code && text.contains([':', '=', '~', '^']) => {
                     out.extend(marked(&emoji(text)));
                 }
                 Event::Start(Tag::CodeBlock(CodeBlockKind::Fenced(lang)))
@@ -306,25 +318,45 @@ impl Renderer {
     }
 }
 
-/// pymdownx.mark: `==text==` (within one run of text) as `<mark>text</mark>`.
+/// Inline marks pulldown-cmark leaves as text, within one run of text: pymdownx.mark's
+/// `==text==`, and pymdownx.tilde/caret's `~sub~` and `^sup^` inside a word (`H~2~O`),
+/// which pulldown-cmark only reads between spaces. A mark's text has no spaces at its ends
+/// (sub and sup: none at all).
 fn marked<'a>(text: &str) -> Vec<Event<'a>> {
+    const MARKS: [(&str, &str, bool); 3] = [
+        ("==", "mark", true),
+        ("~", "sub", false),
+        ("^", "sup", false),
+    ];
     let mut out = Vec::new();
     let mut rest = text;
-    while let Some(start) = rest.find("==") {
-        let inner = &rest[start + 2..];
-        let Some(end) = inner
-            .find("==")
-            .filter(|&end| end > 0 && !inner.starts_with(' ') && !inner[..end].ends_with(' '))
-        else {
+    loop {
+        let next = MARKS
+            .iter()
+            .filter_map(|m| Some((rest.find(m.0)?, m)))
+            .min_by_key(|(at, _)| *at);
+        let Some((start, &(delimiter, tag, spaces_inside))) = next else {
             break;
+        };
+        let inner = &rest[start + delimiter.len()..];
+        let end = inner.find(delimiter).filter(|&end| {
+            let body = &inner[..end];
+            end > 0 && body.trim() == body && (spaces_inside || !body.contains(char::is_whitespace))
+        });
+        let Some(end) = end else {
+            // Not a mark: the delimiter stays text, and the scan goes on after it.
+            let keep = start + delimiter.len();
+            out.push(Event::Text(CowStr::from(rest[..keep].to_string())));
+            rest = &rest[keep..];
+            continue;
         };
         if start > 0 {
             out.push(Event::Text(CowStr::from(rest[..start].to_string())));
         }
-        out.push(Event::Html(CowStr::from("<mark>")));
+        out.push(Event::Html(CowStr::from(format!("<{tag}>"))));
         out.push(Event::Text(CowStr::from(inner[..end].to_string())));
-        out.push(Event::Html(CowStr::from("</mark>")));
-        rest = &inner[end + 2..];
+        out.push(Event::Html(CowStr::from(format!("</{tag}>"))));
+        rest = &inner[end + delimiter.len()..];
     }
     if !rest.is_empty() {
         out.push(Event::Text(CowStr::from(rest.to_string())));
@@ -806,7 +838,7 @@ mod tests {
     #[test]
     fn blocks_render_like_mkdocs_extensions() {
         let html = to_safe_html(
-            "!!! note\n    Plain *text*.\n\n!!! warning \"Careful now\"\n    Body\n\n??? tip \"More\"\n    Hidden\n\n???+ danger\n    Shown\n\n=== \"One\"\n    First\n\n=== \"Two\"\n    Second\n\n```python\n!!! not an admonition\n```\n\n```mermaid\ngraph TD; A-->B\n```\n\n> [!NOTE]\n> Callout\n\n- [x] done\n\na ~sub~ b ^sup^ c ~~gone~~ :rocket: :nope: 10:30 `:tada:` ==marked== a == b\n\n```text\n:tada:\n```\n",
+            "!!! note\n    Plain *text*.\n\n!!! warning \"Careful now\"\n    Body\n\n??? tip \"More\"\n    Hidden\n\n???+ danger\n    Shown\n\n=== \"One\"\n    First\n\n=== \"Two\"\n    Second\n\n```python\n!!! not an admonition\n```\n\n```mermaid\ngraph TD; A-->B\n```\n\n> [!NOTE]\n> Callout\n\n- [x] done\n\na ~sub~ b ^sup^ c ~~gone~~ :rocket: :nope: 10:30 `:tada:` ==marked== a == b H~2~O x^2^ 5 ~ 6\n\n```text\n:tada:\n```\n",
         );
         for want in [
             "<div class=\"admonition note\">\n<p class=\"admonition-title\">Note</p>\n<p>Plain <em>text</em>.</p>\n</div>",
@@ -822,7 +854,7 @@ mod tests {
             "<input disabled=\"\" type=\"checkbox\" checked=\"\">",
             "a <sub>sub</sub> b",
             "<sup>sup</sup>",
-            "<del>gone</del> 🚀 :nope: 10:30 <code>:tada:</code> <mark>marked</mark> a == b",
+            "<del>gone</del> 🚀 :nope: 10:30 <code>:tada:</code> <mark>marked</mark> a == b H<sub>2</sub>O x<sup>2</sup> 5 ~ 6",
             "<code class=\"language-text\">:tada:",
         ] {
             assert!(html.contains(want), "{want}\nnot in\n{html}");
