@@ -51,6 +51,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     })
     .await??;
     plugins.start_background()?;
+    docs.watch()?;
     let app = router::router(
         AppState {
             catalog,

@@ -12,6 +12,7 @@ mod build;
 mod config;
 mod markdown;
 mod nav;
+mod watch;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -80,6 +81,7 @@ pub struct TechDocs {
     /// then build it once.
     building: Mutex<()>,
     sanitizer: Sanitizer,
+    watcher: std::sync::OnceLock<std::sync::mpsc::Sender<watch::Signal>>,
 }
 
 /// What the operator sets for docs (`techdocs:` in the config file).
@@ -96,6 +98,27 @@ impl TechDocs {
             builds: Mutex::default(),
             building: Mutex::new(()),
             sanitizer: Sanitizer::new(settings.allowed_iframe_hosts),
+            watcher: std::sync::OnceLock::new(),
+        }
+    }
+
+    /// From now on, rebuilds a built site when its files change, without waiting for a view.
+    pub fn watch(self: &Arc<Self>) -> anyhow::Result<()> {
+        let sender = watch::start(self.clone())?;
+        let _ = self.watcher.set(sender);
+        Ok(())
+    }
+
+    /// The site folders built so far.
+    fn roots(&self) -> std::collections::BTreeSet<PathBuf> {
+        let builds = self.builds.lock().unwrap_or_else(|e| e.into_inner());
+        builds.keys().cloned().collect()
+    }
+
+    /// Rebuilds the site in `root` if its files changed (the watcher's call).
+    fn refresh(&self, root: &Path) {
+        if let Err(e) = self.current(root, true) {
+            tracing::warn!(site = %root.display(), "docs site not rebuilt: {e}");
         }
     }
 
@@ -193,6 +216,13 @@ impl TechDocs {
         let outcome = build::build(root, last.built.as_deref(), &self.sanitizer);
         let mut builds = self.builds.lock().unwrap_or_else(|e| e.into_inner());
         let checked = Some(Instant::now());
+        // A site seen for the first time is watched from now on (the watcher lists the
+        // sites once this lock is released, by then holding this one).
+        if !builds.contains_key(root)
+            && let Some(watcher) = self.watcher.get()
+        {
+            let _ = watcher.send(watch::Signal::Sites);
+        }
         match outcome {
             Ok(built) => {
                 let built = Arc::new(built);

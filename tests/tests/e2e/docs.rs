@@ -259,3 +259,30 @@ fn the_reader_gets_nav_pages_with_contents_and_neighbours_and_edits_show_at_once
     let (status, body) = server.get("/api/docs/page/default/component/svc/nowhere/");
     assert_eq!(status, 404, "{body}");
 }
+
+/// A built site is watched: an edit is rebuilt (that page alone) before anyone views it.
+#[test]
+fn an_edit_to_a_built_site_is_rebuilt_without_a_view() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(&dir);
+    server.get_ok("/api/docs/site/default/component/svc");
+    let builds = || -> Vec<String> {
+        server
+            .log()
+            .lines()
+            .filter(|l| l.contains("docs site built"))
+            .map(str::to_string)
+            .collect()
+    };
+    assert_eq!(builds().len(), 1, "{}", server.log());
+    write(
+        &dir.path().join("svc/docs/guides/setup.md"),
+        "# Setting up, watched\n",
+    );
+    let rebuilt = eventually("the watcher's rebuild", Duration::from_secs(5), || {
+        builds().get(1).cloned()
+    });
+    assert!(rebuilt.contains("rendered=1"), "{rebuilt}");
+    let page = server.get_ok("/api/docs/page/default/component/svc/guides/setup/");
+    assert_eq!(page["title"], "Setting up, watched");
+}
