@@ -271,6 +271,7 @@ pub fn build(
                 src: &file.src,
                 url: &file.url,
                 files: &by_src,
+                permalink: config.permalink.as_deref(),
             },
             sanitizer,
             &mut warnings,

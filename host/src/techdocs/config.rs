@@ -45,8 +45,9 @@ pub struct Config {
     /// Resolved against `repo_url`; `None` when pages have no edit link.
     pub edit_uri: Option<String>,
     pub use_directory_urls: bool,
-    /// The names of the enabled Markdown extensions.
-    pub extensions: Vec<String>,
+    /// The text of heading permalinks (`toc`'s `permalink` option: techdocs-core turns them
+    /// on, `¶`); `None` when turned off.
+    pub permalink: Option<String>,
     /// Keys ignored, and why.
     pub warnings: Vec<String>,
 }
@@ -61,7 +62,7 @@ impl Default for Config {
             repo_url: None,
             edit_uri: None,
             use_directory_urls: true,
-            extensions: Vec::new(),
+            permalink: Some("¶".into()),
             warnings: Vec::new(),
         }
     }
@@ -121,7 +122,18 @@ pub fn read(site: &Path) -> Result<Config, String> {
             "{name}: use_directory_urls must be true or false, not {other}; ignored"
         )),
     }
-    config.extensions = names(map.get("markdown_extensions"));
+    if let Some(Value::Array(extensions)) = map.get("markdown_extensions") {
+        let toc = extensions.iter().find_map(|e| e.get("toc"));
+        match toc.and_then(|t| t.get("permalink")) {
+            None => {}
+            Some(Value::Bool(true)) => {}
+            Some(Value::Bool(false)) => config.permalink = None,
+            Some(Value::String(text)) => config.permalink = Some(text.clone()),
+            Some(other) => warnings.push(format!(
+                "{name}: toc permalink must be true, false or text, not {other}; ignored"
+            )),
+        }
+    }
     for plugin in names(map.get("plugins")) {
         if !matches!(plugin.as_str(), "techdocs-core" | "search") {
             warnings.push(format!(
@@ -221,7 +233,11 @@ mod tests {
         assert_eq!(c.docs_dir, "pages");
         assert!(!c.use_directory_urls);
         assert_eq!(c.nav.unwrap().len(), 1);
-        assert_eq!(c.extensions, ["admonition", "toc"]);
+        assert_eq!(c.permalink.as_deref(), Some("¶"));
+        let hash = config("markdown_extensions:\n  - toc:\n      permalink: \"#\"\n").unwrap();
+        assert_eq!(hash.permalink.as_deref(), Some("#"));
+        let off = config("markdown_extensions:\n  - toc:\n      permalink: false\n").unwrap();
+        assert_eq!(off.permalink, None);
         assert_eq!(
             c.edit_uri.as_deref(),
             Some("https://github.com/acme/payments/edit/master/pages/")
@@ -252,6 +268,16 @@ mod tests {
             let error = config(text).unwrap_err();
             assert!(error.contains(message), "{error}");
         }
+        // Aliases that expand exponentially are refused, not expanded.
+        let mut laughs = String::from("a: &a [x, x, x, x, x, x, x, x, x, x]\n");
+        for level in 1..9 {
+            let prev = (b'a' + level - 1) as char;
+            let name = (b'a' + level) as char;
+            laughs.push_str(&format!("{name}: &{name} [*{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}]\n"));
+        }
+        laughs.push_str("site_name: *i\n");
+        let error = config(&laughs).unwrap_err();
+        assert!(error.contains("mkdocs.yml"), "{error}");
         let python = config("site_name: x\nnav: !!python/name:os.system\n").unwrap();
         assert!(python.nav.is_none());
     }

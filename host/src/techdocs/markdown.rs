@@ -36,6 +36,8 @@ pub struct PageLinks<'a> {
     /// Its URL relative to the site root.
     pub url: &'a str,
     pub files: &'a BTreeMap<&'a str, &'a SiteFile>,
+    /// The text of heading permalinks; none when `None`.
+    pub permalink: Option<&'a str>,
 }
 
 /// Markdown from anywhere (a plugin's UI tree), rendered and cleaned.
@@ -238,9 +240,12 @@ impl Renderer {
                         attrs: attrs.clone(),
                     }));
                     out.extend(events[i + 1..end].iter().cloned());
-                    out.push(Event::Html(CowStr::from(format!(
-                        "<a class=\"headerlink\" href=\"#{id}\" title=\"Permanent link\">&para;</a>"
-                    ))));
+                    if let Some(text) = links.and_then(|l| l.permalink) {
+                        out.push(Event::Html(CowStr::from(format!(
+                            "<a class=\"headerlink\" href=\"#{id}\" title=\"Permanent link\">{}</a>",
+                            escape(text)
+                        ))));
+                    }
                     if end < events.len() {
                         out.push(events[end].clone());
                     }
@@ -777,6 +782,7 @@ mod tests {
             src: "index.md",
             url: "./",
             files: &files,
+            permalink: Some("¶"),
         };
         let page = "<iframe src=\"https://www.youtube.com/embed/x\" onload=\"x()\"></iframe>\n\n<iframe src=\"https://evil.example/\"></iframe>\n\n<iframe src=\"http://www.youtube.com/embed/y\"></iframe>\n";
         let none = render_page(page, &links, &Sanitizer::default(), &mut Vec::new()).html;
@@ -807,6 +813,7 @@ mod tests {
             src: "index.md",
             url: "./",
             files: &files,
+            permalink: Some("¶"),
         };
         let rendered = render_page(
             "# Intro\n## Set up\n## Set up\n## Set up\n## 日本語\n### Custom {#mine}\n## `code` span\n",
@@ -879,6 +886,7 @@ mod tests {
             src: "guides/intro.md",
             url: "guides/intro/",
             files: &by_src,
+            permalink: None,
         };
         let mut warnings = Vec::new();
         let rendered = render_page(
