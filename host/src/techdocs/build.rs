@@ -784,9 +784,22 @@ mod tests {
         std::os::unix::fs::symlink(base.join("secret.md"), root.join("docs/leak.md")).unwrap();
         std::os::unix::fs::symlink(&base, root.join("docs/up")).unwrap();
         std::fs::write(root.join("docs/binary.md"), [0xff, 0xfe, 0, 1]).unwrap();
+        // 5 MiB without taking the disk.
+        std::fs::File::create(root.join("docs/huge.md"))
+            .unwrap()
+            .set_len(5 << 20)
+            .unwrap();
         let built = build(&root, None, &Sanitizer::default()).unwrap();
         let pages: Vec<&str> = built.pages.keys().map(String::as_str).collect();
-        assert_eq!(pages, ["binary.md", "index.md"]);
+        assert_eq!(pages, ["binary.md", "huge.md", "index.md"]);
+        assert!(
+            built
+                .warnings
+                .iter()
+                .any(|w| w.starts_with("huge.md is 5.0 MiB; the limit is 4 MiB")),
+            "{:?}",
+            built.warnings
+        );
         assert!(
             built
                 .warnings
