@@ -35,7 +35,6 @@ pub use store::{EntityJson, Facet, LocationRow};
 pub use yaml::parse_one as parse_yaml;
 
 use reconcile::Root;
-use scan::Folders;
 use store::CatalogStore;
 
 /// Most entities one page may hold.
@@ -416,7 +415,7 @@ impl Catalog {
         };
         if probe.exists() {
             let registration =
-                Folders::new(self.settings.registration_roots.iter().map(|r| absolute(r)));
+                scan::folders(self.settings.registration_roots.iter().map(|r| absolute(r)));
             registration
                 .resolve(&probe)
                 .map_err(|m| LocationError::NotAllowed(format!("location target: {m}")))?;

@@ -17,7 +17,7 @@ use std::path::PathBuf;
 use serde_json::{Value, json};
 use sha1::{Digest, Sha1};
 
-use super::scan::{self, Folders, Unscanned};
+use super::scan::{self, Unscanned};
 use super::sources::{
     self, FileContext, FileOutcome, MANAGED_BY_LOCATION, MANAGED_BY_ORIGIN_LOCATION,
     MAX_FILE_BYTES, ProcessingError, StagedEntity,
@@ -150,7 +150,7 @@ pub fn walk(
     forced: &HashSet<PathBuf>,
 ) -> Walk {
     let mut out = Walk::default();
-    let folders = Folders::new(
+    let folders = scan::folders(
         roots
             .iter()
             .filter(|r| r.trusted)

@@ -3,46 +3,16 @@
 //! when it resolves inside the catalog's folders, and a link leading out, a link loop or a
 //! folder that cannot be read is a problem naming its path, while the rest of the scan goes on.
 
-use std::collections::HashSet;
 use std::path::{Component, Path, PathBuf};
 
 use glob::{MatchOptions, Pattern};
 
-/// The folders catalog files may be read from, links resolved: the configured locations'
-/// folders and the folders locations may be registered from.
-pub struct Folders(Vec<PathBuf>);
+use crate::support::walk::Walk;
+pub use crate::support::walk::{Folders, Found};
 
-impl Folders {
-    /// The folders that exist among `folders`, links resolved.
-    pub fn new(folders: impl IntoIterator<Item = PathBuf>) -> Self {
-        Self(
-            folders
-                .into_iter()
-                .filter_map(|f| f.canonicalize().ok())
-                .collect(),
-        )
-    }
-
-    /// `path` with links resolved, if that lies in one of the folders.
-    pub fn resolve(&self, path: &Path) -> Result<PathBuf, String> {
-        let real = path
-            .canonicalize()
-            .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-        if self.0.iter().any(|f| real.starts_with(f)) {
-            Ok(real)
-        } else if real == path {
-            Err(format!(
-                "{} is outside the catalog's folders",
-                path.display()
-            ))
-        } else {
-            Err(format!(
-                "{} leads to {}, outside the catalog's folders",
-                path.display(),
-                real.display()
-            ))
-        }
-    }
+/// The catalog's folders (trusted locations' folders, registration roots), links resolved.
+pub fn folders(paths: impl IntoIterator<Item = PathBuf>) -> Folders {
+    Folders::new("the catalog's folders", paths)
 }
 
 /// Whether a pattern has glob syntax.
@@ -80,13 +50,6 @@ impl std::fmt::Display for Unscanned {
             Self::Missing(m) | Self::Refused(m) => f.write_str(m),
         }
     }
-}
-
-/// What a scan found: catalog files in a stable order, and problems by path.
-#[derive(Debug, Default)]
-pub struct Found {
-    pub files: Vec<PathBuf>,
-    pub problems: Vec<(PathBuf, String)>,
 }
 
 /// The catalog files a target stands for: the file itself, every file called `file_name`
@@ -146,92 +109,6 @@ pub fn scan(target: &Path, file_name: &str, folders: &Folders) -> Result<Found, 
     Ok(walk.run(target))
 }
 
-/// A walk down a folder for the files `wanted` accepts.
-struct Walk<'a> {
-    folders: &'a Folders,
-    wanted: &'a dyn Fn(&Path) -> bool,
-    /// How many folders down a wanted file may be.
-    max_depth: usize,
-    skip_hidden: bool,
-}
-
-impl Walk<'_> {
-    fn run(&self, start: &Path) -> Found {
-        let mut found = Found::default();
-        // Folders already walked, links resolved: a link back to one is a loop.
-        let mut walked: HashSet<PathBuf> = start.canonicalize().into_iter().collect();
-        let mut pending = vec![(start.to_path_buf(), 1)];
-        while let Some((folder, depth)) = pending.pop() {
-            let entries = match std::fs::read_dir(&folder) {
-                Ok(entries) => entries,
-                Err(e) => {
-                    found
-                        .problems
-                        .push((folder, format!("cannot read this folder: {e}")));
-                    continue;
-                }
-            };
-            for entry in entries {
-                let entry = match entry {
-                    Ok(entry) => entry,
-                    Err(e) => {
-                        found
-                            .problems
-                            .push((folder.clone(), format!("cannot list this folder: {e}")));
-                        continue;
-                    }
-                };
-                let path = entry.path();
-                let hidden = entry.file_name().to_string_lossy().starts_with('.');
-                let Ok(kind) = entry.file_type() else {
-                    continue;
-                };
-                let wanted = depth <= self.max_depth && (self.wanted)(&path);
-                let (is_dir, real) = if kind.is_symlink() {
-                    match self.folders.resolve(&path) {
-                        Ok(real) => (real.is_dir(), Some(real)),
-                        // A broken or outward link matters only where the scan would use it.
-                        Err(message) => {
-                            let leads_to_folder =
-                                std::fs::metadata(&path).is_ok_and(|m| m.is_dir());
-                            let loops = message.contains("symbolic links");
-                            if wanted || loops || (leads_to_folder && !(self.skip_hidden && hidden))
-                            {
-                                found.problems.push((path, message));
-                            }
-                            continue;
-                        }
-                    }
-                } else {
-                    (kind.is_dir(), None)
-                };
-                if is_dir {
-                    if (self.skip_hidden && hidden) || depth >= self.max_depth {
-                        continue;
-                    }
-                    let real = real.or_else(|| path.canonicalize().ok());
-                    match real {
-                        Some(real) if !walked.insert(real.clone()) => found.problems.push((
-                            path,
-                            format!(
-                                "leads to {}, which this scan already reached (a link loop or a second link to it); skipped",
-                                real.display()
-                            ),
-                        )),
-                        _ => pending.push((path, depth + 1)),
-                    }
-                } else if wanted {
-                    // Pipes and devices too, to be refused by name when read.
-                    found.files.push(path);
-                }
-            }
-        }
-        found.files.sort();
-        found.problems.sort();
-        found
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use std::os::unix::fs::symlink;
@@ -259,7 +136,7 @@ mod tests {
                 "a/deeper/x.yaml",
             ],
         );
-        let folders = Folders::new([root.clone()]);
+        let folders = folders([root.clone()]);
         let found = scan(&root, "catalog-info.yaml", &folders).unwrap();
         assert_eq!(
             found.files,
@@ -303,7 +180,7 @@ mod tests {
         .unwrap();
         symlink(&root, root.join("other/up")).unwrap();
         symlink("self", root.join("self")).unwrap();
-        let folders = Folders::new([root.clone()]);
+        let folders = folders([root.clone()]);
 
         let found = scan(&root, "catalog-info.yaml", &folders).unwrap();
         // `alias` and `real` are the same folder: whichever comes first is read.
@@ -375,7 +252,7 @@ mod tests {
             std::thread::spawn(move || {
                 // SAFETY: changes only this thread's file-system user id.
                 unsafe { libc::setfsuid(65534) };
-                scan(&root, "catalog-info.yaml", &Folders::new([root.clone()])).unwrap()
+                scan(&root, "catalog-info.yaml", &folders([root.clone()])).unwrap()
             })
             .join()
             .unwrap()

@@ -6,4 +6,5 @@ pub mod allocator;
 pub mod cpu;
 pub mod files;
 pub mod paths;
+pub mod walk;
 pub mod watch;

@@ -13,6 +13,7 @@ use super::config::{self, Config};
 use super::markdown::{self, Heading, PageLinks, Sanitizer};
 use super::nav::{self, NavItem, SiteFile};
 use crate::support::files::read_bounded;
+use crate::support::walk::{Folders, Walk};
 
 /// Largest page read.
 const MAX_PAGE_BYTES: u64 = 4 << 20;
@@ -130,6 +131,19 @@ impl Built {
         String::from_utf8(bytes).map_err(|_| format!("{src} is not UTF-8 text"))
     }
 
+    /// Every page's source: the navigation's reading order, then the pages it leaves out.
+    pub fn pages_in_order(&self) -> Vec<String> {
+        let mut order = nav::reading_order(&self.nav);
+        let listed: std::collections::HashSet<String> = order.iter().cloned().collect();
+        order.extend(
+            self.pages
+                .keys()
+                .filter(|src| !listed.contains(*src))
+                .cloned(),
+        );
+        order
+    }
+
     /// Sections of the pages (in reading order, then the rest) whose text holds `query`,
     /// case-insensitively; at most `limit`.
     pub fn search(&self, query: &str, limit: usize) -> Vec<SearchHit> {
@@ -140,14 +154,7 @@ impl Built {
         if query.is_empty() {
             return Vec::new();
         }
-        let mut order = nav::reading_order(&self.nav);
-        order.extend(
-            self.pages
-                .keys()
-                .filter(|src| !order.contains(src))
-                .cloned()
-                .collect::<Vec<_>>(),
-        );
+        let order = self.pages_in_order();
         let mut hits = Vec::new();
         for src in order {
             let Some(page) = self.pages.get(&src) else {
@@ -332,7 +339,8 @@ fn kept_warnings(previous: Option<&Built>, src: &str) -> Vec<String> {
 }
 
 /// Every file of the docs folder (relative, `/`-separated) and the configuration, with their
-/// stamps. Hidden entries are skipped; links are followed only inside the site.
+/// stamps. Hidden entries are skipped; links are followed only inside the site
+/// (`support::walk`).
 fn inputs(root: &Path, docs_dir: &Path) -> Result<BTreeMap<String, Stamp>, String> {
     let mut found = BTreeMap::new();
     for name in ["mkdocs.yml", "mkdocs.yaml"] {
@@ -340,43 +348,25 @@ fn inputs(root: &Path, docs_dir: &Path) -> Result<BTreeMap<String, Stamp>, Strin
             found.insert(CONFIG_KEY.to_string(), stamp);
         }
     }
-    let mut pending = vec![docs_dir.to_path_buf()];
-    let mut walked = std::collections::HashSet::new();
-    while let Some(folder) = pending.pop() {
-        let Ok(real) = folder.canonicalize() else {
-            continue;
-        };
-        if !real.starts_with(root) || !walked.insert(real) {
-            continue;
-        }
-        let entries = std::fs::read_dir(&folder)
-            .map_err(|e| format!("cannot read {}: {e}", folder.display()))?;
-        for entry in entries.flatten() {
-            let path = entry.path();
-            if entry.file_name().to_string_lossy().starts_with('.') {
-                continue;
-            }
-            // Where it really leads must be inside the site.
-            let Ok(real) = path.canonicalize() else {
-                continue;
-            };
-            if !real.starts_with(root) {
-                continue;
-            }
-            if real.is_dir() {
-                pending.push(path);
-            } else if real.is_file() {
-                let Ok(relative) = path.strip_prefix(docs_dir) else {
-                    continue;
-                };
-                let Some(stamp) = Stamp::of(&real) else {
-                    continue;
-                };
-                found.insert(relative.to_string_lossy().replace('\\', "/"), stamp);
-                if found.len() > MAX_FILES {
-                    return Err(format!("the docs folder holds more than {MAX_FILES} files"));
-                }
-            }
+    let site = Folders::new("the site folder", [root.to_path_buf()]);
+    let walk = Walk {
+        folders: &site,
+        wanted: &|path| {
+            !path
+                .file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with('.'))
+        },
+        max_depth: usize::MAX,
+        skip_hidden: true,
+    };
+    // Links leading out of the site, and loops, are left out (the walk names them).
+    let listed = walk.run(docs_dir);
+    if listed.files.len() > MAX_FILES {
+        return Err(format!("the docs folder holds more than {MAX_FILES} files"));
+    }
+    for path in listed.files {
+        if let (Ok(relative), Some(stamp)) = (path.strip_prefix(docs_dir), Stamp::of(&path)) {
+            found.insert(relative.to_string_lossy().replace('\\', "/"), stamp);
         }
     }
     Ok(found)
@@ -792,28 +782,17 @@ mod tests {
         let built = build(&root, None, &Sanitizer::default()).unwrap();
         let pages: Vec<&str> = built.pages.keys().map(String::as_str).collect();
         assert_eq!(pages, ["binary.md", "huge.md", "index.md"]);
-        assert!(
-            built
-                .warnings
-                .iter()
-                .any(|w| w.starts_with("huge.md is 5.0 MiB; the limit is 4 MiB")),
-            "{:?}",
-            built.warnings
-        );
-        assert!(
-            built
-                .warnings
-                .iter()
-                .any(|w| w == "binary.md is not UTF-8 text"),
-            "{:?}",
-            built.warnings
-        );
-        assert!(
-            built
-                .warnings
-                .iter()
-                .any(|w| w.contains("index.md links to '../../secret.md'"))
-        );
+        for warning in [
+            "huge.md is 5.0 MiB; the limit is 4 MiB",
+            "binary.md is not UTF-8 text",
+            "index.md links to '../../secret.md'",
+        ] {
+            assert!(
+                built.warnings.iter().any(|w| w.starts_with(warning)),
+                "{warning} not in {:?}",
+                built.warnings
+            );
+        }
         write(&root, &[("mkdocs.yml", "docs_dir: ../\n")]);
         assert!(
             build(&root, None, &Sanitizer::default())

@@ -252,37 +252,15 @@ impl Renderer {
                     i = end + 1;
                     continue;
                 }
-                Event::Start(Tag::Link {
-                    link_type,
-                    dest_url,
-                    title,
-                    id,
-                }) => {
-                    let dest = links.map_or(dest_url.to_string(), |l| {
-                        rewrite_link(dest_url, l, warnings)
-                    });
-                    out.push(Event::Start(Tag::Link {
-                        link_type: *link_type,
-                        dest_url: CowStr::from(dest),
-                        title: title.clone(),
-                        id: id.clone(),
-                    }));
-                }
-                Event::Start(Tag::Image {
-                    link_type,
-                    dest_url,
-                    title,
-                    id,
-                }) => {
-                    let dest = links.map_or(dest_url.to_string(), |l| {
-                        rewrite_link(dest_url, l, warnings)
-                    });
-                    out.push(Event::Start(Tag::Image {
-                        link_type: *link_type,
-                        dest_url: CowStr::from(dest),
-                        title: title.clone(),
-                        id: id.clone(),
-                    }));
+                // Links and images of a docs page point at the site's URLs.
+                Event::Start(tag @ (Tag::Link { .. } | Tag::Image { .. }))
+                    if let Some(page) = links =>
+                {
+                    let mut tag = tag.clone();
+                    if let Tag::Link { dest_url, .. } | Tag::Image { dest_url, .. } = &mut tag {
+                        *dest_url = CowStr::from(rewrite_link(dest_url, page, warnings));
+                    }
+                    out.push(Event::Start(tag));
                 }
                 Event::Text(text) if !in_code && text.contains([':', '=', '~', '^']) => {
                     out.extend(marked(&emoji(text)));

@@ -26,7 +26,7 @@ use crate::catalog::{Catalog, EntityRef, MANAGED_BY_LOCATION};
 pub use build::{Built, BuiltPage};
 use markdown::Sanitizer;
 pub use markdown::{Heading, to_safe_html};
-pub use nav::{NavItem, SiteFile, reading_order};
+pub use nav::{NavItem, SiteFile};
 
 pub const TECHDOCS_REF: &str = "backstage.io/techdocs-ref";
 pub const TECHDOCS_ENTITY: &str = "backstage.io/techdocs-entity";

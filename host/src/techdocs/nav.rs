@@ -239,16 +239,21 @@ pub fn folder_title(name: &str) -> String {
 /// The pages in reading order (the navigation's, then pages it leaves out are not in it).
 pub fn reading_order(nav: &[NavItem]) -> Vec<String> {
     let mut out = Vec::new();
-    fn walk(items: &[NavItem], out: &mut Vec<String>) {
+    let mut seen = std::collections::HashSet::new();
+    fn walk<'a>(
+        items: &'a [NavItem],
+        out: &mut Vec<String>,
+        seen: &mut std::collections::HashSet<&'a str>,
+    ) {
         for item in items {
             match item {
-                NavItem::Page { src, .. } if !out.contains(src) => out.push(src.clone()),
-                NavItem::Section { children, .. } => walk(children, out),
+                NavItem::Page { src, .. } if seen.insert(src) => out.push(src.clone()),
+                NavItem::Section { children, .. } => walk(children, out, seen),
                 _ => {}
             }
         }
     }
-    walk(nav, &mut out);
+    walk(nav, &mut out, &mut seen);
     out
 }
 

@@ -2,7 +2,7 @@
 
 use super::greenroom::plugin::docs;
 use crate::plugins::bindings::{HostState, parse_ref, store_error};
-use crate::techdocs::{DocsError, Site, reading_order};
+use crate::techdocs::{DocsError, Site};
 
 impl docs::Host for HostState {
     fn list_pages(
@@ -15,15 +15,8 @@ impl docs::Host for HostState {
             Err(message) => return Ok(Err(message)),
         };
         let built = &site.built;
-        let pages: Vec<docs::PageInfo> = reading_order(&built.nav)
-            .into_iter()
-            .chain(built.pages.keys().cloned())
-            .fold(Vec::new(), |mut seen: Vec<String>, src| {
-                if !seen.contains(&src) {
-                    seen.push(src);
-                }
-                seen
-            })
+        let pages: Vec<docs::PageInfo> = built
+            .pages_in_order()
             .into_iter()
             .map(|src| docs::PageInfo {
                 title: built.title_of(&src),
