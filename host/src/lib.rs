@@ -5,7 +5,8 @@
 //! - [`plugins`] — the WebAssembly plugin host: loading, sandbox, host imports, `/api/plugins`.
 //! - [`techdocs`] — documentation sites built natively from MkDocs sources, Backstage's TechDocs
 //!   API and the reader's, sanitized markdown.
-//! - [`scaffolder`] — the template engine and task workspaces.
+//! - [`scaffolder`] — Software Templates: templates, actions, tasks, Backstage's
+//!   `/api/scaffolder/v2`, the template engine.
 //! - [`http`] — HTTP plumbing every capability's routes share; imports no capability.
 //! - [`support`] — path confinement, the allocator, folder watching; imports no capability.
 //! - [`app`] — the composition root: config, start-up order, state, router.
@@ -35,7 +36,7 @@ mod layering {
         ("http", &[]),
         ("catalog", &["support", "http"]),
         ("techdocs", &["support", "http", "catalog"]),
-        ("scaffolder", &["support"]),
+        ("scaffolder", &["support", "http", "catalog"]),
         (
             "plugins",
             &["support", "http", "catalog", "techdocs", "scaffolder"],

@@ -36,12 +36,15 @@ fn main() -> anyhow::Result<()> {
         Some("bench") if args.get(1).map(String::as_str) == Some("docs") => {
             bench::docs::docs(&root)
         }
+        Some("bench") if args.get(1).map(String::as_str) == Some("scaffolder") => {
+            bench::scaffolder::scaffolder(&root)
+        }
         Some("bench") if args.get(1).map(String::as_str) == Some("ui") => {
             bench::ui::ui(&root, &args[2..])
         }
         _ => {
             eprintln!(
-                "usage: cargo xtask <build|run|test|bench catalog [--entities N]...|bench plugins [--load]|bench docs|bench ui [--entities N]>"
+                "usage: cargo xtask <build|run|test|bench catalog [--entities N]...|bench plugins [--load]|bench docs|bench scaffolder|bench ui [--entities N]>"
             );
             std::process::exit(2);
         }

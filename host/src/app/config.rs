@@ -9,6 +9,7 @@ use serde::Deserialize;
 
 use crate::catalog::{self, CatalogSettings, OrphanStrategy};
 use crate::plugins::{OperatorGrant, PluginSettings};
+use crate::scaffolder::ScaffolderSettings;
 use crate::techdocs::DocsSettings;
 
 /// `greenroom serve` flags. Each one overrides the same setting in the config file.
@@ -64,6 +65,22 @@ struct ConfigFile {
     host_names: Vec<String>,
     #[serde(default)]
     techdocs: TechDocsSection,
+    #[serde(default)]
+    scaffolder: ScaffolderSection,
+}
+
+/// `scaffolder:` in the config file.
+#[derive(Deserialize, Default, Debug)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct ScaffolderSection {
+    /// `publish:git` hosts: name -> folder of bare repositories (default `local`:
+    /// `<data>/git`).
+    #[serde(default)]
+    git_hosts: BTreeMap<String, PathBuf>,
+    /// Tasks run at once (default 4).
+    workers: Option<usize>,
+    /// Longest a task may run, in seconds (default 900).
+    task_timeout_seconds: Option<u64>,
 }
 
 /// `techdocs:` in the config file.
@@ -117,6 +134,7 @@ pub struct Config {
     pub ui_dir: PathBuf,
     pub host_names: Vec<String>,
     pub docs: DocsSettings,
+    pub scaffolder: ScaffolderSettings,
 }
 
 impl Config {
@@ -204,7 +222,28 @@ impl Config {
             docs: DocsSettings {
                 allowed_iframe_hosts: file.techdocs.allowed_iframe_hosts,
             },
+            scaffolder: scaffolder_settings(file.scaffolder, rebase),
         })
+    }
+}
+
+fn scaffolder_settings(
+    section: ScaffolderSection,
+    rebase: impl Fn(PathBuf) -> PathBuf,
+) -> ScaffolderSettings {
+    let defaults = ScaffolderSettings::default();
+    let mut limits = defaults.limits;
+    if let Some(seconds) = section.task_timeout_seconds {
+        limits.task_time = std::time::Duration::from_secs(seconds.max(1));
+    }
+    ScaffolderSettings {
+        git_hosts: section
+            .git_hosts
+            .into_iter()
+            .map(|(host, dir)| (host, rebase(dir)))
+            .collect(),
+        workers: section.workers.unwrap_or(defaults.workers),
+        limits,
     }
 }
 

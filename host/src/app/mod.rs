@@ -1,7 +1,8 @@
 //! The composition root: configuration, the start-up order, the application state and the
 //! router. The only module that joins capabilities together.
 //!
-//! `serve`: open the store, read and watch the catalog, load plugins, serve HTTP.
+//! `serve`: open the store, read and watch the catalog, load plugins, start the scaffolder's
+//! workers (resuming tasks a stop interrupted), serve HTTP.
 
 mod config;
 mod router;
@@ -14,7 +15,8 @@ use anyhow::Context;
 
 use crate::catalog::Catalog;
 use crate::http::AllowedHosts;
-use crate::plugins::PluginHost;
+use crate::plugins::{PluginActions, PluginHost};
+use crate::scaffolder::Scaffolder;
 use crate::techdocs::TechDocs;
 pub use config::{Config, ServeArgs};
 use state::AppState;
@@ -36,7 +38,12 @@ pub fn run(config: Config) -> anyhow::Result<()> {
 }
 
 async fn serve(config: Config) -> anyhow::Result<()> {
-    let catalog = Arc::new(Catalog::open(&config.data_dir, config.catalog.clone())?);
+    // Repositories the scaffolder publishes are registered from its copies of them.
+    let mut catalog_settings = config.catalog.clone();
+    catalog_settings
+        .registration_roots
+        .push(crate::scaffolder::published_dir(&config.data_dir));
+    let catalog = Arc::new(Catalog::open(&config.data_dir, catalog_settings)?);
     let first_read = catalog.clone();
     tokio::task::spawn_blocking(move || first_read.reconcile()).await??;
     catalog.watch(config.data_dir.clone())?;
@@ -51,12 +58,17 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     })
     .await??;
     plugins.start_background()?;
+    let scaffolder =
+        Scaffolder::open(&config.data_dir, catalog.clone(), config.scaffolder.clone())?;
+    scaffolder.set_external_actions(Arc::new(PluginActions(plugins.clone())));
+    scaffolder.start()?;
     docs.watch()?;
     let app = router::router(
         AppState {
             catalog,
             plugins,
             docs,
+            scaffolder,
         },
         &config.ui_dir,
         AllowedHosts::new(config.host_names.clone()),

@@ -12,6 +12,7 @@ pub fn router(state: AppState, ui_dir: &std::path::Path, hosts: AllowedHosts) ->
         .nest("/api/plugins", crate::plugins::api::routes())
         .nest("/api/techdocs", crate::techdocs::api::techdocs_routes())
         .nest("/api/docs", crate::techdocs::api::docs_routes())
+        .nest("/api/scaffolder", crate::scaffolder::api::routes())
         .route(
             "/api/{*rest}",
             axum::routing::any(|| async { ApiError::not_found("no such API endpoint") }),

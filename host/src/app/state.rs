@@ -7,6 +7,7 @@ use axum::extract::FromRef;
 
 use crate::catalog::Catalog;
 use crate::plugins::PluginHost;
+use crate::scaffolder::Scaffolder;
 use crate::techdocs::TechDocs;
 
 #[derive(Clone)]
@@ -14,6 +15,13 @@ pub struct AppState {
     pub catalog: Arc<Catalog>,
     pub plugins: Arc<PluginHost>,
     pub docs: Arc<TechDocs>,
+    pub scaffolder: Arc<Scaffolder>,
+}
+
+impl FromRef<AppState> for Arc<Scaffolder> {
+    fn from_ref(state: &AppState) -> Self {
+        state.scaffolder.clone()
+    }
 }
 
 impl FromRef<AppState> for Arc<TechDocs> {

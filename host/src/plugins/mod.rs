@@ -31,6 +31,7 @@ use wasmtime::component::Instance;
 
 use crate::catalog::Catalog;
 use crate::techdocs::TechDocs;
+pub use actions::PluginActions;
 use bindings::HostState;
 use engine::Tier;
 pub use grants::OperatorGrant;

@@ -38,6 +38,23 @@ impl Workspace {
         Ok(files)
     }
 
+    /// The workspace folder (canonical).
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// Where `path` (relative, maybe missing, maybe a folder) lies: its parent folders that
+    /// exist must really be inside the workspace, links included.
+    pub fn resolve(&self, path: &str) -> Result<PathBuf, String> {
+        let target = self.root.join(normalize(path)?);
+        let mut existing = target.as_path();
+        while existing.symlink_metadata().is_err() {
+            existing = existing.parent().unwrap_or(&self.root);
+        }
+        crate::support::paths::within(&self.root, existing).map_err(|e| format!("{path}: {e}"))?;
+        Ok(target)
+    }
+
     pub fn read_file(&self, path: &str) -> Result<Vec<u8>, String> {
         let file = self.existing(path)?;
         std::fs::read(file).map_err(|e| format!("{path}: {e}"))
@@ -45,14 +62,22 @@ impl Workspace {
 
     pub fn write_file(&self, path: &str, contents: &[u8]) -> Result<(), String> {
         let file = self.root.join(relative(path)?);
+        self.write_at(path, &file, contents)
+    }
+
+    /// Writes `contents` to `file` (a path under the root), creating its folders.
+    pub fn write_at(&self, path: &str, file: &Path, contents: &[u8]) -> Result<(), String> {
         let folder = file.parent().unwrap_or(&self.root);
+        if !file.starts_with(&self.root) || file == self.root {
+            return Err(format!("'{path}' must name a file inside the workspace"));
+        }
         std::fs::create_dir_all(folder).map_err(|e| format!("{path}: {e}"))?;
         // The folder may be a symlink planted earlier: check where it really is.
         crate::support::paths::within(&self.root, folder).map_err(|e| format!("{path}: {e}"))?;
         if file.is_symlink() {
             return Err(format!("{path}: is a symbolic link"));
         }
-        std::fs::write(&file, contents).map_err(|e| format!("{path}: {e}"))
+        std::fs::write(file, contents).map_err(|e| format!("{path}: {e}"))
     }
 
     pub fn delete_file(&self, path: &str) -> Result<(), String> {
@@ -66,16 +91,36 @@ impl Workspace {
     }
 }
 
-/// A path made only of normal components.
-fn relative(path: &str) -> Result<&Path, String> {
-    let p = Path::new(path);
-    let plain = !path.is_empty() && p.components().all(|c| matches!(c, Component::Normal(_)));
-    if plain {
-        Ok(p)
+/// `path` as a relative path inside the workspace: `.` and `..` are resolved by hand and may
+/// not climb out; absolute paths and NUL bytes are refused. `""` and `.` are the root.
+pub fn normalize(path: &str) -> Result<PathBuf, String> {
+    let refuse = || format!("'{path}' must be a relative path inside the workspace");
+    if path.contains('\0') || Path::new(path).is_absolute() {
+        return Err(refuse());
+    }
+    let mut parts = PathBuf::new();
+    for component in Path::new(path).components() {
+        match component {
+            Component::Normal(part) => parts.push(part),
+            Component::CurDir => {}
+            Component::ParentDir => {
+                if !parts.pop() {
+                    return Err(refuse());
+                }
+            }
+            Component::RootDir | Component::Prefix(_) => return Err(refuse()),
+        }
+    }
+    Ok(parts)
+}
+
+/// A path naming a file: inside the workspace and not the root itself.
+fn relative(path: &str) -> Result<PathBuf, String> {
+    let parts = normalize(path)?;
+    if parts.as_os_str().is_empty() {
+        Err(format!("'{path}' must name a file inside the workspace"))
     } else {
-        Err(format!(
-            "'{path}' must be a relative path inside the workspace"
-        ))
+        Ok(parts)
     }
 }
 
@@ -96,9 +141,10 @@ mod tests {
         assert_eq!(ws.read_file("src/main.rs").unwrap(), b"fn main() {}");
         ws.delete_file("README.md").unwrap();
         assert_eq!(ws.list_files().unwrap(), ["src/main.rs"]);
-        for bad in ["../secret", "/etc/passwd", "", "a/../../secret"] {
+        for bad in ["../secret", "/etc/passwd", "", "a/../../secret", "a\0b"] {
             assert!(ws.read_file(bad).is_err(), "{bad}");
             assert!(ws.write_file(bad, b"x").is_err(), "{bad}");
+            assert!(ws.resolve(bad).is_err() || bad.is_empty(), "{bad}");
         }
         std::os::unix::fs::symlink(tmp.path(), root.join("out")).unwrap();
         assert!(ws.read_file("out/secret").unwrap_err().contains("outside"));

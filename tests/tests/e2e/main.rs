@@ -8,4 +8,5 @@ mod guard;
 mod isolation;
 mod plugin_cli;
 mod plugins;
+mod scaffolder;
 mod thin_path;

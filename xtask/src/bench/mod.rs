@@ -4,6 +4,7 @@
 pub mod catalog;
 pub mod docs;
 pub mod plugins;
+pub mod scaffolder;
 pub mod ui;
 
 use std::io::{Read, Write};
