@@ -34,27 +34,50 @@ pub async fn delete(url: &str) -> Result<(), String> {
         .map(|_| ())
 }
 
+/// A request that failed: the answer's JSON body (null when it had none) and a message for
+/// people (Backstage's error message when the body is its error body).
+pub struct Failure {
+    pub body: Value,
+    pub message: String,
+}
+
+/// POSTs `body` as JSON. The failure keeps the answer's body: a form needs its `errors`.
+pub async fn post_json<T: DeserializeOwned>(url: &str, body: &Value) -> Result<T, Failure> {
+    let sent = match Request::post(url).json(body) {
+        Ok(request) => request.send().await,
+        Err(e) => Err(e),
+    };
+    read(sent).await
+}
+
 async fn read_json<T: DeserializeOwned>(
     sent: Result<gloo_net::http::Response, gloo_net::Error>,
 ) -> Result<T, String> {
-    let response = sent.map_err(|e| format!("request failed: {e}"))?;
+    read(sent).await.map_err(|failure| failure.message)
+}
+
+async fn read<T: DeserializeOwned>(
+    sent: Result<gloo_net::http::Response, gloo_net::Error>,
+) -> Result<T, Failure> {
+    let failure = |body, message| Failure { body, message };
+    let response = sent.map_err(|e| failure(Value::Null, format!("request failed: {e}")))?;
     if !response.ok() {
         let status = response.status();
-        let body: Option<Value> = response.json().await.ok();
-        let message = body
-            .as_ref()
-            .and_then(|b| b["error"]["message"].as_str())
+        let body: Value = response.json().await.unwrap_or(Value::Null);
+        let message = body["error"]["message"]
+            .as_str()
             .map(str::to_string)
             .unwrap_or_else(|| format!("HTTP {status}"));
-        return Err(message);
+        return Err(failure(body, message));
     }
     if response.status() == 204 {
-        return serde_json::from_value(Value::Null).map_err(|e| e.to_string());
+        return serde_json::from_value(Value::Null)
+            .map_err(|e| failure(Value::Null, e.to_string()));
     }
     response
         .json()
         .await
-        .map_err(|e| format!("unexpected response: {e}"))
+        .map_err(|e| failure(Value::Null, format!("unexpected response: {e}")))
 }
 
 pub fn encode(text: &str) -> String {

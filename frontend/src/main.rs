@@ -35,6 +35,7 @@ fn App() -> impl IntoView {
                         <A href="/catalog">"Catalog"</A>
                         <A href="/apis">"APIs"</A>
                         <A href="/docs">"Docs"</A>
+                        <A href="/create">"Create"</A>
                         <A href="/plugins">"Plugins"</A>
                     </nav>
                 </aside>
@@ -52,6 +53,10 @@ fn App() -> impl IntoView {
                             <Route path=path!("/docs") view=pages::docs::DocsListPage/>
                             <Route path=path!("/docs/:namespace/:kind/:name") view=pages::docs::DocsReaderPage/>
                             <Route path=path!("/docs/:namespace/:kind/:name/*page") view=pages::docs::DocsReaderPage/>
+                            <Route path=path!("/create") view=pages::create::templates::TemplatesPage/>
+                            <Route path=path!("/create/templates/:namespace/:name") view=pages::create::form::TemplateFormPage/>
+                            <Route path=path!("/create/tasks") view=pages::create::tasks::TaskListPage/>
+                            <Route path=path!("/create/tasks/:id") view=pages::create::task::TaskPage/>
                         </Routes>
                     </main>
                 </div>

@@ -1,6 +1,7 @@
 //! One module per page.
 
 pub mod catalog;
+pub mod create;
 pub mod docs;
 pub mod entity;
 pub mod home;

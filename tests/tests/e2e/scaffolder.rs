@@ -821,3 +821,95 @@ fn a_plugin_action_runs_as_a_step_on_the_task_workspace() {
         .unwrap();
     assert!(listing.contains("docs/README.md:\n# Checkout"), "{listing}");
 }
+
+#[test]
+fn the_demo_templates_create_services_a_newcomer_can_clone() {
+    let dir = tempfile::tempdir().unwrap();
+    let demo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../demo");
+    let plugins = dir.path().join("plugins");
+    std::fs::create_dir_all(&plugins).unwrap();
+    let server = Server::start(
+        &[
+            demo.join("catalog"),
+            demo.join("templates/rust-service/template.yaml"),
+            demo.join("templates/docs-site/template.yaml"),
+        ],
+        &plugins,
+        &dir.path().join("data"),
+    );
+    let runs = [
+        (
+            "rust-service",
+            json!({"name": "ledger", "owner": "group:default/payments", "description": "Keeps the books", "port": 9090, "tags": ["rust"]}),
+            "src/main.rs",
+            "0.0.0.0:9090",
+        ),
+        (
+            "docs-site",
+            json!({"name": "handbook", "owner": "group:default/payments", "sections": ["getting-started", "runbooks"]}),
+            "docs/runbooks.md",
+            "# Runbooks",
+        ),
+    ];
+    for (template, values, file, expected) in runs {
+        let name = values["name"].as_str().unwrap().to_string();
+        let id = create(&server, template, values, json!({}));
+        let task = ended(&server, &id);
+        let log = events(&server, &id);
+        assert_eq!(task["status"], "completed", "{template}: {log:#?}");
+        let output = &log.last().unwrap()["body"]["output"];
+        assert_eq!(
+            output["links"][0]["entityRef"],
+            format!("component:default/{name}")
+        );
+        let remote = output["text"][0]["content"]
+            .as_str()
+            .unwrap()
+            .split_whitespace()
+            .nth(2)
+            .unwrap()
+            .to_string();
+        let clone = dir.path().join(format!("clone-{name}"));
+        git(&["clone", &remote, clone.to_str().unwrap()], dir.path());
+        let text = std::fs::read_to_string(clone.join(file)).unwrap();
+        assert!(text.contains(expected), "{template} {file}: {text}");
+        let entity = server.get_ok(&format!(
+            "/api/catalog/entities/by-name/component/default/{name}"
+        ));
+        assert_eq!(entity["spec"]["owner"], "group:default/payments");
+    }
+}
+
+#[test]
+fn a_task_that_lost_its_secrets_in_a_restart_asks_for_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = template(
+        dir.path(),
+        "needs-secret",
+        "  steps:\n    - id: wait\n      action: debug:wait\n      input: {seconds: 600}\n    - id: use\n      action: debug:log\n      input: {message: \"${{ secrets.token }}\"}\n",
+    );
+    let server = start(dir.path(), std::slice::from_ref(&file), "data");
+    let id = create(
+        &server,
+        "needs-secret",
+        json!({}),
+        json!({"token": "t0ken-value"}),
+    );
+    eventually("the wait to start", TASK_DEADLINE, || {
+        step_statuses(&events(&server, &id))
+            .contains(&("wait".into(), "processing".into()))
+            .then_some(())
+    });
+    drop(server); // SIGKILL: the secrets were only in its memory
+    let server = start(dir.path(), &[file], "data");
+    let task = ended(&server, &id);
+    assert_eq!(task["status"], "failed");
+    let message = events(&server, &id).last().unwrap()["body"]["error"]["message"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        message.contains("secrets were lost") && message.contains("retry"),
+        "{message}"
+    );
+}
