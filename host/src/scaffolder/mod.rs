@@ -103,7 +103,14 @@ impl Scaffolder {
         let dir = data_dir.join("scaffolder");
         std::fs::create_dir_all(&dir)
             .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", dir.display()))?;
-        let mut hosts = settings.git_hosts;
+        // Paths go into URLs (`file://…`) and catalog locations: they must be absolute.
+        let data_dir = std::path::absolute(data_dir)?;
+        let dir = std::path::absolute(dir)?;
+        let mut hosts = settings
+            .git_hosts
+            .into_iter()
+            .map(|(host, folder)| Ok((host, std::path::absolute(folder)?)))
+            .collect::<std::io::Result<BTreeMap<_, _>>>()?;
         if hosts.is_empty() {
             hosts.insert("local".into(), data_dir.join("git"));
         }
@@ -114,7 +121,7 @@ impl Scaffolder {
                 expressions: Expressions::new(),
                 git: actions::git::GitHosts {
                     hosts,
-                    published: published_dir(data_dir),
+                    published: published_dir(&data_dir),
                 },
             },
             catalog,

@@ -405,6 +405,13 @@ fn unknown_actions_and_bad_inputs_are_refused_before_anything_runs() {
         assert!(ids.contains(&id), "{id} in {ids:?}");
     }
     assert!(actions[0]["schema"]["input"].is_object());
+    let extensions = server.get_ok("/api/scaffolder/v2/templating-extensions");
+    for filter in ["parseRepoUrl", "parseEntityRef", "pick", "projectSlug"] {
+        assert!(
+            extensions["filters"][filter].is_object(),
+            "{filter}: {extensions}"
+        );
+    }
 }
 
 #[test]
@@ -494,9 +501,28 @@ fn tasks_cancel_retry_from_the_failed_step_and_resume_after_kill_9() {
             .contains(&("wait".into(), "processing".into()))
             .then_some(())
     });
+    // A long poll for what comes next answers when the cancel happens.
+    let last = events(&server, &id).last().unwrap()["id"].as_i64().unwrap();
+    let poll = {
+        let url = format!(
+            "{}/api/scaffolder/v2/tasks/{id}/events?after={last}",
+            server.base_url
+        );
+        std::thread::spawn(move || {
+            let mut response = ureq::get(&url).call().unwrap();
+            serde_json::from_str::<Value>(&response.body_mut().read_to_string().unwrap()).unwrap()
+        })
+    };
     let (status, _) = server.post(&format!("/api/scaffolder/v2/tasks/{id}/cancel"), &json!({}));
     assert_eq!(status, 200);
     assert_eq!(ended(&server, &id)["status"], "cancelled");
+    let polled = poll.join().unwrap();
+    assert!(
+        polled
+            .as_array()
+            .is_some_and(|e| !e.is_empty() && e.iter().all(|e| e["id"].as_i64() > Some(last))),
+        "{polled}"
+    );
     let log = events(&server, &id);
     assert!(log.iter().any(|e| e["type"] == "cancelled"));
     assert_eq!(
