@@ -57,6 +57,17 @@ impl TemplateId {
     }
 }
 
+/// The ref of a task's template and its title (the ref when it has none).
+pub fn template_of(task: &serde_json::Value) -> (String, String) {
+    let info = &task["spec"]["templateInfo"];
+    let entity_ref = crate::api::text(&info["entityRef"]);
+    let title = info["entity"]["metadata"]["title"]
+        .as_str()
+        .map(str::to_string)
+        .unwrap_or_else(|| entity_ref.clone());
+    (entity_ref, title)
+}
+
 /// A task's or a step's status as a badge (`open`, `processing`, `completed`, `failed`,
 /// `cancelled`, `skipped`).
 pub fn status_badge(status: String) -> impl IntoView {

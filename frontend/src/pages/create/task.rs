@@ -388,12 +388,7 @@ fn Task(id: String) -> impl IntoView {
 
 /// The template's title and ref, who started the task and when.
 fn header(task: &Value) -> impl IntoView + use<> {
-    let info = &task["spec"]["templateInfo"];
-    let entity_ref = text(&info["entityRef"]);
-    let title = info["entity"]["metadata"]["title"]
-        .as_str()
-        .map(str::to_string)
-        .unwrap_or_else(|| entity_ref.clone());
+    let (entity_ref, title) = super::template_of(task);
     let created = local_time(&text(&task["createdAt"]));
     let by = text(&task["createdBy"]);
     let subtitle = [entity_ref, format!("started {created}"), by]

@@ -50,12 +50,7 @@ fn table(answer: &Value) -> impl IntoView + use<> {
         .map(|task| {
             let id = text(&task["id"]);
             let href = format!("/create/tasks/{}", encode(&id));
-            let info = &task["spec"]["templateInfo"];
-            let entity_ref = text(&info["entityRef"]);
-            let title = info["entity"]["metadata"]["title"]
-                .as_str()
-                .map(str::to_string)
-                .unwrap_or_else(|| entity_ref.clone());
+            let (entity_ref, title) = super::template_of(task);
             let template = match TemplateId::parse(&entity_ref) {
                 Some(t) => {
                     view! { <a href=t.form_path() title=entity_ref.clone()>{title}</a> }.into_any()
