@@ -79,6 +79,9 @@ struct ScaffolderSection {
     git_hosts: BTreeMap<String, PathBuf>,
     /// Tasks run at once (default 4).
     workers: Option<usize>,
+    /// Hosts templates may fetch single files from over http(s); none by default.
+    #[serde(default)]
+    allowed_hosts: Vec<String>,
     /// Longest a task may run, in seconds (default 900).
     task_timeout_seconds: Option<u64>,
 }
@@ -243,6 +246,7 @@ fn scaffolder_settings(
             .map(|(host, dir)| (host, rebase(dir)))
             .collect(),
         workers: section.workers.unwrap_or(defaults.workers),
+        allowed_hosts: section.allowed_hosts,
         limits,
     }
 }

@@ -46,7 +46,12 @@ where
         .route("/v2/tasks/{id}/events", get(events))
         .route("/v2/tasks/{id}/cancel", post(cancel))
         .route("/v2/tasks/{id}/retry", post(retry))
-        .route("/v2/dry-run", post(dry_run))
+        .route(
+            "/v2/dry-run",
+            // A skeleton travels base64-encoded in the body: room for the 32 MiB a dry run
+            // may hold.
+            post(dry_run).layer(axum::extract::DefaultBodyLimit::max(48 << 20)),
+        )
         .route("/v2/templating-extensions", get(templating_extensions))
 }
 
@@ -60,6 +65,9 @@ fn refused(error: ScaffolderError) -> Response {
         ScaffolderError::Input(m) => ApiError::input(m).into_response(),
         ScaffolderError::NotFound(m) => ApiError::not_found(m).into_response(),
         ScaffolderError::Conflict(m) => ApiError::conflict(m).into_response(),
+        ScaffolderError::Busy(m) => {
+            ApiError::unavailable(m, Duration::from_secs(1)).into_response()
+        }
         ScaffolderError::Internal(e) => ApiError::from(e).into_response(),
     }
 }
@@ -186,11 +194,11 @@ fn task_query(raw: Option<String>) -> Result<TaskQuery, ScaffolderError> {
             "offset" => query.offset = number("offset", &value)?,
             "order" => {
                 query.newest_first = match value.split_once(':') {
-                    Some(("asc", "createdAt")) => false,
-                    Some(("desc", "createdAt")) => true,
+                    Some(("asc", "createdAt" | "created_at")) => false,
+                    Some(("desc", "createdAt" | "created_at")) => true,
                     _ => {
                         return Err(ScaffolderError::Input(format!(
-                            "order '{value}' must be asc:createdAt or desc:createdAt"
+                            "order '{value}' must be asc:created_at or desc:created_at"
                         )));
                     }
                 };

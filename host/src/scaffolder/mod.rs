@@ -40,6 +40,8 @@ pub struct ScaffolderSettings {
     pub git_hosts: BTreeMap<String, PathBuf>,
     /// Tasks run at once.
     pub workers: usize,
+    /// Hosts (`host` or `host:port`) templates may fetch single files from.
+    pub allowed_hosts: Vec<String>,
     pub limits: Limits,
 }
 
@@ -48,6 +50,7 @@ impl Default for ScaffolderSettings {
         Self {
             git_hosts: BTreeMap::new(),
             workers: 4,
+            allowed_hosts: Vec::new(),
             limits: Limits::default(),
         }
     }
@@ -65,6 +68,9 @@ pub enum ScaffolderError {
     NotFound(String),
     #[error("{0}")]
     Conflict(String),
+    /// Too many of this at once; try again shortly.
+    #[error("{0}")]
+    Busy(String),
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
 }
@@ -87,6 +93,8 @@ pub struct Scaffolder {
     /// Work for idle workers: bumped when a task is opened.
     wake: (Mutex<u64>, Condvar),
     runtime: OnceLock<tokio::runtime::Handle>,
+    /// Dry runs going on: they run on request threads, so they are counted and capped.
+    dry_runs: std::sync::atomic::AtomicUsize,
 }
 
 /// The folder whose copies of published repositories the catalog may register.
@@ -123,6 +131,9 @@ impl Scaffolder {
                     hosts,
                     published: published_dir(&data_dir),
                 },
+                remote: actions::Remote {
+                    allowed_hosts: settings.allowed_hosts,
+                },
             },
             catalog,
             limits: settings.limits,
@@ -135,6 +146,7 @@ impl Scaffolder {
             running: Mutex::new(HashMap::new()),
             wake: (Mutex::new(0), Condvar::new()),
             runtime: OnceLock::new(),
+            dry_runs: std::sync::atomic::AtomicUsize::new(0),
         }))
     }
 

@@ -108,7 +108,7 @@ const SERVICE: &str = r#"  parameters:
       action: fetch:template
       input:
         url: ./skeleton
-        copyWithoutTemplating: [raw/*]
+        copyWithoutTemplating: [raw]
         values:
           name: ${{ parameters.name }}
           owner: ${{ parameters.owner }}
@@ -606,7 +606,7 @@ fn hostile_templates_and_dry_runs_stay_inside_their_folders() {
             "remote",
             "fetch:plain",
             "{url: 'https://example.com/skeleton'}",
-            "remote sources are not enabled",
+            "does not list 'example.com'",
         ),
         (
             "name",
@@ -938,4 +938,68 @@ fn a_task_that_lost_its_secrets_in_a_restart_asks_for_them() {
         message.contains("secrets were lost") && message.contains("retry"),
         "{message}"
     );
+}
+
+#[test]
+fn single_files_come_only_from_allowed_hosts() {
+    let dir = tempfile::tempdir().unwrap();
+    let api = greenroom_e2e::FakeApi::start("# ${{ values.name | upper }}\n");
+    let allowed = format!("127.0.0.1:{}", api.port);
+    let remote = |name: &str, action: &str, url: &str| {
+        template(
+            dir.path(),
+            name,
+            &format!(
+                "  steps:\n    - id: get\n      action: {action}\n      input: {{url: '{url}', targetPath: README.md, values: {{name: svc}}}}\n    - id: show\n      action: debug:log\n      input: {{listWorkspace: with-contents}}\n"
+            ),
+        )
+    };
+    let files = [
+        remote(
+            "remote-file",
+            "fetch:template:file",
+            &format!("http://{allowed}/readme.md"),
+        ),
+        remote(
+            "other-host",
+            "fetch:plain:file",
+            &format!("http://localhost:{}/readme.md", api.port),
+        ),
+        remote(
+            "remote-folder",
+            "fetch:template",
+            &format!("http://{allowed}/skeleton"),
+        ),
+    ];
+    let plugins = dir.path().join("plugins");
+    std::fs::create_dir_all(&plugins).unwrap();
+    let server = greenroom_e2e::start_with_config(
+        dir.path(),
+        &files,
+        &plugins,
+        &format!("scaffolder:\n  allowedHosts: ['{allowed}']\n"),
+    );
+    let id = create(&server, "remote-file", json!({}), json!({}));
+    assert_eq!(ended(&server, &id)["status"], "completed");
+    let log = events(&server, &id);
+    assert!(
+        log.iter().any(|e| e["body"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("README.md:\n# SVC"))),
+        "{log:#?}"
+    );
+    assert_eq!(api.hits(), 1);
+    for (name, expected) in [
+        ("other-host", "does not list 'localhost:"),
+        ("remote-folder", "only single files"),
+    ] {
+        let id = create(&server, name, json!({}), json!({}));
+        assert_eq!(ended(&server, &id)["status"], "failed");
+        let message = events(&server, &id).last().unwrap()["body"]["error"]["message"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        assert!(message.contains(expected), "{name}: {message}");
+    }
+    assert_eq!(api.hits(), 1, "nothing was fetched from a host not allowed");
 }

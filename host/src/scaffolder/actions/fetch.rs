@@ -173,9 +173,7 @@ pub fn plain(step: &mut Step) -> Result<Output, String> {
 }
 
 pub fn plain_file(step: &mut Step) -> Result<Output, String> {
-    let url = step.required("url")?;
-    let source = step.source(url)?;
-    let bytes = read(&source, url, step)?;
+    let bytes = step.fetch_file(step.required("url")?)?;
     let target = step.required("targetPath")?.to_string();
     step.write(&target, &bytes)?;
     Ok(Output::new())
@@ -262,16 +260,21 @@ impl Rendering {
             };
             (self.render(step, path)?, templated)
         } else {
+            // A pattern naming a folder covers what is in it, as globby expands folders.
             let plain = entry.trim_end_matches('/');
-            let copied = self.copy_only.iter().any(|p| {
-                p.matches_with(
-                    plain,
-                    glob::MatchOptions {
-                        case_sensitive: true,
-                        require_literal_separator: true,
-                        require_literal_leading_dot: false,
-                    },
-                )
+            let copied = Path::new(plain).ancestors().any(|ancestor| {
+                let ancestor = ancestor.to_string_lossy();
+                !ancestor.is_empty()
+                    && self.copy_only.iter().any(|p| {
+                        p.matches_with(
+                            &ancestor,
+                            glob::MatchOptions {
+                                case_sensitive: true,
+                                require_literal_separator: true,
+                                require_literal_leading_dot: false,
+                            },
+                        )
+                    })
             });
             let path = if !copied || self.render_copied_paths {
                 self.render(step, entry)?
@@ -325,15 +328,13 @@ pub fn template(step: &mut Step) -> Result<Output, String> {
 }
 
 pub fn template_file(step: &mut Step) -> Result<Output, String> {
-    let url = step.required("url")?;
-    let source = step.source(url)?;
     let target = step.required("targetPath")?.to_string();
     let rendering = Rendering::from(step)?;
     if !step.flag("replace") && step.workspace.resolve(&target)?.exists() {
         (step.log)(format!("{target} exists already; not replaced"));
         return Ok(Output::new());
     }
-    let bytes = read(&source, url, step)?;
+    let bytes = step.fetch_file(step.required("url")?)?;
     let contents = if is_binary(&bytes) {
         bytes
     } else {

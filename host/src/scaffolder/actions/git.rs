@@ -147,24 +147,26 @@ fn commit_tree(
     .map_err(git)?;
     let tree_id = write_tree(&repo, source, step)?;
     let reference = format!("refs/heads/{branch}");
-    if existed {
-        if let Ok(head) = repo.refname_to_id(&reference)
-            && repo.find_commit(head).map_err(git)?.tree_id() == tree_id
-        {
-            return Ok(head.to_string());
+    let resumed = match repo.refname_to_id(&reference) {
+        Ok(head) if repo.find_commit(head).map_err(git)?.tree_id() == tree_id => Some(head),
+        _ => None,
+    };
+    let commit = match resumed {
+        Some(head) => head,
+        None => {
+            if existed && repo.references().map_err(git)?.next().is_some() {
+                return Err(format!(
+                    "a repository already exists at {}",
+                    path.file_name().unwrap_or_default().to_string_lossy()
+                ));
+            }
+            let tree = repo.find_tree(tree_id).map_err(git)?;
+            repo.commit(Some(&reference), author, author, message, &tree, &[])
+                .map_err(git)?
         }
-        if repo.references().map_err(git)?.next().is_some() {
-            return Err(format!(
-                "a repository already exists at {}",
-                path.file_name().unwrap_or_default().to_string_lossy()
-            ));
-        }
-    }
-    let tree = repo.find_tree(tree_id).map_err(git)?;
-    let commit = repo
-        .commit(Some(&reference), author, author, message, &tree, &[])
-        .map_err(git)?;
-    // The dumb HTTP protocol and `git clone` of a copied folder need this list of refs.
+    };
+    // The dumb HTTP protocol and `git clone` of a copied folder need this list of refs;
+    // written again on a resumed step, which may have stopped before it.
     std::fs::create_dir_all(path.join("info")).map_err(|e| e.to_string())?;
     std::fs::write(path.join("info/refs"), format!("{commit}\t{reference}\n"))
         .map_err(|e| e.to_string())?;

@@ -197,6 +197,7 @@ pub struct Services {
     pub catalog: Arc<Catalog>,
     pub expressions: Expressions,
     pub git: git::GitHosts,
+    pub remote: Remote,
 }
 
 /// One run of an action.
@@ -236,13 +237,13 @@ impl Step<'_> {
         self.workspace.write_file(path, contents)
     }
 
-    /// Resolves a `url` input: a path relative to the template's folder that stays inside
-    /// it. Remote sources are refused: a template reads only what its author ships with it.
+    /// Resolves a `url` input naming a folder: a path relative to the template's folder that
+    /// stays inside it. A template reads only what its author ships with it.
     fn source(&self, url: &str) -> Result<PathBuf, String> {
-        if url.contains("://") || url.starts_with("file:") {
+        if let Some(remote) = self.services.remote.check(url)? {
             return Err(format!(
-                "'{url}' is refused: templates fetch only from their own folder (relative \
-                 URLs such as ./skeleton); remote sources are not enabled on this server"
+                "'{remote}': only single files (fetch:plain:file, fetch:template:file) are \
+                 fetched from allowed hosts; a folder comes from the template's own folder"
             ));
         }
         let Some(dir) = self.template_dir else {
@@ -258,6 +259,88 @@ impl Step<'_> {
             .map_err(|e| format!("template folder {}: {e}", dir.display()))?;
         crate::support::paths::within(&root, &path)
             .map_err(|_| format!("'{url}' is outside the template's folder or missing"))
+    }
+
+    /// The bytes of the file a `url` input names: in the template's folder, or on a host the
+    /// operator allowed; within the per-file cap either way.
+    fn fetch_file(&self, url: &str) -> Result<Vec<u8>, String> {
+        match self.services.remote.check(url)? {
+            Some(remote) => {
+                self.stop.check()?;
+                self.services
+                    .remote
+                    .get(&remote, self.budget.max_file_bytes)
+            }
+            None => {
+                crate::support::files::read_bounded(&self.source(url)?, self.budget.max_file_bytes)
+                    .map_err(|e| format!("{url}: {e}"))
+            }
+        }
+    }
+}
+
+/// Remote files a template may fetch: only from the hosts in `scaffolder.allowedHosts`.
+pub struct Remote {
+    /// `host` or `host:port`, lowercase.
+    pub allowed_hosts: Vec<String>,
+}
+
+impl Remote {
+    /// `None` for a path (local), the URL when it is remote and allowed, else why not.
+    fn check(&self, url: &str) -> Result<Option<url::Url>, String> {
+        if !url.contains("://") && !url.starts_with("file:") {
+            return Ok(None);
+        }
+        let parsed = url::Url::parse(url).map_err(|e| format!("'{url}': {e}"))?;
+        let host = match (parsed.host_str(), parsed.port()) {
+            (Some(host), Some(port)) => format!("{host}:{port}"),
+            (Some(host), None) => host.to_string(),
+            (None, _) => String::new(),
+        };
+        let web = matches!(parsed.scheme(), "http" | "https");
+        if !web
+            || !self
+                .allowed_hosts
+                .iter()
+                .any(|a| a.eq_ignore_ascii_case(&host))
+        {
+            return Err(format!(
+                "'{url}' is refused: templates fetch from their own folder (relative URLs \
+                 such as ./skeleton) or from the hosts in scaffolder.allowedHosts, which \
+                 does not list '{host}'"
+            ));
+        }
+        Ok(Some(parsed))
+    }
+
+    /// GETs `url` (no redirects: they could lead off the allowed hosts).
+    fn get(&self, url: &url::Url, limit: u64) -> Result<Vec<u8>, String> {
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .max_redirects(0)
+            .timeout_global(Some(Duration::from_secs(30)))
+            .http_status_as_error(false)
+            .build()
+            .into();
+        let mut response = agent
+            .get(url.as_str())
+            .call()
+            .map_err(|e| format!("GET {url}: {e}"))?;
+        if response.status() != 200 {
+            return Err(format!("GET {url}: HTTP {}", response.status()));
+        }
+        let bytes = response
+            .body_mut()
+            .with_config()
+            .limit(limit + 1)
+            .read_to_vec()
+            .map_err(|e| format!("GET {url}: {e}"))?;
+        if bytes.len() as u64 > limit {
+            return Err(format!(
+                "GET {url}: more than the {} MiB a file may hold",
+                limit >> 20
+            ));
+        }
+        Ok(bytes)
     }
 }
 

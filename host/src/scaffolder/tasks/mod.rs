@@ -23,8 +23,12 @@ use store::{EventRow, TaskRow};
 
 /// How often a running task's heartbeat is written.
 const HEARTBEAT: Duration = Duration::from_secs(5);
-/// Most a dry run's `directoryContents` may hold.
+/// Most a dry run's `directoryContents` may hold, and most it returns.
 const MAX_DRY_RUN_BYTES: usize = 32 << 20;
+/// Dry runs at once; more are told to come back.
+const MAX_DRY_RUNS: usize = 4;
+/// Longest a dry run may take: someone is waiting for its answer.
+const DRY_RUN_TIME: Duration = Duration::from_secs(60);
 
 /// A file a dry run produced.
 pub struct DryRunFile {
@@ -74,22 +78,43 @@ impl Sink for TaskSink<'_> {
     }
 }
 
-/// A dry run's events, kept in order.
-struct Collect(Vec<Value>);
+/// A dry run's events, kept in order, plain lines up to a cap.
+struct Collect {
+    events: Vec<Value>,
+    bytes_left: usize,
+}
 
 impl Sink for Collect {
     fn emit(&mut self, _kind: &str, body: Value) {
-        self.0.push(json!({"body": body}));
+        let size = body["message"].as_str().map_or(0, str::len);
+        if body.get("status").is_none() {
+            if size > self.bytes_left {
+                return;
+            }
+            self.bytes_left -= size;
+        }
+        self.events.push(json!({"body": body}));
+    }
+}
+
+/// Secrets are strings, as Backstage types them: each can then be masked wherever it goes.
+fn check_secrets(secrets: &Map<String, Value>) -> Result<(), ScaffolderError> {
+    match secrets.iter().find(|(_, v)| !v.is_string()) {
+        Some((name, _)) => Err(ScaffolderError::Input(format!(
+            "secrets.{name} must be a string"
+        ))),
+        None => Ok(()),
     }
 }
 
 impl Scaffolder {
     fn emit(&self, task_id: &str, kind: &str, body: &Value) {
-        match self.store.add_event(task_id, kind, body) {
-            Ok(event) => {
-                let _ = self.events.send(Arc::new(event));
-            }
-            Err(e) => tracing::error!(task = task_id, "cannot store a task event: {e:#}"),
+        // Sent while the store still holds its lock, so streams get events in id order.
+        let sent = self.store.add_event(task_id, kind, body, |event| {
+            let _ = self.events.send(Arc::new(event));
+        });
+        if let Err(e) = sent {
+            tracing::error!(task = task_id, "cannot store a task event: {e:#}");
         }
     }
 
@@ -122,7 +147,20 @@ impl Scaffolder {
             let seen = *self.wake.0.lock().unwrap_or_else(|e| e.into_inner());
             match self.claim() {
                 Ok(Some((task, stop))) => {
-                    self.run_task(task, &stop);
+                    let id = task.id.clone();
+                    // A bug in an action must cost its task, not this worker.
+                    let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        self.run_task(task, &stop)
+                    }));
+                    if ran.is_err() {
+                        tracing::error!(task = id, "a scaffolder task panicked");
+                        self.finish(
+                            &id,
+                            Ended::Failed(
+                                "the task failed unexpectedly; the server log has details".into(),
+                            ),
+                        );
+                    }
                     continue;
                 }
                 Ok(None) => {}
@@ -185,6 +223,13 @@ impl Scaffolder {
             ),
             (_, secrets) => self.run_steps(&task, &secrets.unwrap_or_default(), stop),
         };
+        self.finish(id, ended);
+    }
+
+    /// Records how a task ended and lets go of it. Under the `running` lock, so a retry or
+    /// cancel sees the task either running or ended, never in between.
+    fn finish(&self, id: &str, ended: Ended) {
+        let mut running = self.running.lock().unwrap_or_else(|e| e.into_inner());
         let (status, body, output) = match ended {
             Ended::Completed(output) => (
                 "completed",
@@ -217,10 +262,7 @@ impl Scaffolder {
             tracing::error!(task = id, "cannot record how a task ended: {e:#}");
         }
         self.emit(id, "completion", &body);
-        self.running
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(id);
+        running.remove(id);
     }
 
     fn workspace_dir(&self, id: &str) -> std::path::PathBuf {
@@ -276,6 +318,7 @@ impl Scaffolder {
         secrets: Map<String, Value>,
         user: &str,
     ) -> Result<String, ScaffolderError> {
+        check_secrets(&secrets)?;
         self.precheck(template, &values, &secrets)?;
         let id = uuid::Uuid::new_v4().to_string();
         let steps: Vec<Value> = template.steps.iter().map(|s| s.to_json()).collect();
@@ -430,20 +473,24 @@ impl Scaffolder {
         id: &str,
         secrets: Option<Map<String, Value>>,
     ) -> Result<(), ScaffolderError> {
+        if let Some(secrets) = &secrets {
+            check_secrets(secrets)?;
+        }
+        let _running = self.running.lock().unwrap_or_else(|e| e.into_inner());
         let task = self.store.get(id)?.ok_or_else(|| {
             ScaffolderError::NotFound(format!("Task with id {id} does not exist"))
         })?;
-        if let Some(secrets) = secrets.filter(|s| !s.is_empty()) {
-            self.secrets
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .insert(id.to_string(), secrets);
-        }
         if !self.store.reopen(id)? {
             return Err(ScaffolderError::Conflict(format!(
                 "Task {id} is {}; only failed or cancelled tasks can be retried",
                 task.status
             )));
+        }
+        if let Some(secrets) = secrets.filter(|s| !s.is_empty()) {
+            self.secrets
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .insert(id.to_string(), secrets);
         }
         self.emit(
             id,
@@ -465,6 +512,8 @@ impl Scaffolder {
     ) -> Result<DryRun, ScaffolderError> {
         let mut template = Template::from_entity(entity)
             .map_err(|e| ScaffolderError::Input(format!("template: {e}")))?;
+        check_secrets(&secrets)?;
+        let slot = DryRunSlot::take(&self.dry_runs)?;
         let total: usize = contents.iter().map(|(_, c)| c.len()).sum();
         if total > MAX_DRY_RUN_BYTES {
             return Err(ScaffolderError::Input(format!(
@@ -496,7 +545,7 @@ impl Scaffolder {
             "user": {"ref": super::GUEST},
         });
         let redactor = Redactor::new(&secrets);
-        let stop = Stop::new(self.limits.task_time);
+        let stop = Stop::new(DRY_RUN_TIME.min(self.limits.task_time));
         let mut run = Run {
             scaffolder: self,
             task_id: "dry-run",
@@ -509,12 +558,16 @@ impl Scaffolder {
             dry_run: true,
             done: Map::new(),
         };
-        let mut log = Collect(Vec::new());
+        let mut log = Collect {
+            events: Vec::new(),
+            bytes_left: self.limits.max_log_bytes,
+        };
         let output = match run.execute(&mut log, &mut |_| {}) {
             Ended::Completed(output) => output,
             Ended::Failed(_) | Ended::Cancelled => Value::Null,
         };
         let mut files = Vec::new();
+        let mut returned = 0;
         for path in workspace.list_files().map_err(ScaffolderError::Input)? {
             use std::os::unix::fs::PermissionsExt;
             let full = workspace.resolve(&path).map_err(ScaffolderError::Input)?;
@@ -522,18 +575,48 @@ impl Scaffolder {
                 .map(|m| m.permissions().mode() & 0o111 != 0)
                 .unwrap_or(false);
             let contents = workspace.read_file(&path).map_err(ScaffolderError::Input)?;
+            returned += contents.len();
+            if returned > MAX_DRY_RUN_BYTES {
+                return Err(ScaffolderError::Input(format!(
+                    "the dry run wrote more than the {} MiB it may return",
+                    MAX_DRY_RUN_BYTES >> 20
+                )));
+            }
             files.push(DryRunFile {
                 path,
                 contents,
                 executable,
             });
         }
+        drop(slot);
         Ok(DryRun {
-            log: log.0,
+            log: log.events,
             files,
             output,
             steps,
         })
+    }
+}
+
+/// One of the [`MAX_DRY_RUNS`] dry runs that may go on at once, given back when dropped.
+struct DryRunSlot<'a>(&'a std::sync::atomic::AtomicUsize);
+
+impl<'a> DryRunSlot<'a> {
+    fn take(count: &'a std::sync::atomic::AtomicUsize) -> Result<Self, ScaffolderError> {
+        use std::sync::atomic::Ordering;
+        if count.fetch_add(1, Ordering::SeqCst) >= MAX_DRY_RUNS {
+            count.fetch_sub(1, Ordering::SeqCst);
+            return Err(ScaffolderError::Busy(format!(
+                "{MAX_DRY_RUNS} dry runs are going on; try again in a moment"
+            )));
+        }
+        Ok(Self(count))
+    }
+}
+
+impl Drop for DryRunSlot<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
     }
 }
 

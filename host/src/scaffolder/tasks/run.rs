@@ -92,12 +92,13 @@ impl Run<'_> {
             );
             match self.step(step, &outputs, sink) {
                 Ok(Some(output)) => {
-                    let output = self.redactor.json(&Value::Object(output));
-                    outputs.insert(step.id.clone(), json!({"output": output}));
+                    // Later steps see the output as it is; what is stored has secrets masked.
+                    let output = Value::Object(output);
                     self.done.insert(
                         step.id.clone(),
-                        json!({"status": "completed", "output": output}),
+                        json!({"status": "completed", "output": self.redactor.json(&output)}),
                     );
+                    outputs.insert(step.id.clone(), json!({"output": output}));
                     save(&self.done);
                     sink.emit(
                         "log",
@@ -342,12 +343,25 @@ impl Run<'_> {
         };
         match actions::run_builtin(&action.id, &mut running) {
             Some(result) => result,
-            None => self.scaffolder.run_external(
-                &action.id,
-                Value::Object(input),
-                self.workspace,
-                self.stop,
-            ),
+            None => {
+                let output = self.scaffolder.run_external(
+                    &action.id,
+                    Value::Object(input),
+                    self.workspace,
+                    self.stop,
+                )?;
+                // A plugin writes through its own calls: its files are counted afterwards.
+                let limits = &self.scaffolder.limits;
+                let (files, bytes) = usage(self.workspace.root());
+                if files > limits.max_files || bytes > limits.max_workspace_bytes {
+                    return Err(format!(
+                        "{}: the workspace holds {files} files, {} MiB: more than a task may",
+                        action.id,
+                        bytes >> 20
+                    ));
+                }
+                Ok(output)
+            }
         }
     }
 }

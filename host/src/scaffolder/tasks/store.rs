@@ -326,21 +326,28 @@ impl TaskStore {
         })
     }
 
-    pub fn add_event(&self, task_id: &str, kind: &str, body: &Value) -> anyhow::Result<EventRow> {
+    /// Stores an event; `then` sees it before the next event can be stored.
+    pub fn add_event(
+        &self,
+        task_id: &str,
+        kind: &str,
+        body: &Value,
+        then: impl FnOnce(EventRow),
+    ) -> anyhow::Result<()> {
         let created_at = now();
-        self.with(|c| {
-            c.execute(
-                "INSERT INTO task_events (task_id, type, body, created_at) VALUES (?1, ?2, ?3, ?4)",
-                params![task_id, kind, body.to_string(), created_at],
-            )?;
-            Ok(EventRow {
-                id: c.last_insert_rowid(),
-                task_id: task_id.into(),
-                kind: kind.into(),
-                body: body.clone(),
-                created_at,
-            })
-        })
+        let conn = self.conn.lock().unwrap_or_else(|e| e.into_inner());
+        conn.execute(
+            "INSERT INTO task_events (task_id, type, body, created_at) VALUES (?1, ?2, ?3, ?4)",
+            params![task_id, kind, body.to_string(), created_at],
+        )?;
+        then(EventRow {
+            id: conn.last_insert_rowid(),
+            task_id: task_id.into(),
+            kind: kind.into(),
+            body: body.clone(),
+            created_at,
+        });
+        Ok(())
     }
 
     pub fn events_after(&self, task_id: &str, after: i64) -> anyhow::Result<Vec<EventRow>> {
@@ -391,7 +398,7 @@ mod tests {
             .save_steps("a", &json!({"one": {"status": "completed", "output": {"x": 1}}, "two": {"status": "failed"}}))
             .unwrap();
         store
-            .add_event("a", "completion", &json!({"message": "failed"}))
+            .add_event("a", "completion", &json!({"message": "failed"}), |_| {})
             .unwrap();
         assert!(
             !store.reopen("a").unwrap(),

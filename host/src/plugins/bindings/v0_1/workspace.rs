@@ -34,6 +34,10 @@ impl workspace::HostWorkspace for HostState {
         path: String,
         contents: Vec<u8>,
     ) -> wasmtime::Result<Result<(), String>> {
+        // Writes count against the call's host-data budget too: a plugin cannot fill the disk.
+        if let Err(message) = self.charge("workspace.write-file", contents.len()) {
+            return Ok(Err(message));
+        }
         Ok(self.table.get(&workspace)?.write_file(&path, &contents))
     }
 
