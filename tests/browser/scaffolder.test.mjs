@@ -122,6 +122,54 @@ spec:
       input: {minutes: 10}
 `;
 
+// Every other picker and widget on one page.
+const PICKERS = `apiVersion: scaffolder.backstage.io/v1beta3
+kind: Template
+metadata:
+  name: browser-pickers
+  title: Browser pickers
+spec:
+  owner: group:default/payments
+  type: service
+  parameters:
+    - title: Everything
+      ui:order: [replicas, "*"]
+      properties:
+        lead:
+          title: Lead
+          type: string
+          ui:field: EntityPicker
+          ui:options:
+            allowedKinds: [User]
+        members:
+          title: Members
+          type: array
+          items: {type: string}
+          ui:field: MultiEntityPicker
+          ui:options:
+            catalogFilter: {kind: User}
+        tags:
+          title: Tags
+          type: array
+          items: {type: string}
+          ui:field: EntityTagsPicker
+        features:
+          title: Features
+          type: array
+          uniqueItems: true
+          items: {type: string, enum: [metrics, tracing, alerts]}
+        replicas:
+          title: Replicas
+          type: integer
+          ui:help: How many copies run
+          ui:placeholder: "3"
+  steps:
+    - id: show
+      action: debug:log
+      input:
+        message: "lead=\${{ parameters.lead }} members=\${{ parameters.members | join(',') }} tags=\${{ parameters.tags | join(',') }} features=\${{ parameters.features | join(',') }} replicas=\${{ parameters.replicas + 1 }}"
+`;
+
 const SECRET = "s3cret-token-value";
 
 let browser;
@@ -129,7 +177,7 @@ let server;
 
 before(async () => {
   browser = await launchBrowser();
-  server = await startServer({ catalogs: [catalogFile(TEMPLATES), catalogFile(SLOW)] });
+  server = await startServer({ catalogs: [catalogFile(TEMPLATES), catalogFile(SLOW), catalogFile(PICKERS)] });
 });
 
 after(async () => {
@@ -343,5 +391,53 @@ test("the task page cancels a running task and retries it from the step it stopp
   assert.equal(begun("wait"), 2);
   await page.locator("#task-cancel").click();
   await page.locator('#task-status[data-status="cancelled"]').waitFor();
+  await page.close();
+});
+
+test("entity, multi-entity and tag pickers, multiple choice, numbers, help and order", async () => {
+  const page = await browser.newPage();
+  await page.goto(`${server.baseUrl}/create/templates/default/browser-pickers`);
+  const form = page.locator("#template-form");
+  await form.getByRole("heading", { name: "Everything" }).waitFor();
+  // ui:order puts replicas first; ui:help and ui:placeholder show.
+  const order = await form.locator(".form-field").evaluateAll((fields) => fields.map((f) => f.dataset.field));
+  assert.equal(order[0], "replicas", order.join());
+  const replicas = form.locator('.form-field[data-field="replicas"]');
+  await replicas.getByText("How many copies run").waitFor();
+  assert.equal(await page.locator("#field-replicas").getAttribute("placeholder"), "3");
+  await page.locator("#field-replicas").fill("2");
+
+  // The entity picker suggests users only and turns a name into a ref.
+  await page.locator("#field-lead").fill("ada");
+  await page.locator('#field-lead-options option[value="user:default/ada"]').waitFor({ state: "attached" });
+  assert.equal(await page.locator('#field-lead-options option[value^="group:"]').count(), 0);
+  await page.locator("#field-lead").press("Tab");
+  await page.waitForFunction(() => document.querySelector("#field-lead")?.value === "user:default/ada");
+
+  // Multi-entity and tag pickers collect chips; a bad tag is refused beside the field.
+  await page.locator("#field-members").fill("ada");
+  await page.locator('#field-members-options option[value="user:default/ada"]').waitFor({ state: "attached" });
+  await page.locator("#field-members").press("Enter");
+  await form.locator('.form-field[data-field="members"] .chip[data-value="user:default/ada"]').waitFor();
+  await page.locator("#field-tags").fill("Not A Tag");
+  await page.locator("#field-tags").press("Enter");
+  await form.locator('.form-field[data-field="tags"] .field-error').waitFor();
+  await page.locator("#field-tags").fill("alpha");
+  await page.locator("#field-tags").press("Enter");
+  await form.locator('.form-field[data-field="tags"] .chip[data-value="alpha"]').waitFor();
+
+  // Multiple choice from an enum array.
+  await page.locator("#field-features-0").check();
+  await page.locator("#field-features-2").check();
+
+  await page.locator("#wizard-next").click();
+  await page.locator("#review-table").waitFor();
+  await page.locator("#create-submit").click();
+  await page.waitForURL(/\/create\/tasks\/[^/?]+$/);
+  await page.locator('#task-status[data-status="completed"]').waitFor();
+  await page
+    .locator("#task-log")
+    .getByText("lead=user:default/ada members=user:default/ada tags=alpha features=metrics,alerts replicas=3")
+    .waitFor();
   await page.close();
 });
