@@ -289,6 +289,9 @@ spec:
   const server = await startServer({ catalogs: [file] });
   try {
     const page = await browser.newPage();
+    // The portal's Content Security Policy blocks nothing the reader needs (Mermaid included).
+    const violations = [];
+    page.on("console", (m) => { if (/Content Security Policy/i.test(m.text())) violations.push(m.text()); });
     await page.goto(`${server.baseUrl}/docs`);
     await page.locator("#docs-table").getByRole("link", { name: "Docs Demo" }).click();
     await page.waitForURL("**/docs/default/component/docs-demo/");
@@ -341,6 +344,7 @@ spec:
     await page.waitForURL("**/catalog/default/component/docs-demo/docs/guides/setup/#install");
     await article.getByRole("heading", { name: "Setting up" }).waitFor();
     await page.locator("#docs-nav a.active").getByText("Setting up").waitFor();
+    assert.deepEqual(violations, [], "no CSP violations");
     await page.close();
   } finally {
     server.stop();

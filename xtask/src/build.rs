@@ -193,7 +193,7 @@ fn frontend(root: &Path, cargo: &WasmCargo) -> anyhow::Result<PathBuf> {
 }
 
 /// Runs wasm-bindgen on the built app and `wasm-opt` on the result, and assembles
-/// `frontend/dist/` (index.html, style.css, pkg/).
+/// `frontend/dist/` (index.html, style.css, boot.js, pkg/).
 fn bind_and_optimise(root: &Path, frontend: &Path, wasm_bindgen: &Path) -> anyhow::Result<PathBuf> {
     let wasm = ui_target_dir(root)
         .join(UI_TARGET)
@@ -209,7 +209,7 @@ fn bind_and_optimise(root: &Path, frontend: &Path, wasm_bindgen: &Path) -> anyho
         "wasm-bindgen",
     )?;
     optimise(root, &dist.join("pkg/greenroom-frontend_bg.wasm"))?;
-    for asset in ["index.html", "style.css"] {
+    for asset in ["index.html", "style.css", "boot.js"] {
         std::fs::copy(frontend.join(asset), dist.join(asset))
             .with_context(|| format!("copying frontend/{asset}"))?;
     }

@@ -41,6 +41,10 @@ pub struct ServeArgs {
     /// Folder of the built web UI (index.html and its assets) [default: ./frontend/dist].
     #[arg(long)]
     pub ui: Option<PathBuf>,
+    /// Serve on an address other machines reach although nobody signs in: anyone who
+    /// reaches it can change the portal. Without it such a `--listen` is refused.
+    #[arg(long)]
+    pub allow_anonymous: bool,
 }
 
 /// The config file's shape. Every key is optional.
@@ -138,6 +142,8 @@ pub struct Config {
     pub host_names: Vec<String>,
     pub docs: DocsSettings,
     pub scaffolder: ScaffolderSettings,
+    /// Serve beyond loopback without sign-in (`--allow-anonymous`).
+    pub allow_anonymous: bool,
 }
 
 impl Config {
@@ -226,6 +232,7 @@ impl Config {
                 allowed_iframe_hosts: file.techdocs.allowed_iframe_hosts,
             },
             scaffolder: scaffolder_settings(file.scaffolder, rebase),
+            allow_anonymous: args.allow_anonymous,
         })
     }
 }

@@ -14,7 +14,7 @@ use std::sync::Arc;
 use anyhow::Context;
 
 use crate::catalog::Catalog;
-use crate::http::AllowedHosts;
+use crate::http::{AllowedHosts, SecurityHeaders};
 use crate::plugins::{PluginActions, PluginHost};
 use crate::scaffolder::Scaffolder;
 use crate::techdocs::TechDocs;
@@ -38,6 +38,20 @@ pub fn run(config: Config) -> anyhow::Result<()> {
 }
 
 async fn serve(config: Config) -> anyhow::Result<()> {
+    // Nobody signs in yet: closed to everyone but this machine unless the operator says so.
+    if !config.listen.ip().is_loopback() && !config.allow_anonymous {
+        anyhow::bail!(
+            "refusing to listen on {}: without sign-in anyone who reaches it could change the \
+             portal; listen on 127.0.0.1, or pass --allow-anonymous to accept that",
+            config.listen
+        );
+    }
+    if !config.listen.ip().is_loopback() {
+        tracing::warn!(
+            "serving {} to the network without sign-in (--allow-anonymous)",
+            config.listen
+        );
+    }
     // Repositories the scaffolder publishes are registered from its copies of them.
     let mut catalog_settings = config.catalog.clone();
     catalog_settings
@@ -72,6 +86,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         },
         &config.ui_dir,
         AllowedHosts::new(config.host_names.clone()),
+        SecurityHeaders::new(&config.docs.allowed_iframe_hosts),
     );
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await

@@ -4,9 +4,14 @@ use axum::Router;
 
 use super::state::AppState;
 use super::ui;
-use crate::http::{AllowedHosts, ApiError, error_body, guard};
+use crate::http::{AllowedHosts, ApiError, SecurityHeaders, error_body, guard, security_headers};
 
-pub fn router(state: AppState, ui_dir: &std::path::Path, hosts: AllowedHosts) -> Router {
+pub fn router(
+    state: AppState,
+    ui_dir: &std::path::Path,
+    hosts: AllowedHosts,
+    headers: SecurityHeaders,
+) -> Router {
     let api = Router::new()
         .nest("/api/catalog", crate::catalog::api::routes())
         .nest("/api/plugins", crate::plugins::api::routes())
@@ -22,5 +27,9 @@ pub fn router(state: AppState, ui_dir: &std::path::Path, hosts: AllowedHosts) ->
     api.merge(ui::routes(ui_dir))
         .layer(axum::middleware::from_fn_with_state(hosts, guard))
         .layer(axum::middleware::from_fn(error_body))
+        .layer(axum::middleware::from_fn_with_state(
+            headers,
+            security_headers,
+        ))
         .layer(tower_http::trace::TraceLayer::new_for_http())
 }

@@ -201,3 +201,78 @@ fn an_upload_never_replaces_another_plugins_file() {
     );
     assert_eq!(std::fs::read(plugins.join("probe-2.wasm")).unwrap(), probe);
 }
+
+#[test]
+fn every_response_carries_security_headers_and_docs_keep_their_sandbox() {
+    let tmp = tempfile::tempdir().unwrap();
+    let site = tmp.path().join("site");
+    std::fs::create_dir_all(site.join("docs")).unwrap();
+    std::fs::write(
+        site.join("catalog-info.yaml"),
+        "apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: documented\n  annotations:\n    backstage.io/techdocs-ref: dir:.\nspec:\n  type: service\n  lifecycle: production\n  owner: payments\n",
+    )
+    .unwrap();
+    std::fs::write(site.join("docs/index.md"), "# Hello\n").unwrap();
+    let plugins = plugins_folder(tmp.path(), &[]);
+    let server = start_with_config(
+        tmp.path(),
+        &[site],
+        &plugins,
+        "techdocs:\n  allowedIframeHosts: [www.youtube.com]\n",
+    );
+    for path in ["/", "/catalog", "/api/catalog/entities", "/api/nope"] {
+        let (_, headers, _) = server.get_bytes(path);
+        let policy = headers
+            .get("content-security-policy")
+            .unwrap_or_else(|| panic!("{path}: {headers:?}"));
+        assert!(
+            policy.contains("script-src 'self' 'wasm-unsafe-eval';"),
+            "{path}: {policy}"
+        );
+        assert!(
+            policy.contains("frame-ancestors 'none'"),
+            "{path}: {policy}"
+        );
+        assert!(
+            policy.contains("frame-src https://www.youtube.com;"),
+            "{path}: {policy}"
+        );
+        assert!(!policy.contains(" 'unsafe-eval'"), "{policy}");
+        assert_eq!(
+            headers.get("x-content-type-options").map(String::as_str),
+            Some("nosniff"),
+            "{path}"
+        );
+        assert_eq!(
+            headers.get("referrer-policy").map(String::as_str),
+            Some("strict-origin-when-cross-origin"),
+            "{path}"
+        );
+    }
+    // A docs site's own files keep their sandboxing policy.
+    let (status, headers, _) =
+        server.get_bytes("/api/techdocs/static/docs/default/component/documented/index.html");
+    assert_eq!(status, 200);
+    assert!(
+        headers["content-security-policy"].contains("sandbox"),
+        "{headers:?}"
+    );
+}
+
+#[test]
+fn without_sign_in_the_server_refuses_to_listen_beyond_loopback() {
+    let tmp = tempfile::tempdir().unwrap();
+    let output = std::process::Command::new(greenroom_e2e::greenroom_binary())
+        .args(["serve", "--listen", "0.0.0.0:0", "--data"])
+        .arg(tmp.path().join("data"))
+        .arg("--plugins")
+        .arg(tmp.path().join("plugins"))
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("refusing to listen on 0.0.0.0:0") && stderr.contains("--allow-anonymous"),
+        "{stderr}"
+    );
+}
