@@ -34,6 +34,9 @@ use url::Url;
 const FUEL: u64 = 1_000_000;
 /// Largest text one render may produce (and largest value an expression may yield).
 const OUTPUT_LIMIT: usize = 16 << 20;
+/// Most memory one render may take, as Backstage's sandbox allows: strings doubled in a
+/// loop stop here.
+const MEMORY: usize = 128 << 20;
 /// Deepest value converted to JSON; namespaces can be made to contain themselves.
 const MAX_DEPTH: usize = 128;
 /// Largest compiled regular expression an author may build.
@@ -92,11 +95,11 @@ impl Dialect {
 
 /// The template engine: minijinja environments configured like Backstage's Nunjucks. Each
 /// rendered string gets 1,000,000 instructions of fuel and at most 16 MiB of output.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Expressions {
     /// One environment per [`FileOptions`] combination (see `env_index`); steps use the
-    /// default one.
-    envs: Vec<Environment<'static>>,
+    /// default one. Shared with the threads renders run on.
+    envs: Arc<Vec<Environment<'static>>>,
 }
 
 impl Default for Expressions {
@@ -118,7 +121,9 @@ impl Expressions {
                 })
             })
             .collect();
-        Self { envs }
+        Self {
+            envs: Arc::new(envs),
+        }
     }
 
     fn env(&self, options: FileOptions) -> &Environment<'static> {
@@ -142,6 +147,18 @@ impl Expressions {
     /// `root` names the value in errors (`input` → `input.values.name: …`). Unlike
     /// Backstage, which logs the failure and passes the raw string on, errors are returned.
     pub fn render_value(&self, root: &str, value: &Json, context: &Json) -> Result<Json, String> {
+        if !any_markup(value) {
+            return self.render_value_here(root, value, context);
+        }
+        let (me, name) = (self.clone(), root.to_owned());
+        let (value, context) = (value.clone(), context.clone());
+        crate::support::allocator::within_memory(MEMORY, move || {
+            me.render_value_here(&name, &value, &context)
+        })
+        .map_err(|e| format!("{root}: {e}"))?
+    }
+
+    fn render_value_here(&self, root: &str, value: &Json, context: &Json) -> Result<Json, String> {
         let context = Value::from_serialize(context);
         let mut path = root.to_owned();
         Ok(self
@@ -220,6 +237,21 @@ impl Expressions {
     /// Renders a `fetch:template` file's contents or path. The template sees only `values`
     /// (`cookiecutter` in compat mode), never `parameters`, `steps` or `secrets`.
     pub fn render_file(
+        &self,
+        text: &str,
+        values: &Json,
+        options: FileOptions,
+    ) -> Result<String, String> {
+        if !has_markup(text, Dialect::of(options)) {
+            return self.render_file_here(text, values, options);
+        }
+        let (me, text, values) = (self.clone(), text.to_owned(), values.clone());
+        crate::support::allocator::within_memory(MEMORY, move || {
+            me.render_file_here(&text, &values, options)
+        })?
+    }
+
+    fn render_file_here(
         &self,
         text: &str,
         values: &Json,
@@ -541,6 +573,16 @@ static FOR_PAIRS: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?s)^(\s*[-+]?\s*for\s+\w+\s*,\s*\w+\s+in\s+)(.+?)(\s*-?\s*)$")
         .expect("valid regex")
 });
+
+/// Whether any string in `value` holds template markup (else rendering only copies it).
+fn any_markup(value: &Json) -> bool {
+    match value {
+        Json::String(text) => has_markup(text, Dialect::Backstage),
+        Json::Array(items) => items.iter().any(any_markup),
+        Json::Object(fields) => fields.values().any(any_markup),
+        _ => false,
+    }
+}
 
 fn has_markup(text: &str, dialect: Dialect) -> bool {
     text.contains(dialect.variable_start()) || text.contains("{%") || text.contains("{#")
@@ -2750,6 +2792,30 @@ mod tests {
         assert!(err.contains("fuel"), "{err}");
         let err = file(bomb, json!({})).unwrap_err();
         assert!(err.contains("fuel"), "{err}");
+    }
+
+    #[test]
+    fn strings_doubled_in_a_loop_stop_at_the_memory_budget() {
+        let engine = Expressions::new();
+        let bomb = "{% set ns = namespace(s='x' * 1000000) %}{% for i in range(40) %}{% set ns.s = ns.s ~ ns.s %}{% endfor %}${{ ns.s | length }}";
+        let err = engine
+            .render_file(bomb, &json!({}), FileOptions::default())
+            .unwrap_err();
+        assert!(err.contains("128 MiB"), "{err}");
+        let err = engine
+            .render_value("input", &json!({"x": bomb}), &json!({}))
+            .unwrap_err();
+        assert!(
+            err.starts_with("input: ") && err.contains("128 MiB"),
+            "{err}"
+        );
+        // Ordinary renders go on working.
+        assert_eq!(
+            engine
+                .render_file("${{ values.a }}", &json!({"a": 1}), FileOptions::default())
+                .unwrap(),
+            "1"
+        );
     }
 
     #[test]

@@ -13,6 +13,15 @@ pub fn render(template: &str, values: &Value) -> Result<String, String> {
     if !values.is_object() {
         return Err("template values must be a JSON object".into());
     }
+    let (template, values) = (template.to_owned(), values.clone());
+    // Templates come from plugins: a string doubled in a loop must not take the host down.
+    crate::support::allocator::within_memory(MEMORY, move || render_here(&template, &values))?
+}
+
+/// Most memory one render may take.
+const MEMORY: usize = 128 << 20;
+
+fn render_here(template: &str, values: &Value) -> Result<String, String> {
     let mut env = Environment::new();
     env.set_undefined_behavior(UndefinedBehavior::Strict);
     env.set_fuel(Some(FUEL));

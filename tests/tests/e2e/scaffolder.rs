@@ -634,6 +634,12 @@ fn hostile_templates_and_dry_runs_stay_inside_their_folders() {
         ),
         ("bomb", "fetch:template", "{url: ./bomb}", "ran out of fuel"),
         (
+            "memory",
+            "fetch:template",
+            "{url: ./membomb}",
+            "more than the 128 MiB",
+        ),
+        (
             "huge",
             "fetch:plain:file",
             "{url: ./huge.bin, targetPath: huge.bin}",
@@ -674,6 +680,11 @@ fn hostile_templates_and_dry_runs_stay_inside_their_folders() {
         write(
             &folder.join("bomb/big.txt"),
             "{% for a in range(100000) %}{% for b in range(100000) %}x{% endfor %}{% endfor %}",
+        );
+        // A string doubled forty times: stopped at the render's memory budget.
+        write(
+            &folder.join("membomb/big.txt"),
+            "{% set ns = namespace(s='x' * 1000000) %}{% for i in range(40) %}{% set ns.s = ns.s ~ ns.s %}{% endfor %}${{ ns.s | length }}",
         );
         // Sparse: 100 MiB that cost no disk.
         std::fs::File::create(folder.join("huge.bin"))
