@@ -7,6 +7,8 @@
 //!   API and the reader's, sanitized markdown.
 //! - [`scaffolder`] — Software Templates: templates, actions, tasks, Backstage's
 //!   `/api/scaffolder/v2`, the template engine.
+//! - [`auth`] — identity: user tokens, the guest provider, static tokens, the API closed to
+//!   anonymous callers once sign-in is configured.
 //! - [`http`] — HTTP plumbing every capability's routes share; imports no capability.
 //! - [`support`] — path confinement, the allocator, folder watching; imports no capability.
 //! - [`app`] — the composition root: config, start-up order, state, router.
@@ -16,6 +18,7 @@
 //! <- `plugins` <- `app`, `cli`.
 
 pub mod app;
+pub mod auth;
 pub mod catalog;
 pub mod cli;
 pub mod http;
@@ -34,6 +37,7 @@ mod layering {
     const ALLOWED: &[(&str, &[&str])] = &[
         ("support", &[]),
         ("http", &[]),
+        ("auth", &["support", "http"]),
         ("catalog", &["support", "http"]),
         ("techdocs", &["support", "http", "catalog"]),
         ("scaffolder", &["support", "http", "catalog"]),
@@ -46,6 +50,7 @@ mod layering {
             &[
                 "support",
                 "http",
+                "auth",
                 "catalog",
                 "techdocs",
                 "scaffolder",

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use serde::Deserialize;
 
+use crate::auth::{AuthSettings, StaticToken};
 use crate::catalog::{self, CatalogSettings, OrphanStrategy};
 use crate::plugins::{OperatorGrant, PluginSettings};
 use crate::scaffolder::ScaffolderSettings;
@@ -71,6 +72,62 @@ struct ConfigFile {
     techdocs: TechDocsSection,
     #[serde(default)]
     scaffolder: ScaffolderSection,
+    #[serde(default)]
+    auth: AuthSection,
+    #[serde(default)]
+    backend: BackendSection,
+}
+
+/// `auth:` in the config file, after Backstage's: `providers.guest: {}` enables the guest.
+#[derive(Deserialize, Default, Debug)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct AuthSection {
+    #[serde(default)]
+    providers: ProvidersSection,
+}
+
+#[derive(Deserialize, Default, Debug)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct ProvidersSection {
+    guest: Option<serde_yaml::Value>,
+}
+
+/// `backend.auth.externalAccess`: Backstage's static tokens for scripts and CI.
+#[derive(Deserialize, Default, Debug)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct BackendSection {
+    #[serde(default)]
+    auth: BackendAuthSection,
+}
+
+#[derive(Deserialize, Default, Debug)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct BackendAuthSection {
+    #[serde(default)]
+    external_access: Vec<ExternalAccess>,
+}
+
+#[derive(Deserialize, Debug)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct ExternalAccess {
+    #[serde(rename = "type")]
+    kind: String,
+    options: StaticOptions,
+    #[serde(default)]
+    access_restrictions: Vec<AccessRestriction>,
+}
+
+#[derive(Deserialize, Debug)]
+#[serde(deny_unknown_fields)]
+struct StaticOptions {
+    token: String,
+    subject: String,
+}
+
+#[derive(Deserialize, Debug)]
+#[serde(deny_unknown_fields)]
+struct AccessRestriction {
+    plugin: String,
 }
 
 /// `scaffolder:` in the config file.
@@ -144,6 +201,7 @@ pub struct Config {
     pub scaffolder: ScaffolderSettings,
     /// Serve beyond loopback without sign-in (`--allow-anonymous`).
     pub allow_anonymous: bool,
+    pub auth: AuthSettings,
 }
 
 impl Config {
@@ -233,8 +291,40 @@ impl Config {
             },
             scaffolder: scaffolder_settings(file.scaffolder, rebase),
             allow_anonymous: args.allow_anonymous,
+            auth: auth_settings(file.auth, file.backend)?,
         })
     }
+}
+
+fn auth_settings(auth: AuthSection, backend: BackendSection) -> anyhow::Result<AuthSettings> {
+    let mut static_tokens = Vec::new();
+    for (i, access) in backend.auth.external_access.into_iter().enumerate() {
+        let at = format!("config backend.auth.externalAccess[{i}]");
+        if access.kind != "static" {
+            anyhow::bail!(
+                "{at}.type: only 'static' is supported, not '{}'",
+                access.kind
+            );
+        }
+        // Backstage asks for at least 8 characters without whitespace.
+        let token = access.options.token;
+        if token.len() < 8 || token.chars().any(char::is_whitespace) {
+            anyhow::bail!("{at}.options.token: must be 8 or more characters without spaces");
+        }
+        static_tokens.push(StaticToken {
+            token,
+            subject: access.options.subject,
+            plugins: access
+                .access_restrictions
+                .into_iter()
+                .map(|r| r.plugin)
+                .collect(),
+        });
+    }
+    Ok(AuthSettings {
+        guest: auth.providers.guest.is_some(),
+        static_tokens,
+    })
 }
 
 fn scaffolder_settings(

@@ -13,6 +13,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 
+use crate::auth::Auth;
 use crate::catalog::Catalog;
 use crate::http::{AllowedHosts, SecurityHeaders};
 use crate::plugins::{PluginActions, PluginHost};
@@ -38,15 +39,17 @@ pub fn run(config: Config) -> anyhow::Result<()> {
 }
 
 async fn serve(config: Config) -> anyhow::Result<()> {
-    // Nobody signs in yet: closed to everyone but this machine unless the operator says so.
-    if !config.listen.ip().is_loopback() && !config.allow_anonymous {
+    // Without sign-in: closed to everyone but this machine unless the operator says so.
+    let open_to_network = !config.listen.ip().is_loopback() && !config.auth.enabled();
+    if open_to_network && !config.allow_anonymous {
         anyhow::bail!(
             "refusing to listen on {}: without sign-in anyone who reaches it could change the \
-             portal; listen on 127.0.0.1, or pass --allow-anonymous to accept that",
+             portal; configure sign-in (auth.providers), listen on 127.0.0.1, or pass \
+             --allow-anonymous to accept that",
             config.listen
         );
     }
-    if !config.listen.ip().is_loopback() {
+    if open_to_network {
         tracing::warn!(
             "serving {} to the network without sign-in (--allow-anonymous)",
             config.listen
@@ -76,6 +79,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         Scaffolder::open(&config.data_dir, catalog.clone(), config.scaffolder.clone())?;
     scaffolder.set_external_actions(Arc::new(PluginActions(plugins.clone())));
     scaffolder.start()?;
+    let auth = Auth::open(&config.data_dir, config.auth.clone())?;
     docs.watch()?;
     let app = router::router(
         AppState {
@@ -83,6 +87,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
             plugins,
             docs,
             scaffolder,
+            auth,
         },
         &config.ui_dir,
         AllowedHosts::new(config.host_names.clone()),

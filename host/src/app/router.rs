@@ -18,10 +18,15 @@ pub fn router(
         .nest("/api/techdocs", crate::techdocs::api::techdocs_routes())
         .nest("/api/docs", crate::techdocs::api::docs_routes())
         .nest("/api/scaffolder", crate::scaffolder::api::routes())
+        .nest("/api/auth", crate::auth::api::routes())
         .route(
             "/api/{*rest}",
             axum::routing::any(|| async { ApiError::not_found("no such API endpoint") }),
         )
+        .layer(axum::middleware::from_fn_with_state(
+            state.auth.clone(),
+            crate::auth::require_identity,
+        ))
         .with_state(state);
     // The guard refuses before any route runs, and its refusals get the error body too.
     api.merge(ui::routes(ui_dir))

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use axum::extract::FromRef;
 
+use crate::auth::Auth;
 use crate::catalog::Catalog;
 use crate::plugins::PluginHost;
 use crate::scaffolder::Scaffolder;
@@ -16,6 +17,13 @@ pub struct AppState {
     pub plugins: Arc<PluginHost>,
     pub docs: Arc<TechDocs>,
     pub scaffolder: Arc<Scaffolder>,
+    pub auth: Arc<Auth>,
+}
+
+impl FromRef<AppState> for Arc<Auth> {
+    fn from_ref(state: &AppState) -> Self {
+        state.auth.clone()
+    }
 }
 
 impl FromRef<AppState> for Arc<Scaffolder> {

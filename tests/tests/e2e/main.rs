@@ -1,6 +1,7 @@
 //! Every end-to-end test in one binary (one link, one process), a module per part: the real
 //! `greenroom` binary on loopback, real plugins built from source, real files.
 
+mod auth;
 mod catalog;
 mod docs;
 mod first_party;

@@ -1,0 +1,72 @@
+//! `/api/auth`: the keys user tokens are checked with, who a token belongs to, and the
+//! `guest` provider's session, in Backstage's paths and shapes.
+
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::http::{HeaderMap, header};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde_json::{Value, json};
+
+use super::{Auth, GUEST_REF, Identity};
+use crate::http::ApiError;
+
+pub fn routes<S>() -> Router<S>
+where
+    S: Clone + Send + Sync + 'static,
+    Arc<Auth>: axum::extract::FromRef<S>,
+{
+    Router::new()
+        .route("/.well-known/jwks.json", get(jwks))
+        .route("/v1/userinfo", get(userinfo))
+        .route("/guest/refresh", get(guest_refresh).post(guest_refresh))
+        .route("/guest/logout", post(|| async { Json(json!({})) }))
+}
+
+async fn jwks(State(auth): State<Arc<Auth>>) -> Json<Value> {
+    Json(auth.jwks())
+}
+
+/// `{claims: {sub, ent}}` of the user token sent as `Authorization: Bearer`.
+async fn userinfo(
+    State(auth): State<Arc<Auth>>,
+    headers: HeaderMap,
+) -> Result<Json<Value>, ApiError> {
+    let token = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .ok_or_else(|| super::unauthenticated("a user token is needed"))?;
+    match auth.verify_user(token.trim())? {
+        Identity::User {
+            user_ref,
+            ownership_refs,
+        } => Ok(Json(
+            json!({"claims": {"sub": user_ref, "ent": ownership_refs}}),
+        )),
+        Identity::Service { .. } => Err(super::unauthenticated("a user token is needed")),
+    }
+}
+
+/// The guest's session, as Backstage's guest provider answers `refresh`.
+async fn guest_refresh(State(auth): State<Arc<Auth>>) -> Result<Json<Value>, ApiError> {
+    if !auth.settings.guest {
+        return Err(ApiError::not_found("the guest provider is not enabled"));
+    }
+    let ownership = vec![GUEST_REF.to_string()];
+    let (token, expires) = auth.issue(GUEST_REF, &ownership)?;
+    Ok(Json(json!({
+        "profile": {},
+        "providerInfo": {},
+        "backstageIdentity": {
+            "token": token,
+            "expiresInSeconds": expires,
+            "identity": {
+                "type": "user",
+                "userEntityRef": GUEST_REF,
+                "ownershipEntityRefs": ownership,
+            },
+        },
+    })))
+}

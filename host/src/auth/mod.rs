@@ -1,0 +1,311 @@
+//! Identity: who calls the API. Backstage-compatible user tokens (ES256 JWTs, `typ`
+//! `vnd.backstage.user`, audience `backstage`) signed with the server's keys, published at
+//! `/api/auth/.well-known/jwks.json`; the `guest` sign-in provider; static tokens for
+//! scripts and CI in Backstage's `backend.auth.externalAccess` shape. With any of them
+//! configured, every API route outside `/api/auth` needs an identity ([`require_identity`]).
+
+pub mod api;
+mod keys;
+
+use std::sync::Arc;
+
+use axum::extract::{Request, State};
+use axum::http::{StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+
+use crate::http::ApiError;
+
+/// How long a user token lives; the UI refreshes it before.
+const TOKEN_LIFETIME_SECS: u64 = 3600;
+/// What a user token says it is.
+const USER_TOKEN_TYPE: &str = "vnd.backstage.user";
+const AUDIENCE: &str = "backstage";
+/// Who the guest provider signs in.
+pub const GUEST_REF: &str = "user:development/guest";
+
+/// A static token for scripts and CI.
+#[derive(Debug, Clone)]
+pub struct StaticToken {
+    pub token: String,
+    pub subject: String,
+    /// API plugins it may call (`catalog`, `scaffolder`…); empty: all.
+    pub plugins: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct AuthSettings {
+    /// The `guest` provider (development: anyone may sign in as the guest user).
+    pub guest: bool,
+    pub static_tokens: Vec<StaticToken>,
+}
+
+impl AuthSettings {
+    /// Whether sign-in is configured, which closes the API to anonymous callers.
+    pub fn enabled(&self) -> bool {
+        self.guest || !self.static_tokens.is_empty()
+    }
+}
+
+/// Who is calling.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Identity {
+    User {
+        user_ref: String,
+        ownership_refs: Vec<String>,
+    },
+    /// A static token's subject.
+    Service { subject: String },
+}
+
+#[derive(Serialize, Deserialize)]
+struct Claims {
+    iss: String,
+    sub: String,
+    /// Ownership refs, as Backstage puts them in its tokens.
+    ent: Vec<String>,
+    aud: String,
+    iat: u64,
+    exp: u64,
+}
+
+pub struct Auth {
+    settings: AuthSettings,
+    keys: keys::Keys,
+}
+
+/// A refused identity: every reason is a 401 with Backstage's `AuthenticationError`.
+fn unauthenticated(message: impl Into<String>) -> ApiError {
+    ApiError::new(StatusCode::UNAUTHORIZED, "AuthenticationError", message)
+}
+
+impl Auth {
+    pub fn open(data_dir: &std::path::Path, settings: AuthSettings) -> anyhow::Result<Arc<Self>> {
+        let keys = keys::Keys::load(&data_dir.join("auth"), TOKEN_LIFETIME_SECS)?;
+        Ok(Arc::new(Self { settings, keys }))
+    }
+
+    pub fn enabled(&self) -> bool {
+        self.settings.enabled()
+    }
+
+    /// A user token; answers it and how many seconds it lives.
+    pub fn issue(
+        &self,
+        user_ref: &str,
+        ownership_refs: &[String],
+    ) -> anyhow::Result<(String, u64)> {
+        let key = self.keys.signing();
+        let mut head = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::ES256);
+        head.kid = Some(key.kid.clone());
+        head.typ = Some(USER_TOKEN_TYPE.into());
+        let iat = keys::now();
+        let claims = Claims {
+            iss: "greenroom".into(),
+            sub: user_ref.into(),
+            ent: ownership_refs.to_vec(),
+            aud: AUDIENCE.into(),
+            iat,
+            exp: iat + TOKEN_LIFETIME_SECS,
+        };
+        Ok((
+            jsonwebtoken::encode(&head, &claims, &key.encoding)?,
+            TOKEN_LIFETIME_SECS,
+        ))
+    }
+
+    /// A user token's identity. Only ES256 tokens of our own keys, typed as user tokens,
+    /// for audience `backstage` and not expired pass: `alg: none`, HMAC with a public key,
+    /// other keys and other types are refused.
+    pub fn verify_user(&self, token: &str) -> Result<Identity, ApiError> {
+        let head = jsonwebtoken::decode_header(token)
+            .map_err(|_| unauthenticated("the token is malformed"))?;
+        if head.alg != jsonwebtoken::Algorithm::ES256 {
+            return Err(unauthenticated("the token is not signed with ES256"));
+        }
+        if head.typ.as_deref() != Some(USER_TOKEN_TYPE) {
+            return Err(unauthenticated("the token is not a user token"));
+        }
+        let key = head
+            .kid
+            .as_deref()
+            .and_then(|kid| self.keys.find(kid))
+            .ok_or_else(|| unauthenticated("the token is signed with an unknown key"))?;
+        let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::ES256);
+        validation.set_audience(&[AUDIENCE]);
+        validation.set_required_spec_claims(&["exp", "sub", "aud"]);
+        validation.leeway = 0;
+        let data = jsonwebtoken::decode::<Claims>(token, &key.decoding, &validation)
+            .map_err(|e| unauthenticated(format!("the token is not valid: {e}")))?;
+        Ok(Identity::User {
+            user_ref: data.claims.sub,
+            ownership_refs: data.claims.ent,
+        })
+    }
+
+    /// The identity behind `Authorization: Bearer <token>` for a request to `path`.
+    pub fn authenticate(&self, token: &str, path: &str) -> Result<Identity, ApiError> {
+        if let Some(known) = self
+            .settings
+            .static_tokens
+            .iter()
+            .find(|t| constant_time_eq(t.token.as_bytes(), token.as_bytes()))
+        {
+            let plugin = path
+                .strip_prefix("/api/")
+                .and_then(|rest| rest.split('/').next())
+                .unwrap_or_default();
+            if !known.plugins.is_empty() && !known.plugins.iter().any(|p| p == plugin) {
+                return Err(ApiError::not_allowed(format!(
+                    "the token of {} may not call the {plugin} API",
+                    known.subject
+                )));
+            }
+            return Ok(Identity::Service {
+                subject: known.subject.clone(),
+            });
+        }
+        self.verify_user(token)
+    }
+
+    pub fn jwks(&self) -> serde_json::Value {
+        self.keys.jwks()
+    }
+}
+
+/// Compares secrets in time that does not depend on where they differ.
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// With sign-in configured, an API request outside `/api/auth` needs a valid identity,
+/// which handlers then find in the request's extensions.
+pub async fn require_identity(
+    State(auth): State<Arc<Auth>>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    let path = request.uri().path().to_string();
+    if !auth.enabled() || !path.starts_with("/api/") || path.starts_with("/api/auth/") {
+        return next.run(request).await;
+    }
+    let bearer = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim);
+    let identity = match bearer {
+        None => Err(unauthenticated("sign in first: this API needs an identity")),
+        Some(token) => auth.authenticate(token, &path),
+    };
+    match identity {
+        Ok(identity) => {
+            request.extensions_mut().insert(identity);
+            next.run(request).await
+        }
+        Err(error) => {
+            tracing::info!(path, "refused: {}", error.message);
+            error.into_response()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use base64::Engine;
+
+    fn auth() -> (tempfile::TempDir, Arc<Auth>) {
+        let dir = tempfile::tempdir().unwrap();
+        let settings = AuthSettings {
+            guest: true,
+            static_tokens: vec![StaticToken {
+                token: "ci-secret".into(),
+                subject: "ci".into(),
+                plugins: vec!["catalog".into()],
+            }],
+        };
+        let auth = Auth::open(dir.path(), settings).unwrap();
+        (dir, auth)
+    }
+
+    #[test]
+    fn user_tokens_round_trip_and_forgeries_are_refused() {
+        let (dir, auth) = auth();
+        let (token, lifetime) = auth
+            .issue("user:default/ada", &["group:default/team".into()])
+            .unwrap();
+        assert_eq!(lifetime, TOKEN_LIFETIME_SECS);
+        assert_eq!(
+            auth.verify_user(&token).unwrap(),
+            Identity::User {
+                user_ref: "user:default/ada".into(),
+                ownership_refs: vec!["group:default/team".into()]
+            }
+        );
+        let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        let payload = token.split('.').nth(1).unwrap();
+        let none = format!(
+            "{}.{payload}.",
+            b64.encode(r#"{"alg":"none","typ":"vnd.backstage.user"}"#)
+        );
+        let hs256 = format!(
+            "{}.{payload}.c2ln",
+            b64.encode(r#"{"alg":"HS256","typ":"vnd.backstage.user"}"#)
+        );
+        let mut tampered: Vec<&str> = token.split('.').collect();
+        let other = b64.encode(r#"{"sub":"user:default/admin","aud":"backstage","exp":4102444800,"ent":[],"iss":"x","iat":0}"#);
+        tampered[1] = &other;
+        for bad in [
+            none,
+            hs256,
+            tampered.join("."),
+            "garbage".into(),
+            String::new(),
+        ] {
+            let error = auth.verify_user(&bad).unwrap_err();
+            assert_eq!(error.status, StatusCode::UNAUTHORIZED, "{bad}");
+        }
+        // Another server's key (same format, unknown kid) is refused.
+        let elsewhere = tempfile::tempdir().unwrap();
+        let (foreign, _) = Auth::open(elsewhere.path(), AuthSettings::default())
+            .unwrap()
+            .issue("user:default/ada", &[])
+            .unwrap();
+        assert!(
+            auth.verify_user(&foreign)
+                .unwrap_err()
+                .message
+                .contains("unknown key")
+        );
+        // Keys survive a restart, so tokens do.
+        let again = Auth::open(dir.path(), AuthSettings::default()).unwrap();
+        assert!(again.verify_user(&token).is_ok());
+        assert_eq!(
+            again.jwks()["keys"][0]["kid"],
+            auth.jwks()["keys"][0]["kid"]
+        );
+    }
+
+    #[test]
+    fn static_tokens_are_held_to_their_plugins() {
+        let (_dir, auth) = auth();
+        assert_eq!(
+            auth.authenticate("ci-secret", "/api/catalog/entities")
+                .unwrap(),
+            Identity::Service {
+                subject: "ci".into()
+            }
+        );
+        let refused = auth
+            .authenticate("ci-secret", "/api/scaffolder/v2/tasks")
+            .unwrap_err();
+        assert_eq!(refused.status, StatusCode::FORBIDDEN);
+        assert!(
+            auth.authenticate("ci-secreT", "/api/catalog/entities")
+                .is_err()
+        );
+    }
+}

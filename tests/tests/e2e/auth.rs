@@ -1,0 +1,124 @@
+//! Sign-in through the real server: with a provider or static tokens configured, every API
+//! route outside `/api/auth` needs an identity; the guest's Backstage-style ES256 token,
+//! checked against the published keys; static tokens held to their plugins; forged tokens
+//! refused with 401, never a 500.
+
+use base64::Engine;
+use greenroom_e2e::{Server, plugins_folder, start_with_config};
+use serde_json::{Value, json};
+
+const CONFIG: &str = "auth:\n  providers:\n    guest: {}\nbackend:\n  auth:\n    externalAccess:\n      - type: static\n        options: {token: ci-token-12345, subject: ci-bot}\n        accessRestrictions: [{plugin: catalog}]\n";
+
+fn with_token(server: &Server, method: &str, path: &str, token: &str, body: &[u8]) -> (u16, Value) {
+    let bearer = format!("Bearer {token}");
+    server.raw(
+        method,
+        path,
+        &[
+            ("authorization", &bearer),
+            ("content-type", "application/json"),
+        ],
+        body,
+    )
+}
+
+#[test]
+fn with_sign_in_configured_every_api_call_needs_an_identity() {
+    let tmp = tempfile::tempdir().unwrap();
+    let plugins = plugins_folder(tmp.path(), &[]);
+    let server = start_with_config(tmp.path(), &[], &plugins, CONFIG);
+
+    // Anonymous: refused, reads and writes alike, in Backstage's error body.
+    for (method, path) in [
+        ("GET", "/api/catalog/entities"),
+        ("GET", "/api/plugins"),
+        ("POST", "/api/catalog/locations"),
+        ("GET", "/api/scaffolder/v2/tasks"),
+    ] {
+        let (status, body) =
+            server.raw(method, path, &[("content-type", "application/json")], b"{}");
+        assert_eq!(status, 401, "{method} {path}: {body}");
+        assert_eq!(body["error"]["name"], "AuthenticationError", "{body}");
+    }
+    // The web UI's files and the sign-in routes stay reachable.
+    let (status, _, _) = server.get_bytes("/catalog");
+    assert_ne!(status, 401);
+
+    // The guest signs in and gets a Backstage user token.
+    let session = server.get_ok("/api/auth/guest/refresh");
+    let identity = &session["backstageIdentity"];
+    assert_eq!(
+        identity["identity"]["userEntityRef"],
+        "user:development/guest"
+    );
+    let token = identity["token"].as_str().unwrap().to_string();
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let parts: Vec<&str> = token.split('.').collect();
+    let head: Value = serde_json::from_slice(&b64.decode(parts[0]).unwrap()).unwrap();
+    let claims: Value = serde_json::from_slice(&b64.decode(parts[1]).unwrap()).unwrap();
+    assert_eq!(
+        (head["alg"].as_str(), head["typ"].as_str()),
+        (Some("ES256"), Some("vnd.backstage.user"))
+    );
+    assert_eq!(
+        (claims["sub"].as_str(), claims["aud"].as_str()),
+        (Some("user:development/guest"), Some("backstage"))
+    );
+    assert!(claims["exp"].as_u64().unwrap() > claims["iat"].as_u64().unwrap());
+    let jwks = server.get_ok("/api/auth/.well-known/jwks.json");
+    assert!(
+        jwks["keys"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|k| k["kid"] == head["kid"] && k["crv"] == "P-256"),
+        "{jwks}"
+    );
+    let (status, _) = with_token(&server, "GET", "/api/catalog/entities", &token, b"");
+    assert_eq!(status, 200);
+    let (status, info) = with_token(&server, "GET", "/api/auth/v1/userinfo", &token, b"");
+    assert_eq!(status, 200);
+    assert_eq!(info["claims"]["sub"], "user:development/guest");
+
+    // Static tokens: their own plugins only.
+    let (status, _) = with_token(
+        &server,
+        "GET",
+        "/api/catalog/entities",
+        "ci-token-12345",
+        b"",
+    );
+    assert_eq!(status, 200);
+    let (status, body) = with_token(
+        &server,
+        "GET",
+        "/api/scaffolder/v2/tasks",
+        "ci-token-12345",
+        b"",
+    );
+    assert_eq!(status, 403, "{body}");
+
+    // Forgeries: no signature, an HMAC signature, a changed payload, garbage.
+    let admin = b64.encode(
+        json!({"sub": "user:default/admin", "aud": "backstage", "exp": 4102444800u64, "ent": []})
+            .to_string(),
+    );
+    let forged = [
+        format!(
+            "{}.{admin}.",
+            b64.encode(r#"{"alg":"none","typ":"vnd.backstage.user"}"#)
+        ),
+        format!(
+            "{}.{admin}.c2lnbmF0dXJl",
+            b64.encode(r#"{"alg":"HS256","typ":"vnd.backstage.user"}"#)
+        ),
+        format!("{}.{admin}.{}", parts[0], parts[2]),
+        "not-a-token".to_string(),
+    ];
+    for bad in &forged {
+        let (status, body) = with_token(&server, "GET", "/api/catalog/entities", bad, b"");
+        assert_eq!(status, 401, "{bad}: {body}");
+        assert_eq!(body["error"]["name"], "AuthenticationError");
+    }
+    assert!(!server.log().contains("panicked"));
+}
