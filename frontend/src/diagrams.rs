@@ -28,8 +28,8 @@ pub fn draw(container: &'static str) {
     if found.length() == 0 {
         return;
     }
-    let loaded = js_sys::Reflect::get(&js_sys::global(), &"mermaid".into())
-        .is_ok_and(|m| !m.is_undefined());
+    let loaded =
+        js_sys::Reflect::get(&js_sys::global(), &"mermaid".into()).is_ok_and(|m| !m.is_undefined());
     if loaded {
         run(&selector);
         return;

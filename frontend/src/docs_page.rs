@@ -9,9 +9,14 @@ pub fn enhance(container: &'static str) {
     let Some(document) = web_sys::window().and_then(|w| w.document()) else {
         return;
     };
-    if let Ok(blocks) = document.query_selector_all(&format!("{container} pre:not(.mermaid) > code")) {
+    if let Ok(blocks) =
+        document.query_selector_all(&format!("{container} pre:not(.mermaid) > code"))
+    {
         for i in 0..blocks.length() {
-            let Some(code) = blocks.item(i).and_then(|n| n.dyn_into::<web_sys::Element>().ok()) else {
+            let Some(code) = blocks
+                .item(i)
+                .and_then(|n| n.dyn_into::<web_sys::Element>().ok())
+            else {
                 continue;
             };
             if code.get_attribute("data-coloured").is_some() {

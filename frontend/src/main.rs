@@ -7,6 +7,7 @@ mod docs_page;
 mod graph;
 mod highlight;
 mod pages;
+mod session;
 mod theme;
 mod ui_tree;
 
@@ -23,8 +24,26 @@ fn main() {
     leptos::mount::mount_to_body(App);
 }
 
+/// The session first: the sign-in page while signed out, else the portal.
 #[component]
 fn App() -> impl IntoView {
+    let session = LocalResource::new(session::load);
+    // Not a Suspense: it would also wait for every resource the pages read.
+    move || match session.get() {
+        None => view! { <p class="loading">"Loading…"</p> }.into_any(),
+        Some(Ok(session::Session::SignedOut { providers })) => {
+            view! { <session::SignInPage providers=providers/> }.into_any()
+        }
+        Some(Ok(session)) => {
+            provide_context(session);
+            view! { <Portal/> }.into_any()
+        }
+        Some(Err(message)) => view! { <div class="error">{message}</div> }.into_any(),
+    }
+}
+
+#[component]
+fn Portal() -> impl IntoView {
     view! {
         <Router>
             <div class="shell">
@@ -57,6 +76,7 @@ fn App() -> impl IntoView {
                             <Route path=path!("/create/templates/:namespace/:name") view=pages::create::form::TemplateFormPage/>
                             <Route path=path!("/create/tasks") view=pages::create::tasks::TaskListPage/>
                             <Route path=path!("/create/tasks/:id") view=pages::create::task::TaskPage/>
+                            <Route path=path!("/profile") view=session::ProfilePage/>
                         </Routes>
                     </main>
                 </div>
@@ -80,9 +100,16 @@ fn Header() -> impl IntoView {
         }
     };
     let dark = RwSignal::new(theme::is_dark());
+    let user = match use_context::<session::Session>() {
+        Some(session::Session::SignedIn { user_ref, .. }) => {
+            Some(view! { <session::UserMenu user_ref=user_ref/> })
+        }
+        _ => None,
+    };
     view! {
         <header class="topbar">
             <input type="search" id="global-search" placeholder="Search the catalog…" on:keydown=search/>
+            {user}
             <button id="theme-toggle" title="Switch light/dark theme"
                 on:click=move |_| dark.set(theme::toggle())>
                 {move || if dark.get() { "☀ Light" } else { "☾ Dark" }}

@@ -40,7 +40,7 @@ mod layering {
         ("auth", &["support", "http"]),
         ("catalog", &["support", "http"]),
         ("techdocs", &["support", "http", "catalog"]),
-        ("scaffolder", &["support", "http", "catalog"]),
+        ("scaffolder", &["support", "http", "auth", "catalog"]),
         (
             "plugins",
             &["support", "http", "catalog", "techdocs", "scaffolder"],

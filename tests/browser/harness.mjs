@@ -56,9 +56,15 @@ export async function startServer({
   for (;;) {
     if (child.exitCode !== null) throw new Error(`greenroom exited early; see ${log}`);
     try {
-      if ((await fetch(`${baseUrl}/api/plugins`)).ok) break;
+      // Listening: answered (401 when sign-in is configured).
+      const status = (await fetch(`${baseUrl}/api/plugins`)).status;
+      if (status === 200 || status === 401) break;
     } catch { /* not listening yet */ }
-    if (Date.now() > deadline) throw new Error(`greenroom did not serve within ${START_DEADLINE_MS} ms; see ${log}`);
+    if (Date.now() > deadline) {
+      // A server left running would keep this test file from ever ending.
+      child.kill();
+      throw new Error(`greenroom did not serve within ${START_DEADLINE_MS} ms; see ${log}`);
+    }
     await new Promise((r) => setTimeout(r, 50));
   }
   return { baseUrl, dir, stop: () => child.kill() };

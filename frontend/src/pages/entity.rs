@@ -26,7 +26,11 @@ pub fn EntityPage() -> impl IntoView {
     let location = leptos_router::hooks::use_location();
     // The Docs tab holds the reader, whose pages are below `<entity>/docs/`.
     let active_tab = move || {
-        if location.pathname.get().starts_with(&format!("{}/docs/", base_path())) {
+        if location
+            .pathname
+            .get()
+            .starts_with(&format!("{}/docs/", base_path()))
+        {
             return DOCS.to_string();
         }
         params.read().get("tab").unwrap_or_else(|| OVERVIEW.into())

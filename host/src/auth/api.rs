@@ -5,11 +5,12 @@ use std::sync::Arc;
 
 use axum::extract::State;
 use axum::http::{HeaderMap, header};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::{Value, json};
 
-use super::{Auth, GUEST_REF, Identity};
+use super::{Auth, GUEST_REF, Identity, SESSION_COOKIE};
 use crate::http::ApiError;
 
 pub fn routes<S>() -> Router<S>
@@ -21,24 +22,40 @@ where
         .route("/.well-known/jwks.json", get(jwks))
         .route("/v1/userinfo", get(userinfo))
         .route("/guest/refresh", get(guest_refresh).post(guest_refresh))
-        .route("/guest/logout", post(|| async { Json(json!({})) }))
+        .route("/guest/logout", post(logout))
+        .route("/providers", get(providers))
+}
+
+/// Greenroom's: whether sign-in is on and with which providers, for the sign-in page.
+async fn providers(State(auth): State<Arc<Auth>>) -> Json<Value> {
+    let providers: Vec<&str> = auth.settings.guest.then_some("guest").into_iter().collect();
+    Json(json!({"enabled": auth.enabled(), "providers": providers}))
+}
+
+/// Ends the browser's session.
+async fn logout() -> impl IntoResponse {
+    (
+        [(
+            header::SET_COOKIE,
+            format!("{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0"),
+        )],
+        Json(json!({})),
+    )
 }
 
 async fn jwks(State(auth): State<Arc<Auth>>) -> Json<Value> {
     Json(auth.jwks())
 }
 
-/// `{claims: {sub, ent}}` of the user token sent as `Authorization: Bearer`.
+/// `{claims: {sub, ent}}` of the user token sent as `Authorization: Bearer` or the
+/// session cookie.
 async fn userinfo(
     State(auth): State<Arc<Auth>>,
     headers: HeaderMap,
 ) -> Result<Json<Value>, ApiError> {
-    let token = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
+    let token = super::presented_token(&headers)
         .ok_or_else(|| super::unauthenticated("a user token is needed"))?;
-    match auth.verify_user(token.trim())? {
+    match auth.verify_user(&token)? {
         Identity::User {
             user_ref,
             ownership_refs,
@@ -50,13 +67,16 @@ async fn userinfo(
 }
 
 /// The guest's session, as Backstage's guest provider answers `refresh`.
-async fn guest_refresh(State(auth): State<Arc<Auth>>) -> Result<Json<Value>, ApiError> {
+async fn guest_refresh(State(auth): State<Arc<Auth>>) -> Result<Response, ApiError> {
     if !auth.settings.guest {
         return Err(ApiError::not_found("the guest provider is not enabled"));
     }
     let ownership = vec![GUEST_REF.to_string()];
     let (token, expires) = auth.issue(GUEST_REF, &ownership)?;
-    Ok(Json(json!({
+    // The browser keeps the session as an HttpOnly cookie; scripts and CLIs use the token.
+    let cookie =
+        format!("{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={expires}");
+    let body = Json(json!({
         "profile": {},
         "providerInfo": {},
         "backstageIdentity": {
@@ -68,5 +88,6 @@ async fn guest_refresh(State(auth): State<Arc<Auth>>) -> Result<Json<Value>, Api
                 "ownershipEntityRefs": ownership,
             },
         },
-    })))
+    }));
+    Ok(([(header::SET_COOKIE, cookie)], body).into_response())
 }

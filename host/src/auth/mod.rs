@@ -24,6 +24,9 @@ const USER_TOKEN_TYPE: &str = "vnd.backstage.user";
 const AUDIENCE: &str = "backstage";
 /// Who the guest provider signs in.
 pub const GUEST_REF: &str = "user:development/guest";
+/// The browser's session: the user token in an HttpOnly, SameSite cookie, so page scripts
+/// never hold it and other sites' requests do not carry it.
+pub const SESSION_COOKIE: &str = "greenroom_session";
 
 /// A static token for scripts and CI.
 #[derive(Debug, Clone)]
@@ -174,6 +177,25 @@ impl Auth {
     }
 }
 
+/// The token a request presents: `Authorization: Bearer`, else the session cookie.
+pub fn presented_token(headers: &axum::http::HeaderMap) -> Option<String> {
+    let bearer = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(|t| t.trim().to_string());
+    bearer.or_else(|| {
+        headers
+            .get_all(header::COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(';'))
+            .filter_map(|pair| pair.trim().split_once('='))
+            .find(|(name, _)| *name == SESSION_COOKIE)
+            .map(|(_, value)| value.to_string())
+    })
+}
+
 /// Compares secrets in time that does not depend on where they differ.
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
@@ -190,15 +212,9 @@ pub async fn require_identity(
     if !auth.enabled() || !path.starts_with("/api/") || path.starts_with("/api/auth/") {
         return next.run(request).await;
     }
-    let bearer = request
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::trim);
-    let identity = match bearer {
+    let identity = match presented_token(request.headers()) {
         None => Err(unauthenticated("sign in first: this API needs an identity")),
-        Some(token) => auth.authenticate(token, &path),
+        Some(token) => auth.authenticate(&token, &path),
     };
     match identity {
         Ok(identity) => {

@@ -18,6 +18,7 @@ use serde_json::{Map, Value, json};
 
 use super::tasks::store::EventRow;
 use super::{GUEST, Scaffolder, ScaffolderError, TaskQuery};
+use crate::auth::Identity;
 use crate::http::{ApiError, JsonBody, blocking};
 
 /// How long `GET tasks/:id/events` waits for a new event before answering with none.
@@ -153,8 +154,15 @@ struct CreateBody {
 
 async fn create_task(
     State(scaffolder): State<Arc<Scaffolder>>,
+    identity: Option<axum::Extension<Identity>>,
     JsonBody(body): JsonBody<CreateBody>,
 ) -> Result<Response, Response> {
+    // The caller runs the task; without sign-in, Backstage's guest.
+    let user = match identity {
+        Some(axum::Extension(Identity::User { user_ref, .. })) => user_ref,
+        Some(axum::Extension(Identity::Service { subject })) => subject,
+        None => GUEST.to_string(),
+    };
     let id = off_thread(move || {
         let r = EntityRef::parse(&body.template_ref, Some("template"), "default")
             .map_err(|e| ScaffolderError::Input(format!("templateRef: {e}")))?;
@@ -167,7 +175,7 @@ async fn create_task(
         if !values.is_object() {
             return Err(ScaffolderError::Input("values must be an object".into()));
         }
-        scaffolder.create_task(&template, values, body.secrets.unwrap_or_default(), GUEST)
+        scaffolder.create_task(&template, values, body.secrets.unwrap_or_default(), &user)
     })
     .await?;
     Ok((StatusCode::CREATED, Json(json!({ "id": id }))).into_response())

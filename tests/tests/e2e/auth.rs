@@ -80,6 +80,31 @@ fn with_sign_in_configured_every_api_call_needs_an_identity() {
     assert_eq!(status, 200);
     assert_eq!(info["claims"]["sub"], "user:development/guest");
 
+    // Browsers hold the session as an HttpOnly, SameSite cookie; signing out clears it.
+    let (_, headers, _) = server.get_bytes("/api/auth/guest/refresh");
+    let cookie = &headers["set-cookie"];
+    assert!(
+        cookie.starts_with("greenroom_session=ey")
+            && cookie.contains("HttpOnly")
+            && cookie.contains("SameSite=Lax"),
+        "{cookie}"
+    );
+    let session = cookie.split(';').next().unwrap();
+    let (status, _) = server.raw("GET", "/api/catalog/entities", &[("cookie", session)], b"");
+    assert_eq!(status, 200);
+    let (status, info) = server.raw("GET", "/api/auth/v1/userinfo", &[("cookie", session)], b"");
+    assert_eq!(
+        (status, info["claims"]["sub"].as_str()),
+        (200, Some("user:development/guest"))
+    );
+    let (status, _) = server.raw(
+        "POST",
+        "/api/auth/guest/logout",
+        &[("content-type", "application/json")],
+        b"{}",
+    );
+    assert_eq!(status, 200);
+
     // Static tokens: their own plugins only.
     let (status, _) = with_token(
         &server,

@@ -8,17 +8,15 @@ use serde_json::Value;
 use super::{TemplateId, local_time, status_badge};
 use crate::api::{encode, get_json, text};
 
-/// Who the portal takes the user to be: it has no sign-in yet.
-const CURRENT_USER: &str = "user:default/guest";
-
 #[component]
 pub fn TaskListPage() -> impl IntoView {
+    let me = crate::session::current_user();
     let query = use_query_map();
     let all = Memo::new(move |_| query.read().get("view").as_deref() == Some("all"));
     let tasks = LocalResource::new(move || {
         let mut url = "/api/scaffolder/v2/tasks?order=desc:createdAt&limit=50".to_string();
         if !all.get() {
-            url.push_str(&format!("&createdBy={}", encode(CURRENT_USER)));
+            url.push_str(&format!("&createdBy={}", encode(&me)));
         }
         async move { get_json::<Value>(&url).await }
     });
