@@ -147,3 +147,88 @@ fn with_sign_in_configured_every_api_call_needs_an_identity() {
     }
     assert!(!server.log().contains("panicked"));
 }
+
+/// Every state-changing endpoint × (anonymous, a signed-in user, an API token): anonymous
+/// callers are always refused with 401; identified ones always get past sign-in (whatever
+/// the endpoint then says of the request itself, such as a 403 for a location outside the
+/// registration roots), never a 500.
+#[test]
+fn every_state_changing_endpoint_needs_an_identity() {
+    let tmp = tempfile::tempdir().unwrap();
+    let plugins = plugins_folder(tmp.path(), &[]);
+    let config = format!(
+        "{CONFIG}      - type: static\n        options: {{token: admin-token-67890, subject: admin-bot}}\n"
+    );
+    let server = start_with_config(tmp.path(), &[], &plugins, &config);
+    let user = server.get_ok("/api/auth/guest/refresh")["backstageIdentity"]["token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let json = "application/json";
+    let endpoints: &[(&str, &str, &str, &[u8])] = &[
+        ("POST", "/api/catalog/entities/by-query", json, b"{}"),
+        ("DELETE", "/api/catalog/entities/by-uid/nope", json, b""),
+        (
+            "POST",
+            "/api/catalog/entities/by-refs",
+            json,
+            br#"{"entityRefs": []}"#,
+        ),
+        ("POST", "/api/catalog/entity-facets", json, b"{}"),
+        (
+            "POST",
+            "/api/catalog/refresh",
+            json,
+            br#"{"entityRef": "component:default/x"}"#,
+        ),
+        ("POST", "/api/catalog/validate-entity", json, b"{}"),
+        (
+            "POST",
+            "/api/catalog/locations",
+            json,
+            br#"{"type": "file", "target": "/nonexistent/x.yaml"}"#,
+        ),
+        ("DELETE", "/api/catalog/locations/nope", json, b""),
+        ("POST", "/api/plugins", "application/wasm", b"not wasm"),
+        ("DELETE", "/api/plugins/nope", json, b""),
+        ("POST", "/api/plugins/nope/enable", json, b"{}"),
+        ("POST", "/api/plugins/nope/disable", json, b"{}"),
+        ("POST", "/api/plugins/nope/actions/x", json, b"{}"),
+        (
+            "POST",
+            "/api/scaffolder/v2/templates/default/template/nope/validate",
+            json,
+            b"{}",
+        ),
+        (
+            "POST",
+            "/api/scaffolder/v2/tasks",
+            json,
+            br#"{"templateRef": "template:default/nope"}"#,
+        ),
+        ("POST", "/api/scaffolder/v2/tasks/nope/cancel", json, b"{}"),
+        ("POST", "/api/scaffolder/v2/tasks/nope/retry", json, b"{}"),
+        ("POST", "/api/scaffolder/v2/dry-run", json, b"{}"),
+    ];
+    for &(method, path, content_type, body) in endpoints {
+        let (status, answer) = server.raw(method, path, &[("content-type", content_type)], body);
+        assert_eq!(status, 401, "anonymous {method} {path}: {answer}");
+        for (who, token) in [("user", user.as_str()), ("api token", "admin-token-67890")] {
+            let bearer = format!("Bearer {token}");
+            let (status, answer) = server.raw(
+                method,
+                path,
+                &[("content-type", content_type), ("authorization", &bearer)],
+                body,
+            );
+            let refused_by_sign_in = status == 401
+                || answer["error"]["message"]
+                    .as_str()
+                    .is_some_and(|m| m.contains("may not call"));
+            assert!(
+                !refused_by_sign_in && status < 500,
+                "{who} {method} {path}: {status} {answer}"
+            );
+        }
+    }
+}
