@@ -24,6 +24,29 @@ where
         .route("/guest/refresh", get(guest_refresh).post(guest_refresh))
         .route("/guest/logout", post(logout))
         .route("/providers", get(providers))
+        .route("/audit", get(audit))
+}
+
+/// The newest state-changing requests (`?limit=`, 100 by default, 1000 at most). Needs an
+/// identity when sign-in is configured (who may read it is the permissions' to say).
+async fn audit(
+    State(auth): State<Arc<Auth>>,
+    headers: HeaderMap,
+    axum::extract::RawQuery(query): axum::extract::RawQuery,
+) -> Result<Json<Value>, ApiError> {
+    if auth.enabled() {
+        let token = super::presented_token(&headers)
+            .ok_or_else(|| super::unauthenticated("sign in first: this API needs an identity"))?;
+        auth.authenticate(&token, "/api/auth/audit")?;
+    }
+    let limit = serde_urlencoded::from_str::<Vec<(String, String)>>(query.as_deref().unwrap_or(""))
+        .ok()
+        .and_then(|q| q.into_iter().find(|(k, _)| k == "limit"))
+        .and_then(|(_, v)| v.parse::<u32>().ok())
+        .unwrap_or(100)
+        .min(1000);
+    let entries = crate::http::blocking(move || Ok(auth.audit.recent(limit)?)).await?;
+    Ok(Json(json!({ "items": entries })))
 }
 
 /// Greenroom's: whether sign-in is on and with which providers, for the sign-in page.

@@ -5,6 +5,7 @@
 //! configured, every API route outside `/api/auth` needs an identity ([`require_identity`]).
 
 pub mod api;
+mod audit;
 mod keys;
 
 use std::sync::Arc;
@@ -76,6 +77,7 @@ struct Claims {
 pub struct Auth {
     settings: AuthSettings,
     keys: keys::Keys,
+    audit: audit::Audit,
 }
 
 /// A refused identity: every reason is a 401 with Backstage's `AuthenticationError`.
@@ -86,7 +88,12 @@ fn unauthenticated(message: impl Into<String>) -> ApiError {
 impl Auth {
     pub fn open(data_dir: &std::path::Path, settings: AuthSettings) -> anyhow::Result<Arc<Self>> {
         let keys = keys::Keys::load(&data_dir.join("auth"), TOKEN_LIFETIME_SECS)?;
-        Ok(Arc::new(Self { settings, keys }))
+        let audit = audit::Audit::open(data_dir)?;
+        Ok(Arc::new(Self {
+            settings,
+            keys,
+            audit,
+        }))
     }
 
     pub fn enabled(&self) -> bool {
@@ -201,31 +208,62 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-/// With sign-in configured, an API request outside `/api/auth` needs a valid identity,
-/// which handlers then find in the request's extensions.
+impl Identity {
+    /// Who, as the audit log names them.
+    fn name(&self) -> String {
+        match self {
+            Identity::User { user_ref, .. } => user_ref.clone(),
+            Identity::Service { subject } => format!("token:{subject}"),
+        }
+    }
+}
+
+/// The layer over every API route. With sign-in configured, a request outside `/api/auth`
+/// needs a valid identity, which handlers then find in the request's extensions. Every
+/// state-changing request, refused or not, goes into the audit log.
 pub async fn require_identity(
     State(auth): State<Arc<Auth>>,
     mut request: Request,
     next: Next,
 ) -> Response {
     let path = request.uri().path().to_string();
-    if !auth.enabled() || !path.starts_with("/api/") || path.starts_with("/api/auth/") {
-        return next.run(request).await;
-    }
+    let method = request.method().clone();
+    let changes_state = !matches!(
+        method,
+        axum::http::Method::GET | axum::http::Method::HEAD | axum::http::Method::OPTIONS
+    );
+    let gated = auth.enabled() && path.starts_with("/api/") && !path.starts_with("/api/auth/");
     let identity = match presented_token(request.headers()) {
-        None => Err(unauthenticated("sign in first: this API needs an identity")),
-        Some(token) => auth.authenticate(&token, &path),
+        Some(token) if gated => auth.authenticate(&token, &path).map(Some),
+        None if gated => Err(unauthenticated("sign in first: this API needs an identity")),
+        _ => Ok(None),
     };
-    match identity {
+    let who = match &identity {
+        Ok(Some(identity)) => identity.name(),
+        Ok(None) => "anonymous".to_string(),
+        Err(_) => "unauthenticated".to_string(),
+    };
+    let response = match identity {
         Ok(identity) => {
-            request.extensions_mut().insert(identity);
+            if let Some(identity) = identity {
+                request.extensions_mut().insert(identity);
+            }
             next.run(request).await
         }
         Err(error) => {
             tracing::info!(path, "refused: {}", error.message);
             error.into_response()
         }
+    };
+    if changes_state && path.starts_with("/api/") {
+        auth.audit.record(audit::Entry {
+            who,
+            method: method.to_string(),
+            path,
+            status: response.status().as_u16(),
+        });
     }
+    response
 }
 
 #[cfg(test)]

@@ -231,4 +231,46 @@ fn every_state_changing_endpoint_needs_an_identity() {
             );
         }
     }
+    // Each of those requests is in the audit log: who, what, and the status it got.
+    let (status, _) = server.raw("GET", "/api/auth/audit", &[], b"");
+    assert_eq!(status, 401, "the audit log needs an identity too");
+    let entries = greenroom_e2e::eventually(
+        "the audit log to hold every request",
+        std::time::Duration::from_secs(10),
+        || {
+            let (_, log) = with_token(
+                &server,
+                "GET",
+                "/api/auth/audit?limit=1000",
+                "admin-token-67890",
+                b"",
+            );
+            let items = log["items"].as_array().cloned().unwrap_or_default();
+            (items.len() >= endpoints.len() * 3).then_some(items)
+        },
+    );
+    let has = |who: &str, method: &str, path: &str, status: Option<u64>| {
+        entries.iter().any(|e| {
+            e["who"] == who
+                && e["method"] == method
+                && e["path"] == path
+                && status.is_none_or(|s| e["status"] == s)
+        })
+    };
+    assert!(
+        has("unauthenticated", "DELETE", "/api/plugins/nope", Some(401)),
+        "{entries:#?}"
+    );
+    assert!(has(
+        "user:development/guest",
+        "POST",
+        "/api/scaffolder/v2/tasks",
+        Some(404)
+    ));
+    assert!(has(
+        "token:admin-bot",
+        "POST",
+        "/api/catalog/locations",
+        None
+    ));
 }
