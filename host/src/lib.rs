@@ -37,8 +37,8 @@ mod layering {
     const ALLOWED: &[(&str, &[&str])] = &[
         ("support", &[]),
         ("http", &[]),
-        ("auth", &["support", "http"]),
         ("catalog", &["support", "http"]),
+        ("auth", &["support", "http", "catalog"]),
         ("techdocs", &["support", "http", "catalog"]),
         ("scaffolder", &["support", "http", "auth", "catalog"]),
         (

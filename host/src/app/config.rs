@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use serde::Deserialize;
 
-use crate::auth::{AuthSettings, StaticToken};
+use crate::auth::{AuthSettings, ProxySettings, Resolver, StaticToken};
 use crate::catalog::{self, CatalogSettings, OrphanStrategy};
 use crate::plugins::{OperatorGrant, PluginSettings};
 use crate::scaffolder::ScaffolderSettings;
@@ -90,6 +90,32 @@ struct AuthSection {
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 struct ProvidersSection {
     guest: Option<serde_yaml::Value>,
+    proxy: Option<ProxySection>,
+}
+
+/// `auth.providers.proxy`: identity from a reverse proxy's headers (oauth2-proxy and kin).
+#[derive(Deserialize, Debug)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct ProxySection {
+    /// Addresses of the proxies whose headers are believed.
+    trusted_peers: Vec<std::net::IpAddr>,
+    user_header: Option<String>,
+    email_header: Option<String>,
+    sign_in: SignInSection,
+}
+
+#[derive(Deserialize, Debug)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct SignInSection {
+    resolvers: Vec<ResolverEntry>,
+    #[serde(default)]
+    dangerously_allow_sign_in_without_user_in_catalog: bool,
+}
+
+#[derive(Deserialize, Debug)]
+#[serde(deny_unknown_fields)]
+struct ResolverEntry {
+    resolver: String,
 }
 
 /// `backend.auth.externalAccess`: Backstage's static tokens for scripts and CI.
@@ -321,8 +347,40 @@ fn auth_settings(auth: AuthSection, backend: BackendSection) -> anyhow::Result<A
                 .collect(),
         });
     }
+    let proxy = match auth.providers.proxy {
+        None => None,
+        Some(proxy) => {
+            let at = "config auth.providers.proxy";
+            let [entry] = proxy.sign_in.resolvers.as_slice() else {
+                anyhow::bail!("{at}.signIn.resolvers: give exactly one resolver");
+            };
+            let resolver = Resolver::parse(&entry.resolver).ok_or_else(|| {
+                anyhow::anyhow!(
+                    "{at}.signIn.resolvers[0].resolver: '{}' is not one of usernameMatchingUserEntityName, emailLocalPartMatchingUserEntityName",
+                    entry.resolver
+                )
+            })?;
+            if proxy.trusted_peers.is_empty() {
+                anyhow::bail!("{at}.trustedPeers: name the proxies whose headers are believed");
+            }
+            Some(ProxySettings {
+                trusted_peers: proxy.trusted_peers,
+                user_header: proxy
+                    .user_header
+                    .unwrap_or_else(|| "x-forwarded-user".into()),
+                email_header: proxy
+                    .email_header
+                    .unwrap_or_else(|| "x-forwarded-email".into()),
+                resolver,
+                allow_without_catalog_user: proxy
+                    .sign_in
+                    .dangerously_allow_sign_in_without_user_in_catalog,
+            })
+        }
+    };
     Ok(AuthSettings {
         guest: auth.providers.guest.is_some(),
+        proxy,
         static_tokens,
     })
 }

@@ -79,7 +79,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         Scaffolder::open(&config.data_dir, catalog.clone(), config.scaffolder.clone())?;
     scaffolder.set_external_actions(Arc::new(PluginActions(plugins.clone())));
     scaffolder.start()?;
-    let auth = Auth::open(&config.data_dir, config.auth.clone())?;
+    let auth = Auth::open(&config.data_dir, config.auth.clone(), catalog.clone())?;
     docs.watch()?;
     let app = router::router(
         AppState {
@@ -97,9 +97,13 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot listen on {}", config.listen))?;
     tracing::info!("listening on http://{}", listener.local_addr()?);
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
+    // Peers' addresses reach the handlers: the proxy provider trusts only configured peers.
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await?;
     Ok(())
 }
 

@@ -22,6 +22,8 @@ where
         .route("/.well-known/jwks.json", get(jwks))
         .route("/v1/userinfo", get(userinfo))
         .route("/guest/refresh", get(guest_refresh).post(guest_refresh))
+        .route("/proxy/refresh", get(proxy_refresh).post(proxy_refresh))
+        .route("/proxy/logout", post(logout))
         .route("/guest/logout", post(logout))
         .route("/providers", get(providers))
         .route("/audit", get(audit))
@@ -51,7 +53,13 @@ async fn audit(
 
 /// Greenroom's: whether sign-in is on and with which providers, for the sign-in page.
 async fn providers(State(auth): State<Arc<Auth>>) -> Json<Value> {
-    let providers: Vec<&str> = auth.settings.guest.then_some("guest").into_iter().collect();
+    let providers: Vec<&str> = [
+        auth.settings.guest.then_some("guest"),
+        auth.settings.proxy.is_some().then_some("proxy"),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
     Json(json!({"enabled": auth.enabled(), "providers": providers}))
 }
 
@@ -94,9 +102,39 @@ async fn guest_refresh(State(auth): State<Arc<Auth>>) -> Result<Response, ApiErr
     if !auth.settings.guest {
         return Err(ApiError::not_found("the guest provider is not enabled"));
     }
-    let ownership = vec![GUEST_REF.to_string()];
-    let (token, expires) = auth.issue(GUEST_REF, &ownership)?;
-    // The browser keeps the session as an HttpOnly cookie; scripts and CLIs use the token.
+    session(&auth, GUEST_REF, &[GUEST_REF.to_string()])
+}
+
+/// The session of the user a trusted proxy signed in.
+async fn proxy_refresh(
+    State(auth): State<Arc<Auth>>,
+    request: axum::extract::Request,
+) -> Result<Response, ApiError> {
+    if auth.settings.proxy.is_none() {
+        return Err(ApiError::not_found("the proxy provider is not enabled"));
+    }
+    let peer = request
+        .extensions()
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|info| info.0.ip());
+    let headers = request.headers().clone();
+    let who = auth.clone();
+    let identity = crate::http::blocking(move || who.proxied(&headers, peer))
+        .await?
+        .ok_or_else(|| super::unauthenticated("the proxy did not say who is signed in"))?;
+    match identity {
+        Identity::User {
+            user_ref,
+            ownership_refs,
+        } => session(&auth, &user_ref, &ownership_refs),
+        Identity::Service { .. } => Err(super::unauthenticated("a user is needed")),
+    }
+}
+
+/// A signed-in session as Backstage's providers answer `refresh`; the browser keeps it as
+/// an HttpOnly cookie, scripts and CLIs use the token.
+fn session(auth: &Auth, user_ref: &str, ownership: &[String]) -> Result<Response, ApiError> {
+    let (token, expires) = auth.issue(user_ref, ownership)?;
     let cookie =
         format!("{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={expires}");
     let body = Json(json!({
@@ -107,7 +145,7 @@ async fn guest_refresh(State(auth): State<Arc<Auth>>) -> Result<Response, ApiErr
             "expiresInSeconds": expires,
             "identity": {
                 "type": "user",
-                "userEntityRef": GUEST_REF,
+                "userEntityRef": user_ref,
                 "ownershipEntityRefs": ownership,
             },
         },

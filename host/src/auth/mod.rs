@@ -7,6 +7,7 @@
 pub mod api;
 mod audit;
 mod keys;
+mod proxy;
 
 use std::sync::Arc;
 
@@ -38,17 +39,21 @@ pub struct StaticToken {
     pub plugins: Vec<String>,
 }
 
+pub use proxy::{ProxySettings, Resolver};
+
 #[derive(Debug, Clone, Default)]
 pub struct AuthSettings {
     /// The `guest` provider (development: anyone may sign in as the guest user).
     pub guest: bool,
+    /// The `proxy` provider: identity from a trusted reverse proxy's headers.
+    pub proxy: Option<ProxySettings>,
     pub static_tokens: Vec<StaticToken>,
 }
 
 impl AuthSettings {
     /// Whether sign-in is configured, which closes the API to anonymous callers.
     pub fn enabled(&self) -> bool {
-        self.guest || !self.static_tokens.is_empty()
+        self.guest || self.proxy.is_some() || !self.static_tokens.is_empty()
     }
 }
 
@@ -78,6 +83,8 @@ pub struct Auth {
     settings: AuthSettings,
     keys: keys::Keys,
     audit: audit::Audit,
+    /// Where users and their groups are looked up.
+    catalog: Arc<crate::catalog::Catalog>,
 }
 
 /// A refused identity: every reason is a 401 with Backstage's `AuthenticationError`.
@@ -86,13 +93,18 @@ fn unauthenticated(message: impl Into<String>) -> ApiError {
 }
 
 impl Auth {
-    pub fn open(data_dir: &std::path::Path, settings: AuthSettings) -> anyhow::Result<Arc<Self>> {
+    pub fn open(
+        data_dir: &std::path::Path,
+        settings: AuthSettings,
+        catalog: Arc<crate::catalog::Catalog>,
+    ) -> anyhow::Result<Arc<Self>> {
         let keys = keys::Keys::load(&data_dir.join("auth"), TOKEN_LIFETIME_SECS)?;
         let audit = audit::Audit::open(data_dir)?;
         Ok(Arc::new(Self {
             settings,
             keys,
             audit,
+            catalog,
         }))
     }
 
@@ -179,6 +191,18 @@ impl Auth {
         self.verify_user(token)
     }
 
+    /// The identity a trusted proxy vouches for in `headers`, when the proxy provider is on.
+    pub fn proxied(
+        &self,
+        headers: &axum::http::HeaderMap,
+        peer: Option<std::net::IpAddr>,
+    ) -> Result<Option<Identity>, ApiError> {
+        match &self.settings.proxy {
+            Some(proxy) => proxy.identity(headers, peer, &self.catalog),
+            None => Ok(None),
+        }
+    }
+
     pub fn jwks(&self) -> serde_json::Value {
         self.keys.jwks()
     }
@@ -233,9 +257,21 @@ pub async fn require_identity(
         axum::http::Method::GET | axum::http::Method::HEAD | axum::http::Method::OPTIONS
     );
     let gated = auth.enabled() && path.starts_with("/api/") && !path.starts_with("/api/auth/");
+    let peer = request
+        .extensions()
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|info| info.0.ip());
     let identity = match presented_token(request.headers()) {
         Some(token) if gated => auth.authenticate(&token, &path).map(Some),
-        None if gated => Err(unauthenticated("sign in first: this API needs an identity")),
+        None if gated => {
+            // The proxy's user is looked up in the catalog: SQLite, off the async workers.
+            let (who, headers) = (auth.clone(), request.headers().clone());
+            match crate::http::blocking(move || who.proxied(&headers, peer)).await {
+                Ok(Some(identity)) => Ok(Some(identity)),
+                Ok(None) => Err(unauthenticated("sign in first: this API needs an identity")),
+                Err(error) => Err(error),
+            }
+        }
         _ => Ok(None),
     };
     let who = match &identity {
@@ -271,17 +307,29 @@ mod tests {
     use super::*;
     use base64::Engine;
 
+    fn catalog(dir: &std::path::Path) -> Arc<crate::catalog::Catalog> {
+        let settings = crate::catalog::CatalogSettings {
+            locations: Vec::new(),
+            file_name: "catalog-info.yaml".into(),
+            orphan_strategy: crate::catalog::OrphanStrategy::Delete,
+            registration_roots: Vec::new(),
+            read_limit: crate::catalog::DEFAULT_READ_LIMIT,
+        };
+        Arc::new(crate::catalog::Catalog::open(dir, settings).unwrap())
+    }
+
     fn auth() -> (tempfile::TempDir, Arc<Auth>) {
         let dir = tempfile::tempdir().unwrap();
         let settings = AuthSettings {
             guest: true,
+            proxy: None,
             static_tokens: vec![StaticToken {
                 token: "ci-secret".into(),
                 subject: "ci".into(),
                 plugins: vec!["catalog".into()],
             }],
         };
-        let auth = Auth::open(dir.path(), settings).unwrap();
+        let auth = Auth::open(dir.path(), settings, catalog(dir.path())).unwrap();
         (dir, auth)
     }
 
@@ -324,10 +372,14 @@ mod tests {
         }
         // Another server's key (same format, unknown kid) is refused.
         let elsewhere = tempfile::tempdir().unwrap();
-        let (foreign, _) = Auth::open(elsewhere.path(), AuthSettings::default())
-            .unwrap()
-            .issue("user:default/ada", &[])
-            .unwrap();
+        let (foreign, _) = Auth::open(
+            elsewhere.path(),
+            AuthSettings::default(),
+            catalog(elsewhere.path()),
+        )
+        .unwrap()
+        .issue("user:default/ada", &[])
+        .unwrap();
         assert!(
             auth.verify_user(&foreign)
                 .unwrap_err()
@@ -335,7 +387,7 @@ mod tests {
                 .contains("unknown key")
         );
         // Keys survive a restart, so tokens do.
-        let again = Auth::open(dir.path(), AuthSettings::default()).unwrap();
+        let again = Auth::open(dir.path(), AuthSettings::default(), catalog(dir.path())).unwrap();
         assert!(again.verify_user(&token).is_ok());
         assert_eq!(
             again.jwks()["keys"][0]["kid"],

@@ -274,3 +274,66 @@ fn every_state_changing_endpoint_needs_an_identity() {
         None
     ));
 }
+
+/// The proxy provider: a trusted proxy's header names the user, resolved to a catalog User
+/// whose groups (through their parents) are its ownership refs; the same header from an
+/// untrusted peer, or naming nobody in the catalog, gets no identity.
+#[test]
+fn a_trusted_proxy_signs_in_catalog_users() {
+    let proxy = |peer: &str| {
+        format!(
+            "auth:\n  providers:\n    proxy:\n      trustedPeers: [{peer}]\n      signIn:\n        resolvers: [{{resolver: usernameMatchingUserEntityName}}]\n"
+        )
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let plugins = plugins_folder(tmp.path(), &[]);
+    let server = start_with_config(tmp.path(), &[], &plugins, &proxy("127.0.0.1"));
+    let as_ada = [("x-forwarded-user", "ada")];
+    let (status, _) = server.raw("GET", "/api/catalog/entities", &as_ada, b"");
+    assert_eq!(status, 200);
+    let (status, session) = server.raw("GET", "/api/auth/proxy/refresh", &as_ada, b"");
+    assert_eq!(status, 200, "{session}");
+    let identity = &session["backstageIdentity"]["identity"];
+    assert_eq!(identity["userEntityRef"], "user:default/ada");
+    let mut owned: Vec<&str> = identity["ownershipEntityRefs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r.as_str().unwrap())
+        .collect();
+    owned.sort();
+    assert_eq!(
+        owned,
+        [
+            "group:default/engineering",
+            "group:default/payments",
+            "user:default/ada"
+        ]
+    );
+    let (status, body) = server.raw(
+        "GET",
+        "/api/catalog/entities",
+        &[("x-forwarded-user", "nobody")],
+        b"",
+    );
+    assert_eq!(status, 401);
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("no catalog User named user:default/nobody"),
+        "{body}"
+    );
+    let (status, _) = server.raw("GET", "/api/catalog/entities", &[], b"");
+    assert_eq!(status, 401);
+    drop(server);
+
+    // The same header from a peer the config does not trust is nobody's word.
+    let elsewhere = tempfile::tempdir().unwrap();
+    let plugins = plugins_folder(elsewhere.path(), &[]);
+    let server = start_with_config(elsewhere.path(), &[], &plugins, &proxy("10.9.8.7"));
+    let (status, _) = server.raw("GET", "/api/catalog/entities", &as_ada, b"");
+    assert_eq!(status, 401);
+    let (status, _) = server.raw("GET", "/api/auth/proxy/refresh", &as_ada, b"");
+    assert_eq!(status, 401);
+}
