@@ -14,8 +14,8 @@
 //! - [`app`] — the composition root: config, start-up order, state, router.
 //! - [`cli`] — the one-shot commands.
 //!
-//! Dependencies point one way: `support`, `http` <- `catalog` <- `techdocs`, `scaffolder`
-//! <- `plugins` <- `app`, `cli`.
+//! Dependencies point one way: `support`, `http` <- `catalog` <- `auth`, `techdocs`,
+//! `scaffolder` <- `plugins` <- `app`, `cli` (`scaffolder` uses `auth`).
 
 pub mod app;
 pub mod auth;
