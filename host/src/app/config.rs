@@ -356,7 +356,7 @@ fn auth_settings(auth: AuthSection, backend: BackendSection) -> anyhow::Result<A
             };
             let resolver = Resolver::parse(&entry.resolver).ok_or_else(|| {
                 anyhow::anyhow!(
-                    "{at}.signIn.resolvers[0].resolver: '{}' is not one of usernameMatchingUserEntityName, emailLocalPartMatchingUserEntityName",
+                    "{at}.signIn.resolvers[0].resolver: '{}' is not one of usernameMatchingUserEntityName, emailLocalPartMatchingUserEntityName, emailMatchingUserEntityProfileEmail",
                     entry.resolver
                 )
             })?;

@@ -18,6 +18,7 @@ use crate::http::ApiError;
 pub enum Resolver {
     UsernameMatchingUserEntityName,
     EmailLocalPartMatchingUserEntityName,
+    EmailMatchingUserEntityProfileEmail,
 }
 
 impl Resolver {
@@ -26,6 +27,9 @@ impl Resolver {
             "usernameMatchingUserEntityName" => Some(Self::UsernameMatchingUserEntityName),
             "emailLocalPartMatchingUserEntityName" => {
                 Some(Self::EmailLocalPartMatchingUserEntityName)
+            }
+            "emailMatchingUserEntityProfileEmail" => {
+                Some(Self::EmailMatchingUserEntityProfileEmail)
             }
             _ => None,
         }
@@ -61,37 +65,81 @@ impl ProxySettings {
                 .map(str::trim)
                 .filter(|v| !v.is_empty())
         };
-        let name = match self.resolver {
-            Resolver::UsernameMatchingUserEntityName => header(&self.user_header),
-            Resolver::EmailLocalPartMatchingUserEntityName => {
-                header(&self.email_header).and_then(|email| email.split('@').next())
+        let no_user = |what: String| {
+            ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "AuthenticationError",
+                format!("Failed to sign-in, unable to resolve user identity: {what}"),
+            )
+        };
+        let (user, entity) = match self.resolver {
+            Resolver::EmailMatchingUserEntityProfileEmail => {
+                let Some(email) = header(&self.email_header) else {
+                    return Ok(None);
+                };
+                match user_with_email(catalog, email)? {
+                    Some(entity) => (EntityRef::of(&entity), Some(entity)),
+                    None => (by_name(email.split('@').next().unwrap_or_default())?, None),
+                }
+            }
+            resolver => {
+                let name = if resolver == Resolver::UsernameMatchingUserEntityName {
+                    header(&self.user_header)
+                } else {
+                    header(&self.email_header).and_then(|email| email.split('@').next())
+                };
+                let Some(name) = name else {
+                    return Ok(None);
+                };
+                let user = by_name(name)?;
+                let entity = catalog.get(&user).map_err(ApiError::from)?;
+                (user, entity)
             }
         };
-        let Some(name) = name else {
-            return Ok(None);
-        };
-        let user = EntityRef::parse(name, Some("user"), "default")
-            .ok()
-            .filter(|r| r.kind == "user" && !r.name.contains(['/', ':']))
-            .ok_or_else(|| unauthenticated(format!("'{name}' is not a user name")))?;
-        let entity = catalog.get(&user).map_err(ApiError::from)?;
         let ownership_refs = match entity {
             Some(entity) => ownership(catalog, &entity),
             None if self.allow_without_catalog_user => vec![user.to_string()],
-            None => {
-                return Err(ApiError::new(
-                    StatusCode::UNAUTHORIZED,
-                    "AuthenticationError",
-                    format!(
-                        "Failed to sign-in, unable to resolve user identity: no catalog User named {user}"
-                    ),
-                ));
-            }
+            None => return Err(no_user(format!("no catalog User named {user}"))),
         };
         Ok(Some(Identity::User {
             user_ref: user.to_string(),
             ownership_refs,
         }))
+    }
+}
+
+/// `user:default/<name>` for a name a header gave.
+fn by_name(name: &str) -> Result<EntityRef, ApiError> {
+    EntityRef::parse(name, Some("user"), "default")
+        .ok()
+        .filter(|r| r.kind == "user" && !name.contains(['/', ':']))
+        .ok_or_else(|| unauthenticated(format!("'{name}' is not a user name")))
+}
+
+/// The one catalog User whose `spec.profile.email` is `email`.
+fn user_with_email(catalog: &Catalog, email: &str) -> Result<Option<serde_json::Value>, ApiError> {
+    // The filter syntax separates with `,` and `=`: such an address cannot be asked for.
+    if email.contains([',', '=']) {
+        return Err(unauthenticated(format!(
+            "'{email}' is not an email address"
+        )));
+    }
+    let predicate = crate::catalog::Predicate::from_filter_params(&[format!(
+        "kind=user,spec.profile.email={email}"
+    )])
+    .map_err(ApiError::input)?;
+    let query = crate::catalog::Cursor::first(crate::catalog::EntityQuery {
+        predicate,
+        order: Vec::new(),
+        full_text: None,
+    });
+    let page = catalog.query(&query, 2, 0).map_err(ApiError::from)?;
+    match page.items.as_slice() {
+        [] => Ok(None),
+        [one] => Ok(Some(one.to_value().map_err(ApiError::from)?)),
+        _ => Err(unauthenticated(format!(
+            "Failed to sign-in, several catalog Users have the email {email}"
+        ))),
     }
 }
 

@@ -337,3 +337,42 @@ fn a_trusted_proxy_signs_in_catalog_users() {
     let (status, _) = server.raw("GET", "/api/auth/proxy/refresh", &as_ada, b"");
     assert_eq!(status, 401);
 }
+
+/// `emailMatchingUserEntityProfileEmail`: the proxy's email header finds the User whose
+/// profile has it.
+#[test]
+fn a_proxy_email_resolves_to_the_user_with_that_profile_email() {
+    let tmp = tempfile::tempdir().unwrap();
+    let people = tmp.path().join("people/catalog-info.yaml");
+    std::fs::create_dir_all(people.parent().unwrap()).unwrap();
+    std::fs::write(
+        &people,
+        "apiVersion: backstage.io/v1alpha1\nkind: User\nmetadata:\n  name: grace-h\nspec:\n  profile:\n    email: grace@example.com\n  memberOf: [engineering]\n",
+    )
+    .unwrap();
+    let plugins = plugins_folder(tmp.path(), &[]);
+    let config = "auth:\n  providers:\n    proxy:\n      trustedPeers: [127.0.0.1]\n      signIn:\n        resolvers: [{resolver: emailMatchingUserEntityProfileEmail}]\n";
+    let server = start_with_config(tmp.path(), &[people], &plugins, config);
+    let (status, session) = server.raw(
+        "GET",
+        "/api/auth/proxy/refresh",
+        &[("x-forwarded-email", "grace@example.com")],
+        b"",
+    );
+    assert_eq!(status, 200, "{session}");
+    assert_eq!(
+        session["backstageIdentity"]["identity"]["userEntityRef"],
+        "user:default/grace-h"
+    );
+    assert_eq!(
+        session["backstageIdentity"]["identity"]["ownershipEntityRefs"],
+        json!(["user:default/grace-h", "group:default/engineering"])
+    );
+    let (status, body) = server.raw(
+        "GET",
+        "/api/auth/proxy/refresh",
+        &[("x-forwarded-email", "nobody@example.com")],
+        b"",
+    );
+    assert_eq!(status, 401, "{body}");
+}
