@@ -46,3 +46,33 @@ test("the guest signs in, browses with a cookie session, sees the profile and si
     server.stop();
   }
 });
+
+test("behind a trusted proxy a catalog user signs in and filters the catalog to what they own", async () => {
+  const config = join(mkdtempSync(join(tmpdir(), "greenroom-auth-")), "greenroom.yaml");
+  writeFileSync(
+    config,
+    "auth:\n  providers:\n    proxy:\n      trustedPeers: [127.0.0.1]\n      signIn:\n        resolvers: [{resolver: usernameMatchingUserEntityName}]\n",
+  );
+  const server = await startServer({ args: ["--config", config] });
+  // The proxy's header, as oauth2-proxy would add it to every request.
+  const context = await browser.newContext({ extraHTTPHeaders: { "x-forwarded-user": "ada" } });
+  try {
+    const page = await context.newPage();
+    await page.goto(`${server.baseUrl}/catalog`);
+    await page.locator("#sign-in-proxy").click();
+    await page.locator("#user-ref").getByText("user:default/ada").waitFor();
+    const table = page.locator("#catalog-table");
+    await table.getByRole("link", { name: "ledger" }).waitFor();
+    await page.locator("#owned-filter").check();
+    await page.waitForURL(/owned=me/);
+    // ada owns through her group payments: checkout and web, not finance's ledger.
+    await table.getByRole("link", { name: "checkout" }).waitFor();
+    await table.getByRole("link", { name: "ledger" }).waitFor({ state: "detached" });
+    await page.locator("#total").getByText("2 entities").waitFor();
+    await page.locator("#user-ref").click();
+    await page.locator("#profile-ownership").getByText("group:default/engineering").waitFor();
+  } finally {
+    await context.close();
+    server.stop();
+  }
+});

@@ -60,6 +60,8 @@ fn columns(kind: &str) -> &'static [Column] {
 struct View {
     kind: String,
     filters: Vec<(&'static str, String)>,
+    /// "Owned by me": only what the signed-in user's ownership refs own.
+    mine: bool,
     text: String,
     sort: String,
     descending: bool,
@@ -79,6 +81,7 @@ impl View {
                         .map(|v| (*param, v))
                 })
                 .collect(),
+            mine: query.get("owned").as_deref() == Some("me"),
             text: query.get("q").unwrap_or_default(),
             sort: query.get("sort").unwrap_or_else(|| "metadata.name".into()),
             descending: query.get("dir").as_deref() == Some("desc"),
@@ -89,6 +92,9 @@ impl View {
     fn url(&self) -> String {
         let mut params = vec![("kind", self.kind.clone())];
         params.extend(self.filters.iter().cloned());
+        if self.mine {
+            params.push(("owned", "me".into()));
+        }
         if !self.text.is_empty() {
             params.push(("q", self.text.clone()));
         }
@@ -108,17 +114,30 @@ impl View {
         format!("/catalog?{}", query.join("&"))
     }
 
-    /// `kind=...,spec.type=...`: one filter, its conditions ANDed.
-    fn filter(&self) -> String {
+    /// `filter=kind=...,spec.type=...`: one filter, its conditions ANDed; owned by me, one
+    /// per ownership ref (filters are ORed).
+    fn filter_params(&self, owners: &[String]) -> String {
         let mut conditions = vec![format!("kind={}", self.kind)];
         for (param, value) in &self.filters {
             let field = FILTERS.iter().find(|(p, _, _)| p == param).map(|f| f.2);
             conditions.push(format!("{}={value}", field.unwrap_or(param)));
         }
-        conditions.join(",")
+        let base = conditions.join(",");
+        let filters: Vec<String> = if self.mine && !owners.is_empty() {
+            owners
+                .iter()
+                .map(|owner| format!("{base},relations.ownedBy={owner}"))
+                .collect()
+        } else {
+            vec![base]
+        };
+        filters
+            .iter()
+            .map(|f| format!("&filter={}", encode(f)))
+            .collect()
     }
 
-    fn page_url(&self) -> String {
+    fn page_url(&self, owners: &[String]) -> String {
         if let Some(cursor) = &self.cursor {
             // A cursor carries the query it pages through.
             return format!(
@@ -127,8 +146,8 @@ impl View {
             );
         }
         let mut url = format!(
-            "/api/catalog/entities/by-query?limit={PAGE_SIZE}&filter={}",
-            encode(&self.filter())
+            "/api/catalog/entities/by-query?limit={PAGE_SIZE}{}",
+            self.filter_params(owners)
         );
         // Name ascending is the catalog's own order (by ref: namespace, then name), which
         // needs no sorting on the server.
@@ -161,6 +180,7 @@ impl View {
         let mut next = View::from_query(&ParamsMap::new());
         next.kind = kind;
         next.text = self.text.clone();
+        next.mine = self.mine;
         next
     }
 
@@ -184,8 +204,14 @@ pub fn ApisPage() -> impl IntoView {
 pub fn CatalogPage() -> impl IntoView {
     let query = use_query_map();
     let view_state = Memo::new(move |_| View::from_query(&query.read()));
+    // Who "me" is, when someone is signed in.
+    let owners = match use_context::<crate::session::Session>() {
+        Some(crate::session::Session::SignedIn { ownership_refs, .. }) => Some(ownership_refs),
+        _ => None,
+    };
+    let page_owners = owners.clone().unwrap_or_default();
     let page = LocalResource::new(move || {
-        let url = view_state.get().page_url();
+        let url = view_state.get().page_url(&page_owners);
         async move { get_json::<Value>(&url).await }
     });
     let facets = LocalResource::new(move || {
@@ -206,6 +232,13 @@ pub fn CatalogPage() -> impl IntoView {
                         {KINDS.iter().map(|k| view! { <option value=*k>{*k}</option> }).collect_view()}
                     </select>
                 </label>
+                {owners.is_some().then(|| view! {
+                    <label class="checkbox">
+                        <input type="checkbox" id="owned-filter" prop:checked=move || current().mine
+                            on:change=move |ev| { let mine = event_target_checked(&ev); go.run(current().with(|v| v.mine = mine)) }/>
+                        " Owned by me"
+                    </label>
+                })}
                 <label>"Search"
                     <input type="search" id="text-filter" placeholder="Name, title or description" prop:value=move || current().text
                         on:change=move |ev| { let text = event_target_value(&ev); go.run(current().with(|v| v.text = text)) }/>
