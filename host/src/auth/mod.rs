@@ -243,7 +243,7 @@ impl Identity {
 }
 
 /// The layer over every API route. With sign-in configured, a request outside `/api/auth`
-/// needs a valid identity, which handlers then find in the request's extensions. Every
+/// (and to the audit log) needs a valid identity, which handlers then find in the request's extensions. Every
 /// state-changing request, refused or not, goes into the audit log.
 pub async fn require_identity(
     State(auth): State<Arc<Auth>>,
@@ -256,7 +256,9 @@ pub async fn require_identity(
         method,
         axum::http::Method::GET | axum::http::Method::HEAD | axum::http::Method::OPTIONS
     );
-    let gated = auth.enabled() && path.starts_with("/api/") && !path.starts_with("/api/auth/");
+    // Sign-in's own routes are open, except the audit log.
+    let sign_in_route = path.starts_with("/api/auth/") && path != "/api/auth/audit";
+    let gated = auth.enabled() && path.starts_with("/api/") && !sign_in_route;
     let peer = request
         .extensions()
         .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
