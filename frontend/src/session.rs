@@ -1,6 +1,8 @@
 //! Who is signed in. When the server has sign-in configured (`/api/auth/providers`), the app
 //! shows the sign-in page until a session exists; the session itself is an HttpOnly cookie
-//! the server sets, so no script here ever holds a token.
+//! the server sets, so no script here ever holds a token. The provider last signed in with
+//! is remembered (not a secret) so its session can be renewed before the token expires and
+//! after a reload.
 
 use leptos::prelude::*;
 use serde_json::Value;
@@ -13,7 +15,7 @@ pub enum Session {
     /// The server has no sign-in: everyone is anonymous.
     Open,
     SignedOut {
-        providers: Vec<String>,
+        providers: Vec<Provider>,
     },
     SignedIn {
         user_ref: String,
@@ -21,30 +23,100 @@ pub enum Session {
     },
 }
 
+/// A sign-in provider the server enables.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Provider {
+    id: String,
+    title: String,
+    /// Signed in with by visiting the provider (OIDC, GitHub), not by asking the server.
+    redirect: bool,
+}
+
+/// Where the provider last signed in with is remembered.
+const PROVIDER_KEY: &str = "greenroom.provider";
+/// How often the session is renewed: well within the token's hour.
+const RENEW_EVERY_MS: i32 = 20 * 60 * 1000;
+
+fn storage() -> Option<web_sys::Storage> {
+    web_sys::window()?.local_storage().ok()?
+}
+
+fn remembered_provider() -> Option<String> {
+    storage()?.get_item(PROVIDER_KEY).ok()?
+}
+
+fn remember_provider(id: &str) {
+    if let Some(storage) = storage() {
+        let _ = storage.set_item(PROVIDER_KEY, id);
+    }
+}
+
+fn refs(value: &Value) -> Vec<String> {
+    value.as_array().into_iter().flatten().map(text).collect()
+}
+
+/// A new token for the session of `provider` (its cookie is set by the answer).
+async fn renew(provider: &str) -> Result<Session, String> {
+    let answer: Value = post(&format!("/api/auth/{provider}/refresh"), None).await?;
+    let identity = &answer["backstageIdentity"]["identity"];
+    Ok(Session::SignedIn {
+        user_ref: text(&identity["userEntityRef"]),
+        ownership_refs: refs(&identity["ownershipEntityRefs"]),
+    })
+}
+
 pub async fn load() -> Result<Session, String> {
     let config: Value = get_json("/api/auth/providers").await?;
     if config["enabled"] != true {
         return Ok(Session::Open);
     }
-    match get_json::<Value>("/api/auth/v1/userinfo").await {
-        Ok(info) => Ok(Session::SignedIn {
+    let providers: Vec<Provider> = config["providers"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|p| Provider {
+            id: text(&p["id"]),
+            title: text(&p["title"]),
+            redirect: p["redirect"] == true,
+        })
+        .collect();
+    let remembered = remembered_provider().filter(|id| providers.iter().any(|p| &p.id == id));
+    let session = match get_json::<Value>("/api/auth/v1/userinfo").await {
+        Ok(info) => Session::SignedIn {
             user_ref: text(&info["claims"]["sub"]),
-            ownership_refs: info["claims"]["ent"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .map(text)
-                .collect(),
-        }),
-        Err(_) => Ok(Session::SignedOut {
-            providers: config["providers"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .map(text)
-                .collect(),
-        }),
+            ownership_refs: refs(&info["claims"]["ent"]),
+        },
+        // The token expired: a provider's sign-in session may still hold.
+        Err(_) => match &remembered {
+            Some(provider) => renew(provider)
+                .await
+                .unwrap_or(Session::SignedOut { providers }),
+            None => Session::SignedOut { providers },
+        },
+    };
+    if let (Session::SignedIn { .. }, Some(provider)) = (&session, remembered) {
+        keep_renewing(provider);
     }
+    Ok(session)
+}
+
+/// Renews the session now and then while the page is open, so the hour-long token never
+/// runs out under the user.
+fn keep_renewing(provider: String) {
+    let tick = wasm_bindgen::closure::Closure::<dyn FnMut()>::new(move || {
+        let provider = provider.clone();
+        leptos::task::spawn_local(async move {
+            let _ = renew(&provider).await;
+        });
+    });
+    if let Some(window) = web_sys::window() {
+        let _ = window.set_interval_with_callback_and_timeout_and_arguments_0(
+            wasm_bindgen::JsCast::unchecked_ref(tick.as_ref()),
+            RENEW_EVERY_MS,
+        );
+    }
+    // Lives as long as the page.
+    tick.forget();
 }
 
 /// The signed-in user's ref; without sign-in, Backstage's guest (who tasks are run as).
@@ -63,20 +135,38 @@ fn reload() {
 
 /// The sign-in page: one button per provider the server enables.
 #[component]
-pub fn SignInPage(providers: Vec<String>) -> impl IntoView {
+pub fn SignInPage(providers: Vec<Provider>) -> impl IntoView {
     let problem = RwSignal::new(None::<String>);
     let buttons = providers
         .into_iter()
         .map(|provider| {
-            let label = match provider.as_str() {
+            let label = match provider.id.as_str() {
                 "guest" => "Sign in as guest".to_string(),
-                other => format!("Sign in with {other}"),
+                _ => format!("Sign in with {}", provider.title),
             };
-            let id = format!("sign-in-{provider}");
+            let id = format!("sign-in-{}", provider.id);
             let start = move |_| {
-                let url = format!("/api/auth/{provider}/refresh");
+                remember_provider(&provider.id);
+                if provider.redirect {
+                    // Off to the provider; it sends the browser back here, signed in.
+                    if let Some(window) = web_sys::window() {
+                        let location = window.location();
+                        let here = format!(
+                            "{}{}",
+                            location.pathname().unwrap_or_default(),
+                            location.search().unwrap_or_default()
+                        );
+                        let _ = location.assign(&format!(
+                            "/api/auth/{}/start?redirect={}",
+                            provider.id,
+                            urlencoding::encode(&here)
+                        ));
+                    }
+                    return;
+                }
+                let id = provider.id.clone();
                 leptos::task::spawn_local(async move {
-                    match get_json::<Value>(&url).await {
+                    match renew(&id).await {
                         Ok(_) => reload(),
                         Err(message) => problem.set(Some(message)),
                     }
@@ -100,7 +190,11 @@ pub fn SignInPage(providers: Vec<String>) -> impl IntoView {
 pub fn UserMenu(user_ref: String) -> impl IntoView {
     let sign_out = move |_| {
         leptos::task::spawn_local(async move {
-            let _ = post::<Value>("/api/auth/guest/logout", None).await;
+            let provider = remembered_provider().unwrap_or_else(|| "guest".into());
+            let _ = post::<Value>(&format!("/api/auth/{provider}/logout"), None).await;
+            if let Some(storage) = storage() {
+                let _ = storage.remove_item(PROVIDER_KEY);
+            }
             reload();
         });
     };

@@ -20,7 +20,8 @@ function artefact(variable, fallback) {
   return path;
 }
 
-function freePort() {
+/** A port nothing listens on now. */
+export function freePort() {
   return new Promise((resolvePort, reject) => {
     const server = createServer();
     server.once("error", reject);

@@ -7,7 +7,10 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use serde::Deserialize;
 
-use crate::auth::{AuthSettings, ProxySettings, Resolver, StaticToken};
+use crate::auth::{
+    AuthSettings, Flavor, ProxySettings, RedirectSettings, Resolver, ResolverRule, Secret, SignIn,
+    StaticToken,
+};
 use crate::catalog::{self, CatalogSettings, OrphanStrategy};
 use crate::plugins::{OperatorGrant, PluginSettings};
 use crate::scaffolder::ScaffolderSettings;
@@ -79,18 +82,39 @@ struct ConfigFile {
 }
 
 /// `auth:` in the config file, after Backstage's: `providers.guest: {}` enables the guest.
+/// A provider's settings may sit under the name of the environment (`auth.environment`,
+/// `development` by default), as in Backstage's app-config.
 #[derive(Deserialize, Default, Debug)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 struct AuthSection {
+    environment: Option<String>,
     #[serde(default)]
-    providers: ProvidersSection,
+    providers: BTreeMap<String, serde_yaml::Value>,
 }
 
-#[derive(Deserialize, Default, Debug)]
+/// `auth.providers.oidc` and `auth.providers.github`, with Backstage's keys.
+#[derive(Deserialize, Debug)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
-struct ProvidersSection {
-    guest: Option<serde_yaml::Value>,
-    proxy: Option<ProxySection>,
+struct RedirectSection {
+    /// OIDC: the issuer's `/.well-known/openid-configuration` (or the issuer itself).
+    metadata_url: Option<String>,
+    /// GitHub Enterprise: the instance's address (github.com by default).
+    enterprise_instance_url: Option<String>,
+    client_id: String,
+    client_secret: String,
+    callback_url: Option<String>,
+    /// OIDC: scopes besides `openid profile email`, space-separated.
+    scope: Option<String>,
+    #[serde(default)]
+    additional_scopes: Vec<String>,
+    prompt: Option<String>,
+    /// OIDC: `client_secret_basic` (the default) or `client_secret_post`.
+    token_endpoint_auth_method: Option<String>,
+    /// How long a sign-in lasts (`12h`, `7d`); a day by default.
+    session_duration: Option<String>,
+    /// The sign-in button's words.
+    title: Option<String>,
+    sign_in: Option<SignInSection>,
 }
 
 /// `auth.providers.proxy`: identity from a reverse proxy's headers (oauth2-proxy and kin).
@@ -108,14 +132,14 @@ struct ProxySection {
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 struct SignInSection {
     resolvers: Vec<ResolverEntry>,
-    #[serde(default)]
-    dangerously_allow_sign_in_without_user_in_catalog: bool,
 }
 
 #[derive(Deserialize, Debug)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
 struct ResolverEntry {
     resolver: String,
+    #[serde(default)]
+    dangerously_allow_sign_in_without_user_in_catalog: bool,
 }
 
 /// `backend.auth.externalAccess`: Backstage's static tokens for scripts and CI.
@@ -338,7 +362,7 @@ fn auth_settings(auth: AuthSection, backend: BackendSection) -> anyhow::Result<A
             anyhow::bail!("{at}.options.token: must be 8 or more characters without spaces");
         }
         static_tokens.push(StaticToken {
-            token,
+            token: Secret(token),
             subject: access.options.subject,
             plugins: access
                 .access_restrictions
@@ -347,41 +371,174 @@ fn auth_settings(auth: AuthSection, backend: BackendSection) -> anyhow::Result<A
                 .collect(),
         });
     }
-    let proxy = match auth.providers.proxy {
-        None => None,
-        Some(proxy) => {
-            let at = "config auth.providers.proxy";
-            let [entry] = proxy.sign_in.resolvers.as_slice() else {
-                anyhow::bail!("{at}.signIn.resolvers: give exactly one resolver");
-            };
+    let environment = auth.environment.as_deref().unwrap_or("development");
+    let mut proxy = None;
+    let mut guest = false;
+    let mut redirecting = Vec::new();
+    for (name, value) in auth.providers {
+        let at = format!("config auth.providers.{name}");
+        // Backstage nests a provider's settings under the environment's name.
+        let value = match value.get(environment) {
+            Some(nested) if name != "guest" => nested.clone(),
+            _ => value,
+        };
+        fn parse<T: serde::de::DeserializeOwned>(
+            value: serde_yaml::Value,
+            at: &str,
+        ) -> anyhow::Result<T> {
+            serde_yaml::from_value(value).map_err(|e| anyhow::anyhow!("{at}: {e}"))
+        }
+        match name.as_str() {
+            "guest" => guest = true,
+            "proxy" => proxy = Some(proxy_settings(parse(value, &at)?, &at)?),
+            "oidc" | "github" => {
+                redirecting.push(redirect_settings(&name, parse(value, &at)?, &at)?)
+            }
+            other => anyhow::bail!(
+                "{at}: '{other}' is not a provider Greenroom has (guest, proxy, oidc, github)"
+            ),
+        }
+    }
+    Ok(AuthSettings {
+        guest,
+        proxy,
+        redirecting,
+        static_tokens,
+    })
+}
+
+fn sign_in(section: Option<SignInSection>, default: Resolver, at: &str) -> anyhow::Result<SignIn> {
+    let Some(section) = section else {
+        return Ok(SignIn {
+            resolvers: vec![ResolverRule {
+                resolver: default,
+                allow_without_catalog_user: false,
+            }],
+        });
+    };
+    if section.resolvers.is_empty() {
+        anyhow::bail!("{at}.signIn.resolvers: give at least one resolver");
+    }
+    let resolvers = section
+        .resolvers
+        .into_iter()
+        .enumerate()
+        .map(|(i, entry)| {
             let resolver = Resolver::parse(&entry.resolver).ok_or_else(|| {
                 anyhow::anyhow!(
-                    "{at}.signIn.resolvers[0].resolver: '{}' is not one of usernameMatchingUserEntityName, emailLocalPartMatchingUserEntityName, emailMatchingUserEntityProfileEmail",
-                    entry.resolver
+                    "{at}.signIn.resolvers[{i}].resolver: '{}' is not one of {}",
+                    entry.resolver,
+                    Resolver::NAMES
                 )
             })?;
-            if proxy.trusted_peers.is_empty() {
-                anyhow::bail!("{at}.trustedPeers: name the proxies whose headers are believed");
-            }
-            Some(ProxySettings {
-                trusted_peers: proxy.trusted_peers,
-                user_header: proxy
-                    .user_header
-                    .unwrap_or_else(|| "x-forwarded-user".into()),
-                email_header: proxy
-                    .email_header
-                    .unwrap_or_else(|| "x-forwarded-email".into()),
+            Ok(ResolverRule {
                 resolver,
-                allow_without_catalog_user: proxy
-                    .sign_in
-                    .dangerously_allow_sign_in_without_user_in_catalog,
+                allow_without_catalog_user: entry.dangerously_allow_sign_in_without_user_in_catalog,
             })
+        })
+        .collect::<anyhow::Result<_>>()?;
+    Ok(SignIn { resolvers })
+}
+
+fn proxy_settings(proxy: ProxySection, at: &str) -> anyhow::Result<ProxySettings> {
+    if proxy.trusted_peers.is_empty() {
+        anyhow::bail!("{at}.trustedPeers: name the proxies whose headers are believed");
+    }
+    Ok(ProxySettings {
+        trusted_peers: proxy.trusted_peers,
+        user_header: proxy
+            .user_header
+            .unwrap_or_else(|| "x-forwarded-user".into()),
+        email_header: proxy
+            .email_header
+            .unwrap_or_else(|| "x-forwarded-email".into()),
+        sign_in: sign_in(
+            Some(proxy.sign_in),
+            Resolver::UsernameMatchingUserEntityName,
+            at,
+        )?,
+    })
+}
+
+fn redirect_settings(
+    name: &str,
+    section: RedirectSection,
+    at: &str,
+) -> anyhow::Result<RedirectSettings> {
+    let url = |value: &str, key: &str| -> anyhow::Result<String> {
+        let parsed = url::Url::parse(value)
+            .map_err(|e| anyhow::anyhow!("{at}.{key}: '{value}' is not a URL: {e}"))?;
+        if !matches!(parsed.scheme(), "http" | "https") {
+            anyhow::bail!("{at}.{key}: '{value}' is not an http(s) URL");
         }
+        Ok(value.trim_end_matches('/').to_string())
     };
-    Ok(AuthSettings {
-        guest: auth.providers.guest.is_some(),
-        proxy,
-        static_tokens,
+    let (flavor, default_resolver, default_title) = if name == "oidc" {
+        let Some(metadata) = &section.metadata_url else {
+            anyhow::bail!(
+                "{at}.metadataUrl: the issuer's /.well-known/openid-configuration is needed"
+            );
+        };
+        let metadata = url(metadata, "metadataUrl")?;
+        let issuer = metadata
+            .strip_suffix("/.well-known/openid-configuration")
+            .unwrap_or(&metadata)
+            .to_string();
+        let secret_in_body = match section.token_endpoint_auth_method.as_deref() {
+            None | Some("client_secret_basic") => false,
+            Some("client_secret_post") => true,
+            Some(other) => anyhow::bail!(
+                "{at}.tokenEndpointAuthMethod: '{other}' is not client_secret_basic or client_secret_post"
+            ),
+        };
+        (
+            Flavor::Oidc {
+                issuer,
+                prompt: section.prompt.clone(),
+                secret_in_body,
+            },
+            Resolver::EmailMatchingUserEntityProfileEmail,
+            "OpenID Connect",
+        )
+    } else {
+        let (web, api) = match &section.enterprise_instance_url {
+            Some(instance) => {
+                let web = url(instance, "enterpriseInstanceUrl")?;
+                let api = format!("{web}/api/v3");
+                (web, api)
+            }
+            None => ("https://github.com".into(), "https://api.github.com".into()),
+        };
+        (
+            Flavor::Github { web, api },
+            Resolver::UsernameMatchingUserEntityName,
+            "GitHub",
+        )
+    };
+    if let Some(callback) = &section.callback_url {
+        url(callback, "callbackUrl")?;
+    }
+    let session = match &section.session_duration {
+        Some(text) => humantime::parse_duration(text)
+            .map_err(|e| anyhow::anyhow!("{at}.sessionDuration: '{text}': {e}"))?,
+        None => std::time::Duration::from_secs(24 * 3600),
+    };
+    let mut scopes: Vec<String> = section
+        .scope
+        .iter()
+        .flat_map(|s| s.split_whitespace())
+        .map(str::to_string)
+        .collect();
+    scopes.extend(section.additional_scopes);
+    Ok(RedirectSettings {
+        flavor,
+        client_id: section.client_id,
+        client_secret: Secret(section.client_secret),
+        callback_url: section.callback_url,
+        scopes,
+        title: section.title.unwrap_or_else(|| default_title.into()),
+        session,
+        sign_in: sign_in(section.sign_in, default_resolver, at)?,
     })
 }
 
@@ -409,7 +566,66 @@ fn scaffolder_settings(
 fn read_file(path: &Path) -> anyhow::Result<ConfigFile> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("cannot read config file {}", path.display()))?;
-    serde_yaml::from_str(&text).with_context(|| format!("invalid config file {}", path.display()))
+    let invalid = || format!("invalid config file {}", path.display());
+    if !text.contains("${") {
+        // Parsed straight from the text, errors keep their line numbers.
+        return serde_yaml::from_str(&text).with_context(invalid);
+    }
+    let mut value: serde_yaml::Value = serde_yaml::from_str(&text).with_context(invalid)?;
+    substitute_env(&mut value, &mut String::new()).with_context(invalid)?;
+    serde_yaml::from_value(value).with_context(invalid)
+}
+
+/// Backstage's `${NAME}` in config strings: the environment variable's value, so secrets
+/// (client secrets, API tokens) stay out of the file; `$${` is a literal `${`.
+fn substitute_env(value: &mut serde_yaml::Value, at: &mut String) -> anyhow::Result<()> {
+    match value {
+        serde_yaml::Value::String(text) if text.contains("${") => {
+            let mut out = String::with_capacity(text.len());
+            let mut rest = text.as_str();
+            while let Some(i) = rest.find("${") {
+                if rest[..i].ends_with('$') {
+                    out.push_str(&rest[..i + 2]);
+                    out.remove(out.len() - 3);
+                    rest = &rest[i + 2..];
+                    continue;
+                }
+                out.push_str(&rest[..i]);
+                let Some(end) = rest[i..].find('}') else {
+                    anyhow::bail!("{at}: '${{' without its closing '}}'");
+                };
+                let name = rest[i + 2..i + end].trim();
+                let found = std::env::var(name).map_err(|_| {
+                    anyhow::anyhow!("{at}: the environment variable {name} is not set")
+                })?;
+                out.push_str(&found);
+                rest = &rest[i + end + 1..];
+            }
+            out.push_str(rest);
+            *text = out;
+        }
+        serde_yaml::Value::Mapping(map) => {
+            for (key, item) in map.iter_mut() {
+                let len = at.len();
+                if !at.is_empty() {
+                    at.push('.');
+                }
+                at.push_str(key.as_str().unwrap_or("?"));
+                substitute_env(item, at)?;
+                at.truncate(len);
+            }
+        }
+        serde_yaml::Value::Sequence(items) => {
+            for (i, item) in items.iter_mut().enumerate() {
+                let len = at.len();
+                at.push_str(&format!("[{i}]"));
+                substitute_env(item, at)?;
+                at.truncate(len);
+            }
+        }
+        _ => {}
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -461,6 +677,58 @@ mod tests {
         let config = Config::load(&flagged).unwrap();
         assert_eq!(config.listen.port(), 9001);
         assert_eq!(config.catalog.locations, vec![PathBuf::from("other")]);
+    }
+
+    #[test]
+    fn secrets_come_from_the_environment_and_providers_from_their_environment() {
+        let tmp = tempfile::tempdir().unwrap();
+        let file = tmp.path().join("g.yaml");
+        // Set once, by this test only; the name is unique to it.
+        unsafe { std::env::set_var("GREENROOM_TEST_OIDC_SECRET", "s3cret-value") };
+        std::fs::write(
+            &file,
+            "auth:\n  environment: production\n  providers:\n    oidc:\n      production:\n        metadataUrl: http://127.0.0.1:9/.well-known/openid-configuration\n        clientId: portal\n        clientSecret: ${GREENROOM_TEST_OIDC_SECRET}\n        sessionDuration: 12h\n        signIn:\n          resolvers:\n            - resolver: emailLocalPartMatchingUserEntityName\n              dangerouslyAllowSignInWithoutUserInCatalog: true\n    github:\n      clientId: gh\n      clientSecret: \"$${literal}\"\n",
+        )
+        .unwrap();
+        let config = Config::load(&args(Some(file.clone()))).unwrap();
+        let [github, oidc] = config.auth.redirecting.as_slice() else {
+            panic!("two providers: {:?}", config.auth.redirecting);
+        };
+        assert_eq!(oidc.client_secret.0, "s3cret-value");
+        assert!(
+            matches!(&oidc.flavor, Flavor::Oidc { issuer, .. } if issuer == "http://127.0.0.1:9")
+        );
+        assert_eq!(oidc.session, std::time::Duration::from_secs(12 * 3600));
+        assert_eq!(
+            oidc.sign_in.resolvers,
+            vec![ResolverRule {
+                resolver: Resolver::EmailLocalPartMatchingUserEntityName,
+                allow_without_catalog_user: true
+            }]
+        );
+        assert!(!format!("{config:?}").contains("s3cret-value"));
+        assert_eq!(github.client_secret.0, "${literal}");
+        assert!(
+            matches!(&github.flavor, Flavor::Github { api, .. } if api == "https://api.github.com")
+        );
+        std::fs::write(
+            &file,
+            "auth:\n  providers:\n    oidc:\n      clientId: x\n      clientSecret: ${GREENROOM_TEST_UNSET_VARIABLE}\n",
+        )
+        .unwrap();
+        let err = format!("{:#}", Config::load(&args(Some(file.clone()))).unwrap_err());
+        assert!(
+            err.contains("auth.providers.oidc.clientSecret")
+                && err.contains("GREENROOM_TEST_UNSET_VARIABLE"),
+            "{err}"
+        );
+        std::fs::write(
+            &file,
+            "auth:\n  providers:\n    oidc:\n      clientId: x\n      clientSecret: y\n",
+        )
+        .unwrap();
+        let err = format!("{:#}", Config::load(&args(Some(file))).unwrap_err());
+        assert!(err.contains("auth.providers.oidc.metadataUrl"), "{err}");
     }
 
     #[test]

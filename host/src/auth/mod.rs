@@ -7,7 +7,10 @@
 pub mod api;
 mod audit;
 mod keys;
+mod oauth;
 mod proxy;
+mod resolve;
+mod sessions;
 
 use std::sync::Arc;
 
@@ -29,17 +32,23 @@ pub const GUEST_REF: &str = "user:development/guest";
 /// The browser's session: the user token in an HttpOnly, SameSite cookie, so page scripts
 /// never hold it and other sites' requests do not carry it.
 pub const SESSION_COOKIE: &str = "greenroom_session";
+/// A redirecting provider's sign-in session (its secret), sent only to `/api/auth`.
+pub const REFRESH_COOKIE: &str = "greenroom_refresh";
+/// Binds a sign-in under way at a provider to the browser that started it.
+pub const ATTEMPT_COOKIE: &str = "greenroom_sign_in";
 
 /// A static token for scripts and CI.
 #[derive(Debug, Clone)]
 pub struct StaticToken {
-    pub token: String,
+    pub token: Secret,
     pub subject: String,
     /// API plugins it may call (`catalog`, `scaffolder`…); empty: all.
     pub plugins: Vec<String>,
 }
 
-pub use proxy::{ProxySettings, Resolver};
+pub use oauth::{Flavor, RedirectSettings, Secret};
+pub use proxy::ProxySettings;
+pub use resolve::{Resolver, ResolverRule, SignIn};
 
 #[derive(Debug, Clone, Default)]
 pub struct AuthSettings {
@@ -47,13 +56,18 @@ pub struct AuthSettings {
     pub guest: bool,
     /// The `proxy` provider: identity from a trusted reverse proxy's headers.
     pub proxy: Option<ProxySettings>,
+    /// `oidc` and `github`: the browser signs in at the provider and comes back.
+    pub redirecting: Vec<RedirectSettings>,
     pub static_tokens: Vec<StaticToken>,
 }
 
 impl AuthSettings {
     /// Whether sign-in is configured, which closes the API to anonymous callers.
     pub fn enabled(&self) -> bool {
-        self.guest || self.proxy.is_some() || !self.static_tokens.is_empty()
+        self.guest
+            || self.proxy.is_some()
+            || !self.redirecting.is_empty()
+            || !self.static_tokens.is_empty()
     }
 }
 
@@ -83,6 +97,8 @@ pub struct Auth {
     settings: AuthSettings,
     keys: keys::Keys,
     audit: audit::Audit,
+    redirecting: oauth::Redirecting,
+    sessions: sessions::Sessions,
     /// Where users and their groups are looked up.
     catalog: Arc<crate::catalog::Catalog>,
 }
@@ -100,10 +116,13 @@ impl Auth {
     ) -> anyhow::Result<Arc<Self>> {
         let keys = keys::Keys::load(&data_dir.join("auth"), TOKEN_LIFETIME_SECS)?;
         let audit = audit::Audit::open(data_dir)?;
+        let sessions = sessions::Sessions::open(&data_dir.join("auth"))?;
         Ok(Arc::new(Self {
+            redirecting: oauth::Redirecting::new(settings.redirecting.clone()),
             settings,
             keys,
             audit,
+            sessions,
             catalog,
         }))
     }
@@ -172,7 +191,7 @@ impl Auth {
             .settings
             .static_tokens
             .iter()
-            .find(|t| constant_time_eq(t.token.as_bytes(), token.as_bytes()))
+            .find(|t| constant_time_eq(t.token.0.as_bytes(), token.as_bytes()))
         {
             let plugin = path
                 .strip_prefix("/api/")
@@ -206,6 +225,80 @@ impl Auth {
     pub fn jwks(&self) -> serde_json::Value {
         self.keys.jwks()
     }
+
+    /// Where to send the browser to sign in with the redirecting provider `id`, and the
+    /// value of the cookie binding the attempt to it.
+    pub fn start_sign_in(
+        &self,
+        id: &str,
+        host: &str,
+        return_to: &str,
+    ) -> Result<(String, String), ApiError> {
+        self.redirecting.start(id, host, return_to)
+    }
+
+    /// Ends a sign-in at provider `id`: the person resolved through the catalog, the secret
+    /// of their new session and where the browser goes. Blocking: it calls the provider.
+    pub fn finish_sign_in(
+        &self,
+        id: &str,
+        state: &str,
+        code: &str,
+        binding: Option<&str>,
+    ) -> Result<(Identity, String, u64, String), ApiError> {
+        let finished = self.redirecting.finish(id, state, code, binding)?;
+        let identity = self.resolve_claims(finished.provider, &finished.claimed)?;
+        let lifetime = self.session_lifetime(finished.provider);
+        let secret = self
+            .sessions
+            .create(finished.provider, &finished.claimed, lifetime)
+            .map_err(ApiError::internal)?;
+        Ok((identity, secret, lifetime, finished.return_to))
+    }
+
+    /// The identity of a redirecting provider's session, resolved again so it carries the
+    /// catalog's current ownership.
+    pub fn refresh_session(&self, id: &str, secret: &str) -> Result<Identity, ApiError> {
+        match self.sessions.find(secret).map_err(ApiError::internal)? {
+            Some((provider, claimed)) if provider == id => self.resolve_claims(id, &claimed),
+            _ => Err(unauthenticated(format!(
+                "no {id} sign-in session: sign in again"
+            ))),
+        }
+    }
+
+    pub fn end_session(&self, secret: &str) -> Result<(), ApiError> {
+        self.sessions.remove(secret).map_err(ApiError::internal)
+    }
+
+    fn session_lifetime(&self, id: &str) -> u64 {
+        self.redirecting
+            .get(id)
+            .map_or(0, |p| p.session.as_secs().max(TOKEN_LIFETIME_SECS))
+    }
+
+    fn resolve_claims(&self, id: &str, claimed: &resolve::Claimed) -> Result<Identity, ApiError> {
+        let provider = self
+            .redirecting
+            .get(id)
+            .ok_or_else(|| ApiError::not_found(format!("the {id} provider is not enabled")))?;
+        provider
+            .sign_in
+            .resolve(claimed, &self.catalog)?
+            .ok_or_else(|| {
+                unauthenticated(format!(
+                    "Failed to sign-in, unable to resolve user identity: the {id} provider gave no email or user name"
+                ))
+            })
+    }
+
+    /// The redirecting providers' ids and button words.
+    pub fn redirecting(&self) -> impl Iterator<Item = (&'static str, &str)> {
+        self.redirecting
+            .settings()
+            .iter()
+            .map(|p| (p.id(), p.title.as_str()))
+    }
 }
 
 /// The token a request presents: `Authorization: Bearer`, else the session cookie.
@@ -215,16 +308,19 @@ pub fn presented_token(headers: &axum::http::HeaderMap) -> Option<String> {
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
         .map(|t| t.trim().to_string());
-    bearer.or_else(|| {
-        headers
-            .get_all(header::COOKIE)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(';'))
-            .filter_map(|pair| pair.trim().split_once('='))
-            .find(|(name, _)| *name == SESSION_COOKIE)
-            .map(|(_, value)| value.to_string())
-    })
+    bearer.or_else(|| cookie(headers, SESSION_COOKIE))
+}
+
+/// The value of the cookie `name` the request carries.
+pub fn cookie(headers: &axum::http::HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(key, _)| *key == name)
+        .map(|(_, value)| value.to_string())
 }
 
 /// Compares secrets in time that does not depend on where they differ.
@@ -325,8 +421,9 @@ mod tests {
         let settings = AuthSettings {
             guest: true,
             proxy: None,
+            redirecting: Vec::new(),
             static_tokens: vec![StaticToken {
-                token: "ci-secret".into(),
+                token: Secret("ci-secret".into()),
                 subject: "ci".into(),
                 plugins: vec!["catalog".into()],
             }],

@@ -315,13 +315,7 @@ impl Remote {
 
     /// GETs `url` (no redirects: they could lead off the allowed hosts).
     fn get(&self, url: &url::Url, limit: u64) -> Result<Vec<u8>, String> {
-        let agent: ureq::Agent = ureq::Agent::config_builder()
-            .max_redirects(0)
-            .timeout_global(Some(Duration::from_secs(30)))
-            .http_status_as_error(false)
-            .build()
-            .into();
-        let mut response = agent
+        let mut response = crate::support::outbound::agent(Duration::from_secs(30))
             .get(url.as_str())
             .call()
             .map_err(|e| format!("GET {url}: {e}"))?;
