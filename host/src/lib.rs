@@ -7,21 +7,24 @@
 //!   API and the reader's, sanitized markdown.
 //! - [`scaffolder`] — Software Templates: templates, actions, tasks, Backstage's
 //!   `/api/scaffolder/v2`, the template engine.
-//! - [`auth`] — identity: user tokens, the guest provider, static tokens, the API closed to
+//! - [`auth`] — identity: sign-in providers, user tokens, static tokens, the API closed to
 //!   anonymous callers once sign-in is configured.
+//! - [`permissions`] — who may do what: Backstage's permission model decided by a policy
+//!   file; capabilities ask it and answer for their own resources.
 //! - [`http`] — HTTP plumbing every capability's routes share; imports no capability.
 //! - [`support`] — path confinement, the allocator, folder watching; imports no capability.
 //! - [`app`] — the composition root: config, start-up order, state, router.
 //! - [`cli`] — the one-shot commands.
 //!
-//! Dependencies point one way: `support`, `http` <- `catalog` <- `auth`, `techdocs`,
-//! `scaffolder` <- `plugins` <- `app`, `cli` (`scaffolder` uses `auth`).
+//! Dependencies point one way: `support`, `http` <- `permissions` <- `catalog` <- `auth`,
+//! `techdocs`, `scaffolder` <- `plugins` <- `app`, `cli` (`scaffolder` uses `auth`).
 
 pub mod app;
 pub mod auth;
 pub mod catalog;
 pub mod cli;
 pub mod http;
+pub mod permissions;
 pub mod plugins;
 pub mod scaffolder;
 pub mod support;
@@ -37,19 +40,31 @@ mod layering {
     const ALLOWED: &[(&str, &[&str])] = &[
         ("support", &[]),
         ("http", &[]),
-        ("catalog", &["support", "http"]),
-        ("auth", &["support", "http", "catalog"]),
-        ("techdocs", &["support", "http", "catalog"]),
-        ("scaffolder", &["support", "http", "auth", "catalog"]),
+        ("permissions", &["support", "http"]),
+        ("catalog", &["support", "http", "permissions"]),
+        ("auth", &["support", "http", "permissions", "catalog"]),
+        ("techdocs", &["support", "http", "permissions", "catalog"]),
+        (
+            "scaffolder",
+            &["support", "http", "permissions", "auth", "catalog"],
+        ),
         (
             "plugins",
-            &["support", "http", "catalog", "techdocs", "scaffolder"],
+            &[
+                "support",
+                "http",
+                "permissions",
+                "catalog",
+                "techdocs",
+                "scaffolder",
+            ],
         ),
         (
             "app",
             &[
                 "support",
                 "http",
+                "permissions",
                 "auth",
                 "catalog",
                 "techdocs",
@@ -57,7 +72,18 @@ mod layering {
                 "plugins",
             ],
         ),
-        ("cli", &["support", "catalog", "techdocs", "plugins", "app"]),
+        (
+            "cli",
+            &[
+                "support",
+                "permissions",
+                "auth",
+                "catalog",
+                "techdocs",
+                "plugins",
+                "app",
+            ],
+        ),
     ];
 
     fn sources(dir: &Path, out: &mut Vec<std::path::PathBuf>) {

@@ -27,6 +27,9 @@ enum Command {
     /// Inspect and try plugin components.
     #[command(subcommand)]
     Plugin(cli::PluginCommand),
+    /// Ask the permission policy.
+    #[command(subcommand)]
+    Policy(cli::PolicyCommand),
 }
 
 #[derive(Subcommand)]
@@ -64,6 +67,7 @@ fn main() -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Plugin(command) => cli::plugin(command),
+        Command::Policy(command) => cli::policy(command),
         Command::Catalog(CatalogCommand::Validate { paths, file_name }) => {
             Ok(cli::validate(&paths, &file_name))
         }

@@ -79,6 +79,17 @@ struct ConfigFile {
     auth: AuthSection,
     #[serde(default)]
     backend: BackendSection,
+    #[serde(default)]
+    permission: PermissionSection,
+}
+
+/// `permission:` as in Backstage (`enabled`), with Greenroom's policy file.
+#[derive(Deserialize, Default, Debug)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct PermissionSection {
+    #[serde(default)]
+    enabled: bool,
+    policy_file: Option<PathBuf>,
 }
 
 /// `auth:` in the config file, after Backstage's: `providers.guest: {}` enables the guest.
@@ -252,6 +263,8 @@ pub struct Config {
     /// Serve beyond loopback without sign-in (`--allow-anonymous`).
     pub allow_anonymous: bool,
     pub auth: AuthSettings,
+    /// The permission policy; without one every caller may do everything.
+    pub policy_file: Option<PathBuf>,
 }
 
 impl Config {
@@ -342,6 +355,13 @@ impl Config {
             scaffolder: scaffolder_settings(file.scaffolder, rebase),
             allow_anonymous: args.allow_anonymous,
             auth: auth_settings(file.auth, file.backend)?,
+            policy_file: match (file.permission.enabled, file.permission.policy_file) {
+                (true, Some(policy)) => Some(rebase(policy)),
+                (true, None) => anyhow::bail!(
+                    "config permission.policyFile: with permission.enabled the policy file is needed"
+                ),
+                (false, _) => None,
+            },
         })
     }
 }

@@ -16,6 +16,7 @@ use anyhow::Context;
 use crate::auth::Auth;
 use crate::catalog::Catalog;
 use crate::http::{AllowedHosts, SecurityHeaders};
+use crate::permissions::Permissions;
 use crate::plugins::{PluginActions, PluginHost};
 use crate::scaffolder::Scaffolder;
 use crate::techdocs::TechDocs;
@@ -55,6 +56,8 @@ async fn serve(config: Config) -> anyhow::Result<()> {
             config.listen
         );
     }
+    // A policy that cannot be read stops the start: the portal never serves undecided.
+    let permissions = Permissions::open(config.policy_file.clone())?;
     // Repositories the scaffolder publishes are registered from its copies of them.
     let mut catalog_settings = config.catalog.clone();
     catalog_settings
@@ -64,6 +67,10 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let first_read = catalog.clone();
     tokio::task::spawn_blocking(move || first_read.reconcile()).await??;
     catalog.watch(config.data_dir.clone())?;
+    permissions.register(Arc::new(crate::catalog::permissions::EntityResources(
+        catalog.clone(),
+    )));
+    permissions.watch()?;
     let plugins_catalog = catalog.clone();
     let docs = Arc::new(TechDocs::new(catalog.clone(), config.docs.clone()));
     let plugins_docs = docs.clone();
@@ -88,6 +95,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
             docs,
             scaffolder,
             auth,
+            permissions,
         },
         &config.ui_dir,
         AllowedHosts::new(config.host_names.clone()),

@@ -19,10 +19,16 @@ pub fn router(
         .nest("/api/docs", crate::techdocs::api::docs_routes())
         .nest("/api/scaffolder", crate::scaffolder::api::routes())
         .nest("/api/auth", crate::auth::api::routes())
+        .nest("/api/permission", crate::permissions::api::routes())
         .route(
             "/api/{*rest}",
             axum::routing::any(|| async { ApiError::not_found("no such API endpoint") }),
         )
+        // Inside sign-in's layer: the access it decides is for the identity found there.
+        .layer(axum::middleware::from_fn_with_state(
+            state.permissions.clone(),
+            crate::permissions::attach,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             state.auth.clone(),
             crate::auth::require_identity,

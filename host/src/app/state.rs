@@ -7,6 +7,7 @@ use axum::extract::FromRef;
 
 use crate::auth::Auth;
 use crate::catalog::Catalog;
+use crate::permissions::Permissions;
 use crate::plugins::PluginHost;
 use crate::scaffolder::Scaffolder;
 use crate::techdocs::TechDocs;
@@ -18,6 +19,13 @@ pub struct AppState {
     pub docs: Arc<TechDocs>,
     pub scaffolder: Arc<Scaffolder>,
     pub auth: Arc<Auth>,
+    pub permissions: Arc<Permissions>,
+}
+
+impl FromRef<AppState> for Arc<Permissions> {
+    fn from_ref(state: &AppState) -> Self {
+        state.permissions.clone()
+    }
 }
 
 impl FromRef<AppState> for Arc<Auth> {

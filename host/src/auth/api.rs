@@ -35,11 +35,13 @@ where
 
 /// The newest state-changing requests (`?limit=`, 100 by default, 1000 at most). Needs an
 /// identity when sign-in is configured, like any API route outside sign-in itself
-/// (`require_identity` gates it); who may read it is the permissions' to say.
+/// (`require_identity` gates it), and `greenroom.audit.read`.
 async fn audit(
     State(auth): State<Arc<Auth>>,
+    access: crate::permissions::Access,
     axum::extract::RawQuery(query): axum::extract::RawQuery,
 ) -> Result<Json<Value>, ApiError> {
+    access.require(crate::permissions::AUDIT_READ)?;
     let limit = serde_urlencoded::from_str::<Vec<(String, String)>>(query.as_deref().unwrap_or(""))
         .ok()
         .and_then(|q| q.into_iter().find(|(k, _)| k == "limit"))

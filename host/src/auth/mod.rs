@@ -48,7 +48,7 @@ pub struct StaticToken {
 
 pub use oauth::{Flavor, RedirectSettings, Secret};
 pub use proxy::ProxySettings;
-pub use resolve::{Resolver, ResolverRule, SignIn};
+pub use resolve::{Resolver, ResolverRule, SignIn, ownership};
 
 #[derive(Debug, Clone, Default)]
 pub struct AuthSettings {
@@ -71,16 +71,7 @@ impl AuthSettings {
     }
 }
 
-/// Who is calling.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Identity {
-    User {
-        user_ref: String,
-        ownership_refs: Vec<String>,
-    },
-    /// A static token's subject.
-    Service { subject: String },
-}
+pub use crate::permissions::Identity;
 
 #[derive(Serialize, Deserialize)]
 struct Claims {
@@ -326,16 +317,6 @@ pub fn cookie(headers: &axum::http::HeaderMap, name: &str) -> Option<String> {
 /// Compares secrets in time that does not depend on where they differ.
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
-
-impl Identity {
-    /// Who, as the audit log names them.
-    fn name(&self) -> String {
-        match self {
-            Identity::User { user_ref, .. } => user_ref.clone(),
-            Identity::Service { subject } => format!("token:{subject}"),
-        }
-    }
 }
 
 /// The layer over every API route. With sign-in configured, a request outside `/api/auth`

@@ -170,7 +170,7 @@ fn user_with_email(catalog: &Catalog, email: &str) -> Result<Option<serde_json::
         order: Vec::new(),
         full_text: None,
     });
-    let page = catalog.query(&query, 2, 0).map_err(ApiError::from)?;
+    let page = catalog.query(&query, 2, 0, None).map_err(ApiError::from)?;
     match page.items.as_slice() {
         [] => Ok(None),
         [one] => Ok(Some(one.to_value().map_err(ApiError::from)?)),

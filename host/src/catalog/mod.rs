@@ -8,6 +8,7 @@ pub mod api;
 mod kinds;
 mod lint;
 mod model;
+pub mod permissions;
 mod placeholders;
 mod providers;
 mod query;
@@ -295,9 +296,26 @@ impl Catalog {
         self.store.matching_refs(refs, &predicate)
     }
 
-    /// A page of the cursor's query, `limit` items at most, skipping `offset` first.
-    pub fn query(&self, cursor: &Cursor, limit: u64, offset: u64) -> anyhow::Result<EntityPage> {
-        let page = self.store.query(cursor, limit.min(MAX_PAGE_SIZE), offset)?;
+    /// A page of the cursor's query, `limit` items at most, skipping `offset` first, among
+    /// the entities `visible` selects (all when `None`). The restriction is applied here, on
+    /// every page, and never written into the cursors handed out, which callers may edit.
+    pub fn query(
+        &self,
+        cursor: &Cursor,
+        limit: u64,
+        offset: u64,
+        visible: Option<&Predicate>,
+    ) -> anyhow::Result<EntityPage> {
+        let page = match visible {
+            None => self.store.query(cursor, limit.min(MAX_PAGE_SIZE), offset)?,
+            Some(visible) => {
+                let mut restricted = cursor.clone();
+                restricted.query.predicate =
+                    Predicate::All(vec![cursor.query.predicate.clone(), visible.clone()]);
+                self.store
+                    .query(&restricted, limit.min(MAX_PAGE_SIZE), offset)?
+            }
+        };
         let at = |boundary: query::SortKey, backward: bool| Cursor {
             query: cursor.query.clone(),
             boundary: Some(boundary),

@@ -10,8 +10,9 @@ use std::sync::Arc;
 use anyhow::{Context, bail};
 use greenroom_api::{PluginState, PluginSummary};
 
+use super::{Scratch, empty_catalog};
 use crate::app::{Config, ServeArgs};
-use crate::catalog::{Catalog, CatalogSettings, DEFAULT_READ_LIMIT, EntityRef, OrphanStrategy};
+use crate::catalog::{Catalog, EntityRef};
 use crate::plugins::{PluginHost, PluginSettings};
 use crate::techdocs::TechDocs;
 use greenroom_toolchain::project::{self, BuildOptions, Language};
@@ -126,23 +127,6 @@ fn build(dir: &Path, out: Option<PathBuf>) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// A data folder and plugins folder that live as long as the command.
-struct Scratch(PathBuf);
-
-impl Scratch {
-    fn new() -> anyhow::Result<Self> {
-        let dir = std::env::temp_dir().join(format!("greenroom-plugin-{}", uuid::Uuid::new_v4()));
-        std::fs::create_dir_all(dir.join("plugins"))?;
-        Ok(Self(dir))
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
 /// Loads `file` (and its `.toml` manifest beside it, if any) into a host of its own.
 fn load(
     scratch: &Scratch,
@@ -199,21 +183,6 @@ fn plugin_cache() -> PathBuf {
         || greenroom_toolchain::user_cache_dir().join("plugin-cache"),
         PathBuf::from,
     )
-}
-
-fn empty_catalog(scratch: &Scratch, locations: Vec<PathBuf>) -> anyhow::Result<Arc<Catalog>> {
-    let catalog = Catalog::open(
-        &scratch.0.join("data"),
-        CatalogSettings {
-            locations,
-            file_name: "catalog-info.yaml".into(),
-            orphan_strategy: OrphanStrategy::Delete,
-            registration_roots: Vec::new(),
-            read_limit: DEFAULT_READ_LIMIT,
-        },
-    )?;
-    catalog.reconcile()?;
-    Ok(Arc::new(catalog))
 }
 
 fn inspect(file: &Path, json: bool) -> anyhow::Result<ExitCode> {

@@ -1,5 +1,6 @@
-//! `/api/plugins`: the plugin admin API (list, inspect, upload, delete, enable, disable) and
-//! entity tabs, as thin handlers over [`PluginHost`].
+//! `/api/plugins`: the plugin admin API (list, inspect, upload, delete, enable, disable;
+//! changes need `greenroom.plugin.manage`) and entity tabs (only of entities the caller may
+//! read), as thin handlers over [`PluginHost`].
 
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, Path, Query, State};
@@ -14,14 +15,16 @@ use std::sync::Arc;
 use axum::extract::FromRef;
 
 use super::{PluginError, PluginHost};
-use crate::catalog::EntityRef;
+use crate::catalog::{Catalog, EntityRef};
 use crate::http::{ApiError, JsonBody, blocking};
+use crate::permissions::{Access, PLUGIN_MANAGE};
 
 /// The plugin routes, for any application state the plugin host can be taken from.
 pub fn routes<S>() -> Router<S>
 where
     S: Clone + Send + Sync + 'static,
     Arc<PluginHost>: FromRef<S>,
+    Arc<Catalog>: FromRef<S>,
 {
     Router::new()
         .route(
@@ -50,8 +53,16 @@ struct EntityParam {
 }
 
 impl EntityParam {
-    fn entity_ref(&self) -> Result<EntityRef, ApiError> {
-        EntityRef::parse(&self.entity, None, "default").map_err(ApiError::input)
+    /// The entity, if the caller may read it; else as if it were not in the catalog.
+    async fn readable(&self, catalog: Arc<Catalog>, access: Access) -> Result<EntityRef, ApiError> {
+        let entity_ref =
+            EntityRef::parse(&self.entity, None, "default").map_err(ApiError::input)?;
+        let checked = entity_ref.clone();
+        if blocking(move || catalog.readable_by(&access, &checked)).await? {
+            Ok(entity_ref)
+        } else {
+            Err(PluginError::EntityNotFound(entity_ref.to_string()).into())
+        }
     }
 }
 
@@ -91,15 +102,19 @@ async fn one(
 /// the reason it cannot be loaded (nothing is written then).
 async fn upload(
     State(plugins): State<Arc<PluginHost>>,
+    access: Access,
     body: Bytes,
 ) -> Result<(StatusCode, Json<PluginSummary>), ApiError> {
+    access.require(PLUGIN_MANAGE)?;
     blocking(move || Ok((StatusCode::CREATED, Json(plugins.install(&body)?)))).await
 }
 
 async fn remove(
     State(plugins): State<Arc<PluginHost>>,
+    access: Access,
     Path(plugin): Path<String>,
 ) -> Result<StatusCode, ApiError> {
+    access.require(PLUGIN_MANAGE)?;
     blocking(move || {
         plugins.remove(&plugin)?;
         Ok(StatusCode::NO_CONTENT)
@@ -109,31 +124,40 @@ async fn remove(
 
 async fn enable(
     State(plugins): State<Arc<PluginHost>>,
+    access: Access,
     Path(plugin): Path<String>,
 ) -> Result<Json<PluginSummary>, ApiError> {
+    access.require(PLUGIN_MANAGE)?;
     blocking(move || Ok(Json(plugins.set_enabled(&plugin, true)?))).await
 }
 
 async fn disable(
     State(plugins): State<Arc<PluginHost>>,
+    access: Access,
     Path(plugin): Path<String>,
 ) -> Result<Json<PluginSummary>, ApiError> {
+    access.require(PLUGIN_MANAGE)?;
     blocking(move || Ok(Json(plugins.set_enabled(&plugin, false)?))).await
 }
 
 async fn tabs(
     State(plugins): State<Arc<PluginHost>>,
+    State(catalog): State<Arc<Catalog>>,
+    access: Access,
     Query(param): Query<EntityParam>,
 ) -> Result<Json<EntityTabs>, ApiError> {
-    Ok(Json(plugins.tabs_for(&param.entity_ref()?).await?))
+    let entity_ref = param.readable(catalog, access).await?;
+    Ok(Json(plugins.tabs_for(&entity_ref).await?))
 }
 
 async fn render_tab(
     State(plugins): State<Arc<PluginHost>>,
+    State(catalog): State<Arc<Catalog>>,
+    access: Access,
     Path((plugin, tab)): Path<(String, String)>,
     Query(param): Query<EntityParam>,
 ) -> Result<Json<RenderedTab>, ApiError> {
-    let entity_ref = param.entity_ref()?;
+    let entity_ref = param.readable(catalog, access).await?;
     Ok(Json(plugins.render_tab(&plugin, &tab, &entity_ref).await?))
 }
 

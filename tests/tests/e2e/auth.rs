@@ -268,7 +268,7 @@ fn every_state_changing_endpoint_needs_an_identity() {
         Some(404)
     ));
     assert!(has(
-        "token:admin-bot",
+        "service:admin-bot",
         "POST",
         "/api/catalog/locations",
         None

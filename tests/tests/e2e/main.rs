@@ -7,6 +7,7 @@ mod docs;
 mod first_party;
 mod guard;
 mod isolation;
+mod permissions;
 mod plugin_cli;
 mod plugins;
 mod scaffolder;

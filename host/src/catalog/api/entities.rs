@@ -9,19 +9,23 @@ use serde_json::{Map, Value, json};
 use super::params::{DEFAULT_LIMIT, Params, full_text, project_json};
 use std::sync::Arc;
 
+use crate::catalog::permissions::readable;
 use crate::catalog::{
     Catalog, Cursor, EntityJson, EntityPage, EntityQuery, EntityRef, OrderField, Predicate,
 };
 use crate::http::{ApiError, JsonBody, JsonText, blocking, json_array};
+use crate::permissions::{Access, ENTITY_DELETE, ENTITY_REFRESH, LOCATION_READ};
 
 /// Legacy `GET entities`: a bare array. With `offset`, `limit` or `after` it is paged, and a
 /// `Link: <...>; rel="next"` header points at the next page.
 pub async fn list(
     State(catalog): State<Arc<Catalog>>,
+    access: Access,
     OriginalUri(uri): OriginalUri,
     RawQuery(query): RawQuery,
 ) -> Result<(HeaderMap, JsonText), ApiError> {
     let params = Params::parse(query.as_deref())?;
+    let visible = readable(&access)?;
     let fields = params.list("fields");
     let limit = params.number("limit")?;
     let offset = params.number("offset")?;
@@ -53,14 +57,19 @@ pub async fn list(
     }
     let (items, next) = blocking(move || {
         if paged {
-            let page =
-                catalog.query(&cursor, limit.unwrap_or(DEFAULT_LIMIT), offset.unwrap_or(0))?;
+            let page = catalog.query(
+                &cursor,
+                limit.unwrap_or(DEFAULT_LIMIT),
+                offset.unwrap_or(0),
+                visible.as_ref(),
+            )?;
             return Ok((page.items, page.next_cursor));
         }
         let mut all = Vec::new();
         let mut cursor = Some(cursor);
         while let Some(current) = cursor.take() {
-            let page = catalog.query(&current, crate::catalog::MAX_PAGE_SIZE, 0)?;
+            let page =
+                catalog.query(&current, crate::catalog::MAX_PAGE_SIZE, 0, visible.as_ref())?;
             all.extend(page.items);
             cursor = page.next_cursor;
         }
@@ -100,6 +109,7 @@ fn projected_array(items: Vec<EntityJson>, fields: &[String]) -> anyhow::Result<
 /// `GET entities/by-query`.
 pub async fn by_query(
     State(catalog): State<Arc<Catalog>>,
+    access: Access,
     RawQuery(query): RawQuery,
 ) -> Result<JsonText, ApiError> {
     let params = Params::parse(query.as_deref())?;
@@ -110,7 +120,15 @@ pub async fn by_query(
         params.number("offset")?.unwrap_or(0)
     };
     let limit = params.number("limit")?.unwrap_or(DEFAULT_LIMIT);
-    page_response(catalog, cursor, limit, offset, params.list("fields")).await
+    page_response(
+        catalog,
+        &access,
+        cursor,
+        limit,
+        offset,
+        params.list("fields"),
+    )
+    .await
 }
 
 /// The body of `POST entities/by-query`: Backstage's predicate form.
@@ -145,6 +163,7 @@ pub struct FullTextBody {
 /// `POST entities/by-query`.
 pub async fn by_query_post(
     State(catalog): State<Arc<Catalog>>,
+    access: Access,
     JsonBody(body): JsonBody<QueryBody>,
 ) -> Result<JsonText, ApiError> {
     let limit = body.limit.unwrap_or(DEFAULT_LIMIT);
@@ -153,7 +172,7 @@ pub async fn by_query_post(
             return Err(ApiError::input("Cursor cannot be empty"));
         }
         let cursor = Cursor::decode(cursor).map_err(ApiError::input)?;
-        return page_response(catalog, cursor, limit, 0, body.fields).await;
+        return page_response(catalog, &access, cursor, limit, 0, body.fields).await;
     }
     let predicate = body_predicate(body.query.as_ref())?;
     let order = body
@@ -178,6 +197,7 @@ pub async fn by_query_post(
     });
     page_response(
         catalog,
+        &access,
         cursor,
         limit,
         body.offset.unwrap_or(0),
@@ -186,14 +206,18 @@ pub async fn by_query_post(
     .await
 }
 
+/// A page of what the caller may read: totals and cursors count only that.
 async fn page_response(
     catalog: Arc<Catalog>,
+    access: &Access,
     cursor: Cursor,
     limit: u64,
     offset: u64,
     fields: Vec<String>,
 ) -> Result<JsonText, ApiError> {
-    let page: EntityPage = blocking(move || Ok(catalog.query(&cursor, limit, offset)?)).await?;
+    let visible = readable(access)?;
+    let page: EntityPage =
+        blocking(move || Ok(catalog.query(&cursor, limit, offset, visible.as_ref())?)).await?;
     let mut page_info = Map::new();
     if let Some(next) = page.next_cursor {
         page_info.insert("nextCursor".into(), json!(next.encode()));
@@ -209,38 +233,63 @@ async fn page_response(
     )))
 }
 
+/// The entity with `uid` and its ref, if the caller may read it (else as if it were not).
+fn readable_by_uid(
+    catalog: &Catalog,
+    access: &Access,
+    uid: &str,
+) -> Result<Option<(EntityJson, EntityRef)>, ApiError> {
+    let Some(entity) = catalog.get_by_uid(uid)? else {
+        return Ok(None);
+    };
+    let entity_ref = EntityRef::of(&entity.to_value()?);
+    Ok(catalog
+        .readable_by(access, &entity_ref)?
+        .then_some((entity, entity_ref)))
+}
+
 pub async fn by_uid(
     State(catalog): State<Arc<Catalog>>,
+    access: Access,
     Path(uid): Path<String>,
 ) -> Result<JsonText, ApiError> {
     blocking(move || {
-        catalog
-            .get_by_uid(&uid)?
-            .map(|e| JsonText(e.into_string()))
+        readable_by_uid(&catalog, &access, &uid)?
+            .map(|(e, _)| JsonText(e.into_string()))
             .ok_or_else(|| ApiError::not_found(format!("No entity with uid {uid}")))
     })
     .await
 }
 
 /// `DELETE entities/by-uid/:uid`: 204 whether or not it existed, as in Backstage.
+/// Needs `catalog.entity.delete` on that entity.
 pub async fn delete_by_uid(
     State(catalog): State<Arc<Catalog>>,
+    access: Access,
     Path(uid): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     blocking(move || {
-        catalog.delete_by_uid(&uid)?;
+        if let Some((_, entity_ref)) = readable_by_uid(&catalog, &access, &uid)? {
+            access.require_on(ENTITY_DELETE, &entity_ref.to_string())?;
+            catalog.delete_by_uid(&uid)?;
+        }
         Ok(StatusCode::NO_CONTENT)
     })
     .await
 }
 
+/// An entity the caller may not read is answered as one that does not exist.
 pub async fn by_name(
     State(catalog): State<Arc<Catalog>>,
+    access: Access,
     Path((kind, namespace, name)): Path<(String, String, String)>,
 ) -> Result<JsonText, ApiError> {
     let entity_ref = EntityRef::new(&kind, &namespace, &name);
     blocking(move || {
-        let entity = catalog.get_json(&entity_ref)?;
+        let entity = match catalog.readable_by(&access, &entity_ref)? {
+            true => catalog.get_json(&entity_ref)?,
+            false => None,
+        };
         entity.map(|e| JsonText(e.into_string())).ok_or_else(|| {
             ApiError::not_found(format!(
                 "No entity named '{name}' found, with kind '{kind}' in namespace '{namespace}'"
@@ -253,13 +302,26 @@ pub async fn by_name(
 /// `GET entities/by-name/:kind/:namespace/:name/ancestry`.
 pub async fn ancestry(
     State(catalog): State<Arc<Catalog>>,
+    access: Access,
     Path((kind, namespace, name)): Path<(String, String, String)>,
 ) -> Result<Json<Value>, ApiError> {
     let entity_ref = EntityRef::new(&kind, &namespace, &name);
     blocking(move || {
-        let items = catalog
-            .ancestry(&entity_ref)?
-            .ok_or_else(|| ApiError::not_found(format!("No such entity {entity_ref}")))?;
+        let missing = || ApiError::not_found(format!("No such entity {entity_ref}"));
+        if !catalog.readable_by(&access, &entity_ref)? {
+            return Err(missing());
+        }
+        let mut items = catalog.ancestry(&entity_ref)?.ok_or_else(missing)?;
+        // Ancestors the caller may not read are left out.
+        if let Some(visible) = readable(&access)? {
+            let refs = items
+                .iter()
+                .map(|a| Ok(EntityRef::of(&a.entity.to_value()?).to_string()))
+                .collect::<anyhow::Result<Vec<String>>>()?;
+            let allowed = catalog.refs_matching(&refs, visible);
+            let mut kept = refs.iter().map(|r| allowed.contains(&r.to_lowercase()));
+            items.retain(|_| kept.next().unwrap_or(false));
+        }
         let items: Vec<Value> = items
             .into_iter()
             .map(|a| {
@@ -288,15 +350,22 @@ pub struct ByRefsBody {
 /// ones the optional `filter`/`query` leaves out.
 pub async fn by_refs(
     State(catalog): State<Arc<Catalog>>,
+    access: Access,
     RawQuery(query): RawQuery,
     JsonBody(body): JsonBody<ByRefsBody>,
 ) -> Result<JsonText, ApiError> {
     let params = Params::parse(query.as_deref())?;
     let mut fields = body.fields;
     fields.extend(params.list("fields"));
-    // Only a given `filter` or `query` narrows the answer; without one every ref is looked up.
-    let narrowed = params.one("filter").is_some() || body.query.is_some();
-    let predicate = Predicate::All(vec![params.filter()?, body_predicate(body.query.as_ref())?]);
+    let visible = readable(&access)?;
+    // Only a given `filter` or `query`, or what the caller may not read, narrows the
+    // answer; otherwise every ref is looked up.
+    let narrowed = params.one("filter").is_some() || body.query.is_some() || visible.is_some();
+    let mut predicate =
+        Predicate::All(vec![params.filter()?, body_predicate(body.query.as_ref())?]);
+    if let (Predicate::All(all), Some(visible)) = (&mut predicate, visible) {
+        all.push(visible);
+    }
     blocking(move || {
         let mut items = catalog.by_refs(&body.entity_refs)?;
         if narrowed {
@@ -326,6 +395,7 @@ fn body_predicate(query: Option<&Value>) -> Result<Predicate, ApiError> {
 /// `GET entity-facets?facet=kind&facet=spec.type&filter=...`.
 pub async fn facets(
     State(catalog): State<Arc<Catalog>>,
+    access: Access,
     RawQuery(query): RawQuery,
 ) -> Result<Json<Value>, ApiError> {
     let params = Params::parse(query.as_deref())?;
@@ -333,7 +403,7 @@ pub async fn facets(
     if facets.is_empty() {
         return Err(ApiError::input("Missing facet parameter"));
     }
-    facets_response(catalog, facets, params.filter()?).await
+    facets_response(catalog, &access, facets, params.filter()?).await
 }
 
 #[derive(Deserialize)]
@@ -346,20 +416,27 @@ pub struct FacetsBody {
 /// `POST entity-facets` with the predicate form.
 pub async fn facets_post(
     State(catalog): State<Arc<Catalog>>,
+    access: Access,
     JsonBody(body): JsonBody<FacetsBody>,
 ) -> Result<Json<Value>, ApiError> {
     if body.facets.is_empty() {
         return Err(ApiError::input("Missing or empty facets parameter"));
     }
     let predicate = body_predicate(body.query.as_ref())?;
-    facets_response(catalog, body.facets, predicate).await
+    facets_response(catalog, &access, body.facets, predicate).await
 }
 
+/// Counts among what the caller may read.
 async fn facets_response(
     catalog: Arc<Catalog>,
+    access: &Access,
     facets: Vec<String>,
     predicate: Predicate,
 ) -> Result<Json<Value>, ApiError> {
+    let predicate = match readable(access)? {
+        None => predicate,
+        Some(visible) => Predicate::All(vec![predicate, visible]),
+    };
     blocking(move || {
         let counted = catalog.facets(&facets, predicate);
         let mut out = Map::new();
@@ -387,12 +464,17 @@ pub struct RefreshBody {
 /// it (as Backstage schedules a refresh); 200 with an empty body.
 pub async fn refresh(
     State(catalog): State<Arc<Catalog>>,
+    access: Access,
     JsonBody(body): JsonBody<RefreshBody>,
 ) -> Result<StatusCode, ApiError> {
     let entity_ref =
         EntityRef::parse(&body.entity_ref, None, "default").map_err(ApiError::input)?;
     blocking(move || {
-        if catalog.refresh(&entity_ref)? {
+        let allowed = catalog.readable_by(&access, &entity_ref)?
+            && access
+                .require_on(ENTITY_REFRESH, &entity_ref.to_string())?
+                .is_some();
+        if allowed && catalog.refresh(&entity_ref)? {
             Ok(StatusCode::OK)
         } else {
             Err(ApiError::not_found(format!(
@@ -435,6 +517,11 @@ pub async fn validate(
 }
 
 /// `GET errors`: every current processing problem, with file, document and field.
-pub async fn errors(State(catalog): State<Arc<Catalog>>) -> Result<Json<Value>, ApiError> {
+/// Needs `catalog.location.read`: the problems name files.
+pub async fn errors(
+    State(catalog): State<Arc<Catalog>>,
+    access: Access,
+) -> Result<Json<Value>, ApiError> {
+    access.require(LOCATION_READ)?;
     blocking(move || Ok(Json(json!({ "items": catalog.errors()? })))).await
 }

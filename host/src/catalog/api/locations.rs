@@ -1,4 +1,5 @@
-//! Location endpoints: list, register (with `dryRun`), look up and remove locations.
+//! Location endpoints: list, register (with `dryRun`), look up and remove locations; each
+//! needs its `catalog.location.*` permission.
 
 use axum::Json;
 use axum::extract::{Path, RawQuery, State};
@@ -11,6 +12,7 @@ use std::sync::Arc;
 
 use crate::catalog::{Catalog, EntityRef, LocationError, LocationRow};
 use crate::http::{ApiError, JsonBody, blocking};
+use crate::permissions::{Access, LOCATION_CREATE, LOCATION_DELETE, LOCATION_READ};
 
 impl From<LocationError> for ApiError {
     fn from(error: LocationError) -> Self {
@@ -31,7 +33,11 @@ fn location_json(location: &LocationRow) -> Value {
 }
 
 /// `GET locations`: `[{"data": location}]`.
-pub async fn list(State(catalog): State<Arc<Catalog>>) -> Result<Json<Value>, ApiError> {
+pub async fn list(
+    State(catalog): State<Arc<Catalog>>,
+    access: Access,
+) -> Result<Json<Value>, ApiError> {
+    access.require(LOCATION_READ)?;
     blocking(move || {
         let items: Vec<Value> = catalog
             .locations()?
@@ -45,8 +51,10 @@ pub async fn list(State(catalog): State<Arc<Catalog>>) -> Result<Json<Value>, Ap
 
 pub async fn by_id(
     State(catalog): State<Arc<Catalog>>,
+    access: Access,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
+    access.require(LOCATION_READ)?;
     blocking(move || {
         catalog
             .location(&id)?
@@ -58,8 +66,10 @@ pub async fn by_id(
 
 pub async fn by_entity(
     State(catalog): State<Arc<Catalog>>,
+    access: Access,
     Path((kind, namespace, name)): Path<(String, String, String)>,
 ) -> Result<Json<Value>, ApiError> {
+    access.require(LOCATION_READ)?;
     let entity_ref = EntityRef::new(&kind, &namespace, &name);
     blocking(move || {
         catalog
@@ -88,9 +98,11 @@ pub struct AddBody {
 /// holds.
 pub async fn add(
     State(catalog): State<Arc<Catalog>>,
+    access: Access,
     RawQuery(query): RawQuery,
     JsonBody(body): JsonBody<AddBody>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
+    access.require(LOCATION_CREATE)?;
     let params = Params::parse(query.as_deref())?;
     let dry_run = matches!(params.one("dryRun"), Some("true" | "yes" | "1" | "y"));
     blocking(move || {
@@ -110,8 +122,10 @@ pub async fn add(
 /// `DELETE locations/:id`: 204; what only this location defined is orphaned.
 pub async fn delete(
     State(catalog): State<Arc<Catalog>>,
+    access: Access,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
+    access.require(LOCATION_DELETE)?;
     blocking(move || {
         catalog.delete_location(&id)?;
         Ok(StatusCode::NO_CONTENT)

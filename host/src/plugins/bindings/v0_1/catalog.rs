@@ -53,7 +53,7 @@ impl catalog::Host for HostState {
         };
         let page = self
             .catalog
-            .query(&cursor, limit.min(MAX_QUERY_LIMIT).into(), 0)
+            .query(&cursor, limit.min(MAX_QUERY_LIMIT).into(), 0, None)
             .map_err(store_error)?;
         let mut items = Vec::with_capacity(page.items.len());
         for served in &page.items {

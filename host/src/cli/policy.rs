@@ -1,0 +1,118 @@
+//! `greenroom policy check USER PERMISSION [ENTITY]`: what the configured policy decides, and
+//! why — the caller's roles, the grants that decided, and for a resource permission whether
+//! the entity meets the conditions. The catalog is read fresh from the config's locations.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::Context;
+
+use super::{Scratch, empty_catalog};
+use crate::app::{Config, ServeArgs};
+use crate::catalog::EntityRef;
+use crate::catalog::permissions::EntityResources;
+use crate::permissions::{Decision, Identity, PERMISSIONS, Permissions, permission};
+
+#[derive(clap::Subcommand)]
+pub enum PolicyCommand {
+    /// Explain a decision; exits 0 when allowed, 1 when denied, 2 when it depends on the
+    /// entity and none was given.
+    Check {
+        /// A user: `ada` or `user:default/ada`.
+        user: String,
+        /// A permission, e.g. catalog.entity.delete.
+        permission: String,
+        /// An entity ref, for a resource permission.
+        entity: Option<String>,
+        /// The server's config file (its permission policy and catalog locations).
+        #[arg(long, default_value = "greenroom.yaml")]
+        config: PathBuf,
+    },
+}
+
+pub fn run(command: PolicyCommand) -> anyhow::Result<ExitCode> {
+    let PolicyCommand::Check {
+        user,
+        permission: name,
+        entity,
+        config,
+    } = command;
+    let file = config;
+    let config = Config::load(&ServeArgs {
+        config: Some(file.clone()),
+        ..ServeArgs::default()
+    })?;
+    let policy = config.policy_file.clone().with_context(|| {
+        format!(
+            "{} has no permission policy (permission.enabled and permission.policyFile)",
+            file.display()
+        )
+    })?;
+    let Some(asked) = permission(&name) else {
+        let known: Vec<&str> = PERMISSIONS.iter().map(|p| p.name).collect();
+        anyhow::bail!("'{name}' is not a permission ({})", known.join(", "));
+    };
+    let permissions = Permissions::open(Some(policy))?;
+    let scratch = Scratch::new()?;
+    let catalog = empty_catalog(&scratch, config.catalog.locations.clone())?;
+    permissions.register(Arc::new(EntityResources(catalog.clone())));
+    let user_ref = EntityRef::parse(&user, Some("user"), "default").map_err(anyhow::Error::msg)?;
+    let ownership_refs = match catalog.get(&user_ref)? {
+        Some(entity) => crate::auth::ownership(&catalog, &entity),
+        None => {
+            println!("note:       the catalog has no User {user_ref}; deciding for the ref alone");
+            vec![user_ref.to_string()]
+        }
+    };
+    let access = permissions.access(Some(Identity::User {
+        user_ref: user_ref.to_string(),
+        ownership_refs: ownership_refs.clone(),
+    }));
+    let verdict = access.verdict(asked);
+    println!("user:       {user_ref}");
+    println!("ownership:  {}", ownership_refs.join(", "));
+    let roles: Vec<String> = verdict
+        .roles
+        .iter()
+        .map(|(role, why)| format!("{role} ({why})"))
+        .collect();
+    println!(
+        "roles:      {}",
+        if roles.is_empty() {
+            "none".into()
+        } else {
+            roles.join(", ")
+        }
+    );
+    println!(
+        "permission: {} ({})",
+        asked.name,
+        asked
+            .resource_type
+            .map_or("basic".to_string(), |t| format!("resource: {t}"))
+    );
+    let (text, code) = match &verdict.decision {
+        Decision::Allow => ("ALLOW".to_string(), 0),
+        Decision::Deny => ("DENY".to_string(), 1),
+        Decision::Conditional(criteria) => (format!("CONDITIONAL: {}", criteria.describe()), 2),
+    };
+    println!("decision:   {text}");
+    println!("because:    {}", verdict.reason);
+    let (Some(entity), Decision::Conditional(_)) = (entity, &verdict.decision) else {
+        return Ok(ExitCode::from(code));
+    };
+    let entity_ref = EntityRef::parse(&entity, None, "default").map_err(anyhow::Error::msg)?;
+    match access.require_on(asked.name, &entity_ref.to_string()) {
+        Ok(Some(())) => {
+            println!("entity:     {entity_ref} meets the conditions: ALLOW");
+            Ok(ExitCode::SUCCESS)
+        }
+        Ok(None) => anyhow::bail!("the catalog has no entity {entity_ref}"),
+        Err(denied) if denied.status == axum::http::StatusCode::FORBIDDEN => {
+            println!("entity:     {entity_ref} does not meet the conditions: DENY");
+            Ok(ExitCode::from(1))
+        }
+        Err(error) => anyhow::bail!("{}", error.message),
+    }
+}

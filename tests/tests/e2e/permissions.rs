@@ -1,0 +1,428 @@
+//! Permissions through the real server: a policy file decides, per caller (users signed in
+//! through a trusted proxy, an API token), what the catalog answers — before paging, in
+//! totals, cursors, facets, lookups and ancestry — and what may be changed; Backstage's
+//! `POST /api/permission/authorize` answers the same; the policy reloads when edited and a
+//! broken edit keeps the last good one.
+
+use std::path::Path;
+use std::time::Duration;
+
+use greenroom_e2e::{Server, eventually, plugins_folder, start_with_config};
+use serde_json::{Value, json};
+
+const CONFIG: &str = "auth:
+  providers:
+    proxy:
+      trustedPeers: [127.0.0.1]
+      signIn:
+        resolvers: [{resolver: usernameMatchingUserEntityName}]
+backend:
+  auth:
+    externalAccess:
+      - type: static
+        options: {token: ci-token-12345, subject: ci}
+permission:
+  enabled: true
+  policyFile: policy.yaml
+";
+
+const POLICY: &str = "defaultRole: viewer
+roles:
+  admin:
+    members: [user:default/root]
+    allow: ['*']
+  developer:
+    members: [group:default/engineering]
+    allow:
+      - catalog.entity.read
+      - catalog.location.read
+      - permission: catalog.entity.refresh
+        conditions: {rule: IS_ENTITY_OWNER, params: {claims: $ownerRefs}}
+      - permission: catalog.entity.delete
+        conditions: {rule: IS_ENTITY_OWNER, params: {claims: $ownerRefs}}
+  viewer:
+    allow:
+      - permission: catalog.entity.read
+        conditions: {not: {rule: HAS_LABEL, params: {label: secret}}}
+  robots:
+    members: [service:ci]
+    allow: [catalog.entity.read]
+";
+
+/// Besides the fixture catalog (ada in payments, under engineering): an admin, a finance
+/// user, and a component only some may see.
+const MORE: &str = "apiVersion: backstage.io/v1alpha1
+kind: User
+metadata: {name: root}
+spec: {memberOf: []}
+---
+apiVersion: backstage.io/v1alpha1
+kind: User
+metadata: {name: bob}
+spec: {memberOf: [finance]}
+---
+apiVersion: backstage.io/v1alpha1
+kind: Group
+metadata: {name: finance}
+spec: {type: team, children: []}
+---
+apiVersion: backstage.io/v1alpha1
+kind: Component
+metadata:
+  name: vault
+  labels: {secret: 'true'}
+spec: {type: service, lifecycle: production, owner: finance}
+";
+
+fn call(server: &Server, who: &str, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
+    let bearer;
+    let identity = if who == "ci" {
+        bearer = "Bearer ci-token-12345".to_string();
+        ("authorization", bearer.as_str())
+    } else {
+        ("x-forwarded-user", who)
+    };
+    let body = body.map(|b| b.to_string()).unwrap_or_default();
+    server.raw(
+        method,
+        path,
+        &[identity, ("content-type", "application/json")],
+        body.as_bytes(),
+    )
+}
+
+fn get(server: &Server, who: &str, path: &str) -> (u16, Value) {
+    call(server, who, "GET", path, None)
+}
+
+/// Every entity name a caller pages through, one per page, following the cursors.
+fn paged_names(server: &Server, who: &str) -> (u64, Vec<String>) {
+    let (status, first) = get(server, who, "/api/catalog/entities/by-query?limit=1");
+    assert_eq!(status, 200, "{first}");
+    let total = first["totalItems"].as_u64().unwrap();
+    let mut names = Vec::new();
+    let mut page = first;
+    loop {
+        names.extend(
+            page["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|e| e["metadata"]["name"].as_str().unwrap().to_string()),
+        );
+        let Some(next) = page["pageInfo"]["nextCursor"].as_str() else {
+            break;
+        };
+        let (status, body) = get(
+            server,
+            who,
+            &format!("/api/catalog/entities/by-query?limit=1&cursor={next}"),
+        );
+        assert_eq!(status, 200, "{body}");
+        page = body;
+    }
+    (total, names)
+}
+
+fn denied(status: u16, body: &Value, who: &str) {
+    assert_eq!(status, 403, "{body}");
+    assert_eq!(body["error"]["name"], "NotAllowedError", "{body}");
+    assert!(
+        body["error"]["message"].as_str().unwrap().starts_with(who),
+        "{body}"
+    );
+}
+
+fn write_policy(dir: &Path, text: &str) {
+    // Written beside and renamed into place, as editors save.
+    let staged = dir.join(".policy.yaml.new");
+    std::fs::write(&staged, text).unwrap();
+    std::fs::rename(staged, dir.join("policy.yaml")).unwrap();
+}
+
+#[test]
+fn the_policy_decides_what_each_caller_reads_and_changes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let more = tmp.path().join("more");
+    std::fs::create_dir(&more).unwrap();
+    std::fs::write(more.join("catalog-info.yaml"), MORE).unwrap();
+    write_policy(tmp.path(), POLICY);
+    let plugins = plugins_folder(tmp.path(), &[]);
+    let server = start_with_config(tmp.path(), std::slice::from_ref(&more), &plugins, CONFIG);
+
+    // Reads: bob (a viewer) never meets the labelled component — not in totals, pages,
+    // facets, lookups or ancestry; ada (a developer) and the admin see it.
+    let (ada_total, ada_names) = paged_names(&server, "ada");
+    let (bob_total, bob_names) = paged_names(&server, "bob");
+    assert!(ada_names.contains(&"vault".to_string()));
+    assert_eq!(ada_total as usize, ada_names.len());
+    assert!(!bob_names.contains(&"vault".to_string()), "{bob_names:?}");
+    assert_eq!(bob_total as usize, bob_names.len());
+    assert_eq!(bob_total + 1, ada_total);
+    let (status, _) = get(
+        &server,
+        "bob",
+        "/api/catalog/entities/by-name/component/default/vault",
+    );
+    assert_eq!(status, 404);
+    let (status, _) = get(
+        &server,
+        "ada",
+        "/api/catalog/entities/by-name/component/default/vault",
+    );
+    assert_eq!(status, 200);
+    let (status, _) = get(
+        &server,
+        "bob",
+        "/api/catalog/entities/by-name/component/default/vault/ancestry",
+    );
+    assert_eq!(status, 404);
+    let (status, listed) = get(
+        &server,
+        "bob",
+        "/api/catalog/entities?filter=kind=component",
+    );
+    assert_eq!(status, 200);
+    assert!(!listed.to_string().contains("\"vault\""), "{listed}");
+    let refs = json!({"entityRefs": ["component:default/vault", "component:default/checkout"]});
+    let (status, found) = call(
+        &server,
+        "bob",
+        "POST",
+        "/api/catalog/entities/by-refs",
+        Some(refs),
+    );
+    assert_eq!(status, 200);
+    assert!(found["items"][0].is_null(), "{found}");
+    assert_eq!(found["items"][1]["metadata"]["name"], "checkout");
+    let facet = "/api/catalog/entity-facets?facet=metadata.labels.secret";
+    assert_eq!(
+        get(&server, "bob", facet).1["facets"]["metadata.labels.secret"],
+        json!([])
+    );
+    assert_eq!(
+        get(&server, "ada", facet).1["facets"]["metadata.labels.secret"],
+        json!([{"value": "true", "count": 1}])
+    );
+    // An API token's subject is a member like anyone: it reads everything, changes nothing.
+    assert_eq!(
+        get(
+            &server,
+            "ci",
+            "/api/catalog/entities/by-name/component/default/vault"
+        )
+        .0,
+        200
+    );
+
+    // Changes: ada refreshes what her teams own, not finance's; bob nothing.
+    let refresh = |who: &str, entity: &str| {
+        call(
+            &server,
+            who,
+            "POST",
+            "/api/catalog/refresh",
+            Some(json!({"entityRef": entity})),
+        )
+    };
+    assert_eq!(refresh("ada", "component:default/checkout").0, 200);
+    let (status, body) = refresh("ada", "component:default/ledger");
+    denied(status, &body, "user:default/ada");
+    let (status, body) = refresh("bob", "component:default/checkout");
+    denied(status, &body, "user:default/bob");
+    let location =
+        json!({"type": "file", "target": more.join("catalog-info.yaml").to_str().unwrap()});
+    let (status, body) = call(
+        &server,
+        "ada",
+        "POST",
+        "/api/catalog/locations?dryRun=true",
+        Some(location.clone()),
+    );
+    denied(status, &body, "user:default/ada");
+    let (status, body) = call(
+        &server,
+        "ci",
+        "POST",
+        "/api/catalog/locations?dryRun=true",
+        Some(location.clone()),
+    );
+    denied(status, &body, "service:ci");
+    let (status, body) = call(
+        &server,
+        "root",
+        "POST",
+        "/api/catalog/locations?dryRun=true",
+        Some(location),
+    );
+    assert_eq!(status, 201, "{body}");
+    let (status, body) = get(&server, "bob", "/api/catalog/locations");
+    denied(status, &body, "user:default/bob");
+    assert_eq!(get(&server, "ada", "/api/catalog/locations").0, 200);
+    let (status, body) = call(
+        &server,
+        "ada",
+        "POST",
+        "/api/plugins/anything/disable",
+        None,
+    );
+    denied(status, &body, "user:default/ada");
+    assert_eq!(
+        call(
+            &server,
+            "root",
+            "POST",
+            "/api/plugins/anything/disable",
+            None
+        )
+        .0,
+        404
+    );
+    let (status, body) = get(&server, "ada", "/api/auth/audit");
+    denied(status, &body, "user:default/ada");
+    assert_eq!(get(&server, "root", "/api/auth/audit").0, 200);
+    let uid = |name: &str| {
+        get(
+            &server,
+            "root",
+            &format!("/api/catalog/entities/by-name/component/default/{name}"),
+        )
+        .1["metadata"]["uid"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let (status, body) = call(
+        &server,
+        "ada",
+        "DELETE",
+        &format!("/api/catalog/entities/by-uid/{}", uid("ledger")),
+        None,
+    );
+    denied(status, &body, "user:default/ada");
+    let (status, _) = call(
+        &server,
+        "ada",
+        "DELETE",
+        &format!("/api/catalog/entities/by-uid/{}", uid("web")),
+        None,
+    );
+    assert_eq!(status, 204);
+    assert_eq!(
+        get(
+            &server,
+            "ada",
+            "/api/catalog/entities/by-name/component/default/web"
+        )
+        .0,
+        404
+    );
+
+    // Backstage's authorize: conditions for a resource permission without a resource, and
+    // the answer for one with it.
+    let read = json!({"type": "resource", "name": "catalog.entity.read", "attributes": {"action": "read"}, "resourceType": "catalog-entity"});
+    let asked = json!({"items": [
+        {"id": "a", "permission": read},
+        {"id": "b", "permission": read, "resourceRef": "component:default/vault"},
+        {"id": "c", "permission": read, "resourceRef": "component:default/checkout"},
+        {"id": "d", "permission": {"type": "basic", "name": "catalog.location.create", "attributes": {"action": "create"}}},
+    ]});
+    let (status, answer) = call(
+        &server,
+        "bob",
+        "POST",
+        "/api/permission/authorize",
+        Some(asked.clone()),
+    );
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(
+        answer["items"][0],
+        json!({"id": "a", "result": "CONDITIONAL", "pluginId": "catalog", "resourceType": "catalog-entity",
+            "conditions": {"not": {"rule": "HAS_LABEL", "resourceType": "catalog-entity", "params": {"label": "secret"}}}})
+    );
+    let results = |answer: &Value| -> Vec<String> {
+        answer["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["result"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(results(&answer)[1..], ["DENY", "ALLOW", "DENY"]);
+    let (_, answer) = call(
+        &server,
+        "root",
+        "POST",
+        "/api/permission/authorize",
+        Some(asked),
+    );
+    assert_eq!(results(&answer), ["ALLOW"; 4]);
+    let (status, body) = get(&server, "bob", "/api/permission/policy");
+    denied(status, &body, "user:default/bob");
+
+    // Edited: viewers read everything, at once, without a restart.
+    write_policy(tmp.path(), &POLICY.replace(
+        "      - permission: catalog.entity.read\n        conditions: {not: {rule: HAS_LABEL, params: {label: secret}}}\n",
+        "      - catalog.entity.read\n",
+    ));
+    eventually("bob reads the vault", Duration::from_secs(10), || {
+        (get(
+            &server,
+            "bob",
+            "/api/catalog/entities/by-name/component/default/vault",
+        )
+        .0 == 200)
+            .then_some(())
+    });
+    // A broken edit: the last good policy stays, and the admin is told why.
+    write_policy(
+        tmp.path(),
+        "roles:\n  viewer:\n    allow: [catalog.entity.reed]\n",
+    );
+    let problem = eventually(
+        "the broken policy is reported",
+        Duration::from_secs(10),
+        || {
+            let (_, status) = get(&server, "root", "/api/permission/policy");
+            status["problem"].as_str().map(str::to_string)
+        },
+    );
+    assert!(
+        problem.contains("roles.viewer.allow[0]") && problem.contains("catalog.entity.reed"),
+        "{problem}"
+    );
+    assert_eq!(
+        get(
+            &server,
+            "bob",
+            "/api/catalog/entities/by-name/component/default/vault"
+        )
+        .0,
+        200
+    );
+    assert_eq!(get(&server, "root", "/api/auth/audit").0, 200);
+}
+
+#[test]
+fn a_server_does_not_start_on_a_policy_it_cannot_read() {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::write(
+        tmp.path().join("policy.yaml"),
+        "roles:\n  a:\n    members: [bob]\n",
+    )
+    .unwrap();
+    std::fs::write(tmp.path().join("greenroom.yaml"), CONFIG).unwrap();
+    let output = std::process::Command::new(greenroom_e2e::greenroom_binary())
+        .args(["serve", "--listen", "127.0.0.1:0", "--data"])
+        .arg(tmp.path().join("data"))
+        .arg("--config")
+        .arg(tmp.path().join("greenroom.yaml"))
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("policy.yaml") && stderr.contains("roles.a.members"),
+        "{stderr}"
+    );
+}
