@@ -34,11 +34,27 @@ pub async fn delete(url: &str) -> Result<(), String> {
         .map(|_| ())
 }
 
-/// A request that failed: the answer's JSON body (null when it had none) and a message for
-/// people (Backstage's error message when the body is its error body).
+/// A request that failed: the answer's status (none when no answer came), its JSON body
+/// (null when it had none) and a message for people (Backstage's error message when the
+/// body is its error body: a refusal's says who may not do what, and why).
+#[derive(Clone, Debug)]
 pub struct Failure {
+    pub status: Option<u16>,
     pub body: Value,
     pub message: String,
+}
+
+impl Failure {
+    /// The server refused: the caller may not do this (403, Backstage's `NotAllowedError`).
+    pub fn is_denied(&self) -> bool {
+        self.status == Some(403) || self.body["error"]["name"] == "NotAllowedError"
+    }
+}
+
+/// GETs JSON; the failure keeps the answer's status and body (a refusal is told apart from
+/// other failures).
+pub async fn get_json_or_failure<T: DeserializeOwned>(url: &str) -> Result<T, Failure> {
+    read(Request::get(url).send().await).await
 }
 
 /// POSTs `body` as JSON. The failure keeps the answer's body: a form needs its `errors`.
@@ -59,18 +75,27 @@ async fn read_json<T: DeserializeOwned>(
 async fn read<T: DeserializeOwned>(
     sent: Result<gloo_net::http::Response, gloo_net::Error>,
 ) -> Result<T, Failure> {
-    let failure = |body, message| Failure { body, message };
-    let response = sent.map_err(|e| failure(Value::Null, format!("request failed: {e}")))?;
+    let response = sent.map_err(|e| Failure {
+        status: None,
+        body: Value::Null,
+        message: format!("request failed: {e}"),
+    })?;
+    let status = response.status();
+    let failure = |body, message| Failure {
+        status: Some(status),
+        body,
+        message,
+    };
     if !response.ok() {
-        let status = response.status();
         let body: Value = response.json().await.unwrap_or(Value::Null);
-        let message = body["error"]["message"]
-            .as_str()
-            .map(str::to_string)
-            .unwrap_or_else(|| format!("HTTP {status}"));
+        let message = match body["error"]["message"].as_str() {
+            Some(message) => message.to_string(),
+            None if status == 403 => format!("HTTP {status}: not allowed"),
+            None => format!("HTTP {status}"),
+        };
         return Err(failure(body, message));
     }
-    if response.status() == 204 {
+    if status == 204 {
         return serde_json::from_value(Value::Null)
             .map_err(|e| failure(Value::Null, e.to_string()));
     }

@@ -7,6 +7,7 @@ mod docs_page;
 mod graph;
 mod highlight;
 mod pages;
+mod permissions;
 mod session;
 mod theme;
 mod ui_tree;
@@ -44,18 +45,24 @@ fn App() -> impl IntoView {
 
 #[component]
 fn Portal() -> impl IntoView {
+    // Asked once as the portal loads: only those who may read the policy see its page linked.
+    let policy_readable = LocalResource::new(|| permissions::may(permissions::POLICY_READ));
     view! {
         <Router>
             <div class="shell">
                 <aside class="sidebar">
                     <a class="brand" href="/">"Greenroom"</a>
-                    <nav>
+                    // `data-permissions`: "decided" once the server answered what the viewer may see.
+                    <nav data-permissions=move || if policy_readable.get().is_some() { "decided" } else { "pending" }>
                         <A href="/" exact=true>"Home"</A>
                         <A href="/catalog">"Catalog"</A>
                         <A href="/apis">"APIs"</A>
                         <A href="/docs">"Docs"</A>
                         <A href="/create">"Create"</A>
                         <A href="/plugins">"Plugins"</A>
+                        {move || (policy_readable.get() == Some(true)).then(|| view! {
+                            <A href="/settings/permissions" attr:id="nav-permissions">"Permissions"</A>
+                        })}
                     </nav>
                 </aside>
                 <div class="content">
@@ -77,6 +84,7 @@ fn Portal() -> impl IntoView {
                             <Route path=path!("/create/tasks") view=pages::create::tasks::TaskListPage/>
                             <Route path=path!("/create/tasks/:id") view=pages::create::task::TaskPage/>
                             <Route path=path!("/profile") view=session::ProfilePage/>
+                            <Route path=path!("/settings/permissions") view=pages::permissions::PermissionsPage/>
                         </Routes>
                     </main>
                 </div>

@@ -5,4 +5,5 @@ pub mod create;
 pub mod docs;
 pub mod entity;
 pub mod home;
+pub mod permissions;
 pub mod plugins;

@@ -1,6 +1,7 @@
 //! The plugins admin page: every plugin file with its state, contributions, grants, last
 //! error and call statistics; upload a `.wasm`, enable, disable or remove a plugin. The list
-//! is re-read after every change, so it always shows what the server holds.
+//! is re-read after every change, so it always shows what the server holds. The upload form
+//! and the buttons show only to those who may manage plugins (`greenroom.plugin.manage`).
 
 use greenroom_api::{PluginState, PluginSummary};
 use leptos::prelude::*;
@@ -8,10 +9,14 @@ use wasm_bindgen::JsCast;
 use web_sys::HtmlInputElement;
 
 use crate::api::{delete, encode, get_json, post};
+use crate::permissions::{PLUGIN_MANAGE, may};
 
 #[component]
 pub fn PluginsPage() -> impl IntoView {
     let plugins = LocalResource::new(|| get_json::<Vec<PluginSummary>>("/api/plugins"));
+    // Hidden until the server says yes.
+    let decision = LocalResource::new(|| may(PLUGIN_MANAGE));
+    let manage = Signal::derive(move || decision.get() == Some(true));
     // The outcome of the last change, shown above the table.
     let notice = RwSignal::new(None::<Result<String, String>>);
     let change = Callback::new(move |done: Result<String, String>| {
@@ -21,7 +26,13 @@ pub fn PluginsPage() -> impl IntoView {
     view! {
         <h1>"Plugins"</h1>
         <p class="subtitle">"WebAssembly components, sandboxed and hot-reloaded from the plugins folder."</p>
-        <Upload on_done=change/>
+        {move || match decision.get() {
+            Some(true) => view! { <Upload on_done=change/> }.into_any(),
+            Some(false) => view! {
+                <p class="muted" id="plugins-read-only">"You may see the plugins but not manage them (greenroom.plugin.manage)."</p>
+            }.into_any(),
+            None => ().into_any(),
+        }}
         {move || notice.get().map(|outcome| match outcome {
             Ok(message) => view! { <div class="notice" id="plugin-notice">{message}</div> }.into_any(),
             Err(message) => view! { <div class="error" id="plugin-notice">{message}</div> }.into_any(),
@@ -38,7 +49,7 @@ pub fn PluginsPage() -> impl IntoView {
                             <th>"Plugin"</th><th>"State"</th><th>"Contributes"</th>
                             <th>"Grants"</th><th>"Calls"</th><th></th>
                         </tr></thead>
-                        <tbody>{list.into_iter().map(|p| view! { <PluginRow plugin=p on_done=change/> }).collect_view()}</tbody>
+                        <tbody>{list.into_iter().map(|p| view! { <PluginRow plugin=p manage=manage on_done=change/> }).collect_view()}</tbody>
                     </table>
                 }.into_any(),
             })}
@@ -87,25 +98,27 @@ fn Upload(on_done: Callback<Result<String, String>>) -> impl IntoView {
 }
 
 #[component]
-fn PluginRow(plugin: PluginSummary, on_done: Callback<Result<String, String>>) -> impl IntoView {
+fn PluginRow(
+    plugin: PluginSummary,
+    /// Whether the viewer may enable, disable and remove it.
+    manage: Signal<bool>,
+    on_done: Callback<Result<String, String>>,
+) -> impl IntoView {
     let id = plugin.id.clone();
     let confirming = RwSignal::new(false);
-    let act = move |action: &'static str| {
+    let act = Callback::new(move |action: &'static str| {
         let id = id.clone();
-        move |_| {
-            let id = id.clone();
-            leptos::task::spawn_local(async move {
-                let url = format!("/api/plugins/{}", encode(&id));
-                let outcome = match action {
-                    "remove" => delete(&url).await.map(|()| format!("Removed {id}.")),
-                    _ => post::<PluginSummary>(&format!("{url}/{action}"), None)
-                        .await
-                        .map(|p| format!("{} is {}.", p.id, state_label(p.state))),
-                };
-                on_done.run(outcome);
-            });
-        }
-    };
+        leptos::task::spawn_local(async move {
+            let url = format!("/api/plugins/{}", encode(&id));
+            let outcome = match action {
+                "remove" => delete(&url).await.map(|()| format!("Removed {id}.")),
+                _ => post::<PluginSummary>(&format!("{url}/{action}"), None)
+                    .await
+                    .map(|p| format!("{} is {}.", p.id, state_label(p.state))),
+            };
+            on_done.run(outcome);
+        });
+    });
     let (state, tone) = (state_label(plugin.state), state_tone(plugin.state));
     let grants = &plugin.grants;
     let granted: Vec<String> = grants
@@ -130,6 +143,7 @@ fn PluginRow(plugin: PluginSummary, on_done: Callback<Result<String, String>>) -
         "p50 {:.2} ms · p99 {:.2} ms · queue p99 {:.2} ms",
         stats.p50_ms, stats.p99_ms, stats.queue_p99_ms
     );
+    let toggleable = matches!(plugin.state, PluginState::Loaded | PluginState::Disabled);
     let toggle = if plugin.state == PluginState::Disabled {
         "enable"
     } else {
@@ -158,13 +172,15 @@ fn PluginRow(plugin: PluginSummary, on_done: Callback<Result<String, String>>) -
             </td>
             <td>{calls}<div class="muted">{latency}</div></td>
             <td class="actions">
-                {matches!(plugin.state, PluginState::Loaded | PluginState::Disabled).then(|| view! {
-                    <button class="toggle" on:click=act(toggle)>{if toggle == "enable" { "Enable" } else { "Disable" }}</button>
-                })}
-                <Show when=move || confirming.get() fallback=move || view! {
-                    <button class="remove" on:click=move |_| confirming.set(true)>"Remove"</button>
-                }>
-                    <button class="remove danger" on:click=act("remove")>"Confirm remove"</button>
+                <Show when=move || manage.get()>
+                    {toggleable.then(|| view! {
+                        <button class="toggle" on:click=move |_| act.run(toggle)>{if toggle == "enable" { "Enable" } else { "Disable" }}</button>
+                    })}
+                    <Show when=move || confirming.get() fallback=move || view! {
+                        <button class="remove" on:click=move |_| confirming.set(true)>"Remove"</button>
+                    }>
+                        <button class="remove danger" on:click=move |_| act.run("remove")>"Confirm remove"</button>
+                    </Show>
                 </Show>
             </td>
         </tr>

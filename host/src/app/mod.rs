@@ -86,6 +86,9 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         Scaffolder::open(&config.data_dir, catalog.clone(), config.scaffolder.clone())?;
     scaffolder.set_external_actions(Arc::new(PluginActions(plugins.clone())));
     scaffolder.start()?;
+    permissions.register(Arc::new(crate::scaffolder::permissions::TaskResources(
+        scaffolder.clone(),
+    )));
     let auth = Auth::open(&config.data_dir, config.auth.clone(), catalog.clone())?;
     docs.watch()?;
     let app = router::router(

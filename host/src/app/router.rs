@@ -12,11 +12,22 @@ pub fn router(
     hosts: AllowedHosts,
     headers: SecurityHeaders,
 ) -> Router {
+    // Docs are read only by who may read their entity.
+    let entity_scoped = axum::middleware::from_fn_with_state(
+        state.catalog.clone(),
+        crate::catalog::permissions::readable_entity_only,
+    );
     let api = Router::new()
         .nest("/api/catalog", crate::catalog::api::routes())
         .nest("/api/plugins", crate::plugins::api::routes())
-        .nest("/api/techdocs", crate::techdocs::api::techdocs_routes())
-        .nest("/api/docs", crate::techdocs::api::docs_routes())
+        .nest(
+            "/api/techdocs",
+            crate::techdocs::api::techdocs_routes().route_layer(entity_scoped.clone()),
+        )
+        .nest(
+            "/api/docs",
+            crate::techdocs::api::docs_routes().route_layer(entity_scoped),
+        )
         .nest("/api/scaffolder", crate::scaffolder::api::routes())
         .nest("/api/auth", crate::auth::api::routes())
         .nest("/api/permission", crate::permissions::api::routes())

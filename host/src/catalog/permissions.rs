@@ -3,8 +3,12 @@
 //! index's own predicates, so a conditional decision filters a query before it is paged and
 //! counted, at about the cost of any other filter.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
+use axum::extract::{Path, Request, State};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
 use serde_json::Value;
 
 use super::{Catalog, EntityRef, Predicate};
@@ -113,5 +117,31 @@ impl Catalog {
                 .refs_matching(&[entity_ref.to_string()], visible)
                 .is_empty(),
         })
+    }
+}
+
+/// A route layer for routes about one entity (`{namespace}/{kind}/{name}` in the path, as
+/// the docs routes are): an entity the caller may not read is answered as one that does
+/// not exist, before the route runs.
+pub async fn readable_entity_only(
+    State(catalog): State<Arc<Catalog>>,
+    access: Access,
+    Path(params): Path<HashMap<String, String>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let (Some(namespace), Some(kind), Some(name)) = (
+        params.get("namespace"),
+        params.get("kind"),
+        params.get("name"),
+    ) else {
+        return next.run(request).await;
+    };
+    let entity_ref = EntityRef::new(kind, namespace, name);
+    let checked = entity_ref.clone();
+    match crate::http::blocking(move || catalog.readable_by(&access, &checked)).await {
+        Ok(true) => next.run(request).await,
+        Ok(false) => ApiError::not_found(format!("No entity {entity_ref}")).into_response(),
+        Err(error) => error.into_response(),
     }
 }

@@ -58,8 +58,7 @@ impl Criteria {
                     ));
                 }
                 let Some(rule) = model::rule(resource_type, &call.rule) else {
-                    let known: Vec<&str> = model::RULES
-                        .iter()
+                    let known: Vec<&str> = model::rules()
                         .filter(|r| r.resource_type == resource_type)
                         .map(|r| r.name)
                         .collect();
@@ -145,6 +144,18 @@ impl Criteria {
                     params,
                 })
             }
+        }
+    }
+
+    /// Whether the criteria hold, `rule` answering for each rule (capabilities whose
+    /// resources are few enough to test one by one use this; the catalog compiles criteria
+    /// into its index instead).
+    pub fn holds(&self, rule: &mut dyn FnMut(&RuleCall) -> bool) -> bool {
+        match self {
+            Criteria::AllOf { all_of } => all_of.iter().all(|c| c.holds(rule)),
+            Criteria::AnyOf { any_of } => any_of.iter().any(|c| c.holds(rule)),
+            Criteria::Not { not } => !not.holds(rule),
+            Criteria::Rule(call) => rule(call),
         }
     }
 

@@ -24,9 +24,10 @@ use axum::response::Response;
 
 pub use criteria::{Criteria, RuleCall};
 pub use model::{
-    AUDIT_READ, CATALOG_ENTITY, ENTITY_DELETE, ENTITY_READ, ENTITY_REFRESH, LOCATION_CREATE,
-    LOCATION_DELETE, LOCATION_READ, PERMISSIONS, PLUGIN_MANAGE, POLICY_READ, Permission,
-    permission,
+    ACTION_EXECUTE, AUDIT_READ, CATALOG_ENTITY, ENTITY_DELETE, ENTITY_READ, ENTITY_REFRESH,
+    LOCATION_CREATE, LOCATION_DELETE, LOCATION_READ, PERMISSIONS, PLUGIN_MANAGE, POLICY_READ,
+    Permission, SCAFFOLDER_TASK, TASK_CANCEL, TASK_CREATE, TASK_READ, TEMPLATE_PARAMETER_READ,
+    TEMPLATE_STEP_READ, permission,
 };
 pub use policy::{Decision, Policy, Verdict};
 
@@ -156,7 +157,7 @@ impl Permissions {
             "file": self.file.as_ref().map(|f| f.display().to_string()),
             "policy": policy.map(|p| p.describe()),
             "problem": *self.problem.lock().unwrap_or_else(|e| e.into_inner()),
-            "rules": model::RULES.iter().map(|r| serde_json::json!({
+            "rules": model::rules().map(|r| serde_json::json!({
                 "resourceType": r.resource_type,
                 "name": r.name,
                 "params": r.params.iter().map(|(name, _)| name).collect::<Vec<_>>(),

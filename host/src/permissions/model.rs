@@ -38,6 +38,12 @@ pub const ENTITY_DELETE: &str = "catalog.entity.delete";
 pub const LOCATION_READ: &str = "catalog.location.read";
 pub const LOCATION_CREATE: &str = "catalog.location.create";
 pub const LOCATION_DELETE: &str = "catalog.location.delete";
+pub const TASK_CREATE: &str = "scaffolder.task.create";
+pub const TASK_READ: &str = "scaffolder.task.read";
+pub const TASK_CANCEL: &str = "scaffolder.task.cancel";
+pub const TEMPLATE_PARAMETER_READ: &str = "scaffolder.template.parameter.read";
+pub const TEMPLATE_STEP_READ: &str = "scaffolder.template.step.read";
+pub const ACTION_EXECUTE: &str = "scaffolder.action.execute";
 /// Greenroom's: upload, remove, enable and disable plugins.
 pub const PLUGIN_MANAGE: &str = "greenroom.plugin.manage";
 /// Greenroom's: read the audit log.
@@ -54,7 +60,7 @@ pub const PERMISSIONS: &[Permission] = &[
     basic(LOCATION_READ, "read"),
     basic(LOCATION_CREATE, "create"),
     basic(LOCATION_DELETE, "delete"),
-    basic("scaffolder.task.create", "create"),
+    basic(TASK_CREATE, "create"),
     resource("scaffolder.task.read", "scaffolder-task", Some("read")),
     resource("scaffolder.task.cancel", "scaffolder-task", Some("update")),
     resource(
@@ -140,8 +146,37 @@ pub const RULES: &[Rule] = &[
     },
 ];
 
+pub const SCAFFOLDER_TEMPLATE: &str = "scaffolder-template";
+pub const SCAFFOLDER_ACTION: &str = "scaffolder-action";
+pub const SCAFFOLDER_TASK: &str = "scaffolder-task";
+
+/// The scaffolder's rules, by Backstage's names.
+const SCAFFOLDER_RULES: &[Rule] = &[
+    Rule {
+        resource_type: SCAFFOLDER_TEMPLATE,
+        name: "HAS_TAG",
+        params: &[("tag", Param::String)],
+        description: "the template parameter page or step carries the tag in backstage:permissions",
+    },
+    Rule {
+        resource_type: SCAFFOLDER_ACTION,
+        name: "HAS_ACTION_ID",
+        params: &[("actionId", Param::String)],
+        description: "the step runs the action with that id",
+    },
+    Rule {
+        resource_type: SCAFFOLDER_TASK,
+        name: "IS_TASK_OWNER",
+        params: &[("createdBy", Param::Strings)],
+        description: "the task was created by one of the refs",
+    },
+];
+
+/// Every rule, the catalog's then the scaffolder's.
+pub fn rules() -> impl Iterator<Item = &'static Rule> {
+    RULES.iter().chain(SCAFFOLDER_RULES)
+}
+
 pub fn rule(resource_type: &str, name: &str) -> Option<&'static Rule> {
-    RULES
-        .iter()
-        .find(|r| r.resource_type == resource_type && r.name == name)
+    rules().find(|r| r.resource_type == resource_type && r.name == name)
 }

@@ -17,9 +17,9 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use super::tasks::store::EventRow;
-use super::{GUEST, Scaffolder, ScaffolderError, TaskQuery};
-use crate::auth::Identity;
+use super::{GUEST, Scaffolder, ScaffolderError, TaskQuery, Template};
 use crate::http::{ApiError, JsonBody, blocking};
+use crate::permissions::{Access, Identity, TASK_CANCEL, TASK_CREATE, TASK_READ};
 
 /// How long `GET tasks/:id/events` waits for a new event before answering with none.
 const LONG_POLL: Duration = Duration::from_secs(30);
@@ -69,6 +69,7 @@ fn refused(error: ScaffolderError) -> Response {
         ScaffolderError::Busy(m) => {
             ApiError::unavailable(m, Duration::from_secs(1)).into_response()
         }
+        ScaffolderError::Refused(e) => e.into_response(),
         ScaffolderError::Internal(e) => ApiError::from(e).into_response(),
     }
 }
@@ -88,12 +89,13 @@ type Triplet = (String, String, String);
 
 async fn parameter_schema(
     State(scaffolder): State<Arc<Scaffolder>>,
+    access: Access,
     Path((namespace, kind, name)): Path<Triplet>,
 ) -> Result<Json<Value>, Response> {
     off_thread(move || {
         Ok(Json(
             scaffolder
-                .template(&namespace, &kind, &name)?
+                .template_for(&access, &namespace, &kind, &name)?
                 .parameter_schema(),
         ))
     })
@@ -110,11 +112,12 @@ struct ValidateBody {
 /// `{errors: [{path, message}]}`: each error with the path of the field it belongs to.
 async fn validate(
     State(scaffolder): State<Arc<Scaffolder>>,
+    access: Access,
     Path((namespace, kind, name)): Path<Triplet>,
     JsonBody(body): JsonBody<ValidateBody>,
 ) -> Result<Json<Value>, Response> {
     off_thread(move || {
-        let template = scaffolder.template(&namespace, &kind, &name)?;
+        let template = scaffolder.template_for(&access, &namespace, &kind, &name)?;
         let values = if body.values.is_null() {
             json!({})
         } else {
@@ -154,19 +157,20 @@ struct CreateBody {
 
 async fn create_task(
     State(scaffolder): State<Arc<Scaffolder>>,
-    identity: Option<axum::Extension<Identity>>,
+    access: Access,
     JsonBody(body): JsonBody<CreateBody>,
 ) -> Result<Response, Response> {
     // The caller runs the task; without sign-in, Backstage's guest.
-    let user = match identity {
-        Some(axum::Extension(Identity::User { user_ref, .. })) => user_ref,
-        Some(axum::Extension(Identity::Service { subject })) => subject,
+    let user = match access.caller() {
+        Some(Identity::User { user_ref, .. }) => user_ref.clone(),
+        Some(Identity::Service { subject }) => subject.clone(),
         None => GUEST.to_string(),
     };
     let id = off_thread(move || {
         let r = EntityRef::parse(&body.template_ref, Some("template"), "default")
             .map_err(|e| ScaffolderError::Input(format!("templateRef: {e}")))?;
-        let template = scaffolder.template(&r.namespace, &r.kind, &r.name)?;
+        let template = scaffolder.template_for(&access, &r.namespace, &r.kind, &r.name)?;
+        scaffolder.check_run(&access, &template)?;
         let values = if body.values.is_null() {
             json!({})
         } else {
@@ -219,10 +223,11 @@ fn task_query(raw: Option<String>) -> Result<TaskQuery, ScaffolderError> {
 
 async fn list_tasks(
     State(scaffolder): State<Arc<Scaffolder>>,
+    access: Access,
     RawQuery(raw): RawQuery,
 ) -> Result<Json<Value>, Response> {
     off_thread(move || {
-        let (tasks, total) = scaffolder.tasks(&task_query(raw)?)?;
+        let (tasks, total) = scaffolder.tasks_for(&access, &task_query(raw)?)?;
         Ok(Json(json!({"tasks": tasks, "totalTasks": total})))
     })
     .await
@@ -230,9 +235,21 @@ async fn list_tasks(
 
 async fn get_task(
     State(scaffolder): State<Arc<Scaffolder>>,
+    access: Access,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, Response> {
-    off_thread(move || scaffolder.task(&id).map(Json)).await
+    off_thread(move || scaffolder.task_for(&access, TASK_READ, &id).map(Json)).await
+}
+
+/// Refuses a caller who may not hold task `id` under `permission`.
+async fn check_task(
+    scaffolder: &Arc<Scaffolder>,
+    access: Access,
+    permission: &'static str,
+    id: &str,
+) -> Result<(), Response> {
+    let (scaffolder, id) = (scaffolder.clone(), id.to_string());
+    off_thread(move || scaffolder.task_for(&access, permission, &id).map(|_| ())).await
 }
 
 #[derive(Deserialize)]
@@ -259,10 +276,12 @@ async fn backlog(
 /// ending with the task's `completion`.
 async fn event_stream(
     State(scaffolder): State<Arc<Scaffolder>>,
+    access: Access,
     Path(id): Path<String>,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, Response> {
     let after = after(&raw).map_err(IntoResponse::into_response)?;
+    check_task(&scaffolder, access, TASK_READ, &id).await?;
     // Subscribed before the backlog is read, so nothing falls between them.
     let mut live = scaffolder.subscribe();
     let past = backlog(&scaffolder, &id, after).await?;
@@ -323,10 +342,12 @@ async fn event_stream(
 /// The events after `after`; with none yet, waits up to 30 s for one (a long poll).
 async fn events(
     State(scaffolder): State<Arc<Scaffolder>>,
+    access: Access,
     Path(id): Path<String>,
     RawQuery(raw): RawQuery,
 ) -> Result<Json<Value>, Response> {
     let after = after(&raw).map_err(IntoResponse::into_response)?;
+    check_task(&scaffolder, access, TASK_READ, &id).await?;
     let mut live = scaffolder.subscribe();
     let mut found = backlog(&scaffolder, &id, after).await?;
     if found.is_empty() {
@@ -350,8 +371,11 @@ async fn events(
 
 async fn cancel(
     State(scaffolder): State<Arc<Scaffolder>>,
+    access: Access,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, Response> {
+    check_task(&scaffolder, access.clone(), TASK_READ, &id).await?;
+    check_task(&scaffolder, access, TASK_CANCEL, &id).await?;
     off_thread(move || scaffolder.cancel(&id)).await?;
     Ok(Json(json!({"status": "cancelled"})))
 }
@@ -361,11 +385,17 @@ struct RetryBody {
     secrets: Option<Map<String, Value>>,
 }
 
+/// Needs to read the task and to create tasks.
 async fn retry(
     State(scaffolder): State<Arc<Scaffolder>>,
+    access: Access,
     Path(id): Path<String>,
     body: axum::body::Bytes,
 ) -> Result<Response, Response> {
+    access
+        .require(TASK_CREATE)
+        .map_err(IntoResponse::into_response)?;
+    check_task(&scaffolder, access, TASK_READ, &id).await?;
     // The body is optional: `{}` or nothing retries with the secrets the task has.
     let body: RetryBody = if body.iter().all(u8::is_ascii_whitespace) {
         RetryBody::default()
@@ -397,11 +427,16 @@ struct DryRunFileBody {
     base64_content: String,
 }
 
+/// Needs what a real run needs: creating tasks, the steps' tags and actions.
 async fn dry_run(
     State(scaffolder): State<Arc<Scaffolder>>,
+    access: Access,
     JsonBody(body): JsonBody<DryRunBody>,
 ) -> Result<Json<Value>, Response> {
     off_thread(move || {
+        let template = Template::from_entity(&body.template)
+            .map_err(|e| ScaffolderError::Input(format!("template: {e}")))?;
+        scaffolder.check_run(&access, &template)?;
         let contents = body
             .directory_contents
             .into_iter()

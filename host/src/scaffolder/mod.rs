@@ -8,6 +8,7 @@
 pub mod actions;
 pub mod api;
 mod expr;
+pub mod permissions;
 mod tasks;
 mod template;
 mod templating;
@@ -71,8 +72,17 @@ pub enum ScaffolderError {
     /// Too many of this at once; try again shortly.
     #[error("{0}")]
     Busy(String),
+    /// Refused by the permission policy (or another check with its own HTTP answer).
+    #[error("{}", .0.message)]
+    Refused(crate::http::ApiError),
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
+}
+
+impl From<crate::http::ApiError> for ScaffolderError {
+    fn from(error: crate::http::ApiError) -> Self {
+        ScaffolderError::Refused(error)
+    }
 }
 
 pub struct Scaffolder {

@@ -426,3 +426,144 @@ fn a_server_does_not_start_on_a_policy_it_cannot_read() {
         "{stderr}"
     );
 }
+
+const SCAFFOLDER_POLICY: &str = "defaultRole: viewer
+roles:
+  admin:
+    members: [user:default/root]
+    allow: ['*']
+  viewer:
+    allow:
+      - permission: catalog.entity.read
+        conditions: {not: {rule: HAS_LABEL, params: {label: secret}}}
+      - scaffolder.task.create
+      - scaffolder.template.step.read
+      - permission: scaffolder.task.read
+        conditions: {rule: IS_TASK_OWNER, params: {createdBy: [$currentUser]}}
+      - permission: scaffolder.task.cancel
+        conditions: {rule: IS_TASK_OWNER, params: {createdBy: [$currentUser]}}
+      - permission: scaffolder.template.parameter.read
+        conditions: {not: {rule: HAS_TAG, params: {tag: admin}}}
+      - permission: scaffolder.action.execute
+        conditions: {not: {rule: HAS_ACTION_ID, params: {actionId: 'debug:wait'}}}
+";
+
+const TEMPLATES: &str = "apiVersion: scaffolder.backstage.io/v1beta3
+kind: Template
+metadata: {name: tagged}
+spec:
+  owner: group:default/engineering
+  type: service
+  parameters:
+    - title: Name
+      required: [name]
+      properties: {name: {type: string}}
+    - title: Admin only
+      backstage:permissions: {tags: [admin]}
+      required: [budget]
+      properties: {budget: {type: string}}
+  steps:
+    - {id: log, action: 'debug:log', input: {message: 'hello ${{ parameters.name }}'}}
+---
+apiVersion: scaffolder.backstage.io/v1beta3
+kind: Template
+metadata: {name: slow}
+spec:
+  owner: group:default/engineering
+  type: service
+  parameters: {properties: {}}
+  steps:
+    - {id: wait, action: 'debug:wait', input: {milliseconds: 1}}
+";
+
+/// The scaffolder and docs under a policy: parameter pages by tag, actions by id, tasks
+/// read and cancelled only by their creators, docs of unreadable entities not found.
+#[test]
+fn templates_tasks_and_docs_follow_the_policy() {
+    let tmp = tempfile::tempdir().unwrap();
+    let more = tmp.path().join("more");
+    std::fs::create_dir(&more).unwrap();
+    std::fs::write(
+        more.join("catalog-info.yaml"),
+        format!("{MORE}---\n{TEMPLATES}"),
+    )
+    .unwrap();
+    write_policy(tmp.path(), SCAFFOLDER_POLICY);
+    let plugins = plugins_folder(tmp.path(), &[]);
+    let server = start_with_config(tmp.path(), std::slice::from_ref(&more), &plugins, CONFIG);
+    let schema = "/api/scaffolder/v2/templates/default/template/tagged/parameter-schema";
+    assert_eq!(
+        get(&server, "bob", schema).1["steps"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    assert_eq!(
+        get(&server, "root", schema).1["steps"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+    let create = |who: &str, template: &str, values: Value| {
+        call(
+            &server,
+            who,
+            "POST",
+            "/api/scaffolder/v2/tasks",
+            Some(json!({"templateRef": format!("template:default/{template}"), "values": values})),
+        )
+    };
+    // bob's run is checked against the pages he sees; the admin's against both.
+    let (status, body) = create("bob", "tagged", json!({"name": "svc"}));
+    assert_eq!(status, 201, "{body}");
+    let bobs = body["id"].as_str().unwrap().to_string();
+    assert_eq!(create("root", "tagged", json!({"name": "svc"})).0, 400);
+    let (status, body) = create("root", "tagged", json!({"name": "svc", "budget": "1"}));
+    assert_eq!(status, 201, "{body}");
+    let roots = body["id"].as_str().unwrap().to_string();
+    let (status, body) = create("bob", "slow", json!({}));
+    denied(status, &body, "user:default/bob");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("debug:wait"),
+        "{body}"
+    );
+
+    // Tasks: bob reads, lists and cancels his own only; the admin all of them.
+    let (status, listed) = get(&server, "bob", "/api/scaffolder/v2/tasks");
+    assert_eq!(status, 200, "{listed}");
+    assert_eq!(listed["totalTasks"], 1);
+    assert_eq!(listed["tasks"][0]["id"], bobs.as_str());
+    assert_eq!(
+        get(&server, "root", "/api/scaffolder/v2/tasks").1["totalTasks"],
+        2
+    );
+    assert_eq!(
+        get(&server, "bob", &format!("/api/scaffolder/v2/tasks/{bobs}")).0,
+        200
+    );
+    assert_eq!(
+        get(&server, "bob", &format!("/api/scaffolder/v2/tasks/{roots}")).0,
+        404
+    );
+    assert_eq!(
+        get(
+            &server,
+            "bob",
+            &format!("/api/scaffolder/v2/tasks/{roots}/events")
+        )
+        .0,
+        404
+    );
+    let cancel = format!("/api/scaffolder/v2/tasks/{roots}/cancel");
+    assert_eq!(call(&server, "bob", "POST", &cancel, None).0, 404);
+
+    // Docs follow the entity: what bob may not read has no docs for him.
+    let metadata = "/api/techdocs/metadata/entity/default/component/vault";
+    assert_eq!(get(&server, "bob", metadata).0, 404);
+    assert_eq!(get(&server, "root", metadata).0, 200);
+}

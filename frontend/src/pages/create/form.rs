@@ -1,6 +1,7 @@
 //! `/create/templates/:namespace/:name`: the template's wizard. One page per parameter
 //! page; Next asks the server to validate that page and shows each error beside its field;
-//! then a review of every value (secrets masked), Create (a task) or a dry run.
+//! then a review of every value (secrets masked), Create (a task) or a dry run (both only
+//! for those who may create tasks, `scaffolder.task.create`).
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -13,6 +14,7 @@ use super::dry_run::DryRunResult;
 use super::fields::{Form, field_view, text_of};
 use super::schema::{self, Choice, Field, Kind, Page, check_entity_name};
 use crate::api::{Failure, encode, get_json, post_json};
+use crate::permissions::{TASK_CREATE, may};
 
 #[component]
 pub fn TemplateFormPage() -> impl IntoView {
@@ -72,6 +74,8 @@ fn Wizard(template: TemplateId, schema: Value, initial: Map<String, Value>) -> i
     // Problems that belong to no field, and failures.
     let banner = RwSignal::new(Vec::<String>::new());
     let dry_run = RwSignal::new(None::<Result<Value, String>>);
+    // Create and Dry run show only to those who may run templates.
+    let may_create = LocalResource::new(|| may(TASK_CREATE));
     let label = |key: &str, fallback: &str| {
         schema["presentation"]["buttonLabels"][key]
             .as_str()
@@ -224,11 +228,18 @@ fn Wizard(template: TemplateId, schema: Value, initial: Map<String, Value>) -> i
             }
             .into_any()
         } else {
-            view! {
-                <button id="dry-run-submit" disabled=move || busy.get() on:click=run_dry>"Dry run"</button>
-                <button id="create-submit" class="primary" disabled=move || busy.get() on:click=create.clone()>{create_label.clone()}</button>
+            match may_create.get() {
+                Some(true) => view! {
+                    <button id="dry-run-submit" disabled=move || busy.get() on:click=run_dry>"Dry run"</button>
+                    <button id="create-submit" class="primary" disabled=move || busy.get() on:click=create.clone()>{create_label.clone()}</button>
+                }
+                .into_any(),
+                Some(false) => view! {
+                    <span class="muted" id="create-not-allowed">"You may not run templates (scaffolder.task.create)."</span>
+                }
+                .into_any(),
+                None => ().into_any(),
             }
-            .into_any()
         }
     };
     view! {

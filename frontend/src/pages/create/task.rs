@@ -17,6 +17,7 @@ use web_sys::{EventSource, MessageEvent};
 use super::output::output_view;
 use super::{TemplateId, local_time, status_badge};
 use crate::api::{encode, get_json, post, post_json, text};
+use crate::permissions::{TASK_CREATE, may};
 
 #[component]
 pub fn TaskPage() -> impl IntoView {
@@ -247,6 +248,8 @@ fn Task(id: String) -> impl IntoView {
     let stopped = RwSignal::new(false);
     let notice = RwSignal::new(None::<String>);
     let busy = RwSignal::new(false);
+    // Retry runs the task again: only for those who may create tasks.
+    let may_retry = LocalResource::new(|| may(TASK_CREATE));
     let slot: StreamSlot = StoredValue::new_local(None);
     on_cleanup(move || slot.set_value(None));
     // Once the run ends, the task is read again for its final state.
@@ -339,7 +342,7 @@ fn Task(id: String) -> impl IntoView {
             {move || matches!(status().as_str(), "open" | "processing").then(|| view! {
                 <button id="task-cancel" class="danger" disabled=move || busy.get() on:click=cancel.clone()>"Cancel"</button>
             })}
-            {move || matches!(status().as_str(), "failed" | "cancelled").then(|| view! {
+            {move || (matches!(status().as_str(), "failed" | "cancelled") && may_retry.get() == Some(true)).then(|| view! {
                 <button id="task-retry" disabled=move || busy.get() on:click=retry.clone()>"Retry"</button>
             })}
             <Transition fallback=|| ()>

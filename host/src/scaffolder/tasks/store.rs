@@ -88,7 +88,7 @@ impl EventRow {
 }
 
 /// `GET /v2/tasks` filters.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct TaskQuery {
     pub created_by: Vec<String>,
     pub status: Vec<String>,
