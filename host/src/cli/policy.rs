@@ -1,6 +1,7 @@
 //! `greenroom policy check USER PERMISSION [ENTITY]`: what the configured policy decides, and
 //! why — the caller's roles, the grants that decided, and for a resource permission whether
-//! the entity meets the conditions. The catalog is read fresh from the config's locations.
+//! the entity meets the conditions (the catalog read fresh from the config's locations).
+//! `greenroom policy import`: Red Hat Developer Hub's RBAC files as a Greenroom policy.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -12,7 +13,7 @@ use super::{Scratch, empty_catalog};
 use crate::app::{Config, ServeArgs};
 use crate::catalog::EntityRef;
 use crate::catalog::permissions::EntityResources;
-use crate::permissions::{Decision, Identity, PERMISSIONS, Permissions, permission};
+use crate::permissions::{Decision, Identity, PERMISSIONS, Permissions, Policy, permission};
 
 #[derive(clap::Subcommand)]
 pub enum PolicyCommand {
@@ -29,15 +30,65 @@ pub enum PolicyCommand {
         #[arg(long, default_value = "greenroom.yaml")]
         config: PathBuf,
     },
+    /// Convert Red Hat Developer Hub RBAC files (the policy CSV and, optionally, the
+    /// conditional-policies YAML) into a Greenroom policy file.
+    Import {
+        /// RHDH's `rbac-policy.csv` (`p` and `g` lines).
+        csv: PathBuf,
+        /// RHDH's conditional policies YAML.
+        #[arg(long)]
+        conditional: Option<PathBuf>,
+        /// Where to write the policy; standard output without it.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
 }
 
 pub fn run(command: PolicyCommand) -> anyhow::Result<ExitCode> {
-    let PolicyCommand::Check {
-        user,
-        permission: name,
-        entity,
-        config,
-    } = command;
+    match command {
+        PolicyCommand::Check {
+            user,
+            permission,
+            entity,
+            config,
+        } => check(&user, &permission, entity, config),
+        PolicyCommand::Import {
+            csv,
+            conditional,
+            out,
+        } => import(&csv, conditional.as_deref(), out.as_deref()),
+    }
+}
+
+/// Reads RHDH's files, writes Greenroom's policy — after reading it back as the server
+/// would, so what is written is a policy the server accepts.
+fn import(
+    csv: &std::path::Path,
+    conditional: Option<&std::path::Path>,
+    out: Option<&std::path::Path>,
+) -> anyhow::Result<ExitCode> {
+    let read = |path: &std::path::Path| {
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))
+    };
+    let conditional = conditional.map(read).transpose()?;
+    let policy = crate::permissions::import_rhdh(&read(csv)?, conditional.as_deref())
+        .map_err(|e| anyhow::anyhow!("{}: {e}", csv.display()))?;
+    Policy::parse(&policy)
+        .map_err(|e| anyhow::anyhow!("the imported policy does not read back: {e}"))?;
+    match out {
+        Some(path) => std::fs::write(path, &policy)
+            .with_context(|| format!("cannot write {}", path.display()))?,
+        None => print!("{policy}"),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn check(
+    user: &str,
+    name: &str,
+    entity: Option<String>,
+    config: PathBuf,
+) -> anyhow::Result<ExitCode> {
     let file = config;
     let config = Config::load(&ServeArgs {
         config: Some(file.clone()),
@@ -49,7 +100,7 @@ pub fn run(command: PolicyCommand) -> anyhow::Result<ExitCode> {
             file.display()
         )
     })?;
-    let Some(asked) = permission(&name) else {
+    let Some(asked) = permission(name) else {
         let known: Vec<&str> = PERMISSIONS.iter().map(|p| p.name).collect();
         anyhow::bail!("'{name}' is not a permission ({})", known.join(", "));
     };
@@ -57,7 +108,7 @@ pub fn run(command: PolicyCommand) -> anyhow::Result<ExitCode> {
     let scratch = Scratch::new()?;
     let catalog = empty_catalog(&scratch, config.catalog.locations.clone())?;
     permissions.register(Arc::new(EntityResources(catalog.clone())));
-    let user_ref = EntityRef::parse(&user, Some("user"), "default").map_err(anyhow::Error::msg)?;
+    let user_ref = EntityRef::parse(user, Some("user"), "default").map_err(anyhow::Error::msg)?;
     let ownership_refs = match catalog.get(&user_ref)? {
         Some(entity) => crate::auth::ownership(&catalog, &entity),
         None => {

@@ -12,6 +12,7 @@ pub mod api;
 mod criteria;
 mod model;
 mod policy;
+mod rhdh;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, RwLock};
@@ -30,6 +31,7 @@ pub use model::{
     TEMPLATE_STEP_READ, permission,
 };
 pub use policy::{Decision, Policy, Verdict};
+pub use rhdh::import as import_rhdh;
 
 use crate::http::ApiError;
 

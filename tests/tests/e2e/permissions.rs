@@ -567,3 +567,87 @@ fn templates_tasks_and_docs_follow_the_policy() {
     assert_eq!(get(&server, "bob", metadata).0, 404);
     assert_eq!(get(&server, "root", metadata).0, 200);
 }
+
+/// Red Hat Developer Hub's RBAC files become a Greenroom policy that then decides.
+#[test]
+fn an_rhdh_policy_is_imported_and_decides() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    std::fs::write(
+        dir.join("rbac-policy.csv"),
+        "p, role:default/admins, catalog-entity, read, allow\n\
+         p, role:default/admins, catalog.entity.delete, delete, allow\n\
+         p, role:default/admins, catalog.location.create, create, allow\n\
+         g, group:default/payments, role:default/admins\n\
+         g, user:default/bob, role:default/readers\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("conditions.yaml"),
+        "result: CONDITIONAL\nroleEntityRef: 'role:default/readers'\npluginId: catalog\nresourceType: catalog-entity\npermissionMapping: [read]\nconditions:\n  rule: IS_ENTITY_OWNER\n  resourceType: catalog-entity\n  params:\n    claims: [$currentUser]\n",
+    )
+    .unwrap();
+    let greenroom = |args: &[&str]| {
+        std::process::Command::new(greenroom_e2e::greenroom_binary())
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .unwrap()
+    };
+    let imported = greenroom(&[
+        "policy",
+        "import",
+        "rbac-policy.csv",
+        "--conditional",
+        "conditions.yaml",
+        "--out",
+        "policy.yaml",
+    ]);
+    assert!(imported.status.success(), "{imported:?}");
+    std::fs::write(
+        dir.join("greenroom.yaml"),
+        format!(
+            "catalog:\n  locations: [{}]\npermission:\n  enabled: true\n  policyFile: policy.yaml\n",
+            greenroom_e2e::fixture_catalog().display()
+        ),
+    )
+    .unwrap();
+    let check = |args: &[&str]| {
+        let mut all = vec!["policy", "check"];
+        all.extend_from_slice(args);
+        all.extend_from_slice(&["--config", "greenroom.yaml"]);
+        let output = greenroom(&all);
+        (
+            output.status.code(),
+            String::from_utf8_lossy(&output.stdout).into_owned(),
+        )
+    };
+    // ada is in payments, which the CSV makes an admin.
+    let (code, out) = check(&["ada", "catalog.location.create"]);
+    assert_eq!(code, Some(0), "{out}");
+    assert!(
+        out.contains("admins (member through group:default/payments)"),
+        "{out}"
+    );
+    assert_eq!(
+        check(&["ada", "catalog.entity.delete", "component:default/checkout"]).0,
+        Some(0)
+    );
+    // bob reads only what he owns himself: payments' checkout is not his.
+    let (code, out) = check(&["bob", "catalog.entity.read", "component:default/checkout"]);
+    assert_eq!(code, Some(1), "{out}");
+    assert!(out.contains("does not meet the conditions"), "{out}");
+    assert_eq!(check(&["bob", "catalog.location.create"]).0, Some(1));
+    // A file RHDH would refuse is refused with its line.
+    std::fs::write(
+        dir.join("bad.csv"),
+        "p, role:default/a, catalog-entity, read, maybe\n",
+    )
+    .unwrap();
+    let bad = greenroom(&["policy", "import", "bad.csv"]);
+    assert!(!bad.status.success());
+    assert!(
+        String::from_utf8_lossy(&bad.stderr).contains("line 1"),
+        "{bad:?}"
+    );
+}

@@ -12,8 +12,8 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 
 use super::{
-    Latency, free_address, http_get, least_disturbed, peak_rss_mb, quiet_latency, start, stop,
-    wait_for, write_section, wrk,
+    Latency, free_address, http_get, least_disturbed, peak_rss_mb, quiet_latency_as, start, stop,
+    wait_for, write_section, wrk_as,
 };
 use crate::{build, toolchain};
 
@@ -106,17 +106,7 @@ fn run_one(binary: &Path, size: usize) -> anyhow::Result<Measured> {
         ("entity-facets (kind, spec.type)", "/api/catalog/entity-facets?facet=kind&facet=spec.type".into()),
         ("full-text filter", "/api/catalog/entities/by-query?fullTextFilterTerm=service-42&fullTextFilterFields=metadata.name&limit=100".into()),
     ];
-    let mut rows = Vec::new();
-    for (name, path) in &endpoints {
-        let url = format!("http://{addr}{path}");
-        let (single, stolen) = quiet_latency(&url)?;
-        let many = wrk(&url, 16, 4)?;
-        println!(
-            "  {name}: p50 {:.2} ms, p99 {:.2} ms ({stolen:.1} % stolen), {:.0} req/s at 16 connections",
-            single.p50_ms, single.p99_ms, many.1
-        );
-        rows.push((*name, single, stolen, many.1));
-    }
+    let mut rows = measure(addr, &endpoints, None)?;
     let peak_rss_mb = peak_rss_mb(server.id())?;
     stop(&mut server);
     let restarted = Instant::now();
@@ -124,6 +114,7 @@ fn run_one(binary: &Path, size: usize) -> anyhow::Result<Measured> {
     wait_for_total(addr, size + 1, &mut again)?;
     let restart = restarted.elapsed();
     stop(&mut again);
+    rows.extend(under_policy(binary, addr, &work, &data, &catalog, size)?);
     let _ = std::fs::remove_dir_all(&work);
     Ok(Measured {
         entities: size,
@@ -134,6 +125,84 @@ fn run_one(binary: &Path, size: usize) -> anyhow::Result<Measured> {
         peak_rss_mb,
         rows,
     })
+}
+
+/// Each endpoint's latency at one connection and throughput at 16, every request with
+/// `header`.
+fn measure(
+    addr: SocketAddr,
+    endpoints: &[(&'static str, String)],
+    header: Option<&str>,
+) -> anyhow::Result<Vec<(&'static str, Latency, f64, f64)>> {
+    let mut rows = Vec::new();
+    for (name, path) in endpoints {
+        let url = format!("http://{addr}{path}");
+        let (single, stolen) = quiet_latency_as(&url, header)?;
+        let many = wrk_as(&url, header, 16, 4)?;
+        println!(
+            "  {name}: p50 {:.2} ms, p99 {:.2} ms ({stolen:.1} % stolen), {:.0} req/s at 16 connections",
+            single.p50_ms, single.p99_ms, many.1
+        );
+        rows.push((*name, single, stolen, many.1));
+    }
+    Ok(rows)
+}
+
+/// The catalog's reads under a permission policy: as a caller allowed everything, and as
+/// one who may read only what a team (and its parent teams) owns, the condition compiled
+/// into the index. Both send an API token, so the two differ only in the filter.
+fn under_policy(
+    binary: &Path,
+    addr: SocketAddr,
+    work: &Path,
+    data: &Path,
+    catalog: &Path,
+    size: usize,
+) -> anyhow::Result<Vec<(&'static str, Latency, f64, f64)>> {
+    let config = work.join("permissions.yaml");
+    std::fs::write(
+        work.join("policy.yaml"),
+        "roles:\n  admin:\n    members: [service:admin]\n    allow: ['*']\n  team:\n    members: [service:team]\n    allow:\n      - permission: catalog.entity.read\n        conditions: {rule: IS_ENTITY_OWNER, params: {claims: [group:default/team-5, group:default/team-1, group:default/team-0]}}\n",
+    )?;
+    std::fs::write(
+        &config,
+        "backend:\n  auth:\n    externalAccess:\n      - {type: static, options: {token: admin-token-0123, subject: admin}}\n      - {type: static, options: {token: team-token-0123, subject: team}}\npermission:\n  enabled: true\n  policyFile: policy.yaml\n",
+    )?;
+    let mut server = start(
+        binary,
+        addr,
+        data,
+        catalog,
+        &work.join("no-plugins"),
+        &["--config".as_ref(), config.as_os_str()],
+    )?;
+    let ready = wait_for(&mut server, Duration::from_secs(600), || {
+        super::http(addr, "GET", "/api/catalog/entities", &[]).is_some_and(|(status, _)| status == 401)
+    });
+    if let Err(e) = ready {
+        stop(&mut server);
+        return Err(e.context(format!("the server under a policy never served ({size} entities)")));
+    }
+    let query = "/api/catalog/entities/by-query?filter=kind=component&limit=100";
+    let facets = "/api/catalog/entity-facets?facet=kind&facet=spec.type";
+    let admin = measure(
+        addr,
+        &[
+            ("by-query (components, page of 100), allowed all", query.into()),
+            ("entity-facets (kind, spec.type), allowed all", facets.into()),
+        ],
+        Some("Authorization: Bearer admin-token-0123"),
+    );
+    let team = measure(
+        addr,
+        &[
+            ("by-query (components, page of 100), IS_ENTITY_OWNER", query.into()),
+            ("entity-facets (kind, spec.type), IS_ENTITY_OWNER", facets.into()),
+        ],
+        Some("Authorization: Bearer team-token-0123"),
+    );
+    stop(&mut server);
+    Ok([admin?, team?].concat())
 }
 
 /// Writes a synthetic organisation: per team a folder with one catalog-info.yaml holding the

@@ -139,7 +139,12 @@ pub fn least_disturbed<T>(
 /// Latency at one connection over 4 s, the least disturbed of up to [`ATTEMPTS`] runs, with
 /// the share of CPU stolen during it.
 pub fn quiet_latency(url: &str) -> anyhow::Result<(Latency, f64)> {
-    least_disturbed(|| Ok(wrk(url, 1, 4)?.0))
+    quiet_latency_as(url, None)
+}
+
+/// [`quiet_latency`], each request with the `header` (`Name: value`).
+pub fn quiet_latency_as(url: &str, header: Option<&str>) -> anyhow::Result<(Latency, f64)> {
+    least_disturbed(|| Ok(wrk_as(url, header, 1, 4)?.0))
 }
 
 /// Latency at one connection: the run with the median p99 of `runs` runs of 4 s, for
@@ -154,8 +159,19 @@ pub fn median_latency(url: &str, runs: usize) -> anyhow::Result<Latency> {
 
 /// Runs wrk; returns its latency percentiles and requests per second.
 pub fn wrk(url: &str, connections: usize, seconds: u64) -> anyhow::Result<(Latency, f64)> {
+    wrk_as(url, None, connections, seconds)
+}
+
+/// [`wrk`], each request with the `header` (`Name: value`).
+pub fn wrk_as(
+    url: &str,
+    header: Option<&str>,
+    connections: usize,
+    seconds: u64,
+) -> anyhow::Result<(Latency, f64)> {
     let threads = connections.min(2);
     let out = Command::new("wrk")
+        .args(header.map(|h| ["-H", h]).into_iter().flatten())
         .args([
             "--latency",
             "-t",
