@@ -177,32 +177,49 @@ fn under_policy(
         &["--config".as_ref(), config.as_os_str()],
     )?;
     let ready = wait_for(&mut server, Duration::from_secs(600), || {
-        super::http(addr, "GET", "/api/catalog/entities", &[]).is_some_and(|(status, _)| status == 401)
+        super::http(addr, "GET", "/api/catalog/entities", &[])
+            .is_some_and(|(status, _)| status == 401)
     });
     if let Err(e) = ready {
         stop(&mut server);
-        return Err(e.context(format!("the server under a policy never served ({size} entities)")));
+        return Err(e.context(format!(
+            "the server under a policy never served ({size} entities)"
+        )));
     }
     let query = "/api/catalog/entities/by-query?filter=kind=component&limit=100";
     let facets = "/api/catalog/entity-facets?facet=kind&facet=spec.type";
     let admin = measure(
         addr,
         &[
-            ("by-query (components, page of 100), allowed all", query.into()),
-            ("entity-facets (kind, spec.type), allowed all", facets.into()),
+            (
+                "by-query (components, page of 100), allowed all",
+                query.into(),
+            ),
+            (
+                "entity-facets (kind, spec.type), allowed all",
+                facets.into(),
+            ),
         ],
         Some("Authorization: Bearer admin-token-0123"),
     );
     let team = measure(
         addr,
         &[
-            ("by-query (components, page of 100), IS_ENTITY_OWNER", query.into()),
-            ("entity-facets (kind, spec.type), IS_ENTITY_OWNER", facets.into()),
+            (
+                "by-query (components, page of 100), IS_ENTITY_OWNER",
+                query.into(),
+            ),
+            (
+                "entity-facets (kind, spec.type), IS_ENTITY_OWNER",
+                facets.into(),
+            ),
         ],
         Some("Authorization: Bearer team-token-0123"),
     );
     stop(&mut server);
-    Ok([admin?, team?].concat())
+    let mut rows = admin?;
+    rows.extend(team?);
+    Ok(rows)
 }
 
 /// Writes a synthetic organisation: per team a folder with one catalog-info.yaml holding the
