@@ -274,7 +274,7 @@ fn test(
     let tabs: Vec<String> = match tab {
         Some(tab) => vec![tab.to_string()],
         None => {
-            let offered = host.block_on(host.tabs_for(&entity_ref))?;
+            let offered = host.block_on(host.tabs_for(&entity_ref, None, |_| true))?;
             if let Some(failure) = offered.errors.first() {
                 bail!("{}", failure.message);
             }
@@ -288,7 +288,7 @@ fn test(
     let mut rendered = Vec::new();
     let mut failed = false;
     for tab in &tabs {
-        match host.block_on(host.render_tab(&summary.id, tab, &entity_ref)) {
+        match host.block_on(host.render_tab(&summary.id, tab, &entity_ref, None)) {
             Ok(tree) => rendered.push(tree),
             Err(e) => {
                 eprintln!("tab {tab}: {e}");

@@ -26,9 +26,9 @@ use axum::response::Response;
 pub use criteria::{Criteria, RuleCall};
 pub use model::{
     ACTION_EXECUTE, AUDIT_READ, CATALOG_ENTITY, ENTITY_DELETE, ENTITY_READ, ENTITY_REFRESH,
-    LOCATION_CREATE, LOCATION_DELETE, LOCATION_READ, PERMISSIONS, PLUGIN_MANAGE, POLICY_READ,
-    Permission, SCAFFOLDER_TASK, TASK_CANCEL, TASK_CREATE, TASK_READ, TEMPLATE_PARAMETER_READ,
-    TEMPLATE_STEP_READ, permission,
+    LOCATION_CREATE, LOCATION_DELETE, LOCATION_READ, PERMISSIONS, PLUGIN_MANAGE, PLUGIN_TAB_READ,
+    POLICY_READ, Permission, SCAFFOLDER_TASK, TASK_CANCEL, TASK_CREATE, TASK_READ,
+    TEMPLATE_PARAMETER_READ, TEMPLATE_STEP_READ, permission,
 };
 pub use policy::{Decision, Policy, Verdict};
 pub use rhdh::import as import_rhdh;
@@ -229,7 +229,22 @@ impl Access {
     }
 
     fn denied(&self, name: &str, reason: &str) -> ApiError {
-        ApiError::not_allowed(format!("{} may not {name}: {reason}", self.who()))
+        self.refused(format_args!("{name}: {reason}"))
+    }
+
+    /// A 403 saying the caller may not do `what`.
+    pub fn refused(&self, what: impl std::fmt::Display) -> ApiError {
+        ApiError::not_allowed(format!("{} may not {what}", self.who()))
+    }
+
+    /// Whether `name` is allowed on a resource that `rule` describes (answering each rule a
+    /// conditional decision tests), for capabilities whose resources are tested one by one.
+    pub fn allows(&self, name: &str, rule: &mut dyn FnMut(&RuleCall) -> bool) -> bool {
+        match self.decide(name) {
+            Decision::Allow => true,
+            Decision::Deny => false,
+            Decision::Conditional(criteria) => criteria.holds(rule),
+        }
     }
 
     /// Passes when the permission is allowed outright (a basic permission, or a resource

@@ -44,6 +44,9 @@ pub const TASK_CANCEL: &str = "scaffolder.task.cancel";
 pub const TEMPLATE_PARAMETER_READ: &str = "scaffolder.template.parameter.read";
 pub const TEMPLATE_STEP_READ: &str = "scaffolder.template.step.read";
 pub const ACTION_EXECUTE: &str = "scaffolder.action.execute";
+pub const GREENROOM_PLUGIN: &str = "greenroom-plugin";
+/// Greenroom's: see a plugin's entity tabs (`HAS_PLUGIN_ID` picks plugins).
+pub const PLUGIN_TAB_READ: &str = "greenroom.plugin.tab.read";
 /// Greenroom's: upload, remove, enable and disable plugins.
 pub const PLUGIN_MANAGE: &str = "greenroom.plugin.manage";
 /// Greenroom's: read the audit log.
@@ -74,6 +77,7 @@ pub const PERMISSIONS: &[Permission] = &[
         Some("read"),
     ),
     resource("scaffolder.action.execute", "scaffolder-action", None),
+    resource(PLUGIN_TAB_READ, GREENROOM_PLUGIN, Some("read")),
     basic(PLUGIN_MANAGE, "update"),
     basic(AUDIT_READ, "read"),
     basic(POLICY_READ, "read"),
@@ -150,7 +154,7 @@ pub const SCAFFOLDER_TEMPLATE: &str = "scaffolder-template";
 pub const SCAFFOLDER_ACTION: &str = "scaffolder-action";
 pub const SCAFFOLDER_TASK: &str = "scaffolder-task";
 
-/// The scaffolder's rules, by Backstage's names.
+/// The scaffolder's rules, by Backstage's names, and Greenroom's for plugins.
 const SCAFFOLDER_RULES: &[Rule] = &[
     Rule {
         resource_type: SCAFFOLDER_TEMPLATE,
@@ -169,6 +173,12 @@ const SCAFFOLDER_RULES: &[Rule] = &[
         name: "IS_TASK_OWNER",
         params: &[("createdBy", Param::Strings)],
         description: "the task was created by one of the refs",
+    },
+    Rule {
+        resource_type: GREENROOM_PLUGIN,
+        name: "HAS_PLUGIN_ID",
+        params: &[("pluginId", Param::String)],
+        description: "the plugin has that id",
     },
 ];
 

@@ -135,9 +135,11 @@ impl PluginHost {
         let input = input.to_string();
         let call = format!("scaffolder-actions.run({action_id})");
         let (id, indices) = (action_id.to_string(), indices.clone());
+        // A task's steps run for the portal: the task was allowed when it was created.
         self.call(
             &plugin,
             &call,
+            None,
             move |store, instance| {
                 Box::pin(async move {
                     let handle = store.data_mut().table.push(workspace)?;

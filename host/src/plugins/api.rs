@@ -17,7 +17,7 @@ use axum::extract::FromRef;
 use super::{PluginError, PluginHost};
 use crate::catalog::{Catalog, EntityRef};
 use crate::http::{ApiError, JsonBody, blocking};
-use crate::permissions::{Access, PLUGIN_MANAGE};
+use crate::permissions::{ACTION_EXECUTE, Access, PLUGIN_MANAGE, PLUGIN_TAB_READ};
 
 /// The plugin routes, for any application state the plugin host can be taken from.
 pub fn routes<S>() -> Router<S>
@@ -146,8 +146,18 @@ async fn tabs(
     access: Access,
     Query(param): Query<EntityParam>,
 ) -> Result<Json<EntityTabs>, ApiError> {
+    let visible = crate::catalog::permissions::readable(&access)?;
+    let viewer = access.clone();
     let entity_ref = param.readable(catalog, access).await?;
-    Ok(Json(plugins.tabs_for(&entity_ref).await?))
+    let shown = move |plugin: &str| shows_tabs(&viewer, plugin);
+    Ok(Json(plugins.tabs_for(&entity_ref, visible, shown).await?))
+}
+
+/// Whether the viewer may see the plugin's tabs (`greenroom.plugin.tab.read`).
+fn shows_tabs(access: &Access, plugin: &str) -> bool {
+    access.allows(PLUGIN_TAB_READ, &mut |call| {
+        call.rule == "HAS_PLUGIN_ID" && call.params["pluginId"].as_str() == Some(plugin)
+    })
 }
 
 async fn render_tab(
@@ -157,16 +167,29 @@ async fn render_tab(
     Path((plugin, tab)): Path<(String, String)>,
     Query(param): Query<EntityParam>,
 ) -> Result<Json<RenderedTab>, ApiError> {
+    if !shows_tabs(&access, &plugin) {
+        return Err(access.refused(format_args!("{PLUGIN_TAB_READ} of plugin {plugin}")));
+    }
+    let visible = crate::catalog::permissions::readable(&access)?;
     let entity_ref = param.readable(catalog, access).await?;
-    Ok(Json(plugins.render_tab(&plugin, &tab, &entity_ref).await?))
+    Ok(Json(
+        plugins
+            .render_tab(&plugin, &tab, &entity_ref, visible)
+            .await?,
+    ))
 }
 
 /// Runs a scaffolder action on a scratch workspace: for plugin authors and operators to try an
 /// action; the scaffolder runs actions through the same `PluginHost::run_action`.
 async fn run_action(
     State(plugins): State<Arc<PluginHost>>,
+    access: Access,
     Path((plugin, action)): Path<(String, String)>,
     JsonBody(run): JsonBody<ActionRun>,
 ) -> Result<Json<ActionOutcome>, ApiError> {
+    let id = format!("{plugin}:{action}");
+    if !crate::scaffolder::permissions::may_execute(&access, &id) {
+        return Err(access.refused(format_args!("{ACTION_EXECUTE} {id}")));
+    }
     Ok(Json(plugins.run_action(&plugin, &action, run).await?))
 }

@@ -29,7 +29,7 @@ use arc_swap::ArcSwap;
 use wasmtime::Store;
 use wasmtime::component::Instance;
 
-use crate::catalog::Catalog;
+use crate::catalog::{Catalog, Predicate};
 use crate::techdocs::TechDocs;
 pub use actions::PluginActions;
 use bindings::HostState;
@@ -361,6 +361,7 @@ impl PluginHost {
         &self,
         plugin: &LoadedPlugin,
         call: &str,
+        visible: Option<Predicate>,
         f: F,
         check: impl FnOnce(R) -> Result<T, String>,
     ) -> Result<T, PluginError>
@@ -385,7 +386,7 @@ impl PluginHost {
             result,
         } = self
             .sandbox
-            .run(&plugin.id, &plugin.pre, &plugin.grants, f)
+            .run(&plugin.id, &plugin.pre, &plugin.grants, visible, f)
             .await;
         let result = result.and_then(|answer| {
             check(answer).map_err(|reason| CallError {

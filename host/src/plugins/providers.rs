@@ -88,6 +88,7 @@ impl PluginHost {
             .call(
                 plugin,
                 "entity-provider.provide",
+                None,
                 move |store, instance| {
                     Box::pin(async move {
                         let provider = indices.load(&mut *store, instance)?;

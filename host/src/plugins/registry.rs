@@ -302,6 +302,7 @@ impl Loader<'_> {
                 &unnamed,
                 &pre,
                 &Arc::new(Effective::default()),
+                None,
                 move |store, instance| {
                     Box::pin(async move {
                         // Loading every export here checks its types against the contract.

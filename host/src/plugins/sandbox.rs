@@ -19,7 +19,7 @@ use super::bindings::{self, HostState};
 use super::engine::{self, Tier};
 use super::grants::Effective;
 use super::stats::Outcome;
-use crate::catalog::Catalog;
+use crate::catalog::{Catalog, Predicate};
 use crate::techdocs::TechDocs;
 
 /// What a call does with its fresh instance. Boxed because it borrows the store.
@@ -130,6 +130,7 @@ impl Sandbox {
         plugin_id: &Arc<str>,
         pre: &InstancePre<HostState>,
         grants: &Arc<Effective>,
+        visible: Option<Predicate>,
         f: F,
     ) -> Ran<R>
     where
@@ -157,6 +158,7 @@ impl Sandbox {
             self.catalog.clone(),
             self.docs.clone(),
             grants.clone(),
+            visible,
         );
         // The engine that compiled this plugin's code runs it.
         let mut store = engine::new_store(pre.engine(), state, limits);

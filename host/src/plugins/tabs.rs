@@ -8,7 +8,7 @@ use greenroom_api::{EntityTabs, PluginFailure, RenderedTab, TabRef};
 use super::bindings::{self, entity_tabs, to_wit_entity};
 use super::registry::LoadedPlugin;
 use super::{PluginError, PluginHost, tree};
-use crate::catalog::EntityRef;
+use crate::catalog::{EntityRef, Predicate};
 
 /// Most tabs one plugin may offer for an entity.
 const MAX_TABS: usize = 16;
@@ -16,9 +16,14 @@ const MAX_TABS: usize = 16;
 impl PluginHost {
     /// The tabs every enabled plugin offers for an entity, asked of all plugins at once. A
     /// plugin that fails is reported in `errors`; the others' tabs are still listed.
+    /// `visible`: what the viewer may read, all a plugin then sees of the catalog (`None`:
+    /// everything); `shown`: whether the viewer may see a plugin's tabs at all (the others
+    /// are not asked).
     pub async fn tabs_for(
         self: &Arc<Self>,
         entity_ref: &EntityRef,
+        visible: Option<Predicate>,
+        shown: impl Fn(&str) -> bool + Send + 'static,
     ) -> Result<EntityTabs, PluginError> {
         let entity_ref = entity_ref.clone();
         self.on_plugin_runtime(move |host| async move {
@@ -27,15 +32,16 @@ impl PluginHost {
             let mut asked = tokio::task::JoinSet::new();
             for (order, plugin) in registry
                 .loaded()
-                .filter(|p| host.enabled(&p.id))
+                .filter(|p| host.enabled(&p.id) && shown(&p.id))
                 .enumerate()
             {
                 let Some(indices) = plugin.exports.tabs.clone() else {
                     continue;
                 };
                 let (host, plugin, entity) = (host.clone(), plugin.clone(), entity.clone());
+                let visible = visible.clone();
                 asked.spawn(async move {
-                    let offered = host.offered_tabs(&plugin, indices, entity).await;
+                    let offered = host.offered_tabs(&plugin, indices, entity, visible).await;
                     (order, plugin.id.clone(), offered)
                 });
             }
@@ -68,10 +74,12 @@ impl PluginHost {
         plugin: &LoadedPlugin,
         indices: entity_tabs::GuestIndices,
         entity: bindings::types::Entity,
+        visible: Option<Predicate>,
     ) -> Result<Vec<entity_tabs::Tab>, PluginError> {
         self.call(
             plugin,
             "entity-tabs.tabs-for",
+            visible,
             move |store, instance| {
                 Box::pin(async move {
                     indices
@@ -93,6 +101,7 @@ impl PluginHost {
         plugin_id: &str,
         tab_id: &str,
         entity_ref: &EntityRef,
+        visible: Option<Predicate>,
     ) -> Result<RenderedTab, PluginError> {
         let (plugin_id, tab_id, entity_ref) = (
             plugin_id.to_string(),
@@ -111,6 +120,7 @@ impl PluginHost {
                 .call(
                     &plugin,
                     &call,
+                    visible,
                     move |store, instance| {
                         Box::pin(async move {
                             let tabs = indices.load(&mut *store, instance)?;

@@ -26,27 +26,23 @@ fn tags(item: &Value) -> Vec<String> {
         .collect()
 }
 
-/// Whether `decision` allows a resource the rule test `rule` describes.
-fn allows(decision: Decision, rule: &mut dyn FnMut(&str, &Value) -> bool) -> bool {
-    match decision {
-        Decision::Allow => true,
-        Decision::Deny => false,
-        Decision::Conditional(criteria) => {
-            criteria.holds(&mut |call| rule(&call.rule, &Value::Object(call.params.clone())))
-        }
-    }
-}
-
 /// Whether the tagged item is allowed under `permission` (untagged items always are).
 fn tags_allowed(access: &Access, permission: &str, item: &Value) -> bool {
     let tags = tags(item);
     tags.is_empty()
-        || allows(access.decide(permission), &mut |rule, params| {
-            rule == "HAS_TAG"
-                && params["tag"]
+        || access.allows(permission, &mut |call| {
+            call.rule == "HAS_TAG"
+                && call.params["tag"]
                     .as_str()
                     .is_some_and(|t| tags.iter().any(|x| x == t))
         })
+}
+
+/// Whether `access` may execute the action `action_id` (`HAS_ACTION_ID`).
+pub fn may_execute(access: &Access, action_id: &str) -> bool {
+    access.allows(ACTION_EXECUTE, &mut |call| {
+        call.rule == "HAS_ACTION_ID" && call.params["actionId"].as_str() == Some(action_id)
+    })
 }
 
 /// Whether a task's creator meets the criteria.
@@ -57,13 +53,6 @@ fn task_meets(criteria: &Criteria, created_by: &str) -> bool {
                 .as_array()
                 .is_some_and(|refs| refs.iter().any(|r| r.as_str() == Some(created_by)))
     })
-}
-
-fn not_allowed(access: &Access, what: String) -> ScaffolderError {
-    let who = access
-        .caller()
-        .map_or_else(|| "anonymous".into(), |c| c.name());
-    ApiError::not_allowed(format!("{who} may not {what}")).into()
 }
 
 impl Scaffolder {
@@ -98,23 +87,21 @@ impl Scaffolder {
         for (index, step) in template.steps.iter().enumerate() {
             let raw = raw_steps.and_then(|s| s.get(index)).unwrap_or(&Value::Null);
             if !tags_allowed(access, TEMPLATE_STEP_READ, raw) {
-                return Err(not_allowed(
-                    access,
-                    format!(
+                return Err(access
+                    .refused(format_args!(
                         "{TEMPLATE_STEP_READ} step '{}' of {}",
                         step.id, template.entity_ref
-                    ),
-                ));
+                    ))
+                    .into());
             }
             let action = step.action.as_str();
-            let executes = allows(access.decide(ACTION_EXECUTE), &mut |rule, params| {
-                rule == "HAS_ACTION_ID" && params["actionId"].as_str() == Some(action)
-            });
-            if !executes {
-                return Err(not_allowed(
-                    access,
-                    format!("{ACTION_EXECUTE} {action} (step '{}')", step.id),
-                ));
+            if !may_execute(access, action) {
+                return Err(access
+                    .refused(format_args!(
+                        "{ACTION_EXECUTE} {action} (step '{}')",
+                        step.id
+                    ))
+                    .into());
             }
         }
         Ok(())
@@ -138,7 +125,9 @@ impl Scaffolder {
         match (allowed, permission == TASK_READ) {
             (true, _) => Ok(task),
             (false, true) => Err(ScaffolderError::NotFound(format!("Task {id} not found"))),
-            (false, false) => Err(not_allowed(access, format!("{permission} task {id}"))),
+            (false, false) => Err(access
+                .refused(format_args!("{permission} task {id}"))
+                .into()),
         }
     }
 
@@ -150,7 +139,7 @@ impl Scaffolder {
     ) -> Result<(Vec<Value>, u64), ScaffolderError> {
         match access.decide(TASK_READ) {
             Decision::Allow => self.tasks(query),
-            Decision::Deny => Err(not_allowed(access, format!("{TASK_READ} tasks"))),
+            Decision::Deny => Err(access.refused(format_args!("{TASK_READ} tasks")).into()),
             // Tasks are few: the whole selection is filtered, then paged, so totals and
             // pages count only what the caller may read.
             Decision::Conditional(criteria) => {

@@ -651,3 +651,169 @@ fn an_rhdh_policy_is_imported_and_decides() {
         "{bad:?}"
     );
 }
+
+const PLUGIN_POLICY: &str = "defaultRole: viewer\nroles:\n  admin:\n    members: [user:default/root]\n    allow: ['*']\n  viewer:\n    allow:\n      - permission: catalog.entity.read\n        conditions: {not: {rule: IS_ENTITY_KIND, params: {kinds: [group]}}}\n";
+
+/// A plugin rendering a tab for a user reads the catalog as that user: the ownership plugin
+/// looks up the owning group, which bob may not read, so for him it is not there. Which
+/// plugins' tabs a user sees is the policy's too.
+#[test]
+fn a_plugin_sees_only_what_its_viewer_may_read() {
+    let tmp = tempfile::tempdir().unwrap();
+    write_policy(
+        tmp.path(),
+        &format!("{PLUGIN_POLICY}      - greenroom.plugin.tab.read\n"),
+    );
+    let more = tmp.path().join("more");
+    std::fs::create_dir(&more).unwrap();
+    std::fs::write(more.join("catalog-info.yaml"), MORE).unwrap();
+    let plugins = plugins_folder(tmp.path(), &[("ownership", None)]);
+    let server = start_with_config(tmp.path(), std::slice::from_ref(&more), &plugins, CONFIG);
+    eventually("the plugin to load", Duration::from_secs(60), || {
+        let (status, list) = get(&server, "root", "/api/plugins");
+        (status == 200 && list.to_string().contains("\"state\":\"loaded\"")).then_some(())
+    });
+    let tab = "/api/plugins/ownership/tabs/ownership?entity=component:default/checkout";
+    let (status, for_root) = get(&server, "root", tab);
+    assert_eq!(status, 200, "{for_root}");
+    assert!(for_root.to_string().contains("Kind"), "{for_root}");
+    let (status, for_bob) = get(&server, "bob", tab);
+    assert_eq!(status, 200, "{for_bob}");
+    let text = for_bob.to_string();
+    assert!(
+        text.contains("The owner group:default/payments is not in the catalog."),
+        "{text}"
+    );
+    // The entity itself must be readable for its tabs to be asked for at all.
+    let (status, _) = get(
+        &server,
+        "bob",
+        "/api/plugins/ownership/tabs/ownership?entity=group:default/payments",
+    );
+    assert_eq!(status, 404);
+    let listed = "/api/plugins/tabs?entity=component:default/checkout";
+    assert_eq!(
+        get(&server, "bob", listed).1["tabs"][0]["pluginId"],
+        "ownership"
+    );
+
+    // The ownership plugin's tabs taken from viewers: not listed, not rendered.
+    write_policy(
+        tmp.path(),
+        &format!(
+            "{PLUGIN_POLICY}      - permission: greenroom.plugin.tab.read\n        conditions: {{not: {{rule: HAS_PLUGIN_ID, params: {{pluginId: ownership}}}}}}\n"
+        ),
+    );
+    eventually(
+        "bob loses the ownership tab",
+        Duration::from_secs(10),
+        || (get(&server, "bob", listed).1["tabs"] == json!([])).then_some(()),
+    );
+    let (status, body) = get(&server, "bob", tab);
+    denied(status, &body, "user:default/bob");
+    assert_eq!(get(&server, "root", tab).0, 200);
+}
+
+/// Every endpoint a policy guards, as a caller with no grant but reading (bob, a viewer)
+/// and as one with every grant (root): the viewer is refused (403, or 404 where what he may
+/// not read is hidden), the admin passes the check (whatever the endpoint then answers).
+#[test]
+fn every_guarded_endpoint_refuses_a_viewer_and_lets_an_admin_through() {
+    let tmp = tempfile::tempdir().unwrap();
+    let more = tmp.path().join("more");
+    std::fs::create_dir(&more).unwrap();
+    std::fs::write(
+        more.join("catalog-info.yaml"),
+        format!("{MORE}---\n{TEMPLATES}"),
+    )
+    .unwrap();
+    write_policy(
+        tmp.path(),
+        "defaultRole: viewer\nroles:\n  admin:\n    members: [user:default/root]\n    allow: ['*']\n  viewer:\n    allow: [catalog.entity.read]\n",
+    );
+    let plugins = plugins_folder(tmp.path(), &[]);
+    let server = start_with_config(tmp.path(), std::slice::from_ref(&more), &plugins, CONFIG);
+    let location =
+        json!({"type": "file", "target": more.join("catalog-info.yaml").to_str().unwrap()});
+    let uid = get(
+        &server,
+        "root",
+        "/api/catalog/entities/by-name/component/default/web",
+    )
+    .1["metadata"]["uid"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let run =
+        json!({"templateRef": "template:default/tagged", "values": {"name": "x", "budget": "1"}});
+    let (_, task) = call(
+        &server,
+        "root",
+        "POST",
+        "/api/scaffolder/v2/tasks",
+        Some(run.clone()),
+    );
+    let task = task["id"].as_str().unwrap().to_string();
+    let endpoints: Vec<(&str, String, Option<Value>)> = vec![
+        ("GET", "/api/catalog/locations".into(), None),
+        (
+            "POST",
+            "/api/catalog/locations?dryRun=true".into(),
+            Some(location),
+        ),
+        (
+            "DELETE",
+            "/api/catalog/locations/no-such-location".into(),
+            None,
+        ),
+        (
+            "POST",
+            "/api/catalog/refresh".into(),
+            Some(json!({"entityRef": "component:default/web"})),
+        ),
+        (
+            "DELETE",
+            format!("/api/catalog/entities/by-uid/{uid}"),
+            None,
+        ),
+        ("GET", "/api/catalog/errors".into(), None),
+        ("POST", "/api/plugins".into(), Some(json!({}))),
+        ("DELETE", "/api/plugins/anything".into(), None),
+        ("POST", "/api/plugins/anything/enable".into(), None),
+        (
+            "POST",
+            "/api/plugins/anything/actions/act".into(),
+            Some(json!({"input": {}})),
+        ),
+        ("GET", "/api/scaffolder/v2/tasks".into(), None),
+        ("POST", "/api/scaffolder/v2/tasks".into(), Some(run)),
+        ("GET", format!("/api/scaffolder/v2/tasks/{task}"), None),
+        (
+            "POST",
+            format!("/api/scaffolder/v2/tasks/{task}/cancel"),
+            None,
+        ),
+        (
+            "POST",
+            format!("/api/scaffolder/v2/tasks/{task}/retry"),
+            None,
+        ),
+        ("GET", "/api/auth/audit".into(), None),
+        ("GET", "/api/permission/policy".into(), None),
+    ];
+    for (method, path, body) in &endpoints {
+        let (status, answer) = call(&server, "bob", method, path, body.clone());
+        assert!(
+            status == 403 || status == 404,
+            "bob {method} {path}: {status} {answer}"
+        );
+        if status == 403 {
+            assert_eq!(answer["error"]["name"], "NotAllowedError", "{answer}");
+        }
+        let (status, answer) = call(&server, "root", method, path, body.clone());
+        assert!(
+            status != 403 && status != 401 && status < 500,
+            "root {method} {path}: {status} {answer}"
+        );
+    }
+}

@@ -15,7 +15,7 @@ use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 use super::engine::{Limited, MemoryCap};
 use super::grants::Effective;
 use super::http::HttpGate;
-use crate::catalog::{Catalog, EntityRef};
+use crate::catalog::{Catalog, EntityRef, Predicate};
 use crate::techdocs::TechDocs;
 pub use v0_1::{
     CONTRACT, entity_provider, entity_tabs, meta, scaffolder_actions, to_wit_entity, types,
@@ -45,6 +45,9 @@ pub struct HostState {
     memory: MemoryCap,
     /// Bytes the host may still hand over in this call.
     budget: usize,
+    /// What the user the call is made for may read of the catalog; `None` for calls the
+    /// portal makes itself (entity providers, a task's actions).
+    visible: Option<Predicate>,
 }
 
 impl HostState {
@@ -53,6 +56,7 @@ impl HostState {
         catalog: Arc<Catalog>,
         docs: Arc<TechDocs>,
         grants: Arc<Effective>,
+        visible: Option<Predicate>,
     ) -> Self {
         let gate = HttpGate::new(
             plugin_id.clone(),
@@ -70,7 +74,18 @@ impl HostState {
             gate,
             table: ResourceTable::new(),
             budget: MAX_HOST_DATA,
+            visible,
         }
+    }
+
+    /// Whether the call's user may read the entity (which may not exist).
+    fn sees(&self, entity_ref: &EntityRef) -> bool {
+        self.visible.as_ref().is_none_or(|visible| {
+            !self
+                .catalog
+                .refs_matching(&[entity_ref.to_string()], visible.clone())
+                .is_empty()
+        })
     }
 
     /// Takes `bytes` from the call's budget; refuses once it is spent.

@@ -29,6 +29,10 @@ impl catalog::Host for HostState {
             Ok(r) => r,
             Err(message) => return Ok(Err(message)),
         };
+        // What the viewer may not read does not exist for the plugin either.
+        if !self.sees(&entity_ref) {
+            return Ok(Ok(None));
+        }
         let Some(body) = self.catalog.get(&entity_ref).map_err(store_error)? else {
             return Ok(Ok(None));
         };
@@ -53,7 +57,12 @@ impl catalog::Host for HostState {
         };
         let page = self
             .catalog
-            .query(&cursor, limit.min(MAX_QUERY_LIMIT).into(), 0, None)
+            .query(
+                &cursor,
+                limit.min(MAX_QUERY_LIMIT).into(),
+                0,
+                self.visible.as_ref(),
+            )
             .map_err(store_error)?;
         let mut items = Vec::with_capacity(page.items.len());
         for served in &page.items {
@@ -79,10 +88,15 @@ impl catalog::Host for HostState {
             Ok(r) => r,
             Err(message) => return Ok(Err(message)),
         };
-        let relations = match self.catalog.get(&entity_ref).map_err(store_error)? {
-            Some(body) => relations_of(&body),
-            None => Vec::new(),
+        let mut relations = match self.catalog.get(&entity_ref).map_err(store_error)? {
+            Some(body) if self.sees(&entity_ref) => relations_of(&body),
+            _ => Vec::new(),
         };
+        if let Some(visible) = &self.visible {
+            let targets: Vec<String> = relations.iter().map(|r| r.target_ref.clone()).collect();
+            let seen = self.catalog.refs_matching(&targets, visible.clone());
+            relations.retain(|r| seen.contains(&r.target_ref.to_lowercase()));
+        }
         let size = relations
             .iter()
             .map(|r| r.type_.len() + r.target_ref.len())

@@ -61,6 +61,9 @@ impl HostState {
             Ok(r) => r,
             Err(message) => return Ok(Err(message)),
         };
+        if !self.sees(&parsed) {
+            return Ok(Err(format!("{call}: {parsed}: no such entity")));
+        }
         match self.docs.site(&parsed) {
             Ok(site) => Ok(Ok(site)),
             Err(DocsError::Store(e)) => Err(store_error(e)),
