@@ -140,15 +140,28 @@ fn write_policy(dir: &Path, text: &str) {
     std::fs::rename(staged, dir.join("policy.yaml")).unwrap();
 }
 
+/// A server configured with [`CONFIG`] and `policy`, on the fixture catalog plus `catalog`
+/// (in `tmp/more`), with the named plugins; returns it with that catalog file's folder.
+fn serve(
+    tmp: &Path,
+    policy: &str,
+    catalog: &str,
+    plugins: &[&str],
+) -> (Server, std::path::PathBuf) {
+    let more = tmp.join("more");
+    std::fs::create_dir(&more).unwrap();
+    std::fs::write(more.join("catalog-info.yaml"), catalog).unwrap();
+    write_policy(tmp, policy);
+    let named: Vec<(&str, Option<String>)> = plugins.iter().map(|p| (*p, None)).collect();
+    let plugins = plugins_folder(tmp, &named);
+    let server = start_with_config(tmp, std::slice::from_ref(&more), &plugins, CONFIG);
+    (server, more)
+}
+
 #[test]
 fn the_policy_decides_what_each_caller_reads_and_changes() {
     let tmp = tempfile::tempdir().unwrap();
-    let more = tmp.path().join("more");
-    std::fs::create_dir(&more).unwrap();
-    std::fs::write(more.join("catalog-info.yaml"), MORE).unwrap();
-    write_policy(tmp.path(), POLICY);
-    let plugins = plugins_folder(tmp.path(), &[]);
-    let server = start_with_config(tmp.path(), std::slice::from_ref(&more), &plugins, CONFIG);
+    let (server, more) = serve(tmp.path(), POLICY, MORE, &[]);
 
     // Reads: bob (a viewer) never meets the labelled component — not in totals, pages,
     // facets, lookups or ancestry; ada (a developer) and the admin see it.
@@ -159,24 +172,11 @@ fn the_policy_decides_what_each_caller_reads_and_changes() {
     assert!(!bob_names.contains(&"vault".to_string()), "{bob_names:?}");
     assert_eq!(bob_total as usize, bob_names.len());
     assert_eq!(bob_total + 1, ada_total);
-    let (status, _) = get(
-        &server,
-        "bob",
-        "/api/catalog/entities/by-name/component/default/vault",
-    );
-    assert_eq!(status, 404);
-    let (status, _) = get(
-        &server,
-        "ada",
-        "/api/catalog/entities/by-name/component/default/vault",
-    );
-    assert_eq!(status, 200);
-    let (status, _) = get(
-        &server,
-        "bob",
-        "/api/catalog/entities/by-name/component/default/vault/ancestry",
-    );
-    assert_eq!(status, 404);
+    let vault = "/api/catalog/entities/by-name/component/default/vault";
+    let status_of = |who: &str, path: &str| get(&server, who, path).0;
+    assert_eq!(status_of("bob", vault), 404);
+    assert_eq!(status_of("ada", vault), 200);
+    assert_eq!(status_of("bob", &format!("{vault}/ancestry")), 404);
     let (status, listed) = get(
         &server,
         "bob",
@@ -232,29 +232,15 @@ fn the_policy_decides_what_each_caller_reads_and_changes() {
     denied(status, &body, "user:default/bob");
     let location =
         json!({"type": "file", "target": more.join("catalog-info.yaml").to_str().unwrap()});
-    let (status, body) = call(
-        &server,
-        "ada",
-        "POST",
-        "/api/catalog/locations?dryRun=true",
-        Some(location.clone()),
-    );
+    let register = |who: &str| {
+        let path = "/api/catalog/locations?dryRun=true";
+        call(&server, who, "POST", path, Some(location.clone()))
+    };
+    let (status, body) = register("ada");
     denied(status, &body, "user:default/ada");
-    let (status, body) = call(
-        &server,
-        "ci",
-        "POST",
-        "/api/catalog/locations?dryRun=true",
-        Some(location.clone()),
-    );
+    let (status, body) = register("ci");
     denied(status, &body, "service:ci");
-    let (status, body) = call(
-        &server,
-        "root",
-        "POST",
-        "/api/catalog/locations?dryRun=true",
-        Some(location),
-    );
+    let (status, body) = register("root");
     assert_eq!(status, 201, "{body}");
     let (status, body) = get(&server, "bob", "/api/catalog/locations");
     denied(status, &body, "user:default/bob");
@@ -481,16 +467,8 @@ spec:
 #[test]
 fn templates_tasks_and_docs_follow_the_policy() {
     let tmp = tempfile::tempdir().unwrap();
-    let more = tmp.path().join("more");
-    std::fs::create_dir(&more).unwrap();
-    std::fs::write(
-        more.join("catalog-info.yaml"),
-        format!("{MORE}---\n{TEMPLATES}"),
-    )
-    .unwrap();
-    write_policy(tmp.path(), SCAFFOLDER_POLICY);
-    let plugins = plugins_folder(tmp.path(), &[]);
-    let server = start_with_config(tmp.path(), std::slice::from_ref(&more), &plugins, CONFIG);
+    let catalog = format!("{MORE}---\n{TEMPLATES}");
+    let (server, _) = serve(tmp.path(), SCAFFOLDER_POLICY, &catalog, &[]);
     let schema = "/api/scaffolder/v2/templates/default/template/tagged/parameter-schema";
     assert_eq!(
         get(&server, "bob", schema).1["steps"]
@@ -660,15 +638,8 @@ const PLUGIN_POLICY: &str = "defaultRole: viewer\nroles:\n  admin:\n    members:
 #[test]
 fn a_plugin_sees_only_what_its_viewer_may_read() {
     let tmp = tempfile::tempdir().unwrap();
-    write_policy(
-        tmp.path(),
-        &format!("{PLUGIN_POLICY}      - greenroom.plugin.tab.read\n"),
-    );
-    let more = tmp.path().join("more");
-    std::fs::create_dir(&more).unwrap();
-    std::fs::write(more.join("catalog-info.yaml"), MORE).unwrap();
-    let plugins = plugins_folder(tmp.path(), &[("ownership", None)]);
-    let server = start_with_config(tmp.path(), std::slice::from_ref(&more), &plugins, CONFIG);
+    let policy = format!("{PLUGIN_POLICY}      - greenroom.plugin.tab.read\n");
+    let (server, _) = serve(tmp.path(), &policy, MORE, &["ownership"]);
     eventually("the plugin to load", Duration::from_secs(60), || {
         let (status, list) = get(&server, "root", "/api/plugins");
         (status == 200 && list.to_string().contains("\"state\":\"loaded\"")).then_some(())
@@ -720,19 +691,12 @@ fn a_plugin_sees_only_what_its_viewer_may_read() {
 #[test]
 fn every_guarded_endpoint_refuses_a_viewer_and_lets_an_admin_through() {
     let tmp = tempfile::tempdir().unwrap();
-    let more = tmp.path().join("more");
-    std::fs::create_dir(&more).unwrap();
-    std::fs::write(
-        more.join("catalog-info.yaml"),
-        format!("{MORE}---\n{TEMPLATES}"),
-    )
-    .unwrap();
-    write_policy(
+    let (server, more) = serve(
         tmp.path(),
         "defaultRole: viewer\nroles:\n  admin:\n    members: [user:default/root]\n    allow: ['*']\n  viewer:\n    allow: [catalog.entity.read]\n",
+        &format!("{MORE}---\n{TEMPLATES}"),
+        &[],
     );
-    let plugins = plugins_folder(tmp.path(), &[]);
-    let server = start_with_config(tmp.path(), std::slice::from_ref(&more), &plugins, CONFIG);
     let location =
         json!({"type": "file", "target": more.join("catalog-info.yaml").to_str().unwrap()});
     let uid = get(
