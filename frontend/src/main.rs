@@ -7,6 +7,7 @@ mod docs_page;
 mod graph;
 mod highlight;
 mod pages;
+mod palette;
 mod permissions;
 mod session;
 mod theme;
@@ -16,8 +17,6 @@ use leptos::prelude::*;
 use leptos_router::components::{A, Route, Router, Routes};
 use leptos_router::hooks::use_navigate;
 use leptos_router::path;
-
-use crate::api::encode;
 
 fn main() {
     console_error_panic_hook::set_once();
@@ -85,26 +84,26 @@ fn Portal() -> impl IntoView {
                             <Route path=path!("/create/tasks/:id") view=pages::create::task::TaskPage/>
                             <Route path=path!("/profile") view=session::ProfilePage/>
                             <Route path=path!("/settings/permissions") view=pages::permissions::PermissionsPage/>
+                            <Route path=path!("/search") view=pages::search::SearchPage/>
                         </Routes>
                     </main>
                 </div>
             </div>
+            // Once for the whole portal: Ctrl+K (or `/`) opens it on every page.
+            <palette::Palette/>
         </Router>
     }
 }
 
-/// The header: a search box that opens the catalog filtered by the text, and the theme
-/// switch.
+/// The header: a search box that opens the search page for the text (the command palette
+/// is a keystroke away), and the theme switch.
 #[component]
 fn Header() -> impl IntoView {
     let navigate = use_navigate();
     let search = move |ev: leptos::ev::KeyboardEvent| {
         if ev.key() == "Enter" {
             let text = event_target_value(&ev);
-            navigate(
-                &format!("/catalog?kind=Component&q={}", encode(&text)),
-                Default::default(),
-            );
+            navigate(&pages::search::page_url(&text), Default::default());
         }
     };
     let dark = RwSignal::new(theme::is_dark());
@@ -116,7 +115,8 @@ fn Header() -> impl IntoView {
     };
     view! {
         <header class="topbar">
-            <input type="search" id="global-search" placeholder="Search the catalog…" on:keydown=search/>
+            <input type="search" id="global-search" placeholder="Search (Ctrl+K)"
+                aria-label="Search" title="Search the catalog and docs: Enter for the search page, Ctrl+K or / for quick results" on:keydown=search/>
             {user}
             <button id="theme-toggle" title="Switch light/dark theme"
                 on:click=move |_| dark.set(theme::toggle())>

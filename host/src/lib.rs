@@ -11,6 +11,7 @@
 //!   anonymous callers once sign-in is configured.
 //! - [`permissions`] — who may do what: Backstage's permission model decided by a policy
 //!   file; capabilities ask it and answer for their own resources.
+//! - [`search`] — one full-text index over the catalog, Backstage's `/api/search`.
 //! - [`http`] — HTTP plumbing every capability's routes share; imports no capability.
 //! - [`support`] — path confinement, the allocator, folder watching; imports no capability.
 //! - [`app`] — the composition root: config, start-up order, state, router.
@@ -27,6 +28,7 @@ pub mod http;
 pub mod permissions;
 pub mod plugins;
 pub mod scaffolder;
+pub mod search;
 pub mod support;
 pub mod techdocs;
 
@@ -44,6 +46,7 @@ mod layering {
         ("catalog", &["support", "http", "permissions"]),
         ("auth", &["support", "http", "permissions", "catalog"]),
         ("techdocs", &["support", "http", "permissions", "catalog"]),
+        ("search", &["support", "http", "permissions", "catalog"]),
         (
             "scaffolder",
             &["support", "http", "permissions", "auth", "catalog"],
@@ -69,6 +72,7 @@ mod layering {
                 "catalog",
                 "techdocs",
                 "scaffolder",
+                "search",
                 "plugins",
             ],
         ),

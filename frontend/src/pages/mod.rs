@@ -7,3 +7,4 @@ pub mod entity;
 pub mod home;
 pub mod permissions;
 pub mod plugins;
+pub mod search;

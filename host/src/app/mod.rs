@@ -71,6 +71,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         catalog.clone(),
     )));
     permissions.watch()?;
+    let search = crate::search::Search::open(catalog.clone())?;
     let plugins_catalog = catalog.clone();
     let docs = Arc::new(TechDocs::new(catalog.clone(), config.docs.clone()));
     let plugins_docs = docs.clone();
@@ -99,6 +100,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
             scaffolder,
             auth,
             permissions,
+            search,
         },
         &config.ui_dir,
         AllowedHosts::new(config.host_names.clone()),

@@ -31,6 +31,7 @@ pub fn router(
         .nest("/api/scaffolder", crate::scaffolder::api::routes())
         .nest("/api/auth", crate::auth::api::routes())
         .nest("/api/permission", crate::permissions::api::routes())
+        .nest("/api/search", crate::search::api::routes())
         .route(
             "/api/{*rest}",
             axum::routing::any(|| async { ApiError::not_found("no such API endpoint") }),

@@ -10,6 +10,7 @@ use crate::catalog::Catalog;
 use crate::permissions::Permissions;
 use crate::plugins::PluginHost;
 use crate::scaffolder::Scaffolder;
+use crate::search::Search;
 use crate::techdocs::TechDocs;
 
 #[derive(Clone)]
@@ -20,6 +21,13 @@ pub struct AppState {
     pub scaffolder: Arc<Scaffolder>,
     pub auth: Arc<Auth>,
     pub permissions: Arc<Permissions>,
+    pub search: Arc<Search>,
+}
+
+impl FromRef<AppState> for Arc<Search> {
+    fn from_ref(state: &AppState) -> Self {
+        state.search.clone()
+    }
 }
 
 impl FromRef<AppState> for Arc<Permissions> {

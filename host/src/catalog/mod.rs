@@ -291,6 +291,12 @@ impl Catalog {
         self.store.get_many(&canonical)
     }
 
+    /// The refs of the entities each later change touches (written, changed or deleted), in
+    /// batches as they are committed: for indexes kept beside the catalog, such as search.
+    pub fn follow(&self) -> std::sync::mpsc::Receiver<Vec<String>> {
+        self.store.follow()
+    }
+
     /// Which of `refs` (lowercased) the predicate selects.
     pub fn refs_matching(&self, refs: &[String], predicate: Predicate) -> HashSet<String> {
         self.store.matching_refs(refs, &predicate)

@@ -11,4 +11,5 @@ mod permissions;
 mod plugin_cli;
 mod plugins;
 mod scaffolder;
+mod search;
 mod thin_path;

@@ -54,6 +54,8 @@ pub struct CatalogStore {
     readers: Mutex<Readers>,
     returned: Condvar,
     index: index::SearchIndex,
+    /// Who follows the catalog's changes: each committed write sends the refs it touched.
+    followers: Mutex<Vec<std::sync::mpsc::Sender<Vec<String>>>>,
 }
 
 #[derive(Default)]
@@ -76,6 +78,7 @@ impl CatalogStore {
             readers: Mutex::new(Readers::default()),
             returned: Condvar::new(),
             index: index::SearchIndex::default(),
+            followers: Mutex::new(Vec::new()),
         };
         store
             .index_all()
@@ -90,7 +93,7 @@ impl CatalogStore {
         let tx = conn.unchecked_transaction()?;
         let mut writer = Writer::new(&tx);
         let out = f(&mut writer)?;
-        let mut touched = writer.into_touched();
+        let (mut touched, touched_refs) = writer.into_touched();
         touched.sort_unstable();
         touched.dedup();
         // Readers hold the index's read lock while they read SQLite (`read_indexed`), so holding
@@ -101,7 +104,24 @@ impl CatalogStore {
             index_entities(index, &conn, &touched)
         })?;
         release_cache(&conn)?;
+        if !touched_refs.is_empty() {
+            let mut followers = self
+                .followers
+                .lock()
+                .expect("catalog followers lock poisoned");
+            followers.retain(|follower| follower.send(touched_refs.clone()).is_ok());
+        }
         Ok(out)
+    }
+
+    /// The refs of the entities each later write touches (written, changed or deleted).
+    pub fn follow(&self) -> std::sync::mpsc::Receiver<Vec<String>> {
+        let (sender, receiver) = std::sync::mpsc::channel();
+        self.followers
+            .lock()
+            .expect("catalog followers lock poisoned")
+            .push(sender);
+        receiver
     }
 
     /// Builds the index from every stored entity, in one pass over the table.

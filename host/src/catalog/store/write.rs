@@ -49,6 +49,8 @@ pub struct Writer<'t> {
     tx: &'t Transaction<'t>,
     /// Ids of entities written or deleted.
     touched: Vec<i64>,
+    /// Their refs, for those who follow the catalog's changes.
+    touched_refs: Vec<String>,
 }
 
 impl<'t> Writer<'t> {
@@ -56,11 +58,12 @@ impl<'t> Writer<'t> {
         Self {
             tx,
             touched: Vec::new(),
+            touched_refs: Vec::new(),
         }
     }
 
-    pub(super) fn into_touched(self) -> Vec<i64> {
-        self.touched
+    pub(super) fn into_touched(self) -> (Vec<i64>, Vec<String>) {
+        (self.touched, self.touched_refs)
     }
 
     pub fn lookup(&self, entity_ref: &str) -> anyhow::Result<Option<ExistingEntity>> {
@@ -141,6 +144,7 @@ impl<'t> Writer<'t> {
             }
         };
         self.touched.push(id);
+        self.touched_refs.push(entity_ref);
         Ok(true)
     }
 
@@ -210,6 +214,7 @@ impl<'t> Writer<'t> {
             params![id, body.to_string()],
         )?;
         self.touched.push(id);
+        self.touched_refs.push(entity_ref.to_string());
         Ok(())
     }
 
@@ -224,6 +229,7 @@ impl<'t> Writer<'t> {
             .optional()?;
         let Some(id) = id else { return Ok(false) };
         self.touched.push(id);
+        self.touched_refs.push(entity_ref.to_string());
         self.tx
             .execute("DELETE FROM entities WHERE id = ?1", [id])?;
         Ok(true)
