@@ -7,6 +7,7 @@
 //! - `cargo xtask bench catalog [--entities N]` — catalog benchmark into BENCHMARKS.md.
 //! - `cargo xtask bench plugins` — plugin runtime benchmark into BENCHMARKS.md.
 //! - `cargo xtask bench ui [--entities N]` — catalog page in Chromium on a large catalog.
+//! - `cargo xtask bench search [--entities N]` — search over a large catalog.
 
 mod bench;
 mod build;
@@ -42,9 +43,12 @@ fn main() -> anyhow::Result<()> {
         Some("bench") if args.get(1).map(String::as_str) == Some("ui") => {
             bench::ui::ui(&root, &args[2..])
         }
+        Some("bench") if args.get(1).map(String::as_str) == Some("search") => {
+            bench::search::search(&root, &args[2..])
+        }
         _ => {
             eprintln!(
-                "usage: cargo xtask <build|run|test|bench catalog [--entities N]...|bench plugins [--load]|bench docs|bench scaffolder|bench ui [--entities N]>"
+                "usage: cargo xtask <build|run|test|bench catalog [--entities N]...|bench plugins [--load]|bench docs|bench scaffolder|bench ui [--entities N]|bench search [--entities N]>"
             );
             std::process::exit(2);
         }

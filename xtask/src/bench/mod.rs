@@ -5,6 +5,7 @@ pub mod catalog;
 pub mod docs;
 pub mod plugins;
 pub mod scaffolder;
+pub mod search;
 pub mod ui;
 
 use std::io::{Read, Write};
