@@ -11,7 +11,8 @@
 //!   anonymous callers once sign-in is configured.
 //! - [`permissions`] — who may do what: Backstage's permission model decided by a policy
 //!   file; capabilities ask it and answer for their own resources.
-//! - [`search`] — one full-text index over the catalog, Backstage's `/api/search`.
+//! - [`search`] — one full-text index over the catalog and its docs, Backstage's
+//!   `/api/search`.
 //! - [`http`] — HTTP plumbing every capability's routes share; imports no capability.
 //! - [`support`] — path confinement, the allocator, folder watching; imports no capability.
 //! - [`app`] — the composition root: config, start-up order, state, router.
@@ -46,7 +47,10 @@ mod layering {
         ("catalog", &["support", "http", "permissions"]),
         ("auth", &["support", "http", "permissions", "catalog"]),
         ("techdocs", &["support", "http", "permissions", "catalog"]),
-        ("search", &["support", "http", "permissions", "catalog"]),
+        (
+            "search",
+            &["support", "http", "permissions", "catalog", "techdocs"],
+        ),
         (
             "scaffolder",
             &["support", "http", "permissions", "auth", "catalog"],

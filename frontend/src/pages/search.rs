@@ -386,7 +386,7 @@ pub fn SearchPage() -> impl IntoView {
     view! {
         <div class="search-page" id="search-page">
             <h1>"Search"</h1>
-            <p class="subtitle">"Names, titles, descriptions, tags and owners."</p>
+            <p class="subtitle">"The catalog (names, titles, descriptions, tags, owners) and every docs page."</p>
             <input type="search" id="search-input" placeholder="Search…"
                 autocomplete="off" aria-label="Search" prop:value=move || shown.get()
                 on:input=on_input on:keydown=on_enter/>

@@ -71,9 +71,11 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         catalog.clone(),
     )));
     permissions.watch()?;
-    let search = crate::search::Search::open(catalog.clone())?;
     let plugins_catalog = catalog.clone();
     let docs = Arc::new(TechDocs::new(catalog.clone(), config.docs.clone()));
+    // Watching first: the sites search builds now are rebuilt when their files change.
+    docs.watch()?;
+    let search = crate::search::Search::open(catalog.clone(), docs.clone())?;
     let plugins_docs = docs.clone();
     let plugin_settings = config.plugins.clone();
     // Plugins compile in the background, listed as loading meanwhile: the portal serves at
@@ -91,7 +93,6 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         scaffolder.clone(),
     )));
     let auth = Auth::open(&config.data_dir, config.auth.clone(), catalog.clone())?;
-    docs.watch()?;
     let app = router::router(
         AppState {
             catalog,

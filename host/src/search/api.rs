@@ -123,8 +123,13 @@ async fn query(
         let items: Vec<Value> = results
             .hits
             .into_iter()
-            .filter(|(document, _)| document["location"].as_str().is_some_and(safe_location))
-            .map(|(document, rank)| {
+            .filter(|(stored, _)| {
+                stored["document"]["location"]
+                    .as_str()
+                    .is_some_and(safe_location)
+            })
+            .map(|(stored, rank)| {
+                let document = &stored["document"];
                 let field = |name: &str, window: usize| {
                     text::highlight(
                         document[name].as_str().unwrap_or_default(),
@@ -136,7 +141,7 @@ async fn query(
                 };
                 let fields = json!({"title": field("title", usize::MAX), "text": field("text", TEXT_WINDOW)});
                 json!({
-                    "type": super::CATALOG_TYPE,
+                    "type": stored["type"],
                     "document": document,
                     "highlight": {"preTag": pre, "postTag": post, "fields": fields},
                     "rank": rank,

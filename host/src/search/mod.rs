@@ -1,7 +1,8 @@
-//! Search: one tantivy index over the catalog (documents of type `software-catalog`, with
-//! Backstage's fields), in memory beside the catalog the way the catalog's own index is:
-//! built from the catalog at start-up, then kept current from the catalog's change feed
-//! (a change is searchable as soon as its batch is indexed, milliseconds after the commit).
+//! Search: one tantivy index over the catalog (`software-catalog` documents, with
+//! Backstage's fields) and its docs (`techdocs`: one document per page section, linking to
+//! its anchor), in memory beside the catalog the way the catalog's own index is: built from
+//! the catalog at start-up, then kept current from the catalog's change feed (a change is
+//! searchable as soon as its batch is indexed, milliseconds after the commit).
 //! Queries are built from the user's words, never parsed as engine syntax: every word must
 //! match (one typo forgiven in words of five letters or more, the word being typed as a
 //! prefix), quoted phrases match in order, an entity's exact name ranks first, and filters
@@ -12,6 +13,7 @@ pub mod api;
 mod text;
 
 use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
 use std::sync::mpsc::Receiver;
 use std::sync::{Arc, Mutex};
 
@@ -27,20 +29,32 @@ use tantivy::schema::{
 use tantivy::{DocAddress, Index, IndexReader, IndexWriter, ReloadPolicy, Term};
 
 use crate::catalog::{Catalog, Cursor, EntityQuery, EntityRef, MAX_PAGE_SIZE, Predicate};
+use crate::techdocs::TechDocs;
 use text::Terms;
 
 pub const CATALOG_TYPE: &str = "software-catalog";
+pub const DOCS_TYPE: &str = "techdocs";
 /// The document types there are, for `types` and the UI's filter.
-pub const TYPES: &[&str] = &[CATALOG_TYPE];
+pub const TYPES: &[&str] = &[CATALOG_TYPE, DOCS_TYPE];
 /// Filters a query may give, each a field of the catalog's documents.
-pub const FILTERS: &[&str] = &["kind", "lifecycle", "owner", "type", "tags", "namespace"];
+pub const FILTERS: &[&str] = &[
+    "kind",
+    "lifecycle",
+    "owner",
+    "type",
+    "tags",
+    "namespace",
+    "name",
+];
 /// Most matches ranked when the caller's permissions must be checked one by one.
 const PERMISSION_CAP: usize = 10_000;
 /// The index writer's memory budget.
 const WRITER_MEMORY: usize = 30 << 20;
 
 struct Fields {
+    /// The entity a document is about (a docs section: the entity whose docs they are).
     entity_ref: Field,
+    doc_type: Field,
     /// The Backstage document, as JSON, for the answer.
     document: Field,
     /// Words of the title and name, the tags, system and owner, the description.
@@ -57,6 +71,9 @@ pub struct Search {
     writer: Mutex<IndexWriter>,
     fields: Fields,
     catalog: Arc<Catalog>,
+    docs: Arc<TechDocs>,
+    /// The entities whose docs each site folder holds, to index again when it is rebuilt.
+    documented: Mutex<HashMap<PathBuf, Vec<String>>>,
 }
 
 /// One query, as the API takes it.
@@ -79,7 +96,7 @@ pub struct Results {
 
 impl Search {
     /// Builds the index from every entity in the catalog, and keeps it current.
-    pub fn open(catalog: Arc<Catalog>) -> anyhow::Result<Arc<Self>> {
+    pub fn open(catalog: Arc<Catalog>, docs: Arc<TechDocs>) -> anyhow::Result<Arc<Self>> {
         let mut schema = Schema::builder();
         let mut filters = HashMap::new();
         for name in FILTERS {
@@ -90,6 +107,7 @@ impl Search {
         }
         let fields = Fields {
             entity_ref: schema.add_text_field("ref", STRING),
+            doc_type: schema.add_text_field("type", STRING),
             document: schema.add_text_field("document", STORED),
             title_words: schema.add_text_field("title_words", TEXT),
             tag_words: schema.add_text_field("tag_words", TEXT),
@@ -105,14 +123,18 @@ impl Search {
             .try_into()?;
         // Following from before the build: a change made meanwhile is indexed again after it.
         let changes = catalog.follow();
+        let rebuilt = docs.follow();
         let search = Arc::new(Self {
             reader,
             writer: Mutex::new(writer),
             fields,
             catalog,
+            docs,
+            documented: Mutex::default(),
         });
         search.build()?;
         search.follow(changes)?;
+        search.follow_docs(rebuilt)?;
         Ok(search)
     }
 
@@ -128,7 +150,9 @@ impl Search {
         while let Some(current) = cursor.take() {
             let page = self.catalog.query(&current, MAX_PAGE_SIZE, 0, None)?;
             for entity in &page.items {
-                writer.add_document(self.document(&entity.to_value()?))?;
+                for document in self.documents(&entity.to_value()?) {
+                    writer.add_document(document)?;
+                }
             }
             cursor = page.next_cursor;
         }
@@ -147,7 +171,9 @@ impl Search {
             let parsed =
                 EntityRef::parse(entity_ref, None, "default").map_err(anyhow::Error::msg)?;
             if let Some(entity) = self.catalog.get(&parsed)? {
-                writer.add_document(self.document(&entity))?;
+                for document in self.documents(&entity) {
+                    writer.add_document(document)?;
+                }
             }
         }
         writer.commit()?;
@@ -181,8 +207,158 @@ impl Search {
         Ok(())
     }
 
-    /// An entity as a search document: Backstage's fields for the answer, words to match,
-    /// values to filter by.
+    /// Indexes an entity's docs again whenever its site is rebuilt.
+    fn follow_docs(self: &Arc<Self>, rebuilt: Receiver<PathBuf>) -> anyhow::Result<()> {
+        let search = self.clone();
+        std::thread::Builder::new()
+            .name("search-docs".into())
+            .spawn(move || {
+                while let Ok(root) = rebuilt.recv() {
+                    // Built sites know their folder with links resolved.
+                    let root = root.canonicalize().unwrap_or(root);
+                    let refs = search
+                        .documented
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .get(&root)
+                        .cloned()
+                        .unwrap_or_default();
+                    if let Err(error) = search.update(&refs) {
+                        tracing::error!("search index update for docs failed: {error:#}");
+                    }
+                }
+            })
+            .context("cannot start the docs indexer")?;
+        Ok(())
+    }
+
+    /// An entity's documents: its own, and one per section of its docs when it has any.
+    fn documents(&self, entity: &Value) -> Vec<TantivyDocument> {
+        let mut documents = vec![self.document(entity)];
+        let has_docs = entity["metadata"]["annotations"][crate::techdocs::TECHDOCS_REF].is_string();
+        if has_docs {
+            documents.extend(self.docs_sections(entity));
+        }
+        documents
+    }
+
+    /// The sections of an entity's docs site as `techdocs` documents (Backstage's fields:
+    /// title, text, location with the section's anchor, the entity's kind, namespace, name,
+    /// title and owner). A site that does not build has none.
+    fn docs_sections(&self, entity: &Value) -> Vec<TantivyDocument> {
+        let entity_ref = EntityRef::of(entity);
+        let site = match self.docs.site(&entity_ref) {
+            Ok(site) => site,
+            Err(error) => {
+                tracing::debug!(entity = %entity_ref, "no docs to index: {error}");
+                return Vec::new();
+            }
+        };
+        let built = &site.built;
+        let mut documented = self.documented.lock().unwrap_or_else(|e| e.into_inner());
+        let refs = documented.entry(built.root.clone()).or_default();
+        if !refs.contains(&entity_ref.to_string()) {
+            refs.push(entity_ref.to_string());
+        }
+        drop(documented);
+        let metadata = &entity["metadata"];
+        let entity_title = metadata["title"]
+            .as_str()
+            .or(metadata["name"].as_str())
+            .unwrap_or_default();
+        let owner = entity["spec"]["owner"].as_str();
+        let base = format!(
+            "/docs/{}/{}/{}",
+            entity_ref.namespace, entity_ref.kind, entity_ref.name
+        );
+        built
+            .sections()
+            .into_iter()
+            .filter(|section| !section.text.trim().is_empty())
+            .map(|section| {
+                let page_title = built.title_of(&section.src);
+                let path = built.reader_path(&section.src).unwrap_or_default();
+                let (title, location) = match &section.heading {
+                    Some((id, heading)) => (
+                        format!("{page_title} › {heading}"),
+                        format!("{base}/{path}#{id}"),
+                    ),
+                    None => (page_title, format!("{base}/{path}")),
+                };
+                let mut document = Map::new();
+                document.insert("title".into(), json!(title));
+                document.insert("text".into(), json!(section.text.trim()));
+                document.insert("location".into(), json!(location));
+                document.insert("kind".into(), json!(entity["kind"]));
+                document.insert("namespace".into(), json!(entity_ref.namespace));
+                document.insert("name".into(), json!(entity_ref.name));
+                document.insert("entityTitle".into(), json!(entity_title));
+                if let Some(owner) = owner {
+                    document.insert("owner".into(), json!(owner));
+                }
+                document.insert("path".into(), json!(path));
+                let mut doc = self.base(&entity_ref, DOCS_TYPE, document, entity);
+                doc.add_text(self.fields.title_words, text::words(&title));
+                doc.add_text(self.fields.text_words, text::words(&section.text));
+                doc
+            })
+            .collect()
+    }
+
+    /// What every document has: its entity, type and answer, and the entity's filter
+    /// values.
+    fn base(
+        &self,
+        entity_ref: &EntityRef,
+        doc_type: &str,
+        document: Map<String, Value>,
+        entity: &Value,
+    ) -> TantivyDocument {
+        let f = &self.fields;
+        let spec = &entity["spec"];
+        let mut doc = TantivyDocument::default();
+        doc.add_text(f.entity_ref, entity_ref.to_string().to_lowercase());
+        doc.add_text(f.doc_type, doc_type);
+        doc.add_text(
+            f.document,
+            json!({"type": doc_type, "document": document}).to_string(),
+        );
+        let filter = |doc: &mut TantivyDocument, key: &str, value: &str| {
+            doc.add_text(f.filters[key], value.to_lowercase());
+        };
+        filter(
+            &mut doc,
+            "kind",
+            entity["kind"].as_str().unwrap_or_default(),
+        );
+        filter(&mut doc, "namespace", &entity_ref.namespace);
+        filter(&mut doc, "name", &entity_ref.name);
+        for (key, value) in [("lifecycle", &spec["lifecycle"]), ("type", &spec["type"])] {
+            if let Some(value) = value.as_str() {
+                filter(&mut doc, key, value);
+            }
+        }
+        // The owner by full ref and by name, as people write either.
+        let owner = entity["relations"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|r| r["type"] == "ownedBy")
+            .and_then(|r| r["targetRef"].as_str());
+        if let Some(owner) = owner {
+            filter(&mut doc, "owner", owner);
+            if let Some((_, short)) = owner.rsplit_once('/') {
+                filter(&mut doc, "owner", short);
+            }
+        }
+        for tag in entity["metadata"]["tags"].as_array().into_iter().flatten() {
+            filter(&mut doc, "tags", tag.as_str().unwrap_or_default());
+        }
+        doc
+    }
+
+    /// An entity as a `software-catalog` document: Backstage's fields for the answer, words
+    /// to match, values to filter by.
     fn document(&self, entity: &Value) -> TantivyDocument {
         let f = &self.fields;
         let entity_ref = EntityRef::of(entity);
@@ -199,13 +375,6 @@ impl Search {
             .flatten()
             .filter_map(|t| t.as_str().map(str::to_string))
             .collect();
-        let owner = entity["relations"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .find(|r| r["type"] == "ownedBy")
-            .and_then(|r| r["targetRef"].as_str())
-            .map(str::to_string);
         let kind = text_of(&entity["kind"]);
         let mut document = Map::new();
         document.insert("title".into(), json!(title));
@@ -236,9 +405,7 @@ impl Search {
         {
             document.insert("componentType".into(), json!(kind_type));
         }
-        let mut doc = TantivyDocument::default();
-        doc.add_text(f.entity_ref, entity_ref.to_string().to_lowercase());
-        doc.add_text(f.document, Value::Object(document).to_string());
+        let mut doc = self.base(&entity_ref, CATALOG_TYPE, document, entity);
         doc.add_text(f.title_words, text::words(&format!("{title} {name}")));
         // Tags, system and owner: a team's name finds what it owns.
         doc.add_text(
@@ -255,26 +422,6 @@ impl Search {
             text::words(&text_of(&metadata["description"])),
         );
         doc.add_text(f.exact_name, name.to_lowercase());
-        let filter = |doc: &mut TantivyDocument, key: &str, value: &str| {
-            doc.add_text(f.filters[key], value.to_lowercase());
-        };
-        filter(&mut doc, "kind", &kind);
-        filter(&mut doc, "namespace", &entity_ref.namespace);
-        for (key, value) in [("lifecycle", &spec["lifecycle"]), ("type", &spec["type"])] {
-            if let Some(value) = value.as_str() {
-                filter(&mut doc, key, value);
-            }
-        }
-        // The owner by full ref and by name, as people write either.
-        if let Some(owner) = owner {
-            filter(&mut doc, "owner", &owner);
-            if let Some((_, short)) = owner.rsplit_once('/') {
-                filter(&mut doc, "owner", short);
-            }
-        }
-        for tag in &tags {
-            filter(&mut doc, "tags", tag);
-        }
         doc
     }
 
@@ -331,6 +478,20 @@ impl Search {
         if must.is_empty() {
             must.push((Occur::Must, Box::new(AllQuery)));
         }
+        if !request.types.is_empty() {
+            let any = request
+                .types
+                .iter()
+                .map(|t| -> (Occur, Box<dyn Query>) {
+                    let term = Term::from_field_text(f.doc_type, t);
+                    (
+                        Occur::Should,
+                        Box::new(TermQuery::new(term, IndexRecordOption::Basic)),
+                    )
+                })
+                .collect();
+            must.push((Occur::Must, Box::new(BooleanQuery::new(any))));
+        }
         for (key, values) in &request.filters {
             let Some(field) = f.filters.get(key.as_str()) else {
                 continue;
@@ -366,15 +527,6 @@ impl Search {
         visible: Option<&Predicate>,
     ) -> anyhow::Result<Results> {
         let terms = Terms::parse(&request.term);
-        let types_match =
-            request.types.is_empty() || request.types.iter().any(|t| t == CATALOG_TYPE);
-        if !types_match {
-            return Ok(Results {
-                hits: Vec::new(),
-                total: 0,
-                terms,
-            });
-        }
         let query = self.query(request, &terms);
         let searcher = self.reader.searcher();
         let (addresses, total) = match visible {
@@ -425,6 +577,7 @@ impl Search {
             .collect())
     }
 
+    /// A match's `{type, document}`.
     fn stored(
         &self,
         searcher: &tantivy::Searcher,
@@ -443,7 +596,8 @@ impl Search {
         searcher: &tantivy::Searcher,
         address: DocAddress,
     ) -> anyhow::Result<String> {
-        let document = self.stored(searcher, address)?;
+        let stored = self.stored(searcher, address)?;
+        let document = &stored["document"];
         let text = |k: &str| document[k].as_str().unwrap_or_default().to_lowercase();
         Ok(format!(
             "{}:{}/{}",
@@ -473,14 +627,18 @@ impl Search {
                 .map(|(_, a)| a)
                 .collect(),
         };
+        let mut types: BTreeMap<&str, usize> = TYPES.iter().map(|t| (*t, 0)).collect();
         let mut kinds: BTreeMap<String, usize> = BTreeMap::new();
         for address in &addresses {
-            let document = self.stored(&searcher, *address)?;
-            if let Some(kind) = document["kind"].as_str() {
+            let stored = self.stored(&searcher, *address)?;
+            if let Some(count) = stored["type"].as_str().and_then(|t| types.get_mut(t)) {
+                *count += 1;
+            }
+            if let Some(kind) = stored["document"]["kind"].as_str() {
                 *kinds.entry(kind.to_lowercase()).or_default() += 1;
             }
         }
-        Ok(json!({"types": {CATALOG_TYPE: addresses.len()}, "kinds": kinds}))
+        Ok(json!({"types": types, "kinds": kinds}))
     }
 }
 

@@ -470,12 +470,7 @@ async fn search(
         .search(&params.q, 20)
         .into_iter()
         .map(|hit| {
-            let url = built
-                .files
-                .iter()
-                .find(|f| f.src == hit.src)
-                .map(|f| reader_path(&f.url))
-                .unwrap_or_default();
+            let url = built.reader_path(&hit.src).unwrap_or_default();
             let (path, section) = match hit.section {
                 Some((id, text)) => (format!("{url}#{id}"), Some(text)),
                 None => (url, None),

@@ -53,6 +53,14 @@ pub struct SearchHit {
     pub excerpt: String,
 }
 
+/// One section of a page: its heading's id and text (none for the page's opening) and its
+/// text.
+pub struct Section {
+    pub src: String,
+    pub heading: Option<(String, String)>,
+    pub text: String,
+}
+
 /// A site built.
 #[derive(Debug, Clone)]
 pub struct Built {
@@ -144,19 +152,15 @@ impl Built {
         order
     }
 
-    /// Sections of the pages (in reading order, then the rest) whose text holds `query`,
-    /// case-insensitively; at most `limit`.
-    pub fn search(&self, query: &str, limit: usize) -> Vec<SearchHit> {
+    /// Every section of every page (in reading order, then the rest): the text before
+    /// the first heading below the title, then each heading's. What in-site search and the
+    /// portal's search index read.
+    pub fn sections(&self) -> Vec<Section> {
         static HEADING: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
             regex::Regex::new(r#"<h[1-6] id="([^"]*)">"#).expect("a valid pattern")
         });
-        let query = query.trim().to_lowercase();
-        if query.is_empty() {
-            return Vec::new();
-        }
-        let order = self.pages_in_order();
-        let mut hits = Vec::new();
-        for src in order {
+        let mut sections = Vec::new();
+        for src in self.pages_in_order() {
             let Some(page) = self.pages.get(&src) else {
                 continue;
             };
@@ -168,26 +172,47 @@ impl Built {
             bounds.extend(starts.iter().map(|(at, id)| (*at, Some(*id))));
             for (i, (start, id)) in bounds.iter().enumerate() {
                 let end = bounds.get(i + 1).map_or(page.html.len(), |b| b.0);
-                let text = plain_text(&page.html[*start..end]);
-                let lower = text.to_lowercase();
-                let Some(at) = lower.find(&query) else {
-                    continue;
-                };
-                let section = id.and_then(|id| {
+                let heading = id.and_then(|id| {
                     let heading = page.headings.iter().find(|h| h.id == id)?;
                     (heading.level > 1).then(|| (id.to_string(), heading.text.clone()))
                 });
-                hits.push(SearchHit {
+                sections.push(Section {
                     src: src.clone(),
-                    section,
-                    excerpt: excerpt(&text, at, query.len()),
+                    heading,
+                    text: plain_text(&page.html[*start..end]),
                 });
-                if hits.len() == limit {
-                    return hits;
-                }
             }
         }
-        hits
+        sections
+    }
+
+    /// Sections of the pages (in reading order, then the rest) whose text holds `query`,
+    /// case-insensitively; at most `limit`.
+    pub fn search(&self, query: &str, limit: usize) -> Vec<SearchHit> {
+        let query = query.trim().to_lowercase();
+        if query.is_empty() {
+            return Vec::new();
+        }
+        self.sections()
+            .into_iter()
+            .filter_map(|section| {
+                let at = section.text.to_lowercase().find(&query)?;
+                Some(SearchHit {
+                    excerpt: excerpt(&section.text, at, query.len()),
+                    src: section.src,
+                    section: section.heading,
+                })
+            })
+            .take(limit)
+            .collect()
+    }
+
+    /// Where the reader shows a page: its URL within the site (`setup/install/`).
+    pub fn reader_path(&self, src: &str) -> Option<String> {
+        self.files
+            .iter()
+            .find(|f| f.src == src)
+            .map(|f| f.url.strip_prefix("./").unwrap_or(&f.url).to_string())
     }
 
     /// The title of a page: the nav's, else its own (front matter, first heading), else

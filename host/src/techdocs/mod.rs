@@ -23,7 +23,7 @@ use serde_json::Value;
 
 use crate::catalog::{Catalog, EntityRef, MANAGED_BY_LOCATION};
 
-pub use build::{Built, BuiltPage};
+pub use build::{Built, BuiltPage, Section};
 use markdown::Sanitizer;
 pub use markdown::{Heading, to_safe_html};
 pub use nav::{NavItem, SiteFile};
@@ -82,6 +82,8 @@ pub struct TechDocs {
     building: Mutex<()>,
     sanitizer: Sanitizer,
     watcher: std::sync::OnceLock<std::sync::mpsc::Sender<watch::Signal>>,
+    /// Who follows rebuilt sites: each gets the folder of a site its watcher rebuilt.
+    followers: Mutex<Vec<std::sync::mpsc::Sender<PathBuf>>>,
 }
 
 /// What the operator sets for docs (`techdocs:` in the config file).
@@ -99,7 +101,19 @@ impl TechDocs {
             building: Mutex::new(()),
             sanitizer: Sanitizer::new(settings.allowed_iframe_hosts),
             watcher: std::sync::OnceLock::new(),
+            followers: Mutex::default(),
         }
+    }
+
+    /// The folders of the sites the watcher rebuilds from now on (for indexes of the docs,
+    /// such as search).
+    pub fn follow(&self) -> std::sync::mpsc::Receiver<PathBuf> {
+        let (sender, receiver) = std::sync::mpsc::channel();
+        self.followers
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(sender);
+        receiver
     }
 
     /// From now on, rebuilds a built site when its files change, without waiting for a view.
@@ -120,6 +134,8 @@ impl TechDocs {
         if let Err(e) = self.current(root, true) {
             tracing::warn!(site = %root.display(), "docs site not rebuilt: {e}");
         }
+        let mut followers = self.followers.lock().unwrap_or_else(|e| e.into_inner());
+        followers.retain(|follower| follower.send(root.to_path_buf()).is_ok());
     }
 
     pub fn catalog(&self) -> &Arc<Catalog> {

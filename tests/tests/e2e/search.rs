@@ -276,3 +276,102 @@ fn what_a_caller_may_not_read_is_not_found() {
     );
     assert_eq!(facets["types"]["software-catalog"], 1, "{facets}");
 }
+
+/// Docs pages are searched too, one document per section, linking to its anchor.
+#[test]
+fn docs_sections_are_found_with_their_anchor() {
+    let tmp = tempfile::tempdir().unwrap();
+    let site = tmp.path().join("handbook");
+    std::fs::create_dir_all(site.join("docs")).unwrap();
+    std::fs::write(
+        site.join("catalog-info.yaml"),
+        "apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: handbook\n  title: The Handbook\n  annotations:\n    backstage.io/techdocs-ref: dir:.\nspec: {type: documentation, lifecycle: production, owner: platform}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        site.join("mkdocs.yml"),
+        "site_name: Handbook\nnav:\n  - Home: index.md\n",
+    )
+    .unwrap();
+    std::fs::write(
+        site.join("docs/index.md"),
+        "# Handbook\n\nWelcome aboard.\n\n## Deployment\n\nShip with the zeppelin pipeline.\n",
+    )
+    .unwrap();
+    let plugins = plugins_folder(tmp.path(), &[]);
+    let server = Server::start(
+        std::slice::from_ref(&site),
+        &plugins,
+        &tmp.path().join("data"),
+    );
+    let answer = search(&server, &term("zeppelin"));
+    let hit = &answer["results"][0];
+    assert_eq!(answer["numberOfResults"], 1, "{answer}");
+    assert_eq!(hit["type"], "techdocs");
+    let location = hit["document"]["location"].as_str().unwrap();
+    assert!(
+        location.starts_with("/docs/default/component/handbook/")
+            && location.ends_with("#deployment"),
+        "{location}"
+    );
+    assert_eq!(hit["document"]["entityTitle"], "The Handbook");
+    assert!(
+        hit["document"]["title"]
+            .as_str()
+            .unwrap()
+            .contains("Deployment"),
+        "{hit}"
+    );
+    let pre = hit["highlight"]["preTag"].as_str().unwrap();
+    assert!(
+        hit["highlight"]["fields"]["text"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("{pre}zeppelin"))
+    );
+    // By type: the catalog's document of the handbook is not a docs section (of which
+    // only the opening, under its "Handbook" heading, says handbook).
+    assert_eq!(
+        names(&search(&server, "term=handbook&types[0]=techdocs")).len(),
+        1
+    );
+    assert_eq!(
+        names(&search(&server, "term=handbook&types[0]=software-catalog")),
+        ["handbook"]
+    );
+    let facets = server.get_ok("/api/search/facets?term=handbook");
+    assert_eq!(facets["types"]["techdocs"], 1, "{facets}");
+    assert_eq!(facets["types"]["software-catalog"], 1, "{facets}");
+}
+
+/// An edit to a docs page is searchable without a view of the docs or a restart.
+#[test]
+fn an_edited_docs_page_is_searchable_at_once() {
+    let tmp = tempfile::tempdir().unwrap();
+    let site = tmp.path().join("guide");
+    std::fs::create_dir_all(site.join("docs")).unwrap();
+    std::fs::write(
+        site.join("catalog-info.yaml"),
+        "apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: guide\n  annotations:\n    backstage.io/techdocs-ref: dir:.\nspec: {type: documentation, lifecycle: production, owner: platform}\n",
+    )
+    .unwrap();
+    std::fs::write(site.join("mkdocs.yml"), "site_name: Guide\n").unwrap();
+    std::fs::write(site.join("docs/index.md"), "# Guide\n\nNothing yet.\n").unwrap();
+    let plugins = plugins_folder(tmp.path(), &[]);
+    let server = Server::start(
+        std::slice::from_ref(&site),
+        &plugins,
+        &tmp.path().join("data"),
+    );
+    assert!(names(&search(&server, &term("quokka"))).is_empty());
+    std::fs::write(
+        site.join("docs/index.md"),
+        "# Guide\n\nFeed the quokka daily.\n",
+    )
+    .unwrap();
+    eventually(
+        "the edited page to be searchable",
+        Duration::from_secs(20),
+        || (names(&search(&server, &term("quokka"))) == ["guide"]).then_some(()),
+    );
+}
