@@ -4,8 +4,8 @@
 //! the catalog at start-up, then kept current from the catalog's change feed (a change is
 //! searchable as soon as its batch is indexed, milliseconds after the commit).
 //! Queries are built from the user's words, never parsed as engine syntax: every word must
-//! match (one typo forgiven in words of five letters or more, the word being typed as a
-//! prefix), quoted phrases match in order, an entity's exact name ranks first, and filters
+//! match (one typo forgiven in words of five letters or more the index does not know, the
+//! word being typed as a prefix), quoted phrases match in order, an entity's exact name ranks first, and filters
 //! narrow by kind, lifecycle, owner, type, tags and namespace. What the caller may not read
 //! is dropped before paging.
 
@@ -426,7 +426,12 @@ impl Search {
     }
 
     /// The engine's query for a request.
-    fn query(&self, request: &Request, terms: &Terms) -> Box<dyn Query> {
+    fn query(
+        &self,
+        searcher: &tantivy::Searcher,
+        request: &Request,
+        terms: &Terms,
+    ) -> Box<dyn Query> {
         let f = &self.fields;
         let mut must: Vec<(Occur, Box<dyn Query>)> = Vec::new();
         let word_fields = [
@@ -436,6 +441,13 @@ impl Search {
         ];
         let last = terms.words.len().saturating_sub(1);
         for (i, word) in terms.words.iter().enumerate() {
+            // A typo is forgiven in a word the index does not know: a known word is meant
+            // as written (and its neighbours need not be looked up).
+            let known = word_fields.iter().any(|(field, _)| {
+                searcher
+                    .doc_freq(&Term::from_field_text(*field, word))
+                    .is_ok_and(|n| n > 0)
+            });
             let mut any: Vec<(Occur, Box<dyn Query>)> = Vec::new();
             for (field, boost) in word_fields {
                 let term = Term::from_field_text(field, word);
@@ -443,7 +455,7 @@ impl Search {
                     TermQuery::new(term.clone(), IndexRecordOption::WithFreqs),
                     boost,
                 ));
-                if word.chars().count() >= 5 {
+                if !known && word.chars().count() >= 5 {
                     any.push(boosted(
                         FuzzyTermQuery::new(term.clone(), 1, true),
                         boost * 0.5,
@@ -478,35 +490,28 @@ impl Search {
         if must.is_empty() {
             must.push((Occur::Must, Box::new(AllQuery)));
         }
-        if !request.types.is_empty() {
-            let any = request
-                .types
-                .iter()
-                .map(|t| -> (Occur, Box<dyn Query>) {
-                    let term = Term::from_field_text(f.doc_type, t);
-                    (
-                        Occur::Should,
-                        Box::new(TermQuery::new(term, IndexRecordOption::Basic)),
-                    )
-                })
-                .collect();
-            must.push((Occur::Must, Box::new(BooleanQuery::new(any))));
-        }
-        for (key, values) in &request.filters {
-            let Some(field) = f.filters.get(key.as_str()) else {
-                continue;
-            };
+        // Types and filters narrow: any of the values. (A term set is slower here: it reads
+        // every posting of a common value up front.)
+        let one_of = |field: Field, values: &[String]| -> (Occur, Box<dyn Query>) {
             let any = values
                 .iter()
                 .map(|v| -> (Occur, Box<dyn Query>) {
-                    let term = Term::from_field_text(*field, &v.to_lowercase());
+                    let term = Term::from_field_text(field, &v.to_lowercase());
                     (
                         Occur::Should,
                         Box::new(TermQuery::new(term, IndexRecordOption::Basic)),
                     )
                 })
                 .collect();
-            must.push((Occur::Must, Box::new(BooleanQuery::new(any))));
+            (Occur::Must, Box::new(BooleanQuery::new(any)))
+        };
+        if !request.types.is_empty() {
+            must.push(one_of(f.doc_type, &request.types));
+        }
+        for (key, values) in &request.filters {
+            if let Some(field) = f.filters.get(key.as_str()) {
+                must.push(one_of(*field, values));
+            }
         }
         // An entity whose name is exactly what was typed comes first.
         let typed = request.term.trim().trim_matches('"').to_lowercase();
@@ -527,8 +532,8 @@ impl Search {
         visible: Option<&Predicate>,
     ) -> anyhow::Result<Results> {
         let terms = Terms::parse(&request.term);
-        let query = self.query(request, &terms);
         let searcher = self.reader.searcher();
+        let query = self.query(&searcher, request, &terms);
         let (addresses, total) = match visible {
             None => {
                 let top = TopDocs::with_limit(request.limit.max(1))
@@ -614,8 +619,8 @@ impl Search {
             ..Request::default()
         };
         let terms = Terms::parse(term);
-        let query = self.query(&request, &terms);
         let searcher = self.reader.searcher();
+        let query = self.query(&searcher, &request, &terms);
         let addresses = match visible {
             Some(visible) => self.visible_matches(&searcher, query.as_ref(), visible)?,
             None => searcher

@@ -1,8 +1,9 @@
 //! `cargo xtask bench search [--entities N]`: the synthetic organisation of the catalog
-//! benchmark (100k entities by default), the real server, and its search: start-up with the
-//! index built, peak memory, query latency (wrk, one connection) and throughput (16
-//! connections) for a name, a common word, a typo and a filtered query, and how soon a new
-//! entity written to disk is found. Prints a table and writes it to BENCHMARKS.md.
+//! benchmark (100k entities by default) plus 100 documented components of 100 docs pages
+//! each (10k pages), the real server, and its search: start-up with the index built, peak
+//! memory, query latency (wrk, one connection) and throughput (16 connections) for a name, a
+//! common word, a typo, a filtered query and a docs word, and how soon a new entity written
+//! to disk is found. Prints a table and writes it to BENCHMARKS.md.
 
 use std::fmt::Write as _;
 use std::net::SocketAddr;
@@ -20,6 +21,9 @@ use super::{
 use crate::{build, toolchain};
 
 const DEFAULT_SIZE: usize = 100_000;
+/// Documented components, and pages in each one's docs.
+const SITES: usize = 100;
+const PAGES: usize = 100;
 /// New entities timed from written file to search answer.
 const FRESHNESS_RUNS: usize = 5;
 
@@ -35,18 +39,21 @@ pub fn search(root: &Path, args: &[String]) -> anyhow::Result<()> {
     let _ = std::fs::remove_dir_all(&work);
     let catalog = work.join("catalog");
     generate(&catalog, size)?;
+    docs_sites(&catalog.join("docs-sites"))?;
+    // The generated entities, the documented components and the location's own entity.
+    let total = size + SITES + 1;
     let (data, plugins) = (work.join("data"), work.join("no-plugins"));
     let addr = free_address()?;
     println!("search benchmark: {size} entities");
     let started = Instant::now();
     let mut server = start(&binary, addr, &data, &catalog, &plugins, &[])?;
-    wait_for_total(addr, size + 1, &mut server)?;
+    wait_for_total(addr, total, &mut server)?;
     let first_start = started.elapsed();
     stop(&mut server);
     // The catalog is stored now: a restart reads it back and builds the search index.
     let restarted = Instant::now();
     let mut server = start(&binary, addr, &data, &catalog, &plugins, &[])?;
-    wait_for_total(addr, size + 1, &mut server)?;
+    wait_for_total(addr, total, &mut server)?;
     let restart = restarted.elapsed();
     let mut rows = Vec::new();
     for (name, query) in [
@@ -57,6 +64,7 @@ pub fn search(root: &Path, args: &[String]) -> anyhow::Result<()> {
             "filtered (kind, lifecycle)",
             "term=service&filters[kind]=component&filters[lifecycle]=production",
         ),
+        ("a docs word (10k pages)", "term=rollout&types[0]=techdocs"),
     ] {
         let url = format!("http://{addr}/api/search/query?{query}");
         let (single, stolen) = quiet_latency(&url)?;
@@ -78,9 +86,33 @@ pub fn search(root: &Path, args: &[String]) -> anyhow::Result<()> {
         root,
         "search",
         "Search (`cargo xtask bench search`)",
-        "The catalog benchmark's synthetic organisation. Start-up times are from process start until the catalog and the search index answer (the first on an empty data folder, the restart with the catalog stored: it reads it back and builds the index). Latency: wrk, 1 connection, 4 s, the least disturbed of up to 4 runs; throughput: wrk, 16 connections, 4 s. Freshness: a new entity's file written into the catalog folder until search finds it (file watch, reconcile and index), five times.",
+        "The catalog benchmark's synthetic organisation, plus 100 documented components with 100 docs pages each (10k pages, 20k sections). Start-up times are from process start until the catalog and the search index answer (the first on an empty data folder, the restart with the catalog stored: it reads it back and builds the index). Latency: wrk, 1 connection, 4 s, the least disturbed of up to 4 runs; throughput: wrk, 16 connections, 4 s. Freshness: a new entity's file written into the catalog folder until search finds it (file watch, reconcile and index), five times.",
         &table,
     )
+}
+
+/// `SITES` documented components, each with a docs site of `PAGES` pages of two sections.
+fn docs_sites(dir: &Path) -> anyhow::Result<()> {
+    for site in 0..SITES {
+        let root = dir.join(format!("site-{site}"));
+        std::fs::create_dir_all(root.join("docs"))?;
+        std::fs::write(
+            root.join("catalog-info.yaml"),
+            format!(
+                "apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: docs-site-{site}\n  annotations:\n    backstage.io/techdocs-ref: dir:.\nspec:\n  type: documentation\n  lifecycle: production\n  owner: team-{site}\n"
+            ),
+        )?;
+        std::fs::write(root.join("mkdocs.yml"), format!("site_name: Site {site}\n"))?;
+        for page in 0..PAGES {
+            std::fs::write(
+                root.join(format!("docs/page-{page}.md")),
+                format!(
+                    "# Page {page} of site {site}\n\nHow the service {page} is run, watched and paged.\n\n## Rollout\n\nEach rollout of release {page} goes through staging, then production, with a canary first.\n"
+                ),
+            )?;
+        }
+    }
+    Ok(())
 }
 
 /// How long each new entity took from its file to a search answer.
