@@ -106,7 +106,7 @@ impl Search {
             );
         }
         let fields = Fields {
-            entity_ref: schema.add_text_field("ref", STRING),
+            entity_ref: schema.add_text_field("ref", STRING | STORED),
             doc_type: schema.add_text_field("type", STRING),
             document: schema.add_text_field("document", STORED),
             title_words: schema.add_text_field("title_words", TEXT),
@@ -596,20 +596,18 @@ impl Search {
         Ok(serde_json::from_str(text)?)
     }
 
+    /// A match's entity ref (lowercase), read from its own stored field: the permission
+    /// check reads it for every ranked match, without parsing the answer's JSON.
     fn stored_ref(
         &self,
         searcher: &tantivy::Searcher,
         address: DocAddress,
     ) -> anyhow::Result<String> {
-        let stored = self.stored(searcher, address)?;
-        let document = &stored["document"];
-        let text = |k: &str| document[k].as_str().unwrap_or_default().to_lowercase();
-        Ok(format!(
-            "{}:{}/{}",
-            text("kind"),
-            text("namespace"),
-            text("name")
-        ))
+        let doc: TantivyDocument = searcher.doc(address)?;
+        doc.get_first(self.fields.entity_ref)
+            .and_then(|v| v.as_str())
+            .map(str::to_string)
+            .context("a search document lost its entity ref")
     }
 
     /// How many matches of `term` the caller may read there are per type and per kind.

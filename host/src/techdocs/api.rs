@@ -14,6 +14,7 @@ use greenroom_api::docs::{
 };
 use serde_json::{Value, json};
 
+use super::build::reader_path;
 use super::{DocsError, NavItem, Site, TechDocs, nav};
 use crate::catalog::EntityRef;
 use crate::http::{ApiError, blocking};
@@ -337,10 +338,6 @@ async fn site(
 }
 
 /// A page's path in the reader: its URL, the home page's being empty.
-fn reader_path(url: &str) -> String {
-    url.strip_prefix("./").unwrap_or(url).to_string()
-}
-
 fn reader_nav(items: &[NavItem], files: &[nav::SiteFile]) -> Vec<DocsNavItem> {
     items
         .iter()

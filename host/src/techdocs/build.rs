@@ -53,6 +53,11 @@ pub struct SearchHit {
     pub excerpt: String,
 }
 
+/// Where the reader shows a site file of URL `url` (`./setup/` → `setup/`).
+pub fn reader_path(url: &str) -> String {
+    url.strip_prefix("./").unwrap_or(url).to_string()
+}
+
 /// One section of a page: its heading's id and text (none for the page's opening) and its
 /// text.
 pub struct Section {
@@ -212,7 +217,7 @@ impl Built {
         self.files
             .iter()
             .find(|f| f.src == src)
-            .map(|f| f.url.strip_prefix("./").unwrap_or(&f.url).to_string())
+            .map(|f| reader_path(&f.url))
     }
 
     /// The title of a page: the nav's, else its own (front matter, first heading), else
