@@ -90,16 +90,3 @@ pub struct DocsLink {
     pub path: String,
 }
 
-/// `GET /api/docs/search/:namespace/:kind/:name?q=TEXT`: sections of the site's pages that
-/// hold the text, in reading order.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct DocsSearchHit {
-    /// The page's title.
-    pub title: String,
-    /// The section's heading, when it is not the page's first.
-    pub section: Option<String>,
-    /// The page path, with the section's anchor.
-    pub path: String,
-    /// Text around the first match.
-    pub excerpt: String,
-}

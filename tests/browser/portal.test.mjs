@@ -344,6 +344,17 @@ spec:
     await page.waitForURL("**/catalog/default/component/docs-demo/docs/guides/setup/#install");
     await article.getByRole("heading", { name: "Setting up" }).waitFor();
     await page.locator("#docs-nav a.active").getByText("Setting up").waitFor();
+    // Its search (the portal's index, narrowed to this entity's docs) stays in the tab too,
+    // the matched word marked.
+    await page.locator("#docs-search").fill("steps");
+    await page.locator("#docs-search").press("Enter");
+    const results = page.locator("#docs-search-results");
+    await results.getByRole("link", { name: "Setting up › Install" }).waitFor();
+    assert.equal(
+      await results.getByRole("link", { name: "Setting up › Install" }).getAttribute("href"),
+      "/catalog/default/component/docs-demo/docs/guides/setup/#install",
+    );
+    assert.equal((await results.locator("mark").first().textContent()).toLowerCase(), "steps");
     assert.deepEqual(violations, [], "no CSP violations");
     await page.close();
   } finally {

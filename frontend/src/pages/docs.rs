@@ -3,12 +3,13 @@
 //! mirror the site's (`/docs/:namespace/:kind/:name/guides/setup/`), so the relative links
 //! in a page lead to the right reader page.
 
-use greenroom_api::docs::{DocsNavItem, DocsPage, DocsSearchHit, DocsSite};
+use greenroom_api::docs::{DocsNavItem, DocsPage, DocsSite};
 use leptos::prelude::*;
 use leptos_router::hooks::{use_location, use_navigate, use_params_map};
 use serde_json::Value;
 
 use crate::api::{display_name, encode, entity_path, entity_ref, get_json, text};
+use crate::pages::search::{self, Hit, marked, query_url};
 
 /// `/docs`: the entities with docs, filtered by kind and text.
 #[component]
@@ -65,6 +66,17 @@ pub fn DocsListPage() -> impl IntoView {
                 }
             })}
         </Transition>
+    }
+}
+
+/// A docs search result's location (`/docs/ns/kind/name/page/#anchor`) in the reader at
+/// `base`; none for a location that is not a docs page.
+fn in_reader(location: &str, base: &str) -> Option<String> {
+    let mut parts = location.splitn(6, '/');
+    let prefix: Vec<&str> = parts.by_ref().take(5).collect();
+    match (prefix.as_slice(), parts.next()) {
+        (["", "docs", _, _, _], Some(rest)) => Some(format!("{base}{rest}")),
+        _ => None,
     }
 }
 
@@ -153,8 +165,9 @@ pub fn DocsReader(in_entity_page: bool) -> impl IntoView {
             version.update(|v| *v += 1);
         });
     };
-    // Search within the site: sections holding the text, each a link into the reader.
-    let hits = RwSignal::new(None::<Result<Vec<DocsSearchHit>, String>>);
+    // Search within the site: the portal's index narrowed to this entity's docs, each hit a
+    // link into this reader (its own base: the docs page or the entity's tab).
+    let hits = RwSignal::new(None::<Result<Vec<Hit>, String>>);
     let search = move |ev: leptos::ev::KeyboardEvent| {
         if ev.key() != "Enter" {
             return;
@@ -164,8 +177,26 @@ pub fn DocsReader(in_entity_page: bool) -> impl IntoView {
             hits.set(None);
             return;
         }
-        let url = format!("/api/docs/search/{}?q={}", api_triplet(), encode(&text));
-        leptos::task::spawn_local(async move { hits.set(Some(get_json(&url).await)) });
+        let (namespace, kind, name) = (param("namespace"), param("kind"), param("name"));
+        let filters = [
+            ("namespace", namespace.as_str()),
+            ("kind", kind.as_str()),
+            ("name", name.as_str()),
+        ];
+        let url = query_url(&text, &["techdocs"], &filters, 20, None);
+        let base = base();
+        leptos::task::spawn_local(async move {
+            let found = get_json::<Value>(&url).await.map(|page| {
+                search::hits(&page)
+                    .into_iter()
+                    .map(|mut hit| {
+                        hit.href = hit.href.and_then(|href| in_reader(&href, &base));
+                        hit
+                    })
+                    .collect()
+            });
+            hits.set(Some(found));
+        });
     };
     // Following a hit closes the list.
     Effect::new(move || {
@@ -186,9 +217,8 @@ pub fn DocsReader(in_entity_page: bool) -> impl IntoView {
                 Err(message) => view! { <div class="error">{message}</div> }.into_any(),
                 Ok(found) if found.is_empty() => view! { <p class="empty" id="docs-search-results">"Nothing found."</p> }.into_any(),
                 Ok(found) => view! {
-                    <ul class="card" id="docs-search-results">{found.into_iter().map(|hit| {
-                        let label = match hit.section { Some(section) => format!("{} › {section}", hit.title), None => hit.title };
-                        view! { <li><a href=format!("{}{}", base(), hit.path)>{label}</a><p class="muted">{hit.excerpt}</p></li> }
+                    <ul class="card" id="docs-search-results">{found.into_iter().map(|hit| view! {
+                        <li><a href=hit.href>{marked(hit.title)}</a><p class="muted">{marked(hit.text)}</p></li>
                     }).collect_view()}</ul>
                 }.into_any(),
             })}
@@ -297,5 +327,25 @@ fn page_view(page: DocsPage, base: String) -> impl IntoView {
                 <li class=format!("level-{}", h.level)><a href=format!("#{}", h.id)>{h.text}</a></li>
             }).collect_view()}</ul>
         </aside>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::in_reader;
+
+    #[test]
+    fn docs_locations_open_in_the_reader_they_were_found_from() {
+        let tab = "/catalog/default/component/shop/docs/";
+        assert_eq!(
+            in_reader("/docs/default/component/shop/setup/install/#steps", tab).as_deref(),
+            Some("/catalog/default/component/shop/docs/setup/install/#steps")
+        );
+        assert_eq!(
+            in_reader("/docs/default/component/shop/", tab).as_deref(),
+            Some(tab)
+        );
+        assert_eq!(in_reader("/catalog/default/component/shop", tab), None);
+        assert_eq!(in_reader("https://elsewhere/docs/a/b/c/d", tab), None);
     }
 }

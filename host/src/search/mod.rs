@@ -21,7 +21,8 @@ use anyhow::Context;
 use serde_json::{Map, Value, json};
 use tantivy::collector::{Count, TopDocs};
 use tantivy::query::{
-    AllQuery, BooleanQuery, BoostQuery, FuzzyTermQuery, Occur, PhraseQuery, Query, TermQuery,
+    AllQuery, BooleanQuery, BoostQuery, ConstScoreQuery, FuzzyTermQuery, Occur, PhraseQuery, Query,
+    TermQuery,
 };
 use tantivy::schema::{
     Field, IndexRecordOption, STORED, STRING, Schema, TEXT, TantivyDocument, Value as _,
@@ -48,6 +49,12 @@ pub const FILTERS: &[&str] = &[
 ];
 /// Most matches ranked when the caller's permissions must be checked one by one.
 const PERMISSION_CAP: usize = 10_000;
+/// Most longer words a word being typed stands for (a single character stands for
+/// fewer: they say little about what is being typed and each costs a posting list), and
+/// most looked at per segment.
+const PREFIX_TERMS: usize = 32;
+const ONE_CHARACTER_TERMS: usize = 8;
+const PREFIX_SCAN: usize = 4096;
 /// The index writer's memory budget.
 const WRITER_MEMORY: usize = 30 << 20;
 
@@ -274,7 +281,6 @@ impl Search {
         built
             .sections()
             .into_iter()
-            .filter(|section| !section.text.trim().is_empty())
             .map(|section| {
                 let page_title = built.title_of(&section.src);
                 let path = built.reader_path(&section.src).unwrap_or_default();
@@ -287,7 +293,7 @@ impl Search {
                 };
                 let mut document = Map::new();
                 document.insert("title".into(), json!(title));
-                document.insert("text".into(), json!(section.text.trim()));
+                document.insert("text".into(), json!(section.text));
                 document.insert("location".into(), json!(location));
                 document.insert("kind".into(), json!(entity["kind"]));
                 document.insert("namespace".into(), json!(entity_ref.namespace));
@@ -462,10 +468,12 @@ impl Search {
                     ));
                 }
                 if i == last && terms.last_is_prefix {
-                    any.push(boosted(
-                        FuzzyTermQuery::new_prefix(term, 0, true),
-                        boost * 0.8,
-                    ));
+                    for longer in extensions(searcher, field, word) {
+                        any.push(boosted(
+                            TermQuery::new(longer, IndexRecordOption::WithFreqs),
+                            boost * 0.8,
+                        ));
+                    }
                 }
             }
             must.push((Occur::Must, Box::new(BooleanQuery::new(any))));
@@ -490,8 +498,8 @@ impl Search {
         if must.is_empty() {
             must.push((Occur::Must, Box::new(AllQuery)));
         }
-        // Types and filters narrow: any of the values. (A term set is slower here: it reads
-        // every posting of a common value up front.)
+        // Types and filters narrow: any of the values, adding nothing to the score. (A term
+        // set is slower here: it reads every posting of a common value up front.)
         let one_of = |field: Field, values: &[String]| -> (Occur, Box<dyn Query>) {
             let any = values
                 .iter()
@@ -503,7 +511,11 @@ impl Search {
                     )
                 })
                 .collect();
-            (Occur::Must, Box::new(BooleanQuery::new(any)))
+            let any = BooleanQuery::new(any);
+            (
+                Occur::Must,
+                Box::new(ConstScoreQuery::new(Box::new(any), 0.0)),
+            )
         };
         if !request.types.is_empty() {
             must.push(one_of(f.doc_type, &request.types));
@@ -619,30 +631,105 @@ impl Search {
         let terms = Terms::parse(term);
         let searcher = self.reader.searcher();
         let query = self.query(&searcher, &request, &terms);
-        let addresses = match visible {
-            Some(visible) => self.visible_matches(&searcher, query.as_ref(), visible)?,
-            None => searcher
-                .search(
-                    &query,
-                    &TopDocs::with_limit(PERMISSION_CAP).order_by_score(),
-                )?
-                .into_iter()
-                .map(|(_, a)| a)
-                .collect(),
-        };
         let mut types: BTreeMap<&str, usize> = TYPES.iter().map(|t| (*t, 0)).collect();
         let mut kinds: BTreeMap<String, usize> = BTreeMap::new();
-        for address in &addresses {
-            let stored = self.stored(&searcher, *address)?;
-            if let Some(count) = stored["type"].as_str().and_then(|t| types.get_mut(t)) {
-                *count += 1;
+        match visible {
+            // Matches are checked one by one, so they are counted one by one.
+            Some(visible) => {
+                for address in self.visible_matches(&searcher, query.as_ref(), visible)? {
+                    let stored = self.stored(&searcher, address)?;
+                    if let Some(count) = stored["type"].as_str().and_then(|t| types.get_mut(t)) {
+                        *count += 1;
+                    }
+                    if let Some(kind) = stored["document"]["kind"].as_str() {
+                        *kinds.entry(kind.to_lowercase()).or_default() += 1;
+                    }
+                }
             }
-            if let Some(kind) = stored["document"]["kind"].as_str() {
-                *kinds.entry(kind.to_lowercase()).or_default() += 1;
+            // Everything may be read: exact counts of the query narrowed to each value,
+            // reading no document.
+            None => {
+                let count = |field: Field, value: &str| -> anyhow::Result<usize> {
+                    let narrowed = BooleanQuery::new(vec![
+                        (Occur::Must, query.box_clone()),
+                        (
+                            Occur::Must,
+                            Box::new(TermQuery::new(
+                                Term::from_field_text(field, value),
+                                IndexRecordOption::Basic,
+                            )),
+                        ),
+                    ]);
+                    Ok(searcher.search(&narrowed, &Count)?)
+                };
+                for (doc_type, n) in types.iter_mut() {
+                    *n = count(self.fields.doc_type, doc_type)?;
+                }
+                let kind_field = self.fields.filters["kind"];
+                for kind in indexed_values(&searcher, kind_field)? {
+                    let n = count(kind_field, &kind)?;
+                    if n > 0 {
+                        kinds.insert(kind, n);
+                    }
+                }
             }
         }
         Ok(json!({"types": types, "kinds": kinds}))
     }
+}
+
+/// The words of `field` that begin with `prefix` (but are longer), for the word being
+/// typed: the [`PREFIX_TERMS`] ([`ONE_CHARACTER_TERMS`]) found in most documents among
+/// the first [`PREFIX_SCAN`] in each segment. Scored terms, unlike a prefix automaton, rank by how well they match
+/// and cost nothing when the typed word is already whole.
+fn extensions(searcher: &tantivy::Searcher, field: Field, prefix: &str) -> Vec<Term> {
+    let mut found: HashMap<Vec<u8>, u64> = HashMap::new();
+    for segment in searcher.segment_readers() {
+        let Ok(inverted) = segment.inverted_index(field) else {
+            continue;
+        };
+        let Ok(mut stream) = inverted.terms().range().gt(prefix).into_stream() else {
+            continue;
+        };
+        let mut scanned = 0;
+        while scanned < PREFIX_SCAN && stream.advance() {
+            if !stream.key().starts_with(prefix.as_bytes()) {
+                break;
+            }
+            *found.entry(stream.key().to_vec()).or_default() += u64::from(stream.value().doc_freq);
+            scanned += 1;
+        }
+    }
+    let mut found: Vec<(Vec<u8>, u64)> = found.into_iter().collect();
+    found.sort_unstable_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    found
+        .into_iter()
+        .take(if prefix.chars().nth(1).is_some() {
+            PREFIX_TERMS
+        } else {
+            ONE_CHARACTER_TERMS
+        })
+        .filter_map(|(key, _)| {
+            Some(Term::from_field_text(
+                field,
+                std::str::from_utf8(&key).ok()?,
+            ))
+        })
+        .collect()
+}
+
+/// Every value a keyword field holds in the index (a removed document's may linger until
+/// its segment is merged: callers count before they show one).
+fn indexed_values(searcher: &tantivy::Searcher, field: Field) -> anyhow::Result<Vec<String>> {
+    let mut values = std::collections::BTreeSet::new();
+    for segment in searcher.segment_readers() {
+        let inverted = segment.inverted_index(field)?;
+        let mut stream = inverted.terms().stream()?;
+        while stream.advance() {
+            values.insert(String::from_utf8_lossy(stream.key()).into_owned());
+        }
+    }
+    Ok(values.into_iter().collect())
 }
 
 fn boosted(query: impl Query + 'static, boost: f32) -> (Occur, Box<dyn Query>) {

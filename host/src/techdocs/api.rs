@@ -9,9 +9,7 @@ use axum::extract::{FromRef, Path, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
-use greenroom_api::docs::{
-    DocsBuild, DocsHeading, DocsLink, DocsNavItem, DocsPage, DocsSearchHit, DocsSite,
-};
+use greenroom_api::docs::{DocsBuild, DocsHeading, DocsLink, DocsNavItem, DocsPage, DocsSite};
 use serde_json::{Value, json};
 
 use super::build::reader_path;
@@ -60,7 +58,6 @@ where
         .route("/page/{namespace}/{kind}/{name}", get(home_page))
         .route("/page/{namespace}/{kind}/{name}/", get(home_page))
         .route("/page/{namespace}/{kind}/{name}/{*path}", get(page))
-        .route("/search/{namespace}/{kind}/{name}", get(search))
 }
 
 impl From<DocsError> for ApiError {
@@ -448,37 +445,4 @@ fn with_asset_urls(html: &str, url: &str, files: &[nav::SiteFile], base: &str) -
             }
         })
         .into_owned()
-}
-
-#[derive(serde::Deserialize)]
-struct SearchParams {
-    q: String,
-}
-
-/// `GET /api/docs/search/...?q=TEXT`: up to 20 sections holding the text.
-async fn search(
-    State(docs): State<Arc<TechDocs>>,
-    Path(triplet): Path<Triplet>,
-    axum::extract::Query(params): axum::extract::Query<SearchParams>,
-) -> Result<Json<Vec<DocsSearchHit>>, ApiError> {
-    let site = current(docs, triplet).await?;
-    let built = &site.built;
-    let hits = built
-        .search(&params.q, 20)
-        .into_iter()
-        .map(|hit| {
-            let url = built.reader_path(&hit.src).unwrap_or_default();
-            let (path, section) = match hit.section {
-                Some((id, text)) => (format!("{url}#{id}"), Some(text)),
-                None => (url, None),
-            };
-            DocsSearchHit {
-                title: built.title_of(&hit.src),
-                section,
-                path,
-                excerpt: hit.excerpt,
-            }
-        })
-        .collect();
-    Ok(Json(hits))
 }

@@ -43,16 +43,6 @@ impl BuiltPage {
     }
 }
 
-/// A section of a page holding a searched text.
-#[derive(Debug, Clone, PartialEq)]
-pub struct SearchHit {
-    /// The page's source.
-    pub src: String,
-    /// The section's heading id and text, when it is not the page's first.
-    pub section: Option<(String, String)>,
-    pub excerpt: String,
-}
-
 /// Where the reader shows a site file of URL `url` (`./setup/` → `setup/`).
 pub fn reader_path(url: &str) -> String {
     url.strip_prefix("./").unwrap_or(url).to_string()
@@ -60,6 +50,7 @@ pub fn reader_path(url: &str) -> String {
 
 /// One section of a page: its heading's id and text (none for the page's opening) and its
 /// text.
+#[derive(Debug, PartialEq)]
 pub struct Section {
     pub src: String,
     pub heading: Option<(String, String)>,
@@ -157,9 +148,9 @@ impl Built {
         order
     }
 
-    /// Every section of every page (in reading order, then the rest): the text before
-    /// the first heading below the title, then each heading's. What in-site search and the
-    /// portal's search index read.
+    /// Every section of every page that has text (in reading order, then the rest): the
+    /// text before the first heading below the title, then each heading's. What the portal's search
+    /// index reads.
     pub fn sections(&self) -> Vec<Section> {
         static HEADING: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
             regex::Regex::new(r#"<h[1-6] id="([^"]*)">"#).expect("a valid pattern")
@@ -181,35 +172,17 @@ impl Built {
                     let heading = page.headings.iter().find(|h| h.id == id)?;
                     (heading.level > 1).then(|| (id.to_string(), heading.text.clone()))
                 });
-                sections.push(Section {
-                    src: src.clone(),
-                    heading,
-                    text: plain_text(&page.html[*start..end]),
-                });
+                let text = plain_text(&page.html[*start..end]);
+                if !text.is_empty() {
+                    sections.push(Section {
+                        src: src.clone(),
+                        heading,
+                        text,
+                    });
+                }
             }
         }
         sections
-    }
-
-    /// Sections of the pages (in reading order, then the rest) whose text holds `query`,
-    /// case-insensitively; at most `limit`.
-    pub fn search(&self, query: &str, limit: usize) -> Vec<SearchHit> {
-        let query = query.trim().to_lowercase();
-        if query.is_empty() {
-            return Vec::new();
-        }
-        self.sections()
-            .into_iter()
-            .filter_map(|section| {
-                let at = section.text.to_lowercase().find(&query)?;
-                Some(SearchHit {
-                    excerpt: excerpt(&section.text, at, query.len()),
-                    src: section.src,
-                    section: section.heading,
-                })
-            })
-            .take(limit)
-            .collect()
     }
 
     /// Where the reader shows a page: its URL within the site (`setup/install/`).
@@ -444,29 +417,6 @@ fn plain_text(html: &str) -> String {
         .replace("&amp;", "&")
         .replace('¶', "");
     text.split_whitespace().collect::<Vec<_>>().join(" ")
-}
-
-/// About 80 characters of `text` around `len` bytes at `at` (lowercasing may shift them a
-/// little; the bounds are kept on character boundaries).
-fn excerpt(text: &str, at: usize, len: usize) -> String {
-    let floor = |mut i: usize| {
-        i = i.min(text.len());
-        while !text.is_char_boundary(i) {
-            i -= 1;
-        }
-        i
-    };
-    let start = floor(at.saturating_sub(40));
-    let end = floor(at + len + 40);
-    let mut out = String::new();
-    if start > 0 {
-        out.push('…');
-    }
-    out.push_str(text[start..end].trim());
-    if end < text.len() {
-        out.push('…');
-    }
-    out
 }
 
 /// How deep snippets may include snippets.
@@ -714,7 +664,7 @@ mod tests {
     }
 
     #[test]
-    fn search_finds_sections_in_reading_order() {
+    fn sections_follow_reading_order_with_their_headings() {
         let tmp = tempfile::tempdir().unwrap();
         let root = tmp.path().canonicalize().unwrap();
         write(
@@ -729,18 +679,23 @@ mod tests {
             ],
         );
         let built = build(&root, None, &Sanitizer::default()).unwrap();
-        let hits = built.search("PIPELINE", 10);
-        assert_eq!(hits.len(), 2, "{hits:?}");
-        assert_eq!(hits[0].src, "b.md");
-        assert_eq!(hits[0].section, None);
-        assert_eq!(hits[1].src, "a.md");
+        let section = |src: &str, heading: Option<(&str, &str)>, text: &str| Section {
+            src: src.into(),
+            heading: heading.map(|(id, text)| (id.into(), text.into())),
+            text: text.into(),
+        };
         assert_eq!(
-            hits[1].section,
-            Some(("deploying".to_string(), "Deploying".to_string()))
+            built.sections(),
+            [
+                section("b.md", None, "Beta The pipeline runs tests."),
+                section("a.md", None, "Alpha Nothing here."),
+                section(
+                    "a.md",
+                    Some(("deploying", "Deploying")),
+                    "Deploying Use the Pipeline & wait."
+                ),
+            ]
         );
-        assert_eq!(hits[1].excerpt, "Deploying Use the Pipeline & wait.");
-        assert!(built.search("absent", 10).is_empty());
-        assert_eq!(built.search("pipeline", 1).len(), 1);
     }
 
     #[test]
