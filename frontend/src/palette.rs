@@ -12,7 +12,9 @@ use serde_json::Value;
 use wasm_bindgen::JsCast;
 
 use crate::api::get_json;
-use crate::pages::search::{Hit, hits, is_site_path, marked, page_url, query_url, type_label};
+use crate::pages::search::{
+    Hit, hits, is_site_path, marked, page_url, query_url, type_label, type_titles,
+};
 
 const RESULTS: u32 = 8;
 /// How long the typing pauses before the results are asked for.
@@ -36,6 +38,7 @@ pub fn Palette() -> impl IntoView {
     let open = RwSignal::new(false);
     let term = RwSignal::new(String::new());
     let found = RwSignal::new(None::<Result<Vec<Hit>, String>>);
+    let titles = type_titles();
     // The chosen item: a result's index, or the number of results for "See all results".
     let selected = RwSignal::new(None::<usize>);
     let pause = StoredValue::new(None::<TimeoutHandle>);
@@ -187,7 +190,7 @@ pub fn Palette() -> impl IntoView {
             .map(|(i, hit)| {
                 let (is_selected, aria) = item_state(i);
                 let badge = if hit.result_type == "techdocs" { "badge info" } else { "badge" };
-                let label = type_label(&hit.result_type).to_string();
+                let label = type_label(&titles.get().unwrap_or_default(), &hit.result_type);
                 let linkable = hit.href.is_some();
                 view! {
                     <li class="palette-result" class:selected=is_selected class:unlinked=!linkable

@@ -41,6 +41,9 @@ test("the header's search opens the search page: highlighted, typo-tolerant, fil
     await page.locator("#search-total").getByText(/^\d+ results?$/).waitFor();
     // The counts per type and per kind come from the facets endpoint.
     await page.locator('#search-types [data-type="software-catalog"] .count').waitFor();
+    // The type tabs and badges carry the titles of the server's registry of document types.
+    assert.match(await page.locator('#search-types [data-type="techdocs"]').innerText(), /^Documentation/);
+    assert.equal(await checkout.locator(".badge").innerText(), "Software Catalog");
     await page.locator("#search-kind option[value=component]").waitFor({ state: "attached" });
     await page.screenshot({ path: join(artifactsDir, "search.png"), fullPage: true });
 

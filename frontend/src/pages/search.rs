@@ -23,11 +23,24 @@ const TYPING_PAUSE: Duration = Duration::from_millis(200);
 /// The longest unhighlighted text shown for a result.
 const TEXT_LENGTH: usize = 240;
 
-/// The result types there are: the API's name and the label shown.
-pub const TYPES: &[(&str, &str)] = &[
-    ("software-catalog", "Software Catalog"),
-    ("techdocs", "Documentation"),
-];
+/// The document types the server searches, as `/api/search/types` lists them: the API's
+/// name and the title shown.
+pub type TypeTitles = Vec<(String, String)>;
+
+/// The document types, fetched once; none (names shown as they are) if they cannot be.
+pub fn type_titles() -> LocalResource<TypeTitles> {
+    LocalResource::new(|| async {
+        let listed = get_json::<Value>("/api/search/types")
+            .await
+            .unwrap_or_default();
+        listed
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|t| (text(&t["type"]), text(&t["title"])))
+            .collect()
+    })
+}
 
 /// The search page's URL for some text.
 pub fn page_url(query: &str) -> String {
@@ -182,12 +195,13 @@ fn shortened(text: &str) -> String {
     }
 }
 
-/// A result type's label.
-pub fn type_label(result_type: &str) -> &str {
-    TYPES
+/// A result type's label: its title, else its name.
+pub fn type_label(titles: &[(String, String)], result_type: &str) -> String {
+    titles
         .iter()
-        .find(|(t, _)| *t == result_type)
-        .map_or(result_type, |(_, label)| label)
+        .find(|(t, _)| t == result_type)
+        .map_or(result_type, |(_, title)| title)
+        .to_string()
 }
 
 /// Segments as text nodes and `<mark>` elements.
@@ -337,29 +351,38 @@ pub fn SearchPage() -> impl IntoView {
     // Leaving the page before the typing pauses does not bring it back.
     on_cleanup(cancel_pause);
 
-    let count = move |key: &'static str, value: &'static str| {
-        facets.get().and_then(|f| f.ok()).map(|f| {
-            if value.is_empty() {
-                TYPES
-                    .iter()
-                    .map(|(t, _)| f[key][*t].as_u64().unwrap_or_default())
-                    .sum()
-            } else {
-                f[key][value].as_u64().unwrap_or_default()
-            }
+    // A type's count, or every type's for "All".
+    let count = move |value: &str| {
+        facets.get().and_then(|f| f.ok()).map(|f| match value {
+            "" => f["types"]
+                .as_object()
+                .into_iter()
+                .flatten()
+                .map(|(_, n)| n.as_u64().unwrap_or_default())
+                .sum(),
+            _ => f["types"][value].as_u64().unwrap_or_default(),
         })
     };
-    let tab = move |value: &'static str, label: &'static str| {
-        let active = move || current().result_type == value;
+    let tab = move |value: String, label: String| {
+        let active = {
+            let value = value.clone();
+            move || current().result_type == value
+        };
+        let choose = {
+            let value = value.clone();
+            move |_| go.run(current().with(|s| s.result_type = value.clone()))
+        };
+        let counted = value.clone();
         view! {
-            <button type="button" class="search-type" data-type=value class:active=active
+            <button type="button" class="search-type" data-type=value class:active=active.clone()
                 aria-pressed=move || active().to_string()
-                on:click=move |_| go.run(current().with(|s| s.result_type = value.to_string()))>
+                on:click=choose>
                 {label}
-                {move || count("types", value).map(|n| view! { " "<span class="count">{n}</span> })}
+                {move || count(&counted).map(|n| view! { " "<span class="count">{n}</span> })}
             </button>
         }
     };
+    let titles = type_titles();
     let kind_options = move || {
         let chosen = current().kind;
         let mut kinds: Vec<(String, u64)> = match facets.get() {
@@ -392,18 +415,11 @@ pub fn SearchPage() -> impl IntoView {
                 on:input=on_input on:keydown=on_enter/>
             <div class="search-filters">
                 <div class="search-types" id="search-types" role="group" aria-label="Result type">
-                    {tab("", "All")}
-                    // Only the types the server indexes (its facets list them).
-                    {move || {
-                        let listed = facets.get().and_then(|f| f.ok());
-                        TYPES
-                            .iter()
-                            .filter(|(value, _)| {
-                                listed.as_ref().is_some_and(|f| f["types"].get(*value).is_some())
-                            })
-                            .map(|(value, label)| tab(value, label))
-                            .collect_view()
-                    }}
+                    {tab(String::new(), "All".into())}
+                    // The types the server searches, as its registry lists them.
+                    {move || titles.get().unwrap_or_default().into_iter()
+                        .map(|(value, title)| tab(value, title))
+                        .collect_view()}
                 </div>
                 <label class="search-kind">"Kind"
                     <select id="search-kind" prop:value=move || current().kind
@@ -417,14 +433,19 @@ pub fn SearchPage() -> impl IntoView {
             <Transition fallback=|| view! { <p class="loading">"Searching…"</p> }>
                 {move || results.get().map(|result| match result {
                     Err(message) => view! { <div class="error" id="search-error">{message}</div> }.into_any(),
-                    Ok(page) => results_view(&page, current(), go).into_any(),
+                    Ok(page) => results_view(&page, current(), go, &titles.get().unwrap_or_default()).into_any(),
                 })}
             </Transition>
         </div>
     }
 }
 
-fn results_view(page: &Value, current: Search, go: Callback<Search>) -> impl IntoView + use<> {
+fn results_view(
+    page: &Value,
+    current: Search,
+    go: Callback<Search>,
+    titles: &[(String, String)],
+) -> impl IntoView + use<> {
     let found = hits(page);
     let total = page["numberOfResults"]
         .as_u64()
@@ -439,7 +460,13 @@ fn results_view(page: &Value, current: Search, go: Callback<Search>) -> impl Int
         };
         view! { <p class="empty" id="search-empty">{message}</p> }
     });
-    let items = found.into_iter().map(result_item).collect_view();
+    let items = found
+        .into_iter()
+        .map(|hit| {
+            let label = type_label(titles, &hit.result_type);
+            result_item(hit, label)
+        })
+        .collect_view();
     let page_to = move |cursor: Option<String>| {
         let next = current.with(|s| s.cursor = cursor.clone());
         move |_| go.run(next.clone())
@@ -457,13 +484,12 @@ fn results_view(page: &Value, current: Search, go: Callback<Search>) -> impl Int
     }
 }
 
-fn result_item(hit: Hit) -> impl IntoView {
+fn result_item(hit: Hit, label: String) -> impl IntoView {
     let badge = if hit.result_type == "techdocs" {
         "badge info"
     } else {
         "badge"
     };
-    let label = type_label(&hit.result_type).to_string();
     let title = match hit.href {
         Some(href) => {
             // Another site's page is not told where the reader came from.

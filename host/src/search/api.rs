@@ -1,6 +1,7 @@
 //! `/api/search`: Backstage's `GET query` (`term`, `types`, `filters`, `pageCursor`,
 //! `pageLimit`; its validation and response shape, highlights marked with tags made for
-//! each response) and Greenroom's `GET facets` (match counts per type and kind).
+//! each response) and Greenroom's `GET facets` (match counts per type and kind) and
+//! `GET types` (the document types there are, with their titles).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -11,7 +12,7 @@ use axum::{Json, Router};
 use base64::Engine;
 use serde_json::{Value, json};
 
-use super::{FILTERS, Request, Search, TYPES, text};
+use super::{DocumentType, FILTERS, Request, Search, text};
 use crate::catalog::permissions::readable;
 use crate::http::{ApiError, blocking};
 use crate::permissions::Access;
@@ -30,10 +31,11 @@ where
     Router::new()
         .route("/query", get(query))
         .route("/facets", get(facets))
+        .route("/types", get(types))
 }
 
 /// `types[0]=x`, `types[]=x`, `types=x`; `filters[kind]=x`, `filters[kind][0]=x`.
-fn request(raw: Option<&str>) -> Result<Request, ApiError> {
+fn request(raw: Option<&str>, types: &[DocumentType]) -> Result<Request, ApiError> {
     let pairs: Vec<(String, String)> = serde_urlencoded::from_str(raw.unwrap_or(""))
         .map_err(|e| ApiError::input(format!("query: {e}")))?;
     let mut request = Request {
@@ -78,10 +80,15 @@ fn request(raw: Option<&str>) -> Result<Request, ApiError> {
             "pageLimit must be between 1 and {MAX_PAGE}"
         )));
     }
-    if let Some(unknown) = request.types.iter().find(|t| !TYPES.contains(&t.as_str())) {
+    if let Some(unknown) = request
+        .types
+        .iter()
+        .find(|t| !types.iter().any(|known| known.name == **t))
+    {
+        let names: Vec<&str> = types.iter().map(|t| t.name.as_str()).collect();
         return Err(ApiError::input(format!(
             "types: '{unknown}' is not a document type ({})",
-            TYPES.join(", ")
+            names.join(", ")
         )));
     }
     request.filters = filters;
@@ -113,7 +120,7 @@ async fn query(
     access: Access,
     RawQuery(raw): RawQuery,
 ) -> Result<Json<Value>, ApiError> {
-    let request = request(raw.as_deref())?;
+    let request = request(raw.as_deref(), &search.types())?;
     let visible = readable(&access)?;
     blocking(move || {
         let results = search.search(&request, visible.as_ref())?;
@@ -166,7 +173,13 @@ async fn facets(
     access: Access,
     RawQuery(raw): RawQuery,
 ) -> Result<Json<Value>, ApiError> {
-    let request = request(raw.as_deref())?;
+    let request = request(raw.as_deref(), &search.types())?;
     let visible = readable(&access)?;
     blocking(move || Ok(Json(search.facets(&request.term, visible.as_ref())?))).await
+}
+
+/// Greenroom's: the document types there are (`type`, `title`, `source`), in the order the
+/// UI lists them.
+async fn types(State(search): State<Arc<Search>>) -> Json<Vec<DocumentType>> {
+    Json(search.types())
 }

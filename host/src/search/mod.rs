@@ -11,6 +11,10 @@
 
 pub mod api;
 mod text;
+mod types;
+
+pub use types::DocumentType;
+use types::Registry;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
@@ -35,8 +39,7 @@ use text::Terms;
 
 pub const CATALOG_TYPE: &str = "software-catalog";
 pub const DOCS_TYPE: &str = "techdocs";
-/// The document types there are, for `types` and the UI's filter.
-pub const TYPES: &[&str] = &[CATALOG_TYPE, DOCS_TYPE];
+
 /// Filters a query may give, each a field of the catalog's documents.
 pub const FILTERS: &[&str] = &[
     "kind",
@@ -81,6 +84,8 @@ pub struct Search {
     docs: Arc<TechDocs>,
     /// The entities whose docs each site folder holds, to index again when it is rebuilt.
     documented: Mutex<HashMap<PathBuf, Vec<String>>>,
+    /// The document types there are: what `types[]` may name and the facets count.
+    types: Registry,
 }
 
 /// One query, as the API takes it.
@@ -138,11 +143,27 @@ impl Search {
             catalog,
             docs,
             documented: Mutex::default(),
+            types: Registry::default(),
         });
+        // The built-in types register like any other source's (plugins through the contract).
+        for (name, title) in [
+            (CATALOG_TYPE, "Software Catalog"),
+            (DOCS_TYPE, "Documentation"),
+        ] {
+            search
+                .types
+                .register(DocumentType::builtin(name, title))
+                .map_err(anyhow::Error::msg)?;
+        }
         search.build()?;
         search.follow(changes)?;
         search.follow_docs(rebuilt)?;
         Ok(search)
+    }
+
+    /// The document types there are, in the order the UI lists them.
+    pub fn types(&self) -> Vec<DocumentType> {
+        self.types.list()
     }
 
     fn writer(&self) -> std::sync::MutexGuard<'_, IndexWriter> {
@@ -631,7 +652,8 @@ impl Search {
         let terms = Terms::parse(term);
         let searcher = self.reader.searcher();
         let query = self.query(&searcher, &request, &terms);
-        let mut types: BTreeMap<&str, usize> = TYPES.iter().map(|t| (*t, 0)).collect();
+        let mut types: BTreeMap<String, usize> =
+            self.types().into_iter().map(|t| (t.name, 0)).collect();
         let mut kinds: BTreeMap<String, usize> = BTreeMap::new();
         match visible {
             // Matches are checked one by one, so they are counted one by one.

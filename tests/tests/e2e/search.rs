@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use greenroom_e2e::{Server, eventually, plugins_folder, start_with_config};
-use serde_json::Value;
+use serde_json::{Value, json};
 
 const CORPUS: &str = "apiVersion: backstage.io/v1alpha1
 kind: Component
@@ -214,6 +214,14 @@ fn pages_validation_and_freshness() {
     let facets = server.get_ok("/api/search/facets?term=logistics");
     assert_eq!(facets["types"]["software-catalog"], total);
     assert_eq!(facets["kinds"]["api"], 1);
+    // The registry of document types: what `types[]` may name, with the UI's titles.
+    assert_eq!(
+        server.get_ok("/api/search/types"),
+        json!([
+            {"type": "software-catalog", "title": "Software Catalog", "source": "greenroom"},
+            {"type": "techdocs", "title": "Documentation", "source": "greenroom"},
+        ])
+    );
 
     // A new entity is searchable as soon as the catalog has it, without a restart.
     std::fs::write(
