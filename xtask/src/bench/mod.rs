@@ -8,6 +8,7 @@ pub mod scaffolder;
 pub mod search;
 pub mod ui;
 
+use std::ffi::OsStr;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
@@ -170,9 +171,54 @@ pub fn wrk_as(
     connections: usize,
     seconds: u64,
 ) -> anyhow::Result<(Latency, f64)> {
+    let args: Vec<&OsStr> = header
+        .map(|h| ["-H".as_ref(), h.as_ref()])
+        .into_iter()
+        .flatten()
+        .collect();
+    run_wrk(url, &args, connections, seconds)
+}
+
+/// [`quiet_latency`] of POSTing the JSON `body`.
+pub fn quiet_post_latency(url: &str, body: &str) -> anyhow::Result<(Latency, f64)> {
+    least_disturbed(|| Ok(wrk_post(url, body, 1, 4)?.0))
+}
+
+/// [`wrk`], each request a POST of the JSON `body`.
+pub fn wrk_post(
+    url: &str,
+    body: &str,
+    connections: usize,
+    seconds: u64,
+) -> anyhow::Result<(Latency, f64)> {
+    let script = std::env::temp_dir().join(format!("greenroom-wrk-{}.lua", std::process::id()));
+    // A Lua long string holds the body as it is (no escapes are read in it).
+    anyhow::ensure!(!body.contains("]==]"), "the body cannot be quoted for wrk");
+    std::fs::write(
+        &script,
+        format!(
+            "wrk.method = \"POST\"\nwrk.headers[\"Content-Type\"] = \"application/json\"\nwrk.body = [==[{body}]==]\n"
+        ),
+    )?;
+    let measured = run_wrk(
+        url,
+        &["-s".as_ref(), script.as_os_str()],
+        connections,
+        seconds,
+    );
+    let _ = std::fs::remove_file(&script);
+    measured
+}
+
+fn run_wrk(
+    url: &str,
+    args: &[&OsStr],
+    connections: usize,
+    seconds: u64,
+) -> anyhow::Result<(Latency, f64)> {
     let threads = connections.min(2);
     let out = Command::new("wrk")
-        .args(header.map(|h| ["-H", h]).into_iter().flatten())
+        .args(args)
         .args([
             "--latency",
             "-t",
