@@ -161,6 +161,17 @@ pub fn plugins(root: &Path, args: &[String]) -> anyhow::Result<()> {
             || wrk(&url, 16, 4),
         )?);
     }
+    // The tab listing asks every plugin's tabs-for; the Python one's host-side time is the
+    // cost of a Python call doing little.
+    let url = format!("http://{addr}/api/plugins/tabs?{REPOSITORY_ENTITY}");
+    rows.extend(call_rows(
+        addr,
+        "tab listing (each plugin's tabs-for; host-side: ci-status, Python)",
+        "ci-status",
+        "tabs-for",
+        || quiet_latency(&url),
+        || wrk(&url, 16, 4),
+    )?);
     // An action call: template-file:write renders a template into a scratch workspace.
     let path = "/api/plugins/template-file/actions/write";
     let body = r##"{"input": {"path": "README.md", "template": "# {{ name }}\n\nOwned by {{ owner }}.\n", "values": {"name": "billing", "owner": "payments"}}, "files": {}}"##;
