@@ -102,6 +102,16 @@ pub fn start_with_config(
     )
 }
 
+/// What a stand-in for GitHub's Actions API answers: two workflow runs of acme/billing.
+pub const GITHUB_RUNS: &str = r#"{"total_count": 2, "workflow_runs": [
+  {"id": 2, "name": "CI", "run_number": 42, "head_branch": "main", "head_sha": "a1b2c3d4e5f6",
+   "status": "completed", "conclusion": "failure", "created_at": "2026-11-20T10:00:00Z",
+   "html_url": "https://github.com/acme/billing/actions/runs/2"},
+  {"id": 1, "name": "CI", "run_number": 41, "head_branch": "fix/rounding", "head_sha": "0f9e8d7c6b5a",
+   "status": "in_progress", "conclusion": null, "created_at": "2026-11-19T09:00:00Z",
+   "html_url": "https://github.com/acme/billing/actions/runs/1"}
+]}"#;
+
 /// A loopback HTTP server standing in for an external API (a CI server, a JSON endpoint):
 /// answers every request with the current body and records each request's head.
 pub struct FakeApi {

@@ -5,7 +5,7 @@
 use std::path::Path;
 use std::time::Duration;
 
-use greenroom_e2e::{FakeApi, Server, key_values, plugins_folder, start_with_config};
+use greenroom_e2e::{FakeApi, GITHUB_RUNS, Server, key_values, plugins_folder, start_with_config};
 use serde_json::Value;
 
 /// A catalog beside the fixture one: a service with CI and docs annotations, and an API with
@@ -157,19 +157,10 @@ fn all<'a>(tree: &'a Value, kind: &str) -> Vec<&'a Value> {
     found
 }
 
-const RUNS: &str = r#"{"total_count": 2, "workflow_runs": [
-  {"id": 2, "name": "CI", "run_number": 42, "head_branch": "main", "head_sha": "a1b2c3d4e5f6",
-   "status": "completed", "conclusion": "failure", "created_at": "2026-11-20T10:00:00Z",
-   "html_url": "https://github.com/acme/billing/actions/runs/2"},
-  {"id": 1, "name": "CI", "run_number": 41, "head_branch": "fix/rounding", "head_sha": "0f9e8d7c6b5a",
-   "status": "in_progress", "conclusion": null, "created_at": "2026-11-19T09:00:00Z",
-   "html_url": "https://github.com/acme/billing/actions/runs/1"}
-]}"#;
-
 #[test]
 fn ci_status_python_plugin_shows_runs_from_the_granted_ci_server() {
     let tmp = tempfile::tempdir().unwrap();
-    let ci = FakeApi::start(RUNS);
+    let ci = FakeApi::start(GITHUB_RUNS);
     // SAFETY: set before the server (a child process) starts; no other test reads it.
     unsafe { std::env::set_var("GREENROOM_TEST_CI_TOKEN", "s3cret-token") };
     let server = start(
@@ -271,7 +262,7 @@ fn ci_status_python_plugin_shows_runs_from_the_granted_ci_server() {
 #[test]
 fn ci_status_cannot_reach_a_host_the_operator_did_not_grant() {
     let tmp = tempfile::tempdir().unwrap();
-    let ci = FakeApi::start(RUNS);
+    let ci = FakeApi::start(GITHUB_RUNS);
     let server = start(
         tmp.path(),
         &["ci-status"],
@@ -474,7 +465,7 @@ fn javascript_sdk_is_refused_an_ungranted_host() {
 #[test]
 fn a_slow_api_ends_in_the_plugins_own_message_in_every_sdk() {
     let tmp = tempfile::tempdir().unwrap();
-    let api = FakeApi::start_slow(RUNS, Duration::from_secs(5));
+    let api = FakeApi::start_slow(GITHUB_RUNS, Duration::from_secs(5));
     let port = api.port;
     let catalog = write_catalog(tmp.path());
     let probe_manifest = format!(

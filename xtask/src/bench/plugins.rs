@@ -27,15 +27,6 @@ use crate::{build, toolchain};
 const ENTITY: &str = "entity=component:default/checkout";
 /// An entity with a GitHub repository, for the Python plugin's CI tab.
 const REPOSITORY_ENTITY: &str = "entity=component:default/billing";
-/// What the stand-in for GitHub answers: two workflow runs.
-const RUNS: &str = r#"{"total_count": 2, "workflow_runs": [
-  {"id": 2, "name": "CI", "run_number": 42, "head_branch": "main", "head_sha": "a1b2c3d4e5f6",
-   "status": "completed", "conclusion": "failure", "created_at": "2026-11-20T10:00:00Z",
-   "html_url": "https://github.com/acme/billing/actions/runs/2"},
-  {"id": 1, "name": "CI", "run_number": 41, "head_branch": "main", "head_sha": "0f9e8d7c6b5a",
-   "status": "in_progress", "conclusion": null, "created_at": "2026-11-19T09:00:00Z",
-   "html_url": "https://github.com/acme/billing/actions/runs/1"}
-]}"#;
 /// The probe plugin's build marker, patched to make distinct versions.
 const MARKER: &[u8] = b"build-000000";
 
@@ -80,7 +71,7 @@ pub fn plugins(root: &Path, args: &[String]) -> anyhow::Result<()> {
     // Python and JavaScript plugins join after the start-up rows (which time the Rust
     // ones): js-probe renders with one catalog call, ci-status (Python) with one request to
     // a loopback stand-in for GitHub.
-    let github = greenroom_e2e::FakeApi::start(RUNS);
+    let github = greenroom_e2e::FakeApi::start(greenroom_e2e::GITHUB_RUNS);
     let repositories = work.join("repositories");
     std::fs::create_dir_all(&repositories)?;
     std::fs::write(
