@@ -146,6 +146,11 @@ impl Hit {
         if title.is_empty() {
             title = segments(&text(&document["name"]), "", "");
         }
+        // A docs section is titled by its heading: its page goes first.
+        let page_title = text(&document["pageTitle"]);
+        if !page_title.is_empty() && page_title != text(&document["title"]) {
+            title.insert(0, (false, format!("{page_title} › ")));
+        }
         let mut text_segments = field("text");
         if highlight["fields"]["text"].is_null() {
             text_segments = text_segments
@@ -586,6 +591,17 @@ mod tests {
         );
         assert_eq!(unsafe_link.href, None);
         assert_eq!(unsafe_link.details, ["checkout"]);
+        // A docs section shows its page before its heading; a page's opening does not.
+        let section = |title: &str| {
+            Hit::read(&json!({"type": "techdocs", "document": {"title": title, "pageTitle": "Setting up", "location": "/docs/default/component/shop/setup/#install"},
+                "highlight": {"preTag": "<m>", "postTag": "</m>", "fields": {"title": format!("<m>{title}</m>")}}}))
+            .title
+        };
+        assert_eq!(
+            section("Install"),
+            vec![(false, "Setting up › ".into()), (true, "Install".into())]
+        );
+        assert_eq!(section("Setting up"), vec![(true, "Setting up".into())]);
     }
 
     #[test]

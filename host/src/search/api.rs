@@ -10,9 +10,9 @@ use axum::extract::{FromRef, RawQuery, State};
 use axum::routing::get;
 use axum::{Json, Router};
 use base64::Engine;
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 
-use super::{DocumentType, FILTERS, Request, Search, text};
+use super::{DocumentType, Request, Search, text};
 use crate::catalog::permissions::readable;
 use crate::http::{ApiError, blocking};
 use crate::permissions::Access;
@@ -43,41 +43,44 @@ fn request(raw: Option<&str>, types: &[DocumentType]) -> Result<Request, ApiErro
         ..Request::default()
     };
     let mut filters: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let mut page = 0;
     for (key, value) in pairs {
         let base = key.split('[').next().unwrap_or_default();
         match base {
             "term" => request.term = value,
             "types" => request.types.push(value),
+            // As Backstage: at most the maximum; zero or less asks for the default.
             "pageLimit" => {
-                request.limit = value
+                let limit: i64 = value
                     .parse()
                     .map_err(|_| ApiError::input("pageLimit must be a whole number"))?;
+                if limit > MAX_PAGE as i64 {
+                    return Err(ApiError::input(format!(
+                        "pageLimit must be at most {MAX_PAGE}"
+                    )));
+                }
+                request.limit = usize::try_from(limit)
+                    .ok()
+                    .filter(|l| *l > 0)
+                    .unwrap_or(DEFAULT_PAGE);
             }
-            "pageCursor" => request.offset = decode_cursor(&value)?,
+            "pageCursor" => page = decode_cursor(&value)?,
+            // Any field may be asked for; one a document does not have matches nothing.
             "filters" => {
                 let name = key
                     .strip_prefix("filters[")
                     .and_then(|rest| rest.split(']').next())
                     .unwrap_or_default();
-                if !FILTERS.contains(&name) {
-                    return Err(ApiError::input(format!(
-                        "{key}: not a filter (filters: {})",
-                        FILTERS.join(", ")
-                    )));
-                }
                 filters.entry(name.to_string()).or_default().push(value);
             }
             _ => {}
         }
     }
-    if request.term.chars().count() > MAX_TERM {
+    request.offset = page.saturating_mul(request.limit);
+    // Counted as Backstage counts (JavaScript's string length: UTF-16 code units).
+    if request.term.encode_utf16().count() > MAX_TERM {
         return Err(ApiError::input(format!(
             "term must be at most {MAX_TERM} characters"
-        )));
-    }
-    if request.limit == 0 || request.limit > MAX_PAGE {
-        return Err(ApiError::input(format!(
-            "pageLimit must be between 1 and {MAX_PAGE}"
         )));
     }
     if let Some(unknown) = request
@@ -95,17 +98,24 @@ fn request(raw: Option<&str>, types: &[DocumentType]) -> Result<Request, ApiErro
     Ok(request)
 }
 
-fn encode_cursor(offset: usize) -> String {
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("offset:{offset}"))
+/// Backstage's page cursor: the page number (from 0) in base64, which its search page
+/// also makes itself.
+fn encode_cursor(page: usize) -> String {
+    base64::engine::general_purpose::STANDARD.encode(page.to_string())
 }
 
+/// A cursor's page; an empty cursor is the first page (Backstage's TechDocs search sends
+/// one).
 fn decode_cursor(cursor: &str) -> Result<usize, ApiError> {
-    base64::engine::general_purpose::URL_SAFE_NO_PAD
+    if cursor.is_empty() {
+        return Ok(0);
+    }
+    base64::engine::general_purpose::STANDARD
         .decode(cursor)
         .ok()
         .and_then(|bytes| String::from_utf8(bytes).ok())
-        .and_then(|text| text.strip_prefix("offset:")?.parse().ok())
-        .ok_or_else(|| ApiError::input("pageCursor is not a cursor this server gave"))
+        .and_then(|text| text.trim().parse().ok())
+        .ok_or_else(|| ApiError::input("pageCursor is not a page cursor"))
 }
 
 /// Only relative paths and http(s) addresses are links.
@@ -146,7 +156,14 @@ async fn query(
                         window,
                     )
                 };
-                let fields = json!({"title": field("title", usize::MAX), "text": field("text", TEXT_WINDOW)});
+                // As Backstage: only the fields the words matched in.
+                let mut fields = Map::new();
+                for (name, window) in [("title", usize::MAX), ("text", TEXT_WINDOW)] {
+                    let marked = field(name, window);
+                    if marked.contains(&pre) {
+                        fields.insert(name.into(), json!(marked));
+                    }
+                }
                 json!({
                     "type": stored["type"],
                     "document": document,
@@ -155,14 +172,18 @@ async fn query(
                 })
             })
             .collect();
-        let next = request.offset + request.limit;
-        Ok(Json(json!({
-            "results": items,
-            "nextPageCursor": (next < results.total).then(|| encode_cursor(next)),
-            "previousPageCursor": (request.offset > 0)
-                .then(|| encode_cursor(request.offset.saturating_sub(request.limit))),
-            "numberOfResults": results.total,
-        })))
+        // A cursor there is no page for is left out, as Backstage leaves it.
+        let page = request.offset / request.limit;
+        let mut answer = Map::new();
+        answer.insert("results".into(), json!(items));
+        if request.offset + request.limit < results.total {
+            answer.insert("nextPageCursor".into(), json!(encode_cursor(page + 1)));
+        }
+        if page > 0 {
+            answer.insert("previousPageCursor".into(), json!(encode_cursor(page - 1)));
+        }
+        answer.insert("numberOfResults".into(), json!(results.total));
+        Ok(Json(Value::Object(answer)))
     })
     .await
 }

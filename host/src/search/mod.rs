@@ -25,8 +25,8 @@ use anyhow::Context;
 use serde_json::{Map, Value, json};
 use tantivy::collector::{Count, TopDocs};
 use tantivy::query::{
-    AllQuery, BooleanQuery, BoostQuery, ConstScoreQuery, FuzzyTermQuery, Occur, PhraseQuery, Query,
-    TermQuery,
+    AllQuery, BooleanQuery, BoostQuery, ConstScoreQuery, EmptyQuery, FuzzyTermQuery, Occur,
+    PhraseQuery, Query, TermQuery,
 };
 use tantivy::schema::{
     Field, IndexRecordOption, STORED, STRING, Schema, TEXT, TantivyDocument, Value as _,
@@ -40,8 +40,8 @@ use text::Terms;
 pub const CATALOG_TYPE: &str = "software-catalog";
 pub const DOCS_TYPE: &str = "techdocs";
 
-/// Filters a query may give, each a field of the catalog's documents.
-pub const FILTERS: &[&str] = &[
+/// The fields documents can be filtered on (`filters[kind]=...`), each from the entity.
+const FILTERS: &[&str] = &[
     "kind",
     "lifecycle",
     "owner",
@@ -271,8 +271,9 @@ impl Search {
     }
 
     /// The sections of an entity's docs site as `techdocs` documents (Backstage's fields:
-    /// title, text, location with the section's anchor, the entity's kind, namespace, name,
-    /// title and owner). A site that does not build has none.
+    /// the section's title and text, location and path with its anchor, the entity's kind,
+    /// namespace, name (lowercase), title, type, lifecycle and owner's name; and the page's
+    /// title). A site that does not build has none.
     fn docs_sections(&self, entity: &Value) -> Vec<TantivyDocument> {
         let entity_ref = EntityRef::of(entity);
         let site = match self.docs.site(&entity_ref) {
@@ -290,11 +291,9 @@ impl Search {
         }
         drop(documented);
         let metadata = &entity["metadata"];
-        let entity_title = metadata["title"]
-            .as_str()
-            .or(metadata["name"].as_str())
-            .unwrap_or_default();
-        let owner = entity["spec"]["owner"].as_str();
+        let spec = &entity["spec"];
+        let spec_type = spec["type"].as_str().unwrap_or("other");
+        let owner = owner_name(entity);
         let base = format!(
             "/docs/{}/{}/{}",
             entity_ref.namespace, entity_ref.kind, entity_ref.name
@@ -304,28 +303,39 @@ impl Search {
             .into_iter()
             .map(|section| {
                 let page_title = built.title_of(&section.src);
-                let path = built.reader_path(&section.src).unwrap_or_default();
-                let (title, location) = match &section.heading {
-                    Some((id, heading)) => (
-                        format!("{page_title} › {heading}"),
-                        format!("{base}/{path}#{id}"),
-                    ),
-                    None => (page_title, format!("{base}/{path}")),
+                let page_path = built.reader_path(&section.src).unwrap_or_default();
+                // As MkDocs' search index: a section is titled by its heading, its path
+                // ends in its anchor.
+                let (title, path) = match &section.heading {
+                    Some((id, heading)) => (heading.clone(), format!("{page_path}#{id}")),
+                    None => (page_title.clone(), page_path),
                 };
+                let lower = |v: &str| v.to_lowercase();
                 let mut document = Map::new();
                 document.insert("title".into(), json!(title));
                 document.insert("text".into(), json!(section.text));
-                document.insert("location".into(), json!(location));
-                document.insert("kind".into(), json!(entity["kind"]));
-                document.insert("namespace".into(), json!(entity_ref.namespace));
-                document.insert("name".into(), json!(entity_ref.name));
-                document.insert("entityTitle".into(), json!(entity_title));
-                if let Some(owner) = owner {
-                    document.insert("owner".into(), json!(owner));
-                }
+                document.insert("location".into(), json!(format!("{base}/{path}")));
                 document.insert("path".into(), json!(path));
+                document.insert("kind".into(), json!(lower(&entity_ref.kind)));
+                document.insert("namespace".into(), json!(lower(&entity_ref.namespace)));
+                document.insert("name".into(), json!(lower(&entity_ref.name)));
+                if let Some(entity_title) = metadata["title"].as_str() {
+                    document.insert("entityTitle".into(), json!(entity_title));
+                }
+                document.insert("componentType".into(), json!(spec_type));
+                document.insert("type".into(), json!(spec_type));
+                document.insert(
+                    "lifecycle".into(),
+                    json!(spec["lifecycle"].as_str().unwrap_or_default()),
+                );
+                document.insert("owner".into(), json!(owner));
+                // Ours: the page a section belongs to, for showing it beside the heading.
+                document.insert("pageTitle".into(), json!(page_title));
                 let mut doc = self.base(&entity_ref, DOCS_TYPE, document, entity);
-                doc.add_text(self.fields.title_words, text::words(&title));
+                doc.add_text(
+                    self.fields.title_words,
+                    text::words(&format!("{page_title} {title}")),
+                );
                 doc.add_text(self.fields.text_words, text::words(&section.text));
                 doc
             })
@@ -403,9 +413,10 @@ impl Search {
             .filter_map(|t| t.as_str().map(str::to_string))
             .collect();
         let kind = text_of(&entity["kind"]);
+        let text = catalog_text(entity);
         let mut document = Map::new();
         document.insert("title".into(), json!(title));
-        document.insert("text".into(), json!(text_of(&metadata["description"])));
+        document.insert("text".into(), json!(text));
         document.insert(
             "location".into(),
             json!(format!(
@@ -413,24 +424,21 @@ impl Search {
                 entity_ref.namespace, entity_ref.kind, entity_ref.name
             )),
         );
+        // Backstage's fields and defaults (its catalog collator's), then ours: tags, system.
         document.insert("kind".into(), json!(kind));
-        document.insert("namespace".into(), json!(entity_ref.namespace));
+        document.insert(
+            "namespace".into(),
+            json!(metadata["namespace"].as_str().unwrap_or("default")),
+        );
         document.insert("name".into(), json!(name));
+        let spec_type = spec["type"].as_str().unwrap_or("other");
+        document.insert("componentType".into(), json!(spec_type));
+        document.insert("type".into(), json!(spec_type));
+        document.insert("lifecycle".into(), json!(text_of(&spec["lifecycle"])));
+        document.insert("owner".into(), json!(text_of(&spec["owner"])));
         document.insert("tags".into(), json!(tags));
-        for (key, value) in [
-            ("lifecycle", &spec["lifecycle"]),
-            ("owner", &spec["owner"]),
-            ("type", &spec["type"]),
-            ("system", &spec["system"]),
-        ] {
-            if let Some(value) = value.as_str() {
-                document.insert(key.into(), json!(value));
-            }
-        }
-        if kind.eq_ignore_ascii_case("component")
-            && let Some(kind_type) = spec["type"].as_str()
-        {
-            document.insert("componentType".into(), json!(kind_type));
+        if let Some(system) = spec["system"].as_str() {
+            document.insert("system".into(), json!(system));
         }
         let mut doc = self.base(&entity_ref, CATALOG_TYPE, document, entity);
         doc.add_text(f.title_words, text::words(&format!("{title} {name}")));
@@ -444,10 +452,7 @@ impl Search {
                 text_of(&spec["owner"])
             )),
         );
-        doc.add_text(
-            f.text_words,
-            text::words(&text_of(&metadata["description"])),
-        );
+        doc.add_text(f.text_words, text::words(&text));
         doc.add_text(f.exact_name, name.to_lowercase());
         doc
     }
@@ -542,8 +547,13 @@ impl Search {
             must.push(one_of(f.doc_type, &request.types));
         }
         for (key, values) in &request.filters {
-            if let Some(field) = f.filters.get(key.as_str()) {
-                must.push(one_of(*field, values));
+            // Backstage's `componentType` is the same value as `type`; a field no document
+            // is filtered on matches nothing (as in Backstage, where a document without the
+            // field does not match).
+            let key = if key == "componentType" { "type" } else { key };
+            match f.filters.get(key) {
+                Some(field) => must.push(one_of(*field, values)),
+                None => must.push((Occur::Must, Box::new(EmptyQuery))),
             }
         }
         // An entity whose name is exactly what was typed comes first.
@@ -752,6 +762,43 @@ fn indexed_values(searcher: &tantivy::Searcher, field: Field) -> anyhow::Result<
         }
     }
     Ok(values.into_iter().collect())
+}
+
+/// A catalog document's text as Backstage's collator writes it: the description, then a
+/// person's or group's display name and a person's email, each after ` : `.
+fn catalog_text(entity: &Value) -> String {
+    let mut text = entity["metadata"]["description"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let kind = entity["kind"].as_str().unwrap_or_default();
+    let profile = &entity["spec"]["profile"];
+    let mut add = |value: &Value| {
+        if let Some(value) = value.as_str().filter(|v| !v.is_empty()) {
+            text.push_str(" : ");
+            text.push_str(value);
+        }
+    };
+    if kind.eq_ignore_ascii_case("user") || kind.eq_ignore_ascii_case("group") {
+        add(&profile["displayName"]);
+    }
+    if kind.eq_ignore_ascii_case("user") {
+        add(&profile["email"]);
+    }
+    text
+}
+
+/// The name of an entity's owner (its `ownedBy` relation), as Backstage's docs collator
+/// gives it.
+fn owner_name(entity: &Value) -> String {
+    entity["relations"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|r| r["type"] == "ownedBy")
+        .and_then(|r| r["targetRef"].as_str())
+        .map(|owner| owner.rsplit(['/', ':']).next().unwrap_or(owner).to_string())
+        .unwrap_or_default()
 }
 
 fn boosted(query: impl Query + 'static, boost: f32) -> (Occur, Box<dyn Query>) {

@@ -34,6 +34,11 @@ apiVersion: backstage.io/v1alpha1
 kind: Group
 metadata: {name: logistics}
 spec: {type: team, children: []}
+---
+apiVersion: backstage.io/v1alpha1
+kind: User
+metadata: {name: jdoe}
+spec: {profile: {displayName: Jane Marlowe, email: jane@example.com}, memberOf: [logistics]}
 ";
 
 fn corpus(dir: &Path) -> PathBuf {
@@ -55,6 +60,11 @@ fn names(answer: &Value) -> Vec<String> {
         .iter()
         .map(|r| r["document"]["name"].as_str().unwrap().to_string())
         .collect()
+}
+
+/// The names `logistics` finds, best first, from one page holding them all.
+fn seen_in_order(server: &Server) -> Vec<String> {
+    names(&search(server, "term=logistics&pageLimit=100"))
 }
 
 fn term(text: &str) -> String {
@@ -168,6 +178,32 @@ fn the_corpus_finds_what_people_mean() {
 }
 
 #[test]
+fn catalog_documents_have_backstages_fields() {
+    let tmp = tempfile::tempdir().unwrap();
+    let plugins = plugins_folder(tmp.path(), &[]);
+    let folder = corpus(tmp.path());
+    let server = Server::start(
+        std::slice::from_ref(&folder),
+        &plugins,
+        &tmp.path().join("data"),
+    );
+    // A person is found by display name; their text is Backstage's (` : ` before each of
+    // display name and email), and a kind without `spec.type` is typed `other`.
+    let answer = search(&server, &term("marlowe"));
+    assert_eq!(names(&answer), ["jdoe"], "{answer}");
+    let document = &answer["results"][0]["document"];
+    assert_eq!(document["text"], " : Jane Marlowe : jane@example.com");
+    assert_eq!(document["type"], "other");
+    assert_eq!(document["componentType"], "other");
+    assert_eq!(document["lifecycle"], "");
+    assert_eq!(document["owner"], "");
+    assert_eq!(document["location"], "/catalog/default/user/jdoe");
+    let api = &search(&server, &term("routes-api"))["results"][0]["document"];
+    assert_eq!(api["componentType"], "openapi", "{api}");
+    assert_eq!(api["kind"], "API", "{api}");
+}
+
+#[test]
 fn pages_validation_and_freshness() {
     let tmp = tempfile::tempdir().unwrap();
     let plugins = plugins_folder(tmp.path(), &[]);
@@ -194,14 +230,46 @@ fn pages_validation_and_freshness() {
     seen.sort();
     seen.dedup();
     assert_eq!(seen.len() as u64, total, "every result once");
+    // Backstage's cursors (a page number in base64, which its search page makes itself);
+    // an empty one is the first page; no cursor is sent where there is no page.
+    let second = search(&server, "term=logistics&pageLimit=1&pageCursor=MQ==");
+    assert_eq!(names(&second), seen_in_order(&server)[1..2]);
+    let opening = search(&server, "term=logistics&pageLimit=1&pageCursor=");
+    assert_eq!(names(&opening), seen_in_order(&server)[..1]);
+    assert!(opening.get("previousPageCursor").is_none(), "{opening}");
+    let all = search(&server, "term=logistics&pageLimit=100");
+    assert!(all.get("nextPageCursor").is_none(), "{all}");
+    // Zero asks for the default page; a field no document is filtered on matches nothing.
+    assert_eq!(
+        search(&server, "term=logistics&pageLimit=0")["results"]
+            .as_array()
+            .unwrap()
+            .len() as u64,
+        total.min(25)
+    );
+    assert_eq!(
+        search(&server, "term=logistics&filters[color]=red")["numberOfResults"],
+        0
+    );
+    // Highlights name only the fields the words matched in.
+    for result in all["results"].as_array().unwrap() {
+        for (field, marked) in result["highlight"]["fields"].as_object().unwrap() {
+            assert!(
+                marked
+                    .as_str()
+                    .unwrap()
+                    .contains(result["highlight"]["preTag"].as_str().unwrap()),
+                "{field}: {result}"
+            );
+        }
+    }
 
     for (query, says) in [
         (format!("term={}", "x".repeat(101)), "term"),
         ("pageLimit=101".to_string(), "pageLimit"),
-        ("pageLimit=0".to_string(), "pageLimit"),
+        ("pageLimit=many".to_string(), "pageLimit"),
         ("pageCursor=not-a-cursor".to_string(), "pageCursor"),
         ("types[0]=nonsense".to_string(), "types"),
-        ("filters[color]=red".to_string(), "filters[color]"),
     ] {
         let (status, body) = server.get(&format!("/api/search/query?{query}"));
         assert_eq!(status, 400, "{query}: {body}");
@@ -322,14 +390,25 @@ fn docs_sections_are_found_with_their_anchor() {
             && location.ends_with("#deployment"),
         "{location}"
     );
-    assert_eq!(hit["document"]["entityTitle"], "The Handbook");
-    assert!(
-        hit["document"]["title"]
-            .as_str()
-            .unwrap()
-            .contains("Deployment"),
-        "{hit}"
-    );
+    // Backstage's techdocs fields: the section's own title, its path with the anchor, the
+    // entity lowercased, its title, type, lifecycle and owner's name; ours: the page's title
+    // (the nav's).
+    let document = &hit["document"];
+    assert_eq!(document["title"], "Deployment", "{hit}");
+    assert_eq!(document["path"], "#deployment", "{hit}");
+    assert_eq!(document["pageTitle"], "Home", "{hit}");
+    for (field, value) in [
+        ("kind", "component"),
+        ("namespace", "default"),
+        ("name", "handbook"),
+        ("entityTitle", "The Handbook"),
+        ("componentType", "documentation"),
+        ("type", "documentation"),
+        ("lifecycle", "production"),
+        ("owner", "platform"),
+    ] {
+        assert_eq!(document[field], value, "{field}: {hit}");
+    }
     let pre = hit["highlight"]["preTag"].as_str().unwrap();
     assert!(
         hit["highlight"]["fields"]["text"]
