@@ -14,6 +14,7 @@ use crate::auth::{
 use crate::catalog::{self, CatalogSettings, OrphanStrategy};
 use crate::plugins::{OperatorGrant, PluginSettings};
 use crate::scaffolder::ScaffolderSettings;
+use crate::search::SearchSettings;
 use crate::techdocs::DocsSettings;
 
 /// `greenroom serve` flags. Each one overrides the same setting in the config file.
@@ -81,6 +82,16 @@ struct ConfigFile {
     backend: BackendSection,
     #[serde(default)]
     permission: PermissionSection,
+    #[serde(default)]
+    search: SearchSection,
+}
+
+/// `search:` as in Backstage: the longest term and the largest page a query may ask for.
+#[derive(Deserialize, Default, Debug)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct SearchSection {
+    max_term_length: Option<usize>,
+    max_page_limit: Option<usize>,
 }
 
 /// `permission:` as in Backstage (`enabled`), with Greenroom's policy file.
@@ -265,6 +276,7 @@ pub struct Config {
     pub auth: AuthSettings,
     /// The permission policy; without one every caller may do everything.
     pub policy_file: Option<PathBuf>,
+    pub search: SearchSettings,
 }
 
 impl Config {
@@ -361,6 +373,19 @@ impl Config {
                     "config permission.policyFile: with permission.enabled the policy file is needed"
                 ),
                 (false, _) => None,
+            },
+            search: {
+                let defaults = SearchSettings::default();
+                SearchSettings {
+                    max_term_length: file
+                        .search
+                        .max_term_length
+                        .unwrap_or(defaults.max_term_length),
+                    max_page_limit: file
+                        .search
+                        .max_page_limit
+                        .unwrap_or(defaults.max_page_limit),
+                }
             },
         })
     }

@@ -75,7 +75,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let docs = Arc::new(TechDocs::new(catalog.clone(), config.docs.clone()));
     // Watching first: the sites search builds now are rebuilt when their files change.
     docs.watch()?;
-    let search = crate::search::Search::open(catalog.clone(), docs.clone())?;
+    let search = crate::search::Search::open(catalog.clone(), docs.clone(), config.search.clone())?;
     let plugins_docs = docs.clone();
     let plugin_settings = config.plugins.clone();
     // Plugins compile in the background, listed as loading meanwhile: the portal serves at

@@ -12,13 +12,11 @@ use axum::{Json, Router};
 use base64::Engine;
 use serde_json::{Map, Value, json};
 
-use super::{DocumentType, Request, Search, text};
+use super::{DocumentType, Request, Search, SearchSettings, text};
 use crate::catalog::permissions::readable;
 use crate::http::{ApiError, blocking};
 use crate::permissions::Access;
 
-const MAX_TERM: usize = 100;
-const MAX_PAGE: usize = 100;
 const DEFAULT_PAGE: usize = 25;
 /// Characters of a document's text shown around its first match.
 const TEXT_WINDOW: usize = 240;
@@ -35,7 +33,12 @@ where
 }
 
 /// `types[0]=x`, `types[]=x`, `types=x`; `filters[kind]=x`, `filters[kind][0]=x`.
-fn request(raw: Option<&str>, types: &[DocumentType]) -> Result<Request, ApiError> {
+fn request(raw: Option<&str>, search: &Search) -> Result<Request, ApiError> {
+    let types = search.types();
+    let SearchSettings {
+        max_term_length,
+        max_page_limit,
+    } = search.settings;
     let pairs: Vec<(String, String)> = serde_urlencoded::from_str(raw.unwrap_or(""))
         .map_err(|e| ApiError::input(format!("query: {e}")))?;
     let mut request = Request {
@@ -54,9 +57,9 @@ fn request(raw: Option<&str>, types: &[DocumentType]) -> Result<Request, ApiErro
                 let limit: i64 = value
                     .parse()
                     .map_err(|_| ApiError::input("pageLimit must be a whole number"))?;
-                if limit > MAX_PAGE as i64 {
+                if limit > i64::try_from(max_page_limit).unwrap_or(i64::MAX) {
                     return Err(ApiError::input(format!(
-                        "pageLimit must be at most {MAX_PAGE}"
+                        "pageLimit must be at most {max_page_limit}"
                     )));
                 }
                 request.limit = usize::try_from(limit)
@@ -78,9 +81,9 @@ fn request(raw: Option<&str>, types: &[DocumentType]) -> Result<Request, ApiErro
     }
     request.offset = page.saturating_mul(request.limit);
     // Counted as Backstage counts (JavaScript's string length: UTF-16 code units).
-    if request.term.encode_utf16().count() > MAX_TERM {
+    if request.term.encode_utf16().count() > max_term_length {
         return Err(ApiError::input(format!(
-            "term must be at most {MAX_TERM} characters"
+            "term must be at most {max_term_length} characters"
         )));
     }
     if let Some(unknown) = request
@@ -130,7 +133,7 @@ async fn query(
     access: Access,
     RawQuery(raw): RawQuery,
 ) -> Result<Json<Value>, ApiError> {
-    let request = request(raw.as_deref(), &search.types())?;
+    let request = request(raw.as_deref(), &search)?;
     let visible = readable(&access)?;
     blocking(move || {
         let results = search.search(&request, visible.as_ref())?;
@@ -194,7 +197,7 @@ async fn facets(
     access: Access,
     RawQuery(raw): RawQuery,
 ) -> Result<Json<Value>, ApiError> {
-    let request = request(raw.as_deref(), &search.types())?;
+    let request = request(raw.as_deref(), &search)?;
     let visible = readable(&access)?;
     blocking(move || Ok(Json(search.facets(&request.term, visible.as_ref())?))).await
 }

@@ -86,6 +86,24 @@ pub struct Search {
     documented: Mutex<HashMap<PathBuf, Vec<String>>>,
     /// The document types there are: what `types[]` may name and the facets count.
     types: Registry,
+    pub settings: SearchSettings,
+}
+
+/// The operator's limits on queries: `search.maxTermLength` and `search.maxPageLimit`, as
+/// in Backstage (100 each by default).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SearchSettings {
+    pub max_term_length: usize,
+    pub max_page_limit: usize,
+}
+
+impl Default for SearchSettings {
+    fn default() -> Self {
+        Self {
+            max_term_length: 100,
+            max_page_limit: 100,
+        }
+    }
 }
 
 /// One query, as the API takes it.
@@ -108,7 +126,11 @@ pub struct Results {
 
 impl Search {
     /// Builds the index from every entity in the catalog, and keeps it current.
-    pub fn open(catalog: Arc<Catalog>, docs: Arc<TechDocs>) -> anyhow::Result<Arc<Self>> {
+    pub fn open(
+        catalog: Arc<Catalog>,
+        docs: Arc<TechDocs>,
+        settings: SearchSettings,
+    ) -> anyhow::Result<Arc<Self>> {
         let mut schema = Schema::builder();
         let mut filters = HashMap::new();
         for name in FILTERS {
@@ -144,6 +166,7 @@ impl Search {
             docs,
             documented: Mutex::default(),
             types: Registry::default(),
+            settings,
         });
         // The built-in types register like any other source's (plugins through the contract).
         for (name, title) in [

@@ -203,6 +203,28 @@ fn catalog_documents_have_backstages_fields() {
     assert_eq!(api["kind"], "API", "{api}");
 }
 
+/// `search.maxTermLength` and `search.maxPageLimit` bound queries, as in Backstage.
+#[test]
+fn the_operator_sets_the_query_limits() {
+    let tmp = tempfile::tempdir().unwrap();
+    let plugins = plugins_folder(tmp.path(), &[]);
+    let server = start_with_config(
+        tmp.path(),
+        &[corpus(tmp.path())],
+        &plugins,
+        "search: {maxTermLength: 10, maxPageLimit: 5}\n",
+    );
+    for (query, status) in [
+        ("term=logistics", 200),
+        ("term=logistics-x", 400),
+        ("term=route&pageLimit=5", 200),
+        ("term=route&pageLimit=6", 400),
+    ] {
+        let (got, body) = server.get(&format!("/api/search/query?{query}"));
+        assert_eq!(got, status, "{query}: {body}");
+    }
+}
+
 #[test]
 fn pages_validation_and_freshness() {
     let tmp = tempfile::tempdir().unwrap();
