@@ -62,6 +62,14 @@ fn names(answer: &Value) -> Vec<String> {
         .collect()
 }
 
+/// A server on the corpus (and no plugins), and the corpus' folder.
+fn corpus_server(dir: &Path) -> (Server, PathBuf) {
+    let plugins = plugins_folder(dir, &[]);
+    let folder = corpus(dir);
+    let server = Server::start(std::slice::from_ref(&folder), &plugins, &dir.join("data"));
+    (server, folder)
+}
+
 /// The names `logistics` finds, best first, from one page holding them all.
 fn seen_in_order(server: &Server) -> Vec<String> {
     names(&search(server, "term=logistics&pageLimit=100"))
@@ -180,13 +188,7 @@ fn the_corpus_finds_what_people_mean() {
 #[test]
 fn catalog_documents_have_backstages_fields() {
     let tmp = tempfile::tempdir().unwrap();
-    let plugins = plugins_folder(tmp.path(), &[]);
-    let folder = corpus(tmp.path());
-    let server = Server::start(
-        std::slice::from_ref(&folder),
-        &plugins,
-        &tmp.path().join("data"),
-    );
+    let (server, _) = corpus_server(tmp.path());
     // A person is found by display name; their text is Backstage's (` : ` before each of
     // display name and email), and a kind without `spec.type` is typed `other`.
     let answer = search(&server, &term("marlowe"));
@@ -228,13 +230,7 @@ fn the_operator_sets_the_query_limits() {
 #[test]
 fn pages_validation_and_freshness() {
     let tmp = tempfile::tempdir().unwrap();
-    let plugins = plugins_folder(tmp.path(), &[]);
-    let folder = corpus(tmp.path());
-    let server = Server::start(
-        std::slice::from_ref(&folder),
-        &plugins,
-        &tmp.path().join("data"),
-    );
+    let (server, folder) = corpus_server(tmp.path());
     let first = search(&server, "term=logistics&pageLimit=1");
     let total = first["numberOfResults"].as_u64().unwrap();
     assert!(total >= 3, "{first}");
