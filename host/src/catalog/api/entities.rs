@@ -10,6 +10,7 @@ use super::params::{DEFAULT_LIMIT, Params, full_text, project_json};
 use std::sync::Arc;
 
 use crate::catalog::permissions::readable;
+use crate::catalog::store::without_waiting;
 use crate::catalog::{
     Catalog, Cursor, EntityJson, EntityPage, EntityQuery, EntityRef, OrderField, Predicate,
 };
@@ -253,10 +254,25 @@ pub async fn by_uid(
     access: Access,
     Path(uid): Path<String>,
 ) -> Result<JsonText, ApiError> {
-    // A point read (one indexed row) is answered on the request's own thread.
-    readable_by_uid(&catalog, &access, &uid)?
-        .map(|(e, _)| JsonText(e.into_string()))
-        .ok_or_else(|| ApiError::not_found(format!("No entity with uid {uid}")))
+    point_read(move || {
+        readable_by_uid(&catalog, &access, &uid)?
+            .map(|(e, _)| JsonText(e.into_string()))
+            .ok_or_else(|| ApiError::not_found(format!("No entity with uid {uid}")))
+    })
+    .await
+}
+
+/// A point read (one indexed row, tens of microseconds) answered on the request's own
+/// worker: a hand-off to the blocking pool cost more than the read, and under plugin load
+/// its wake-up was most of the tail. When every reader is busy it goes to the blocking pool
+/// after all, so a worker never waits for one.
+async fn point_read<T: Send + 'static>(
+    read: impl FnOnce() -> Result<T, ApiError> + Clone + Send + 'static,
+) -> Result<T, ApiError> {
+    match without_waiting(read.clone()) {
+        Some(answer) => answer,
+        None => blocking(read).await,
+    }
 }
 
 /// `DELETE entities/by-uid/:uid`: 204 whether or not it existed, as in Backstage.
@@ -276,25 +292,25 @@ pub async fn delete_by_uid(
     .await
 }
 
-/// An entity the caller may not read is answered as one that does not exist. A point
-/// read (one indexed row, tens of microseconds) is answered on the request's own thread:
-/// a hand-off to the blocking pool cost more than the read, and under plugin load its
-/// wake-up was most of the tail.
+/// An entity the caller may not read is answered as one that does not exist.
 pub async fn by_name(
     State(catalog): State<Arc<Catalog>>,
     access: Access,
     Path((kind, namespace, name)): Path<(String, String, String)>,
 ) -> Result<JsonText, ApiError> {
     let entity_ref = EntityRef::new(&kind, &namespace, &name);
-    let entity = match catalog.readable_by(&access, &entity_ref)? {
-        true => catalog.get_json(&entity_ref)?,
-        false => None,
-    };
-    entity.map(|e| JsonText(e.into_string())).ok_or_else(|| {
-        ApiError::not_found(format!(
-            "No entity named '{name}' found, with kind '{kind}' in namespace '{namespace}'"
-        ))
+    point_read(move || {
+        let entity = match catalog.readable_by(&access, &entity_ref)? {
+            true => catalog.get_json(&entity_ref)?,
+            false => None,
+        };
+        entity.map(|e| JsonText(e.into_string())).ok_or_else(|| {
+            ApiError::not_found(format!(
+                "No entity named '{name}' found, with kind '{kind}' in namespace '{namespace}'"
+            ))
+        })
     })
+    .await
 }
 
 /// `GET entities/by-name/:kind/:namespace/:name/ancestry`.

@@ -158,6 +158,13 @@ impl CatalogStore {
         let conn = {
             let mut readers = self.readers.lock().expect("catalog reader pool poisoned");
             loop {
+                if readers.idle.is_empty()
+                    && readers.opened >= MAX_READERS
+                    && NO_WAITING.with(|w| w.get().is_some())
+                {
+                    NO_WAITING.with(|w| w.set(Some(true)));
+                    anyhow::bail!("every catalog reader is busy");
+                }
                 if let Some(conn) = readers.idle.pop() {
                     break conn;
                 }
@@ -190,6 +197,29 @@ impl CatalogStore {
         self.returned.notify_one();
         out
     }
+}
+
+thread_local! {
+    /// Set by [`without_waiting`] on its thread: `Some(true)` once a read found every
+    /// reader busy.
+    static NO_WAITING: std::cell::Cell<Option<bool>> = const { std::cell::Cell::new(None) };
+}
+
+/// Runs `work` with reads that give up rather than wait for a connection (for work on an
+/// async worker, which must not block); `None` if one gave up, and `work` should run where
+/// waiting is fine.
+pub fn without_waiting<T>(work: impl FnOnce() -> T) -> Option<T> {
+    /// Reads wait again once `work` is done, even if it panicked.
+    struct Reset;
+    impl Drop for Reset {
+        fn drop(&mut self) {
+            NO_WAITING.with(|w| w.set(None));
+        }
+    }
+    NO_WAITING.with(|w| w.set(Some(false)));
+    let _reset = Reset;
+    let done = work();
+    (NO_WAITING.with(|w| w.get()) != Some(true)).then_some(done)
 }
 
 /// Makes the index hold the stored state of `ids`: their current fields, or nothing for
@@ -292,4 +322,47 @@ fn release_cache(conn: &Connection) -> anyhow::Result<()> {
     conn.execute_batch("PRAGMA shrink_memory")?;
     crate::support::allocator::release_freed_memory();
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::{Arc, Barrier, mpsc};
+
+    #[test]
+    fn reads_that_may_not_wait_give_up_while_every_reader_is_busy() {
+        let tmp = tempfile::tempdir().unwrap();
+        let store = Arc::new(CatalogStore::open(&tmp.path().join("catalog.sqlite")).unwrap());
+        let one = |store: &CatalogStore| {
+            store.read(|conn| Ok(conn.query_row("SELECT 1", [], |r| r.get::<_, i64>(0))?))
+        };
+        assert_eq!(without_waiting(|| one(&store).unwrap()), Some(1));
+        // Every reader held by a thread of its own until released.
+        let held = Arc::new(Barrier::new(MAX_READERS + 1));
+        let (release, released) = mpsc::channel::<()>();
+        let released = Arc::new(Mutex::new(released));
+        let holders: Vec<_> = (0..MAX_READERS)
+            .map(|_| {
+                let (store, held, released) = (store.clone(), held.clone(), released.clone());
+                std::thread::spawn(move || {
+                    store
+                        .read(|_| {
+                            held.wait();
+                            let _ = released.lock().unwrap().recv();
+                            Ok(())
+                        })
+                        .unwrap()
+                })
+            })
+            .collect();
+        held.wait();
+        assert_eq!(without_waiting(|| one(&store).is_ok()), None);
+        for _ in 0..MAX_READERS {
+            release.send(()).unwrap();
+        }
+        holders.into_iter().for_each(|h| h.join().unwrap());
+        // Waiting is allowed again outside, and without waiting there is a reader now.
+        assert_eq!(one(&store).unwrap(), 1);
+        assert_eq!(without_waiting(|| one(&store).unwrap()), Some(1));
+    }
 }
