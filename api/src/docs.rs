@@ -89,4 +89,3 @@ pub struct DocsLink {
     pub title: String,
     pub path: String,
 }
-
