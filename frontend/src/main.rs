@@ -46,6 +46,7 @@ fn App() -> impl IntoView {
 fn Portal() -> impl IntoView {
     // Asked once as the portal loads: only those who may read the policy see its page linked.
     let policy_readable = LocalResource::new(|| permissions::may(permissions::POLICY_READ));
+    pages::search::provide_type_titles();
     view! {
         <Router>
             <div class="shell">

@@ -27,9 +27,14 @@ const TEXT_LENGTH: usize = 240;
 /// name and the title shown.
 pub type TypeTitles = Vec<(String, String)>;
 
-/// The document types, fetched once; none (names shown as they are) if they cannot be.
-pub fn type_titles() -> LocalResource<TypeTitles> {
-    LocalResource::new(|| async {
+/// The document types, fetched once for the whole portal (its [`provide_type_titles`]);
+/// none (names shown as they are) if they cannot be.
+#[derive(Clone, Copy)]
+struct DocumentTypes(LocalResource<TypeTitles>);
+
+/// Fetches the document types for every page and the palette below.
+pub fn provide_type_titles() {
+    provide_context(DocumentTypes(LocalResource::new(|| async {
         let listed = get_json::<Value>("/api/search/types")
             .await
             .unwrap_or_default();
@@ -39,7 +44,12 @@ pub fn type_titles() -> LocalResource<TypeTitles> {
             .flatten()
             .map(|t| (text(&t["type"]), text(&t["title"])))
             .collect()
-    })
+    })));
+}
+
+/// The document types [`provide_type_titles`] fetched.
+pub fn type_titles() -> LocalResource<TypeTitles> {
+    expect_context::<DocumentTypes>().0
 }
 
 /// The search page's URL for some text.

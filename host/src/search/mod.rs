@@ -29,7 +29,7 @@ use tantivy::query::{
     PhraseQuery, Query, TermQuery,
 };
 use tantivy::schema::{
-    Field, IndexRecordOption, STORED, STRING, Schema, TEXT, TantivyDocument, Value as _,
+    FAST, Field, IndexRecordOption, STORED, STRING, Schema, TEXT, TantivyDocument, Value as _,
 };
 use tantivy::{DocAddress, Index, IndexReader, IndexWriter, ReloadPolicy, Term};
 
@@ -134,14 +134,20 @@ impl Search {
         let mut schema = Schema::builder();
         let mut filters = HashMap::new();
         for name in FILTERS {
+            // Kinds are counted from a column (facets), the other filters only matched.
+            let options = if *name == "kind" {
+                STRING | FAST
+            } else {
+                STRING
+            };
             filters.insert(
                 *name,
-                schema.add_text_field(&format!("filter_{name}"), STRING),
+                schema.add_text_field(&format!("filter_{name}"), options),
             );
         }
         let fields = Fields {
-            entity_ref: schema.add_text_field("ref", STRING | STORED),
-            doc_type: schema.add_text_field("type", STRING),
+            entity_ref: schema.add_text_field("ref", STRING | FAST),
+            doc_type: schema.add_text_field("type", STRING | FAST),
             document: schema.add_text_field("document", STORED),
             title_words: schema.add_text_field("title_words", TEXT),
             tag_words: schema.add_text_field("tag_words", TEXT),
@@ -316,7 +322,7 @@ impl Search {
         let metadata = &entity["metadata"];
         let spec = &entity["spec"];
         let spec_type = spec["type"].as_str().unwrap_or("other");
-        let owner = owner_name(entity);
+        let owner = owner_ref(entity).map_or("", short_name);
         let base = format!(
             "/docs/{}/{}/{}",
             entity_ref.namespace, entity_ref.kind, entity_ref.name
@@ -333,15 +339,15 @@ impl Search {
                     Some((id, heading)) => (heading.clone(), format!("{page_path}#{id}")),
                     None => (page_title.clone(), page_path),
                 };
-                let lower = |v: &str| v.to_lowercase();
                 let mut document = Map::new();
                 document.insert("title".into(), json!(title));
                 document.insert("text".into(), json!(section.text));
                 document.insert("location".into(), json!(format!("{base}/{path}")));
                 document.insert("path".into(), json!(path));
-                document.insert("kind".into(), json!(lower(&entity_ref.kind)));
-                document.insert("namespace".into(), json!(lower(&entity_ref.namespace)));
-                document.insert("name".into(), json!(lower(&entity_ref.name)));
+                // The ref's parts, lowercase as Backstage's docs collator gives them.
+                document.insert("kind".into(), json!(entity_ref.kind));
+                document.insert("namespace".into(), json!(entity_ref.namespace));
+                document.insert("name".into(), json!(entity_ref.name));
                 if let Some(entity_title) = metadata["title"].as_str() {
                     document.insert("entityTitle".into(), json!(entity_title));
                 }
@@ -399,17 +405,9 @@ impl Search {
             }
         }
         // The owner by full ref and by name, as people write either.
-        let owner = entity["relations"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .find(|r| r["type"] == "ownedBy")
-            .and_then(|r| r["targetRef"].as_str());
-        if let Some(owner) = owner {
+        if let Some(owner) = owner_ref(entity) {
             filter(&mut doc, "owner", owner);
-            if let Some((_, short)) = owner.rsplit_once('/') {
-                filter(&mut doc, "owner", short);
-            }
+            filter(&mut doc, "owner", short_name(owner));
         }
         for tag in entity["metadata"]["tags"].as_array().into_iter().flatten() {
             filter(&mut doc, "tags", tag.as_str().unwrap_or_default());
@@ -440,13 +438,7 @@ impl Search {
         let mut document = Map::new();
         document.insert("title".into(), json!(title));
         document.insert("text".into(), json!(text));
-        document.insert(
-            "location".into(),
-            json!(format!(
-                "/catalog/{}/{}/{}",
-                entity_ref.namespace, entity_ref.kind, entity_ref.name
-            )),
-        );
+        document.insert("location".into(), json!(entity_ref.page_path()));
         // Backstage's fields and defaults (its catalog collator's), then ours: tags, system.
         document.insert("kind".into(), json!(kind));
         document.insert(
@@ -635,9 +627,10 @@ impl Search {
     ) -> anyhow::Result<Vec<DocAddress>> {
         let top = TopDocs::with_limit(PERMISSION_CAP).order_by_score();
         let ranked = searcher.search(query, &top)?;
+        let column = Column::open(searcher, "ref")?;
         let mut refs = Vec::with_capacity(ranked.len());
         for (_, address) in &ranked {
-            refs.push(self.stored_ref(searcher, *address)?);
+            refs.push(column.first(*address)?);
         }
         let allowed = self.catalog.refs_matching(&refs, visible.clone());
         Ok(ranked
@@ -662,20 +655,6 @@ impl Search {
         Ok(serde_json::from_str(text)?)
     }
 
-    /// A match's entity ref (lowercase), read from its own stored field: the permission
-    /// check reads it for every ranked match, without parsing the answer's JSON.
-    fn stored_ref(
-        &self,
-        searcher: &tantivy::Searcher,
-        address: DocAddress,
-    ) -> anyhow::Result<String> {
-        let doc: TantivyDocument = searcher.doc(address)?;
-        doc.get_first(self.fields.entity_ref)
-            .and_then(|v| v.as_str())
-            .map(str::to_string)
-            .context("a search document lost its entity ref")
-    }
-
     /// How many matches of `term` the caller may read there are per type and per kind.
     pub fn facets(&self, term: &str, visible: Option<&Predicate>) -> anyhow::Result<Value> {
         let request = Request {
@@ -689,15 +668,20 @@ impl Search {
             self.types().into_iter().map(|t| (t.name, 0)).collect();
         let mut kinds: BTreeMap<String, usize> = BTreeMap::new();
         match visible {
-            // Matches are checked one by one, so they are counted one by one.
+            // Matches are checked one by one, so they are counted one by one (from the
+            // index's columns, reading no document).
             Some(visible) => {
+                let (type_of, kind_of) = (
+                    Column::open(&searcher, "type")?,
+                    Column::open(&searcher, "filter_kind")?,
+                );
                 for address in self.visible_matches(&searcher, query.as_ref(), visible)? {
-                    let stored = self.stored(&searcher, address)?;
-                    if let Some(count) = stored["type"].as_str().and_then(|t| types.get_mut(t)) {
+                    if let Some(count) = types.get_mut(&type_of.first(address)?) {
                         *count += 1;
                     }
-                    if let Some(kind) = stored["document"]["kind"].as_str() {
-                        *kinds.entry(kind.to_lowercase()).or_default() += 1;
+                    let kind = kind_of.first(address)?;
+                    if !kind.is_empty() {
+                        *kinds.entry(kind).or_default() += 1;
                     }
                 }
             }
@@ -773,6 +757,32 @@ fn extensions(searcher: &tantivy::Searcher, field: Field, prefix: &str) -> Vec<T
         .collect()
 }
 
+/// A keyword field's values by segment, from the index's columns: read per match without
+/// loading its stored document.
+struct Column(Vec<Option<tantivy::columnar::StrColumn>>);
+
+impl Column {
+    fn open(searcher: &tantivy::Searcher, field: &str) -> anyhow::Result<Self> {
+        let columns = searcher
+            .segment_readers()
+            .iter()
+            .map(|segment| segment.fast_fields().str(field))
+            .collect::<tantivy::Result<_>>()?;
+        Ok(Self(columns))
+    }
+
+    /// The first value a match has (empty when it has none).
+    fn first(&self, address: DocAddress) -> anyhow::Result<String> {
+        let mut value = String::new();
+        if let Some(column) = &self.0[address.segment_ord as usize]
+            && let Some(ord) = column.term_ords(address.doc_id).next()
+        {
+            column.ord_to_str(ord, &mut value)?;
+        }
+        Ok(value)
+    }
+}
+
 /// Every value a keyword field holds in the index (a removed document's may linger until
 /// its segment is merged: callers count before they show one).
 fn indexed_values(searcher: &tantivy::Searcher, field: Field) -> anyhow::Result<Vec<String>> {
@@ -811,17 +821,20 @@ fn catalog_text(entity: &Value) -> String {
     text
 }
 
-/// The name of an entity's owner (its `ownedBy` relation), as Backstage's docs collator
-/// gives it.
-fn owner_name(entity: &Value) -> String {
+/// The full ref of an entity's owner (its `ownedBy` relation).
+fn owner_ref(entity: &Value) -> Option<&str> {
     entity["relations"]
         .as_array()
         .into_iter()
         .flatten()
         .find(|r| r["type"] == "ownedBy")
         .and_then(|r| r["targetRef"].as_str())
-        .map(|owner| owner.rsplit(['/', ':']).next().unwrap_or(owner).to_string())
-        .unwrap_or_default()
+}
+
+/// A ref's name (`group:default/payments` → `payments`), as Backstage's docs collator gives
+/// an owner.
+fn short_name(entity_ref: &str) -> &str {
+    entity_ref.rsplit(['/', ':']).next().unwrap_or(entity_ref)
 }
 
 fn boosted(query: impl Query + 'static, boost: f32) -> (Occur, Box<dyn Query>) {

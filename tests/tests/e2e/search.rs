@@ -269,7 +269,19 @@ fn pages_validation_and_freshness() {
         search(&server, "term=logistics&filters[color]=red")["numberOfResults"],
         0
     );
-    // Highlights name only the fields the words matched in.
+    // Highlights name only the fields the words matched in: the group's title, nothing of
+    // a component it owns (found by its owner).
+    let fields_of = |name: &str| {
+        all["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["document"]["name"] == name)
+            .map(|r| r["highlight"]["fields"].clone())
+            .unwrap()
+    };
+    assert!(fields_of("logistics")["title"].is_string(), "{all}");
+    assert_eq!(fields_of("route-planner"), json!({}), "{all}");
     for result in all["results"].as_array().unwrap() {
         for (field, marked) in result["highlight"]["fields"].as_object().unwrap() {
             assert!(
