@@ -54,6 +54,99 @@ pub enum UiNode {
     Empty {
         reason: String,
     },
+    /// Pressing it posts a [`UiAction`] with its `action_id`.
+    #[serde(rename_all = "camelCase")]
+    Button {
+        action_id: String,
+        label: String,
+        tone: Tone,
+        /// Asked of the user before the action is sent.
+        confirm: Option<String>,
+    },
+    /// Submitting it posts a [`UiAction`] with its `action_id` and each field's value.
+    #[serde(rename_all = "camelCase")]
+    Form {
+        action_id: String,
+        fields: Vec<FormField>,
+        submit_label: String,
+    },
+}
+
+/// One input of a [`UiNode::Form`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FormField {
+    pub name: String,
+    pub label: String,
+    pub required: bool,
+    pub kind: FieldKind,
+}
+
+/// What a form field takes, with its initial value.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "kebab-case")]
+pub enum FieldKind {
+    Text {
+        value: String,
+    },
+    Number {
+        value: f64,
+    },
+    /// `options` are (value, label) pairs; `selected` none means the first.
+    Select {
+        options: Vec<(String, String)>,
+        selected: Option<String>,
+    },
+    Checkbox {
+        checked: bool,
+    },
+}
+
+/// The value of a submitted field: text for text and select fields.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum FieldValue {
+    Text(String),
+    Number(f64),
+    Checkbox(bool),
+}
+
+/// Where a plugin's tree is shown: an entity tab or card, or a page, by its id.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "id", rename_all = "kebab-case")]
+pub enum SurfaceRef {
+    Tab(String),
+    Card(String),
+    Page(String),
+}
+
+/// `POST /api/plugins/:plugin/ui-actions` (as `application/json`): a button press or form
+/// submission on one of the plugin's surfaces.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UiAction {
+    pub surface: SurfaceRef,
+    pub action_id: String,
+    /// The entity of the tab or card; none on a page.
+    #[serde(default)]
+    pub entity: Option<String>,
+    /// Form values by field name; empty for a button.
+    #[serde(default)]
+    pub values: std::collections::BTreeMap<String, FieldValue>,
+}
+
+/// What the portal shows after an action: the surface's new tree (none keeps the current
+/// one), a notice, or both.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UiActionOutcome {
+    pub tree: Option<UiNode>,
+    pub notice: Option<Notice>,
+}
+
+/// A short message after an action.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Notice {
+    pub message: String,
+    pub tone: Tone,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -103,6 +196,7 @@ pub struct PluginSummary {
     /// What it may use: the part of the request the operator granted, and its limits.
     pub grants: Grants,
     pub stats: CallStats,
+    pub storage: StorageUsage,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -172,6 +266,18 @@ pub struct Grants {
     pub memory_mib: u64,
     /// Calls that may run at once.
     pub concurrency: u32,
+    /// Bytes of keys and values it may keep in its storage.
+    pub storage_quota_bytes: u64,
+}
+
+/// What a plugin keeps in its storage.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct StorageUsage {
+    pub keys: u64,
+    /// Keys and values.
+    pub bytes: u64,
+    pub quota_bytes: u64,
 }
 
 /// Calls made to a plugin since the server started, over all its versions.
@@ -220,6 +326,62 @@ pub struct EntityTabs {
     pub tabs: Vec<TabRef>,
     /// Plugins whose `tabs-for` call failed; the others' tabs are still listed.
     pub errors: Vec<PluginFailure>,
+}
+
+/// `GET /api/plugins/cards?entity=REF`: the cards plugins offer for an entity's overview.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EntityCards {
+    pub cards: Vec<CardRef>,
+    /// Plugins whose `cards-for` call failed; the others' cards are still listed.
+    pub errors: Vec<PluginFailure>,
+}
+
+/// One entity card a plugin offers.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CardRef {
+    pub plugin_id: String,
+    pub card_id: String,
+    pub title: String,
+    pub size: CardSize,
+}
+
+/// The share of the overview's width a card asks for: a third, half, or all of it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CardSize {
+    Small,
+    Medium,
+    Large,
+}
+
+/// `GET /api/plugins/:plugin/cards/:card?entity=REF`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RenderedCard {
+    pub plugin_id: String,
+    pub card_id: String,
+    pub entity_ref: String,
+    pub tree: UiNode,
+}
+
+/// `GET /api/plugins/pages`: one page a plugin contributes, at `/p/<plugin>/<page>`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PageRef {
+    pub plugin_id: String,
+    pub page_id: String,
+    pub title: String,
+}
+
+/// `GET /api/plugins/:plugin/pages/:page`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RenderedPage {
+    pub plugin_id: String,
+    pub page_id: String,
+    pub title: String,
+    pub tree: UiNode,
 }
 
 /// `GET /api/plugins/:plugin/tabs/:tab?entity=REF`.

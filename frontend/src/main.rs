@@ -46,6 +46,7 @@ fn App() -> impl IntoView {
 fn Portal() -> impl IntoView {
     // Asked once as the portal loads: only those who may read the policy see its page linked.
     let policy_readable = LocalResource::new(|| permissions::may(permissions::POLICY_READ));
+    let plugin_pages = LocalResource::new(pages::plugin_page::list);
     pages::search::provide_type_titles();
     view! {
         <Router>
@@ -63,6 +64,11 @@ fn Portal() -> impl IntoView {
                         {move || (policy_readable.get() == Some(true)).then(|| view! {
                             <A href="/settings/permissions" attr:id="nav-permissions">"Permissions"</A>
                         })}
+                    </nav>
+                    <nav class="plugin-pages" aria-label="Plugin pages">
+                        {move || plugin_pages.get().unwrap_or_default().into_iter().map(|page| view! {
+                            <A href=pages::plugin_page::path(&page)>{page.title}</A>
+                        }).collect_view()}
                     </nav>
                 </aside>
                 <div class="content">
@@ -86,6 +92,7 @@ fn Portal() -> impl IntoView {
                             <Route path=path!("/profile") view=session::ProfilePage/>
                             <Route path=path!("/settings/permissions") view=pages::permissions::PermissionsPage/>
                             <Route path=path!("/search") view=pages::search::SearchPage/>
+                            <Route path=path!("/p/:plugin/:page") view=pages::plugin_page::PluginPage/>
                         </Routes>
                     </main>
                 </div>

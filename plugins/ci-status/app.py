@@ -46,10 +46,10 @@ class Meta(exports.Meta):
 
 
 class EntityTabs(exports.EntityTabs):
-    def tabs_for(self, entity):
+    def tabs_for(self, entity, viewer):
         return [Tab(TAB, "CI")] if annotation(entity, SLUG) else []
 
-    def render(self, tab_id, entity):
+    def render(self, tab_id, entity, viewer):
         if tab_id != TAB:
             raise Err(f"unknown tab '{tab_id}'")
         slug = annotation(entity, SLUG)

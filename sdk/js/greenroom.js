@@ -2,22 +2,26 @@
 //
 // `greenroom plugin build` places this module beside the plugin's `app.js`, so
 // `import { Ui, annotation } from './greenroom.js'` works. It wraps the contract's imports
-// (`greenroom:plugin/...@0.1.0`, which a plugin may also import directly) in the shapes a
+// (`greenroom:plugin/...@0.2.0`, which a plugin may also import directly) in the shapes a
 // plugin author works with:
 //
-// - `Ui`: builds the declarative UI tree an entity tab returns;
+// - `Ui`: builds the declarative UI tree a tab, card or page returns, buttons and forms
+//   included (their use calls the plugin's `interactions` export);
+// - `field`: a form's fields; `value`: a submitted form value by field name;
 // - `annotation`, `related`, `spec`: read an entity;
-// - `catalog`, `docs`, `templating`: the contract's imports themselves;
+// - `catalog`, `docs`, `storage`, `templating`: the contract's imports themselves
+//   (`storage` is the plugin's own key-value store: `get`, `set`, `delete`, `listKeys`);
 // - `config`, `log`: the plugin's settings and the server's log;
 // - `httpGet`: outgoing HTTP over wasi:http (only to hosts the operator granted).
 //
 // Throwing a string from an export fails the call with that message, shown in the portal.
 
-import * as catalogImport from 'greenroom:plugin/catalog@0.1.0';
-import * as configImport from 'greenroom:plugin/config@0.1.0';
-import * as docsImport from 'greenroom:plugin/docs@0.1.0';
-import * as logImport from 'greenroom:plugin/log@0.1.0';
-import * as templatingImport from 'greenroom:plugin/templating@0.1.0';
+import * as catalogImport from 'greenroom:plugin/catalog@0.2.0';
+import * as configImport from 'greenroom:plugin/config@0.2.0';
+import * as docsImport from 'greenroom:plugin/docs@0.2.0';
+import * as logImport from 'greenroom:plugin/log@0.2.0';
+import * as storageImport from 'greenroom:plugin/storage@0.2.0';
+import * as templatingImport from 'greenroom:plugin/templating@0.2.0';
 import { handle } from 'wasi:http/outgoing-handler@0.2.12';
 import { Fields, OutgoingRequest, RequestOptions } from 'wasi:http/types@0.2.12';
 
@@ -53,10 +57,35 @@ export class Ui {
   list(children) { return this.add('list', children); }
   section(title, children) { return this.add('section', { title, children }); }
   empty(message) { return this.add('empty', message); }
+  /** Pressing it calls `handleAction` with `actionId`; with `confirm`, the user is asked
+   * that question first. */
+  button(actionId, label, tone = 'neutral', confirm = undefined) {
+    if (!TONES.includes(tone)) throw `unknown button tone '${tone}'`;
+    return this.add('button', { actionId, label, tone, confirm });
+  }
+  /** Submitting it calls `handleAction` with `actionId` and each field's value. */
+  form(actionId, fields, submitLabel) { return this.add('form', { actionId, fields, submitLabel }); }
 
   finish(root) {
     return { nodes: this.nodes, root };
   }
+}
+
+/** A form's fields. `select` takes [value, label] pairs. */
+export const field = {
+  text: (name, label, value = '', required = false) =>
+    ({ name, label, kind: { tag: 'text', val: value }, required }),
+  number: (name, label, value = 0, required = false) =>
+    ({ name, label, kind: { tag: 'number', val: value }, required }),
+  select: (name, label, options, selected = undefined) =>
+    ({ name, label, kind: { tag: 'select', val: { options, selected } }, required: false }),
+  checkbox: (name, label, checked = false) =>
+    ({ name, label, kind: { tag: 'checkbox', val: checked }, required: false }),
+};
+
+/** The submitted value of field `name` of an action request, or undefined. */
+export function value(request, name) {
+  return request.values.find(([key]) => key === name)?.[1]?.val;
 }
 
 /** The value of one of the entity's annotations, or undefined. */
@@ -78,6 +107,11 @@ export function spec(entity) {
 /** The catalog import: `getEntity(ref)`, `query(filters, limit, cursor)`, `relations(ref)`.
  * Each throws the host's message on failure. */
 export const catalog = catalogImport;
+
+/** The plugin's own key-value store: `get(key)`, `set(key, bytes)`, `delete(key)`,
+ * `listKeys(prefix, startAfter, limit)`. Values are `Uint8Array`s; each throws the host's
+ * message on failure (a `set` past the quota, for one). */
+export const storage = storageImport;
 
 /** The docs import: `listPages(ref)` and `getPage(ref, path)` (HTML already sanitized). */
 export const docs = docsImport;

@@ -4,12 +4,16 @@
 componentize-py generates for the contract (`wit_world`). It wraps those bindings in the
 shapes a plugin author works with:
 
-- `Ui`: builds the declarative UI tree an entity tab returns;
+- `Ui`: builds the declarative UI tree a tab, card or page returns, buttons and forms
+  included (their use calls the plugin's `interactions` export);
+- `field_text`, `field_number`, `field_select`, `field_checkbox`: a form's fields;
+- `value`: a submitted form value by field name;
 - `annotation`, `related`, `spec`: read an entity;
 - `http_get`: outgoing HTTP over wasi:http (only to hosts the operator granted);
 - `config`, `log`: the plugin's settings and the server's log;
-- `catalog`, `docs`, `templating`: the contract's imports themselves (each raises `Err`
-  with the host's message on failure).
+- `catalog`, `docs`, `storage`, `templating`: the contract's imports themselves (each
+  raises `Err` with the host's message on failure); `storage` is the plugin's own
+  key-value store (`get`, `set`, `delete`, `list_keys`).
 
 Raise `Err("message")` (from `componentize_py_types`) to fail a call with a message the
 portal shows; any other uncaught exception traps the call.
@@ -20,7 +24,7 @@ from typing import Dict, Iterator, List, Optional, Sequence, Tuple
 from urllib.parse import urlsplit
 
 from componentize_py_types import Err, Ok
-from wit_world.imports import catalog, docs, templating
+from wit_world.imports import catalog, docs, storage, templating
 from wit_world.imports import config as _config
 from wit_world.imports import greenroom_plugin_types as types
 from wit_world.imports import log as _log
@@ -29,7 +33,8 @@ from wit_world.imports import wasi_http_types as http
 
 __all__ = [
     "Err", "HttpError", "Response", "Ui", "annotation", "catalog", "config", "docs",
-    "http_get", "log", "related", "spec", "templating", "types",
+    "field_checkbox", "field_number", "field_select", "field_text", "http_get", "log",
+    "related", "spec", "storage", "templating", "types", "value",
 ]
 
 TONES = {
@@ -88,8 +93,44 @@ class Ui:
     def empty(self, message: str) -> int:
         return self._add(types.Node_Empty(message))
 
+    def button(self, action_id: str, label: str, tone: str = "neutral",
+               confirm: Optional[str] = None) -> int:
+        """Pressing it calls `handle_action` with `action_id`; with `confirm`, the user is
+        asked that question first."""
+        return self._add(types.Node_Button(types.Button(action_id, label, TONES[tone], confirm)))
+
+    def form(self, action_id: str, fields: Sequence[types.Field], submit_label: str) -> int:
+        """Submitting it calls `handle_action` with `action_id` and each field's value."""
+        return self._add(types.Node_Form(types.Form(action_id, list(fields), submit_label)))
+
     def finish(self, root: int) -> types.Tree:
         return types.Tree(self._nodes, root)
+
+
+def field_text(name: str, label: str, value: str = "", required: bool = False) -> types.Field:
+    return types.Field(name, label, types.FieldKind_Text(value), required)
+
+
+def field_number(name: str, label: str, value: float = 0.0,
+                 required: bool = False) -> types.Field:
+    return types.Field(name, label, types.FieldKind_Number(float(value)), required)
+
+
+def field_select(name: str, label: str, options: Sequence[Tuple[str, str]],
+                 selected: Optional[str] = None) -> types.Field:
+    """`options` are (value, label) pairs."""
+    choice = types.SelectField([(v, l) for v, l in options], selected)
+    return types.Field(name, label, types.FieldKind_Select(choice), False)
+
+
+def field_checkbox(name: str, label: str, checked: bool = False) -> types.Field:
+    return types.Field(name, label, types.FieldKind_Checkbox(checked), False)
+
+
+def value(request, name: str):
+    """The submitted value of field `name` of an action request (str, float or bool), or
+    None."""
+    return next((v.value for k, v in request.values if k == name), None)
 
 
 def annotation(entity: types.Entity, key: str) -> Optional[str]:

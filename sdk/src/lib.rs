@@ -3,23 +3,23 @@
 //! An entity-tab plugin implements [`TabPlugin`] and exports it with one macro:
 //!
 //! ```ignore
-//! use greenroom_sdk::{PluginInfo, Tab, TabPlugin, export_tab_plugin, types::{Entity, NodeId}, ui::TreeBuilder};
+//! use greenroom_sdk::{PluginInfo, Tab, TabPlugin, export_tab_plugin, types::{Entity, NodeId, Viewer}, ui::TreeBuilder};
 //! struct Hello;
 //! impl TabPlugin for Hello {
 //!     fn info() -> PluginInfo { /* id, name, version, description */ }
-//!     fn tabs(entity: &Entity) -> Vec<Tab> { /* the tabs this entity gets, often none */ }
-//!     fn render(tab: &str, entity: &Entity, ui: &mut TreeBuilder) -> Result<NodeId, String> {
+//!     fn tabs(entity: &Entity, viewer: &Viewer) -> Vec<Tab> { /* often none */ }
+//!     fn render(tab: &str, entity: &Entity, viewer: &Viewer, ui: &mut TreeBuilder) -> Result<NodeId, String> {
 //!         Ok(ui.text(format!("Hello, {}", entity.display_name())))
 //!     }
 //! }
 //! export_tab_plugin!(Hello);
 //! ```
 //!
-//! Beside that: typed reads of entities ([`entity`]), UI builders ([`ui`]), outgoing HTTP
-//! ([`http`]), and the contract's imports (`catalog`, `config`, `docs`, `log`,
-//! `templating`). Plugins that contribute other things (scaffolder actions, entity
-//! providers) implement the generated traits directly: see [`export_plugin!`] and
-//! [`bind_world!`].
+//! Beside that: typed reads of entities ([`entity`]), UI builders with buttons and forms
+//! ([`ui`]), outgoing HTTP ([`http`]), and the contract's imports (`catalog`, `config`,
+//! `docs`, `log`, `storage`, `templating`). Plugins that contribute other things (cards,
+//! pages, interactions, scaffolder actions, entity providers, or several at once) bind a
+//! world with [`bind_world!`] and implement the generated traits.
 
 pub mod entity;
 pub mod http;
@@ -33,7 +33,7 @@ pub use tab_plugin::TabPlugin;
 #[allow(missing_docs, clippy::all)]
 pub mod bindings {
     wit_bindgen::generate!({
-        path: "../wit/v0.1.0",
+        path: "../wit/v0.2.0",
         world: "entity-tabs-plugin",
         generate_all,
         pub_export_macro: true,
@@ -42,25 +42,34 @@ pub mod bindings {
     });
 }
 
-/// Binds another world of the contract (`"provider-plugin"`, `"scaffolder-plugin"`, or a
-/// world of your own that includes them) in the calling crate, sharing this SDK's imports so
-/// its helpers ([`http`], [`ui`], the entity methods) work with it. `path` is the contract's
-/// folder relative to the calling crate; the crate needs `wit-bindgen` as a dependency.
-/// Afterwards implement the generated `exports::...::Guest` traits and call `export!`.
+/// Binds another world of the contract in the calling crate, sharing this SDK's imports so
+/// its helpers ([`http`], [`ui`], the entity methods) work with it: a world of the contract
+/// (`bind_world!("provider-plugin", PATH)`), or a world of your own that includes several
+/// (`bind_world!(inline: r#"package my:plugin; world plugin { include
+/// greenroom:plugin/entity-cards-plugin@0.2.0; include greenroom:plugin/interactive@0.2.0;
+/// }"#, PATH)`). `PATH` is the contract's folder relative to the calling crate; the crate
+/// needs `wit-bindgen` as a dependency. Afterwards implement the generated
+/// `exports::...::Guest` traits and call `export!`.
 #[macro_export]
 macro_rules! bind_world {
+    (inline: $inline:literal, $path:literal) => {
+        $crate::bind_world!(@generate inline: $inline, path: $path);
+    };
     ($world:literal, $path:literal) => {
+        $crate::bind_world!(@generate world: $world, path: $path);
+    };
+    (@generate $($key:ident: $value:literal),*) => {
         wit_bindgen::generate!({
-            path: $path,
-            world: $world,
+            $($key: $value,)*
             generate_all,
             with: {
-                "greenroom:plugin/types@0.1.0": greenroom_sdk::types,
-                "greenroom:plugin/catalog@0.1.0": greenroom_sdk::catalog,
-                "greenroom:plugin/templating@0.1.0": greenroom_sdk::templating,
-                "greenroom:plugin/docs@0.1.0": greenroom_sdk::docs,
-                "greenroom:plugin/config@0.1.0": greenroom_sdk::config,
-                "greenroom:plugin/log@0.1.0": greenroom_sdk::log,
+                "greenroom:plugin/types@0.2.0": greenroom_sdk::types,
+                "greenroom:plugin/catalog@0.2.0": greenroom_sdk::catalog,
+                "greenroom:plugin/templating@0.2.0": greenroom_sdk::templating,
+                "greenroom:plugin/docs@0.2.0": greenroom_sdk::docs,
+                "greenroom:plugin/config@0.2.0": greenroom_sdk::config,
+                "greenroom:plugin/log@0.2.0": greenroom_sdk::log,
+                "greenroom:plugin/storage@0.2.0": greenroom_sdk::storage,
                 "wasi:http/types@0.2.12": greenroom_sdk::bindings::wasi::http::types,
                 "wasi:http/outgoing-handler@0.2.12": greenroom_sdk::bindings::wasi::http::outgoing_handler,
                 "wasi:io/error@0.2.12": greenroom_sdk::bindings::wasi::io::error,
@@ -76,4 +85,4 @@ pub use bindings::export_plugin;
 
 pub use bindings::exports::greenroom::plugin::entity_tabs::{self, Tab};
 pub use bindings::exports::greenroom::plugin::meta::{self, PluginInfo};
-pub use bindings::greenroom::plugin::{catalog, config, docs, log, templating, types};
+pub use bindings::greenroom::plugin::{catalog, config, docs, log, storage, templating, types};

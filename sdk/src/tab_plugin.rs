@@ -1,6 +1,6 @@
 //! The one trait an entity-tab plugin implements, and the macro that exports it.
 
-use crate::types::{Entity, NodeId};
+use crate::types::{Entity, NodeId, Viewer};
 use crate::ui::TreeBuilder;
 use crate::{PluginInfo, Tab};
 
@@ -11,11 +11,16 @@ pub trait TabPlugin {
 
     /// The tabs this plugin shows for an entity: often none (for example when an annotation
     /// the plugin needs is missing).
-    fn tabs(entity: &Entity) -> Vec<Tab>;
+    fn tabs(entity: &Entity, viewer: &Viewer) -> Vec<Tab>;
 
     /// Renders tab `tab` for `entity` into `ui` and returns the root node; an `Err` message
     /// is shown in the tab instead.
-    fn render(tab: &str, entity: &Entity, ui: &mut TreeBuilder) -> Result<NodeId, String>;
+    fn render(
+        tab: &str,
+        entity: &Entity,
+        viewer: &Viewer,
+        ui: &mut TreeBuilder,
+    ) -> Result<NodeId, String>;
 }
 
 /// Exports a [`TabPlugin`] as the component's `meta` and `entity-tabs`.
@@ -31,16 +36,21 @@ macro_rules! export_tab_plugin {
         }
 
         impl $crate::entity_tabs::Guest for GreenroomTabExport {
-            fn tabs_for(entity: $crate::types::Entity) -> Vec<$crate::Tab> {
-                <$plugin as $crate::TabPlugin>::tabs(&entity)
+            fn tabs_for(
+                entity: $crate::types::Entity,
+                viewer: $crate::types::Viewer,
+            ) -> Vec<$crate::Tab> {
+                <$plugin as $crate::TabPlugin>::tabs(&entity, &viewer)
             }
 
             fn render(
                 tab_id: String,
                 entity: $crate::types::Entity,
+                viewer: $crate::types::Viewer,
             ) -> Result<$crate::types::Tree, String> {
                 let mut ui = $crate::ui::TreeBuilder::new();
-                let root = <$plugin as $crate::TabPlugin>::render(&tab_id, &entity, &mut ui)?;
+                let root =
+                    <$plugin as $crate::TabPlugin>::render(&tab_id, &entity, &viewer, &mut ui)?;
                 Ok(ui.finish(root))
             }
         }

@@ -1,9 +1,12 @@
-//! Build the declarative UI trees that entity tabs return.
+//! Build the declarative UI trees that entity tabs, cards and pages return.
 //!
 //! The WIT tree is a flat list in which a node may only refer to earlier nodes. The builder
 //! keeps that rule for you: children are added first and their ids passed to the parent.
 
-use crate::types::{Badge, CodeBlock, Link, Node, NodeId, Section, Table, Tone, Tree};
+use crate::types::{
+    Badge, Button, CodeBlock, Field, FieldKind, Form, Link, Node, NodeId, Section, SelectField,
+    Table, Tone, Tree,
+};
 
 /// Accumulates nodes; [`TreeBuilder::finish`] names the root.
 #[derive(Default)]
@@ -89,12 +92,108 @@ impl TreeBuilder {
         self.push(Node::Empty(reason.into()))
     }
 
+    /// A button whose press calls the plugin's `interactions.handle-action` with `action_id`
+    /// (the plugin must export `interactions`).
+    pub fn button(
+        &mut self,
+        action_id: impl Into<String>,
+        label: impl Into<String>,
+        tone: Tone,
+    ) -> NodeId {
+        self.push(Node::Button(Button {
+            action_id: action_id.into(),
+            label: label.into(),
+            tone,
+            confirm: None,
+        }))
+    }
+
+    /// A button the user confirms first, answering `question`.
+    pub fn confirmed_button(
+        &mut self,
+        action_id: impl Into<String>,
+        label: impl Into<String>,
+        tone: Tone,
+        question: impl Into<String>,
+    ) -> NodeId {
+        self.push(Node::Button(Button {
+            action_id: action_id.into(),
+            label: label.into(),
+            tone,
+            confirm: Some(question.into()),
+        }))
+    }
+
+    /// A form; submitting it calls `handle-action` with `action_id` and the fields' values.
+    pub fn form(
+        &mut self,
+        action_id: impl Into<String>,
+        fields: Vec<Field>,
+        submit_label: impl Into<String>,
+    ) -> NodeId {
+        self.push(Node::Form(Form {
+            action_id: action_id.into(),
+            fields,
+            submit_label: submit_label.into(),
+        }))
+    }
+
     /// Ends the tree with `root` as its top node.
     pub fn finish(self, root: NodeId) -> Tree {
         Tree {
             nodes: self.nodes,
             root,
         }
+    }
+}
+
+/// Form fields, for [`TreeBuilder::form`].
+pub mod field {
+    use super::{Field, FieldKind, SelectField};
+
+    fn field(name: &str, label: &str, kind: FieldKind) -> Field {
+        Field {
+            name: name.into(),
+            label: label.into(),
+            kind,
+            required: false,
+        }
+    }
+
+    /// One line of text, starting as `value`.
+    pub fn text(name: &str, label: &str, value: &str) -> Field {
+        field(name, label, FieldKind::Text(value.into()))
+    }
+
+    /// A number, starting as `value`.
+    pub fn number(name: &str, label: &str, value: f64) -> Field {
+        field(name, label, FieldKind::Number(value))
+    }
+
+    /// One of `options` as (value, label) pairs; the first is chosen at first.
+    pub fn select(name: &str, label: &str, options: &[(&str, &str)]) -> Field {
+        let options = options
+            .iter()
+            .map(|(v, l)| (v.to_string(), l.to_string()))
+            .collect();
+        field(
+            name,
+            label,
+            FieldKind::Select(SelectField {
+                options,
+                selected: None,
+            }),
+        )
+    }
+
+    pub fn checkbox(name: &str, label: &str, checked: bool) -> Field {
+        field(name, label, FieldKind::Checkbox(checked))
+    }
+
+    /// The same field, which the portal will not submit empty.
+    pub fn required(mut field: Field) -> Field {
+        field.required = true;
+        field
     }
 }
 

@@ -433,6 +433,28 @@ impl Server {
         (status, serde_json::from_str(body).unwrap_or(Value::Null))
     }
 
+    /// A JSON request as `who`: a user signed in through a trusted proxy
+    /// (`x-forwarded-user`), or the bearer of a static token when `who` is `Bearer <token>`.
+    pub fn call_as(
+        &self,
+        who: &str,
+        method: &str,
+        path: &str,
+        body: Option<&Value>,
+    ) -> (u16, Value) {
+        let identity = match who.strip_prefix("Bearer ") {
+            Some(_) => ("authorization", who),
+            None => ("x-forwarded-user", who),
+        };
+        let body = body.map(|b| b.to_string()).unwrap_or_default();
+        self.raw(
+            method,
+            path,
+            &[identity, ("content-type", "application/json")],
+            body.as_bytes(),
+        )
+    }
+
     /// What the server has logged so far.
     pub fn log(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()

@@ -5,7 +5,7 @@
 use std::path::Path;
 
 /// The contract version, as in the WIT package `greenroom:plugin@VERSION`.
-pub const VERSION: &str = "0.1.0";
+pub const VERSION: &str = "0.2.0";
 
 /// The world a plugin targets when its `greenroom.toml` names none.
 pub const DEFAULT_WORLD: &str = "entity-tabs-plugin";
@@ -13,6 +13,8 @@ pub const DEFAULT_WORLD: &str = "entity-tabs-plugin";
 /// The worlds a plugin may target, each with the contribution interface it exports.
 pub const WORLDS: &[(&str, &str)] = &[
     ("entity-tabs-plugin", "entity-tabs"),
+    ("entity-cards-plugin", "entity-cards"),
+    ("pages-plugin", "pages"),
     ("scaffolder-plugin", "scaffolder-actions"),
     ("provider-plugin", "entity-provider"),
 ];
@@ -22,43 +24,47 @@ pub fn contribution_of(world: &str) -> Option<&'static str> {
     WORLDS.iter().find(|(w, _)| *w == world).map(|(_, c)| *c)
 }
 
+/// Worlds a plugin's own world includes beside one of [`WORLDS`], never targeted alone.
+const PART_WORLDS: &[(&str, &str)] = &[("interactive", "interactions")];
+
 /// The world that exports a contribution interface, or None for an unknown one.
 pub fn world_of(contribution: &str) -> Option<&'static str> {
     WORLDS
         .iter()
+        .chain(PART_WORLDS)
         .find(|(_, c)| *c == contribution)
         .map(|(w, _)| *w)
 }
 
 const WIT_FILES: &[(&str, &str)] = &[
-    ("plugin.wit", include_str!("../../wit/v0.1.0/plugin.wit")),
+    ("plugin.wit", include_str!("../../wit/v0.2.0/plugin.wit")),
     (
         "deps/cli/package.wit",
-        include_str!("../../wit/v0.1.0/deps/cli/package.wit"),
+        include_str!("../../wit/v0.2.0/deps/cli/package.wit"),
     ),
     (
         "deps/clocks/package.wit",
-        include_str!("../../wit/v0.1.0/deps/clocks/package.wit"),
+        include_str!("../../wit/v0.2.0/deps/clocks/package.wit"),
     ),
     (
         "deps/filesystem/package.wit",
-        include_str!("../../wit/v0.1.0/deps/filesystem/package.wit"),
+        include_str!("../../wit/v0.2.0/deps/filesystem/package.wit"),
     ),
     (
         "deps/http/package.wit",
-        include_str!("../../wit/v0.1.0/deps/http/package.wit"),
+        include_str!("../../wit/v0.2.0/deps/http/package.wit"),
     ),
     (
         "deps/io/package.wit",
-        include_str!("../../wit/v0.1.0/deps/io/package.wit"),
+        include_str!("../../wit/v0.2.0/deps/io/package.wit"),
     ),
     (
         "deps/random/package.wit",
-        include_str!("../../wit/v0.1.0/deps/random/package.wit"),
+        include_str!("../../wit/v0.2.0/deps/random/package.wit"),
     ),
     (
         "deps/sockets/package.wit",
-        include_str!("../../wit/v0.1.0/deps/sockets/package.wit"),
+        include_str!("../../wit/v0.2.0/deps/sockets/package.wit"),
     ),
 ];
 
@@ -175,7 +181,7 @@ mod tests {
         }
         let sdk = std::fs::read_to_string(dir.join("sdk/Cargo.toml")).unwrap();
         assert!(sdk.contains("path = \"../api\""), "{sdk}");
-        assert!(dir.join("wit/v0.1.0/plugin.wit").is_file());
+        assert!(dir.join("wit/v0.2.0/plugin.wit").is_file());
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

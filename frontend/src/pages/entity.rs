@@ -1,6 +1,7 @@
-//! An entity's page: the about card and relations, then one tab per plugin contribution.
+//! An entity's page: the about card, relations and plugins' cards, then one tab per plugin
+//! contribution.
 
-use greenroom_api::{EntityTabs, RenderedTab};
+use greenroom_api::{CardSize, EntityCards, EntityTabs, RenderedCard, RenderedTab, SurfaceRef};
 use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
 use serde_json::Value;
@@ -9,7 +10,7 @@ use crate::api::{
     display_name, encode, entity_path, entity_ref, field, get_json, is_safe_link, reference_target,
     text,
 };
-use crate::ui_tree;
+use crate::ui_tree::{PluginTree, Surface};
 use crate::{api_definition, graph};
 
 const OVERVIEW: &str = "overview";
@@ -87,6 +88,7 @@ pub fn EntityPage() -> impl IntoView {
                     <Transition fallback=|| ()>
                         {move || entity.get().map(|result| result.ok().map(overview))}
                     </Transition>
+                    <PluginCards entity_ref=entity_ref()/>
                 }.into_any(),
             }
         }}
@@ -238,7 +240,88 @@ fn PluginTab(plugin: String, tab: String, entity_ref: String) -> impl IntoView {
             <Transition fallback=|| view! { <p class="loading">"Loading tab…"</p> }>
                 {move || rendered.get().map(|result| match result {
                     Err(message) => view! { <div class="error plugin-error">{message}</div> }.into_any(),
-                    Ok(tab) => ui_tree::render(tab.tree),
+                    Ok(tab) => {
+                        let surface = Surface {
+                            plugin: tab.plugin_id,
+                            surface: SurfaceRef::Tab(tab.tab_id),
+                            entity: Some(tab.entity_ref),
+                        };
+                        view! { <PluginTree surface=surface tree=tab.tree/> }.into_any()
+                    }
+                })}
+            </Transition>
+        </div>
+    }
+}
+
+/// The cards plugins offer for the entity's overview; a failing plugin's error shows in
+/// place of its cards.
+#[component]
+fn PluginCards(entity_ref: String) -> impl IntoView {
+    let url = format!("/api/plugins/cards?entity={}", encode(&entity_ref));
+    let offered = LocalResource::new(move || {
+        let url = url.clone();
+        async move { get_json::<EntityCards>(&url).await }
+    });
+    view! {
+        <Transition fallback=|| ()>
+            {move || offered.get().and_then(|result| result.ok()).map(|offered| {
+                let entity_ref = entity_ref.clone();
+                view! {
+                    <div class="cards plugin-cards">
+                        {offered.errors.into_iter().map(|failure| view! {
+                            <div class="card error plugin-error" data-plugin=failure.plugin_id>{failure.message}</div>
+                        }).collect_view()}
+                        {offered.cards.into_iter().map(|card| {
+                            let size = match card.size {
+                                CardSize::Small => "small",
+                                CardSize::Medium => "medium",
+                                CardSize::Large => "large",
+                            };
+                            view! {
+                                <PluginCard plugin=card.plugin_id card=card.card_id title=card.title size=size entity_ref=entity_ref.clone()/>
+                            }
+                        }).collect_view()}
+                    </div>
+                }
+            })}
+        </Transition>
+    }
+}
+
+/// One plugin card. Its failure stays inside the card.
+#[component]
+fn PluginCard(
+    plugin: String,
+    card: String,
+    title: String,
+    size: &'static str,
+    entity_ref: String,
+) -> impl IntoView {
+    let url = format!(
+        "/api/plugins/{}/cards/{}?entity={}",
+        encode(&plugin),
+        encode(&card),
+        encode(&entity_ref)
+    );
+    let rendered = LocalResource::new(move || {
+        let url = url.clone();
+        async move { get_json::<RenderedCard>(&url).await }
+    });
+    view! {
+        <div class=format!("card plugin-card {size}") data-plugin=plugin data-card=card.clone()>
+            <h2>{title}</h2>
+            <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
+                {move || rendered.get().map(|result| match result {
+                    Err(message) => view! { <div class="error plugin-error">{message}</div> }.into_any(),
+                    Ok(card) => {
+                        let surface = Surface {
+                            plugin: card.plugin_id,
+                            surface: SurfaceRef::Card(card.card_id),
+                            entity: Some(card.entity_ref),
+                        };
+                        view! { <PluginTree surface=surface tree=card.tree/> }.into_any()
+                    }
                 })}
             </Transition>
         </div>

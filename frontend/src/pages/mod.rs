@@ -6,5 +6,6 @@ pub mod docs;
 pub mod entity;
 pub mod home;
 pub mod permissions;
+pub mod plugin_page;
 pub mod plugins;
 pub mod search;

@@ -112,6 +112,9 @@ fn PluginRow(
             let url = format!("/api/plugins/{}", encode(&id));
             let outcome = match action {
                 "remove" => delete(&url).await.map(|()| format!("Removed {id}.")),
+                "clear-storage" => delete(&format!("{url}/storage"))
+                    .await
+                    .map(|()| format!("Cleared the storage of {id}.")),
                 _ => post::<PluginSummary>(&format!("{url}/{action}"), None)
                     .await
                     .map(|p| format!("{} is {}.", p.id, state_label(p.state))),
@@ -134,6 +137,11 @@ fn PluginRow(
         grants.timeout_ms, grants.memory_mib, grants.concurrency
     );
     let missing = grants.missing.join(", ");
+    let storage = format!(
+        "storage {} keys, {} of {} bytes",
+        plugin.storage.keys, plugin.storage.bytes, plugin.storage.quota_bytes
+    );
+    let stored = plugin.storage.keys > 0;
     let stats = &plugin.stats;
     let calls = format!(
         "{} calls, {} failed ({} traps, {} timeouts), {} refused busy, {} running",
@@ -154,6 +162,7 @@ fn PluginRow(
             <td>
                 <strong>{plugin.name.clone()}</strong>" "<span class="muted">{plugin.version.clone()}</span><br/>
                 <code>{plugin.id.clone()}</code>" · "<span class="muted">{plugin.file.clone()}</span>
+                " · "<span class="muted contract">{plugin.contract.clone()}</span>
                 <div class="muted">{plugin.description.clone()}</div>
             </td>
             <td>
@@ -168,6 +177,7 @@ fn PluginRow(
             <td>
                 <div>{if granted.is_empty() { "catalog read only".to_string() } else { granted.join(", ") }}</div>
                 <div class="muted">{limits}</div>
+                <div class="muted storage">{storage}</div>
                 {(!missing.is_empty()).then(|| view! { <div class="warning-text">"Not granted: "{missing}</div> })}
             </td>
             <td>{calls}<div class="muted">{latency}</div></td>
@@ -175,6 +185,9 @@ fn PluginRow(
                 <Show when=move || manage.get()>
                     {toggleable.then(|| view! {
                         <button class="toggle" on:click=move |_| act.run(toggle)>{if toggle == "enable" { "Enable" } else { "Disable" }}</button>
+                    })}
+                    {stored.then(|| view! {
+                        <button class="clear-storage" on:click=move |_| act.run("clear-storage")>"Clear storage"</button>
                     })}
                     <Show when=move || confirming.get() fallback=move || view! {
                         <button class="remove" on:click=move |_| confirming.set(true)>"Remove"</button>

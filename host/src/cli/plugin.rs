@@ -8,12 +8,12 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::{Context, bail};
-use greenroom_api::{PluginState, PluginSummary};
+use greenroom_api::{PluginState, PluginSummary, RenderedTab, SurfaceRef};
 
 use super::{Scratch, empty_catalog};
 use crate::app::{Config, ServeArgs};
 use crate::catalog::{Catalog, EntityRef};
-use crate::plugins::{PluginHost, PluginSettings};
+use crate::plugins::{PluginHost, PluginSettings, Viewer};
 use crate::techdocs::TechDocs;
 use greenroom_toolchain::project::{self, BuildOptions, Language};
 use greenroom_toolchain::scaffold;
@@ -274,7 +274,8 @@ fn test(
     let tabs: Vec<String> = match tab {
         Some(tab) => vec![tab.to_string()],
         None => {
-            let offered = host.block_on(host.tabs_for(&entity_ref, None, |_| true))?;
+            let offered =
+                host.block_on(host.tabs_for(&entity_ref, None, Viewer::default(), |_| true))?;
             if let Some(failure) = offered.errors.first() {
                 bail!("{}", failure.message);
             }
@@ -288,8 +289,21 @@ fn test(
     let mut rendered = Vec::new();
     let mut failed = false;
     for tab in &tabs {
-        match host.block_on(host.render_tab(&summary.id, tab, &entity_ref, None)) {
-            Ok(tree) => rendered.push(tree),
+        let surface = SurfaceRef::Tab(tab.clone());
+        let render = host.render(
+            &summary.id,
+            surface,
+            Some(entity_ref.clone()),
+            None,
+            Viewer::default(),
+        );
+        match host.block_on(render) {
+            Ok(tree) => rendered.push(RenderedTab {
+                plugin_id: summary.id.clone(),
+                tab_id: tab.clone(),
+                entity_ref: entity_ref.to_string(),
+                tree,
+            }),
             Err(e) => {
                 eprintln!("tab {tab}: {e}");
                 failed = true;

@@ -57,6 +57,23 @@ fn write(node: &UiNode, depth: usize, out: &mut String) {
             }
         }
         UiNode::Empty { reason } => line(out, &format!("({reason})")),
+        UiNode::Button {
+            action_id, label, ..
+        } => line(out, &format!("<{label}> (action {action_id})")),
+        UiNode::Form {
+            action_id,
+            fields,
+            submit_label,
+        } => {
+            let names: Vec<&str> = fields.iter().map(|f| f.name.as_str()).collect();
+            line(
+                out,
+                &format!(
+                    "form ({}) <{submit_label}> (action {action_id})",
+                    names.join(", ")
+                ),
+            );
+        }
     }
 }
 

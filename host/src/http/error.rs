@@ -60,6 +60,18 @@ impl ApiError {
         }
     }
 
+    /// The caller asked too often; it may try again after `retry_after`.
+    pub fn too_many(message: impl Into<String>, retry_after: Duration) -> Self {
+        Self {
+            retry_after: Some(retry_after),
+            ..Self::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "TooManyRequestsError",
+                message,
+            )
+        }
+    }
+
     /// A failure of the server itself. Its details (paths, SQL, OS errors) go to the log
     /// under an id; the client gets only the id to quote.
     pub fn internal(error: impl std::fmt::Display) -> Self {

@@ -143,10 +143,7 @@ impl PluginHost {
             move |store, instance| {
                 Box::pin(async move {
                     let handle = store.data_mut().table.push(workspace)?;
-                    indices
-                        .load(&mut *store, instance)?
-                        .call_run(&mut *store, &id, &input, handle)
-                        .await
+                    indices.run(store, instance, &id, &input, handle).await
                 })
             },
             |output| {

@@ -1,11 +1,10 @@
 //! Plugin administration: installing an upload, removing, switching on and off, and the
 //! summaries the admin API and the CLI list.
 
-use greenroom_api::{PluginState, PluginSummary};
+use greenroom_api::{PluginState, PluginSummary, StorageUsage};
 
 use std::sync::Arc;
 
-use super::bindings::CONTRACT;
 use super::engine::Tier;
 use super::registry::{self, Action, Slot};
 use super::{PluginError, PluginHost, lock};
@@ -130,7 +129,7 @@ impl PluginHost {
                 file: plugin.file.display().to_string(),
                 content_hash: plugin.content_hash.clone(),
                 tier: Some(plugin.tier.name().into()),
-                contract: CONTRACT.into(),
+                contract: plugin.exports.version.package().into(),
                 state: if self.enabled(&plugin.id) {
                     PluginState::Loaded
                 } else {
@@ -143,6 +142,7 @@ impl PluginHost {
                 requested: plugin.requested.clone(),
                 grants: plugin.grants.summary(),
                 stats: self.stats_of(&plugin.id).summary(),
+                storage: self.storage_usage(&plugin.id, plugin.grants.storage_quota),
             },
             Slot::Loading { file, content_hash } => {
                 unloaded(slot, file, content_hash, PluginState::Loading, None)
@@ -155,6 +155,38 @@ impl PluginHost {
                 Some(f.error.clone()),
             ),
         }
+    }
+}
+
+impl PluginHost {
+    /// What a plugin keeps in its storage; an unreadable store shows as empty (and is logged).
+    fn storage_usage(&self, id: &str, quota_bytes: u64) -> StorageUsage {
+        let usage = self
+            .sandbox
+            .services()
+            .storage
+            .usage(id)
+            .unwrap_or_else(|e| {
+                tracing::error!(plugin = id, "cannot read plugin storage: {e:#}");
+                Default::default()
+            });
+        StorageUsage {
+            keys: usage.keys,
+            bytes: usage.bytes,
+            quota_bytes,
+        }
+    }
+
+    /// Empties a loaded plugin's storage (the admin page's "clear").
+    pub fn clear_storage(&self, id: &str) -> Result<PluginSummary, PluginError> {
+        let _admin = lock(&self.admin);
+        if self.registry.load().find(id).is_none() {
+            return Err(PluginError::UnknownPlugin(id.to_string()));
+        }
+        self.sandbox.services().storage.clear(id)?;
+        tracing::info!(plugin = id, "storage cleared");
+        self.summary(id)
+            .ok_or_else(|| PluginError::UnknownPlugin(id.to_string()))
     }
 }
 
@@ -174,7 +206,8 @@ fn unloaded(
         file: file.display().to_string(),
         content_hash: content_hash.to_string(),
         tier: None,
-        contract: CONTRACT.into(),
+        // Unknown until it loads.
+        contract: String::new(),
         state,
         last_error,
         contributions: Vec::new(),
@@ -183,6 +216,7 @@ fn unloaded(
         requested: Default::default(),
         grants: Default::default(),
         stats: Default::default(),
+        storage: Default::default(),
     }
 }
 

@@ -1,20 +1,26 @@
-//! `/api/plugins`: the plugin admin API (list, inspect, upload, delete, enable, disable;
-//! changes need `greenroom.plugin.manage`) and entity tabs (only of entities the caller may
-//! read), as thin handlers over [`PluginHost`].
+//! `/api/plugins`: the plugin admin API (list, inspect, upload, delete, enable, disable, clear
+//! storage; changes need `greenroom.plugin.manage`) and what plugins show: entity tabs and
+//! cards (only of entities the caller may read), pages, and the actions of their buttons and
+//! forms, as thin handlers over [`PluginHost`]. Seeing a plugin's tabs, cards and pages, and
+//! using their buttons, needs `greenroom.plugin.tab.read` for that plugin.
 
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::http::HeaderMap;
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use greenroom_api::{ActionOutcome, ActionRun, EntityTabs, PluginSummary, RenderedTab};
+use greenroom_api::{
+    ActionOutcome, ActionRun, EntityCards, EntityTabs, PageRef, PluginSummary, RenderedCard,
+    RenderedPage, RenderedTab, SurfaceRef, UiAction, UiActionOutcome,
+};
 use serde::Deserialize;
 
 use std::sync::Arc;
 
 use axum::extract::FromRef;
 
-use super::{PluginError, PluginHost};
+use super::{PluginError, PluginHost, Viewer};
 use crate::catalog::{Catalog, EntityRef};
 use crate::http::{ApiError, JsonBody, blocking};
 use crate::permissions::{ACTION_EXECUTE, Access, PLUGIN_MANAGE, PLUGIN_TAB_READ};
@@ -34,15 +40,27 @@ where
                 .layer(DefaultBodyLimit::max(MAX_UPLOAD_BYTES)),
         )
         .route("/tabs", get(tabs))
+        .route("/cards", get(cards))
+        .route("/pages", get(pages))
         .route("/{plugin}", get(one).delete(remove))
         .route("/{plugin}/enable", post(enable))
         .route("/{plugin}/disable", post(disable))
+        .route("/{plugin}/storage", axum::routing::delete(clear_storage))
         .route("/{plugin}/tabs/{tab}", get(render_tab))
+        .route("/{plugin}/cards/{card}", get(render_card))
+        .route("/{plugin}/pages/{page}", get(render_page))
+        .route(
+            "/{plugin}/ui-actions",
+            post(ui_action).layer(DefaultBodyLimit::max(MAX_ACTION_BYTES)),
+        )
         .route("/{plugin}/actions/{action}", post(run_action))
 }
 
 /// What a refused (busy) plugin call tells the client to wait before trying again.
 const RETRY_AFTER: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Largest body of a button press or form submission.
+const MAX_ACTION_BYTES: usize = 128 << 10;
 
 /// Largest `.wasm` accepted by upload (Python and JS components run to tens of MiB).
 const MAX_UPLOAD_BYTES: usize = 64 << 20;
@@ -71,9 +89,10 @@ impl From<PluginError> for ApiError {
         match error {
             PluginError::EntityNotFound(_)
             | PluginError::UnknownPlugin(_)
-            | PluginError::UnknownTab { .. }
+            | PluginError::NotOffered { .. }
             | PluginError::UnknownAction { .. } => ApiError::not_found(error.to_string()),
             PluginError::Busy { .. } => ApiError::unavailable(error.to_string(), RETRY_AFTER),
+            PluginError::TooManyActions(_) => ApiError::too_many(error.to_string(), RETRY_AFTER),
             PluginError::Disabled(_) => ApiError::conflict(error.to_string()),
             PluginError::Invalid(_) => ApiError::input(error.to_string()),
             PluginError::CallFailed { .. } => {
@@ -140,6 +159,15 @@ async fn disable(
     blocking(move || Ok(Json(plugins.set_enabled(&plugin, false)?))).await
 }
 
+async fn clear_storage(
+    State(plugins): State<Arc<PluginHost>>,
+    access: Access,
+    Path(plugin): Path<String>,
+) -> Result<Json<PluginSummary>, ApiError> {
+    access.require(PLUGIN_MANAGE)?;
+    blocking(move || Ok(Json(plugins.clear_storage(&plugin)?))).await
+}
+
 async fn tabs(
     State(plugins): State<Arc<PluginHost>>,
     State(catalog): State<Arc<Catalog>>,
@@ -147,10 +175,35 @@ async fn tabs(
     Query(param): Query<EntityParam>,
 ) -> Result<Json<EntityTabs>, ApiError> {
     let visible = crate::catalog::permissions::readable(&access)?;
-    let viewer = access.clone();
+    let (viewer, checked) = (Viewer::of(&access), access.clone());
     let entity_ref = param.readable(catalog, access).await?;
-    let shown = move |plugin: &str| shows_tabs(&viewer, plugin);
-    Ok(Json(plugins.tabs_for(&entity_ref, visible, shown).await?))
+    let shown = move |plugin: &str| shows_tabs(&checked, plugin);
+    Ok(Json(
+        plugins
+            .tabs_for(&entity_ref, visible, viewer, shown)
+            .await?,
+    ))
+}
+
+async fn cards(
+    State(plugins): State<Arc<PluginHost>>,
+    State(catalog): State<Arc<Catalog>>,
+    access: Access,
+    Query(param): Query<EntityParam>,
+) -> Result<Json<EntityCards>, ApiError> {
+    let visible = crate::catalog::permissions::readable(&access)?;
+    let (viewer, checked) = (Viewer::of(&access), access.clone());
+    let entity_ref = param.readable(catalog, access).await?;
+    let shown = move |plugin: &str| shows_tabs(&checked, plugin);
+    Ok(Json(
+        plugins
+            .cards_for(&entity_ref, visible, viewer, shown)
+            .await?,
+    ))
+}
+
+async fn pages(State(plugins): State<Arc<PluginHost>>, access: Access) -> Json<Vec<PageRef>> {
+    Json(plugins.pages(|plugin| shows_tabs(&access, plugin)))
 }
 
 /// Whether the viewer may see the plugin's tabs (`greenroom.plugin.tab.read`).
@@ -167,16 +220,126 @@ async fn render_tab(
     Path((plugin, tab)): Path<(String, String)>,
     Query(param): Query<EntityParam>,
 ) -> Result<Json<RenderedTab>, ApiError> {
-    if !shows_tabs(&access, &plugin) {
-        return Err(access.refused(format_args!("{PLUGIN_TAB_READ} of plugin {plugin}")));
-    }
-    let visible = crate::catalog::permissions::readable(&access)?;
+    let surface = SurfaceRef::Tab(tab.clone());
+    let (entity_ref, tree) = rendered(plugins, catalog, access, &plugin, surface, param).await?;
+    Ok(Json(RenderedTab {
+        plugin_id: plugin,
+        tab_id: tab,
+        entity_ref,
+        tree,
+    }))
+}
+
+async fn render_card(
+    State(plugins): State<Arc<PluginHost>>,
+    State(catalog): State<Arc<Catalog>>,
+    access: Access,
+    Path((plugin, card)): Path<(String, String)>,
+    Query(param): Query<EntityParam>,
+) -> Result<Json<RenderedCard>, ApiError> {
+    let surface = SurfaceRef::Card(card.clone());
+    let (entity_ref, tree) = rendered(plugins, catalog, access, &plugin, surface, param).await?;
+    Ok(Json(RenderedCard {
+        plugin_id: plugin,
+        card_id: card,
+        entity_ref,
+        tree,
+    }))
+}
+
+/// Renders a tab or card of a plugin the caller may see, on an entity they may read.
+async fn rendered(
+    plugins: Arc<PluginHost>,
+    catalog: Arc<Catalog>,
+    access: Access,
+    plugin: &str,
+    surface: SurfaceRef,
+    param: EntityParam,
+) -> Result<(String, greenroom_api::UiNode), ApiError> {
+    let (visible, viewer) = shown_plugin(&access, plugin)?;
     let entity_ref = param.readable(catalog, access).await?;
+    let tree = plugins
+        .render(plugin, surface, Some(entity_ref.clone()), visible, viewer)
+        .await?;
+    Ok((entity_ref.to_string(), tree))
+}
+
+async fn render_page(
+    State(plugins): State<Arc<PluginHost>>,
+    access: Access,
+    Path((plugin, page)): Path<(String, String)>,
+) -> Result<Json<RenderedPage>, ApiError> {
+    let (visible, viewer) = shown_plugin(&access, &plugin)?;
+    let title = plugins
+        .pages(|id| id == plugin)
+        .into_iter()
+        .find(|p| p.page_id == page)
+        .map(|p| p.title)
+        .unwrap_or_default();
+    let surface = SurfaceRef::Page(page.clone());
+    let tree = plugins
+        .render(&plugin, surface, None, visible, viewer)
+        .await?;
+    Ok(Json(RenderedPage {
+        plugin_id: plugin,
+        page_id: page,
+        title,
+        tree,
+    }))
+}
+
+/// A button press or form submission. CSRF-safe: the session cookie is `SameSite=Lax`, so a
+/// cross-site POST does not carry it, and only an `application/json` body is taken, which a
+/// cross-site form cannot send and a cross-site script cannot without a CORS preflight the
+/// server never grants.
+async fn ui_action(
+    State(plugins): State<Arc<PluginHost>>,
+    State(catalog): State<Arc<Catalog>>,
+    access: Access,
+    headers: HeaderMap,
+    Path(plugin): Path<String>,
+    JsonBody(action): JsonBody<UiAction>,
+) -> Result<Json<UiActionOutcome>, ApiError> {
+    let json = headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            v.split(';')
+                .next()
+                .is_some_and(|t| t.trim() == "application/json")
+        });
+    if !json {
+        return Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "InputError",
+            "an action is sent as application/json",
+        ));
+    }
+    let (visible, viewer) = shown_plugin(&access, &plugin)?;
+    if let Some(entity) = &action.entity {
+        EntityParam {
+            entity: entity.clone(),
+        }
+        .readable(catalog, access)
+        .await?;
+    }
     Ok(Json(
         plugins
-            .render_tab(&plugin, &tab, &entity_ref, visible)
+            .handle_action(&plugin, action, visible, viewer)
             .await?,
     ))
+}
+
+/// What the caller may read of the catalog and who they are, when they may see the plugin.
+fn shown_plugin(
+    access: &Access,
+    plugin: &str,
+) -> Result<(Option<crate::catalog::Predicate>, Viewer), ApiError> {
+    if !shows_tabs(access, plugin) {
+        return Err(access.refused(format_args!("{PLUGIN_TAB_READ} of plugin {plugin}")));
+    }
+    let visible = crate::catalog::permissions::readable(access)?;
+    Ok((visible, Viewer::of(access)))
 }
 
 /// Runs a scaffolder action on a scratch workspace: for plugin authors and operators to try an

@@ -126,7 +126,12 @@ pub struct LimitsGrant {
     pub memory_mib: Option<u64>,
     /// Calls that may run at once (1 to 256); more are refused with 503 at once.
     pub concurrency: Option<u32>,
+    /// Bytes of keys and values the plugin may keep in its storage.
+    pub storage_bytes: Option<u64>,
 }
+
+/// Storage a plugin may keep when the operator sets no quota.
+pub const DEFAULT_STORAGE_QUOTA: u64 = 1 << 20;
 
 /// What one plugin may use, worked out when it is loaded.
 #[derive(Debug, Clone, Default)]
@@ -137,6 +142,8 @@ pub struct Effective {
     pub secret_keys: BTreeSet<String>,
     pub catalog_write: bool,
     pub limits: CallLimits,
+    /// Bytes of storage it may keep (0 while it loads: `meta.info` stores nothing).
+    pub storage_quota: u64,
     /// Asked for but not granted, for the admin API and the log.
     pub missing: Vec<String>,
 }
@@ -214,6 +221,7 @@ impl Effective {
             secret_keys,
             catalog_write: asked.catalog_write && grant.catalog_write,
             limits,
+            storage_quota: grant.limits.storage_bytes.unwrap_or(DEFAULT_STORAGE_QUOTA),
             missing,
         }
     }
@@ -233,6 +241,7 @@ impl Effective {
             timeout_ms: self.limits.deadline.as_millis() as u64,
             memory_mib: (self.limits.memory_bytes >> 20) as u64,
             concurrency: self.limits.concurrency,
+            storage_quota_bytes: self.storage_quota,
         }
     }
 

@@ -16,8 +16,9 @@ mod providers;
 mod registry;
 mod sandbox;
 mod stats;
+mod storage;
+mod surfaces;
 mod switches;
-mod tabs;
 mod tree;
 mod watch;
 
@@ -32,7 +33,7 @@ use wasmtime::component::Instance;
 use crate::catalog::{Catalog, Predicate};
 use crate::techdocs::TechDocs;
 pub use actions::PluginActions;
-use bindings::HostState;
+use bindings::{HostState, Services};
 use engine::Tier;
 pub use grants::OperatorGrant;
 pub use registry::check_id;
@@ -48,10 +49,12 @@ pub enum PluginError {
     EntityNotFound(String),
     #[error("no loaded plugin '{0}'")]
     UnknownPlugin(String),
-    #[error("plugin '{plugin}' offers no tab '{tab}' for {entity}")]
-    UnknownTab {
+    #[error("plugin '{plugin}' offers no {what}{entity}")]
+    NotOffered {
         plugin: String,
-        tab: String,
+        /// e.g. `tab 'ci'`.
+        what: String,
+        /// ` for <ref>`, or empty for a page.
         entity: String,
     },
     #[error("plugin '{plugin}' offers no action '{action}'")]
@@ -59,6 +62,9 @@ pub enum PluginError {
     #[error("plugin '{0}' is disabled")]
     Disabled(String),
     /// Turned away at once rather than queued behind calls that would eat its deadline.
+    /// A viewer used a plugin's buttons and forms faster than its action rate.
+    #[error("too many actions on plugin '{0}'; try again shortly")]
+    TooManyActions(String),
     #[error("plugin '{plugin}' is busy ({reason}); try again shortly")]
     Busy { plugin: String, reason: String },
     #[error("plugin '{plugin}' failed in {call}: {reason}")]
@@ -71,6 +77,34 @@ pub enum PluginError {
     Invalid(String),
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
+}
+
+/// The person a call is made for, as plugins see them (the contract's `viewer`).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Viewer {
+    /// `user:default/jane`; `service:<subject>` for an API token; empty when anonymous.
+    pub user_ref: String,
+    pub ownership_refs: Vec<String>,
+}
+
+impl Viewer {
+    pub fn of(access: &crate::permissions::Access) -> Self {
+        use crate::permissions::Identity;
+        match access.caller() {
+            Some(Identity::User {
+                user_ref,
+                ownership_refs,
+            }) => Self {
+                user_ref: user_ref.clone(),
+                ownership_refs: ownership_refs.clone(),
+            },
+            Some(Identity::Service { subject }) => Self {
+                user_ref: format!("service:{subject}"),
+                ownership_refs: Vec::new(),
+            },
+            None => Self::default(),
+        }
+    }
 }
 
 /// Where plugins come from and what the operator grants them.
@@ -96,6 +130,8 @@ pub struct PluginHost {
     stats: Mutex<HashMap<String, Arc<Stats>>>,
     /// Enable/disable made through the admin API, by id; persisted in the data folder.
     switches: Switches,
+    /// Each viewer's recent actions per plugin (see `surfaces`).
+    action_rate: surfaces::ActionRate,
     /// Held by each admin operation (install, remove, switch), so two at once on one plugin
     /// apply one after the other and leave one consistent state.
     admin: Mutex<()>,
@@ -118,12 +154,17 @@ impl PluginHost {
         docs: Arc<TechDocs>,
     ) -> anyhow::Result<Arc<Self>> {
         let host = Arc::new(Self {
-            sandbox: Sandbox::new(catalog, docs)?,
+            sandbox: Sandbox::new(Services {
+                catalog,
+                docs,
+                storage: Arc::new(storage::Storage::open(&settings.data_dir)?),
+            })?,
             registry: ArcSwap::from_pointee(Registry::default()),
             changing: Mutex::new(()),
             loads: Loads::default(),
             stats: Mutex::default(),
             switches: Switches::load(&settings.data_dir),
+            action_rate: surfaces::ActionRate::default(),
             admin: Mutex::new(()),
             settings,
         });

@@ -89,13 +89,7 @@ impl PluginHost {
                 plugin,
                 "entity-provider.provide",
                 None,
-                move |store, instance| {
-                    Box::pin(async move {
-                        let provider = indices.load(&mut *store, instance)?;
-                        let interval = provider.call_refresh_interval_seconds(&mut *store).await?;
-                        Ok((interval, provider.call_provide(&mut *store).await?))
-                    })
-                },
+                move |store, instance| Box::pin(async move { indices.run(store, instance).await }),
                 |(interval, documents)| documents.map(|d| (interval, d)),
             )
             .await?;

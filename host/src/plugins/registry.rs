@@ -11,9 +11,7 @@ use greenroom_api::{ActionSummary, Capabilities};
 use sha2::{Digest, Sha256};
 use wasmtime::component::InstancePre;
 
-use super::bindings::{
-    CONTRACT, HostState, entity_provider, entity_tabs, meta, scaffolder_actions,
-};
+use super::bindings::{Exports, HostState, PluginInfo, pages, scaffolder_actions};
 use super::engine::{self, Tier};
 use super::grants::{Effective, Manifest, OperatorGrant};
 use super::sandbox::Sandbox;
@@ -21,40 +19,21 @@ use super::sandbox::Sandbox;
 /// A plugin ready to be called.
 pub struct LoadedPlugin {
     pub id: Arc<str>,
-    pub info: meta::PluginInfo,
+    pub info: PluginInfo,
     pub file: PathBuf,
     pub content_hash: String,
     /// Baseline code serves only until the optimised code replaces it.
     pub tier: Tier,
     pub pre: InstancePre<HostState>,
-    pub exports: Exports,
+    pub exports: Arc<Exports>,
     /// The scaffolder actions it offers, as listed when it was loaded.
     pub actions: Vec<Action>,
+    /// The pages it contributes, as listed when it was loaded.
+    pub pages: Vec<pages::Page>,
     /// The interfaces it imports, by name.
     pub imports: Vec<String>,
     pub requested: Capabilities,
     pub grants: Arc<Effective>,
-}
-
-/// The contribution interfaces a plugin exports; `meta` is required.
-pub struct Exports {
-    pub tabs: Option<entity_tabs::GuestIndices>,
-    pub actions: Option<scaffolder_actions::GuestIndices>,
-    pub provider: Option<entity_provider::GuestIndices>,
-}
-
-impl Exports {
-    pub fn names(&self) -> Vec<String> {
-        [
-            (self.tabs.is_some(), "entity-tabs"),
-            (self.actions.is_some(), "scaffolder-actions"),
-            (self.provider.is_some(), "entity-provider"),
-        ]
-        .into_iter()
-        .filter(|(present, _)| *present)
-        .map(|(_, name)| name.to_string())
-        .collect()
-    }
 }
 
 /// A scaffolder action with its input schema compiled.
@@ -276,26 +255,13 @@ impl Loader<'_> {
             .instantiate_pre(&component)
             .map_err(|e| {
                 fail(format!(
-                    "needs an import {CONTRACT} does not provide: {e:#}"
+                    "needs an import no contract version provides: {e:#}"
                 ))
             })?;
-        let meta = meta::GuestIndices::new(&pre).map_err(|e| {
-            fail(format!(
-                "does not export {CONTRACT}'s meta interface: {e:#}"
-            ))
-        })?;
-        let exports = Exports {
-            tabs: entity_tabs::GuestIndices::new(&pre).ok(),
-            actions: scaffolder_actions::GuestIndices::new(&pre).ok(),
-            provider: entity_provider::GuestIndices::new(&pre).ok(),
-        };
+        let exports = Arc::new(Exports::of(&pre).map_err(fail)?);
         let manifest = Manifest::find(file, bytes).map_err(|e| fail(format!("manifest: {e}")))?;
         let unnamed: Arc<str> = Arc::from(file.display().to_string());
-        let (tabs, listed, provider) = (
-            exports.tabs.clone(),
-            exports.actions.clone(),
-            exports.provider.clone(),
-        );
+        let asked = exports.clone();
         let described = self
             .sandbox
             .block_on(self.sandbox.run(
@@ -305,32 +271,27 @@ impl Loader<'_> {
                 None,
                 move |store, instance| {
                     Box::pin(async move {
-                        // Loading every export here checks its types against the contract.
-                        if let Some(tabs) = &tabs {
-                            tabs.load(&mut *store, instance)?;
-                        }
-                        let actions = match &listed {
-                            Some(actions) => {
-                                actions
+                        asked.check(store, instance)?;
+                        let actions = match &asked.actions {
+                            Some(actions) => actions.list(store, instance).await?,
+                            None => Vec::new(),
+                        };
+                        let pages = match &asked.pages {
+                            Some(pages) => {
+                                pages
                                     .load(&mut *store, instance)?
-                                    .call_list_actions(&mut *store)
+                                    .call_list_pages(&mut *store)
                                     .await?
                             }
                             None => Vec::new(),
                         };
-                        if let Some(provider) = &provider {
-                            provider.load(&mut *store, instance)?;
-                        }
-                        let info = meta
-                            .load(&mut *store, instance)?
-                            .call_info(&mut *store)
-                            .await?;
-                        Ok((info, actions))
+                        let info = asked.info(store, instance).await?;
+                        Ok((info, actions, pages))
                     })
                 },
             ))
             .result;
-        let (info, actions) =
+        let (info, actions, pages) =
             described.map_err(|e| fail(format!("meta.info failed: {}", e.reason)))?;
         check_id(&info.id).map_err(fail)?;
         let actions = actions
@@ -338,6 +299,7 @@ impl Loader<'_> {
             .map(Action::new)
             .collect::<Result<Vec<_>, _>>()
             .map_err(fail)?;
+        let pages = checked_pages(pages).map_err(fail)?;
         let grant = self.grants.get(&info.id).cloned().unwrap_or_default();
         let grants = Effective::new(&manifest, &grant, |var| std::env::var(var).ok());
         if !grants.missing.is_empty() {
@@ -367,6 +329,7 @@ impl Loader<'_> {
             pre,
             exports,
             actions,
+            pages,
             requested: manifest.requested(),
             grants: Arc::new(grants),
         })
@@ -415,6 +378,27 @@ pub fn wasm_files(dir: &Path) -> Vec<PathBuf> {
 
 pub fn is_plugin_file(path: &Path) -> bool {
     path.extension().is_some_and(|ext| ext == "wasm")
+}
+
+/// Most pages one plugin may contribute.
+const MAX_PAGES: usize = 16;
+
+/// Page ids are path segments: the same rule as plugin ids, unique within the plugin.
+fn checked_pages(pages: Vec<pages::Page>) -> Result<Vec<pages::Page>, String> {
+    if pages.len() > MAX_PAGES {
+        return Err(format!(
+            "pages.list-pages: {} pages; at most {MAX_PAGES}",
+            pages.len()
+        ));
+    }
+    for (i, page) in pages.iter().enumerate() {
+        greenroom_toolchain::project::check_plugin_id(&page.id)
+            .map_err(|e| format!("pages.list-pages: page {e}"))?;
+        if pages[..i].iter().any(|p| p.id == page.id) {
+            return Err(format!("pages.list-pages: page id '{}' twice", page.id));
+        }
+    }
+    Ok(pages)
 }
 
 /// Ids appear in URLs and config keys: lowercase letters, digits and single dashes.

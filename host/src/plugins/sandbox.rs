@@ -15,12 +15,11 @@ use tokio::sync::Semaphore;
 use wasmtime::component::{Instance, InstancePre, Linker};
 use wasmtime::{Engine, Store, Trap};
 
-use super::bindings::{self, HostState};
+use super::bindings::{self, HostState, Services};
 use super::engine::{self, Tier};
 use super::grants::Effective;
 use super::stats::Outcome;
 use crate::catalog::{Catalog, Predicate};
-use crate::techdocs::TechDocs;
 
 /// What a call does with its fresh instance. Boxed because it borrows the store.
 pub type CallFuture<'a, R> = Pin<Box<dyn Future<Output = wasmtime::Result<R>> + Send + 'a>>;
@@ -38,8 +37,7 @@ const DEADLINE_GRACE: Duration = Duration::from_millis(100);
 pub struct Sandbox {
     optimized: Linker<HostState>,
     baseline: Linker<HostState>,
-    catalog: Arc<Catalog>,
-    docs: Arc<TechDocs>,
+    services: Services,
     slots: Semaphore,
     /// Dropped without waiting (see `Drop`), so it is an `Option`.
     runtime: Option<tokio::runtime::Runtime>,
@@ -60,7 +58,7 @@ pub struct Ran<R> {
 }
 
 impl Sandbox {
-    pub fn new(catalog: Arc<Catalog>, docs: Arc<TechDocs>) -> anyhow::Result<Self> {
+    pub fn new(services: Services) -> anyhow::Result<Self> {
         let linker = |tier| -> anyhow::Result<Linker<HostState>> {
             let mut linker = Linker::new(&engine::new_engine(tier)?);
             bindings::add_to_linker(&mut linker)?;
@@ -78,15 +76,18 @@ impl Sandbox {
         Ok(Self {
             optimized: linker(Tier::Optimized)?,
             baseline: linker(Tier::Baseline)?,
-            catalog,
-            docs,
+            services,
             slots: Semaphore::new(engine::MAX_CONCURRENT_CALLS as usize),
             runtime: Some(runtime),
         })
     }
 
     pub fn catalog(&self) -> &Arc<Catalog> {
-        &self.catalog
+        &self.services.catalog
+    }
+
+    pub fn services(&self) -> &Services {
+        &self.services
     }
 
     /// The linker of the engine that compiles `tier`'s code.
@@ -153,13 +154,7 @@ impl Sandbox {
         let queued = queued_at.elapsed();
         let started = Instant::now();
         let limits = grants.limits;
-        let state = HostState::new(
-            plugin_id.clone(),
-            self.catalog.clone(),
-            self.docs.clone(),
-            grants.clone(),
-            visible,
-        );
+        let state = HostState::new(plugin_id.clone(), &self.services, grants.clone(), visible);
         // The engine that compiled this plugin's code runs it.
         let mut store = engine::new_store(pre.engine(), state, limits);
         let call = async {

@@ -3,7 +3,7 @@
 //! (AsyncAPI, GraphQL, gRPC, ...) are shown as highlighted source.
 
 use greenroom_sdk::entity::ApiSpec;
-use greenroom_sdk::types::{Entity, NodeId, Tone};
+use greenroom_sdk::types::{Entity, NodeId, Tone, Viewer};
 use greenroom_sdk::ui::TreeBuilder;
 use greenroom_sdk::{PluginInfo, Tab, TabPlugin, export_tab_plugin};
 use serde_yaml::Value;
@@ -28,7 +28,7 @@ impl TabPlugin for ApiDocs {
         }
     }
 
-    fn tabs(entity: &Entity) -> Vec<Tab> {
+    fn tabs(entity: &Entity, _viewer: &Viewer) -> Vec<Tab> {
         if entity.kind != "API" {
             return Vec::new();
         }
@@ -38,7 +38,12 @@ impl TabPlugin for ApiDocs {
         }]
     }
 
-    fn render(tab: &str, entity: &Entity, ui: &mut TreeBuilder) -> Result<NodeId, String> {
+    fn render(
+        tab: &str,
+        entity: &Entity,
+        _viewer: &Viewer,
+        ui: &mut TreeBuilder,
+    ) -> Result<NodeId, String> {
         if tab != TAB_ID {
             return Err(format!("unknown tab '{tab}'"));
         }

@@ -7,7 +7,7 @@ use greenroom_sdk::{config, http};
 use serde_json::Value;
 
 // The provider world, with its imports taken from the SDK so its helpers (HTTP, config) apply.
-greenroom_sdk::bind_world!("provider-plugin", "../../wit/v0.1.0");
+greenroom_sdk::bind_world!("provider-plugin", "../../wit/v0.2.0");
 
 use exports::greenroom::plugin::entity_provider;
 use exports::greenroom::plugin::meta::{self, PluginInfo};

@@ -3,7 +3,7 @@
 
 use greenroom_sdk::catalog;
 use greenroom_sdk::entity::portal_path;
-use greenroom_sdk::types::{Entity, NodeId};
+use greenroom_sdk::types::{Entity, NodeId, Viewer};
 use greenroom_sdk::ui::TreeBuilder;
 use greenroom_sdk::{PluginInfo, Tab, TabPlugin, export_tab_plugin};
 
@@ -25,7 +25,7 @@ impl TabPlugin for Ownership {
         }
     }
 
-    fn tabs(entity: &Entity) -> Vec<Tab> {
+    fn tabs(entity: &Entity, _viewer: &Viewer) -> Vec<Tab> {
         if entity.related("ownedBy").next().is_none() {
             return Vec::new();
         }
@@ -35,7 +35,12 @@ impl TabPlugin for Ownership {
         }]
     }
 
-    fn render(tab: &str, entity: &Entity, ui: &mut TreeBuilder) -> Result<NodeId, String> {
+    fn render(
+        tab: &str,
+        entity: &Entity,
+        _viewer: &Viewer,
+        ui: &mut TreeBuilder,
+    ) -> Result<NodeId, String> {
         if tab != TAB_ID {
             return Err(format!("unknown tab '{tab}'"));
         }

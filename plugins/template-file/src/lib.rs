@@ -5,7 +5,7 @@
 use greenroom_sdk::templating;
 use serde_json::{Value, json};
 
-greenroom_sdk::bind_world!("scaffolder-plugin", "../../wit/v0.1.0");
+greenroom_sdk::bind_world!("scaffolder-plugin", "../../wit/v0.2.0");
 
 use exports::greenroom::plugin::meta::{self, PluginInfo};
 use exports::greenroom::plugin::scaffolder_actions::{self, Action};

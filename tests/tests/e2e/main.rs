@@ -3,6 +3,7 @@
 
 mod auth;
 mod catalog;
+mod contract;
 mod docs;
 mod first_party;
 mod guard;

@@ -75,20 +75,12 @@ spec: {type: service, lifecycle: production, owner: finance}
 ";
 
 fn call(server: &Server, who: &str, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
-    let bearer;
-    let identity = if who == "ci" {
-        bearer = "Bearer ci-token-12345".to_string();
-        ("authorization", bearer.as_str())
+    let who = if who == "ci" {
+        "Bearer ci-token-12345"
     } else {
-        ("x-forwarded-user", who)
+        who
     };
-    let body = body.map(|b| b.to_string()).unwrap_or_default();
-    server.raw(
-        method,
-        path,
-        &[identity, ("content-type", "application/json")],
-        body.as_bytes(),
-    )
+    server.call_as(who, method, path, body.as_ref())
 }
 
 fn get(server: &Server, who: &str, path: &str) -> (u16, Value) {

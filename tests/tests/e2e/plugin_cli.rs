@@ -158,7 +158,7 @@ fn inspect_tells_the_contract_contributions_imports_and_manifest() {
     let text = stdout(&output);
     assert!(output.status.success(), "{text}");
     assert!(
-        text.contains("contract:      greenroom:plugin@0.1.0"),
+        text.contains("contract:      greenroom:plugin@0.2.0"),
         "{text}"
     );
     assert!(text.contains("world:         entity-tabs-plugin"), "{text}");
@@ -166,6 +166,31 @@ fn inspect_tells_the_contract_contributions_imports_and_manifest() {
     assert!(text.contains("wasi:http/outgoing-handler@0.2.12"), "{text}");
     assert!(
         text.contains("config [greeting, echo-url, http-timeout-ms]"),
+        "{text}"
+    );
+
+    // A component built for 0.1.0 says so; a plugin of several contributions names them.
+    let old =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/plugins-v0.1.0/probe.wasm");
+    let text = stdout(&greenroom(&["plugin", "inspect", old.to_str().unwrap()]));
+    assert!(
+        text.contains("contract:      greenroom:plugin@0.1.0"),
+        "{text}"
+    );
+    let widgets = test_plugins().join("widgets.wasm");
+    let text = stdout(&greenroom(&[
+        "plugin",
+        "inspect",
+        widgets.to_str().unwrap(),
+    ]));
+    assert!(
+        text.contains("contributes:   entity-tabs, entity-cards, pages, interactions"),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "including entity-tabs-plugin + entity-cards-plugin + pages-plugin + interactive"
+        ),
         "{text}"
     );
 

@@ -181,7 +181,7 @@ fn granted_imports_work_and_ungranted_ones_are_refused() {
     assert_eq!(probe["grants"]["hosts"][0], format!("127.0.0.1:{port}"));
     assert_eq!(probe["grants"]["config"], serde_json::json!(["echo-url"]));
     assert_eq!(probe["grants"]["secrets"], serde_json::json!(["greeting"]));
-    assert_eq!(probe["contract"], "greenroom:plugin@0.1.0");
+    assert_eq!(probe["contract"], "greenroom:plugin@0.2.0");
     assert_eq!(probe["contributions"], serde_json::json!(["entity-tabs"]));
     assert!(
         !probe.to_string().contains("hello from env"),

@@ -240,5 +240,7 @@ fn flatten(node: &UiNode) -> String {
             )
         }
         UiNode::Empty { reason } => reason.clone(),
+        UiNode::Button { label, .. } => format!("[{label}]"),
+        UiNode::Form { submit_label, .. } => format!("[{submit_label}]"),
     }
 }

@@ -15,16 +15,20 @@ export const meta = {
 };
 
 export const entityTabs = {
-  tabsFor(entity) {
+  tabsFor(entity, viewer) {
     return entity.kind === 'Component' ? [{ id: 'overview', title: '{{id}}' }] : [];
   },
 
-  render(tabId, entity) {
+  render(tabId, entity, viewer) {
     const details = spec(entity);
     const ui = new Ui();
     const heading = ui.heading(`Hello from JavaScript, ${entity.title ?? entity.name}`);
     const lifecycle = ui.badge(details.lifecycle ?? 'unknown', 'info');
-    const facts = ui.keyValues([['Type', details.type ?? ''], ['Owner', details.owner ?? '']]);
+    const facts = ui.keyValues([
+      ['Type', details.type ?? ''],
+      ['Owner', details.owner ?? ''],
+      ['Viewer', viewer.userRef],
+    ]);
     const annotations = ui.section('Annotations', [ui.keyValues(entity.annotations)]);
     return ui.finish(ui.list([heading, lifecycle, facts, annotations]));
   },

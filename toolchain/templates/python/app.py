@@ -13,16 +13,20 @@ class Meta(exports.Meta):
 
 
 class EntityTabs(exports.EntityTabs):
-    def tabs_for(self, entity):
+    def tabs_for(self, entity, viewer):
         if entity.kind != "Component":
             return []
         return [Tab("overview", "{{id}}")]
 
-    def render(self, tab_id, entity):
+    def render(self, tab_id, entity, viewer):
         details = spec(entity)
         ui = Ui()
         heading = ui.heading(f"Hello from Python, {entity.title or entity.name}")
         lifecycle = ui.badge(details.get("lifecycle", "unknown"), "info")
-        facts = ui.key_values([("Type", details.get("type", "")), ("Owner", details.get("owner", ""))])
+        facts = ui.key_values([
+            ("Type", details.get("type", "")),
+            ("Owner", details.get("owner", "")),
+            ("Viewer", viewer.user_ref),
+        ])
         annotations = ui.section("Annotations", [ui.key_values(entity.annotations)])
         return ui.finish(ui.list([heading, lifecycle, facts, annotations]))

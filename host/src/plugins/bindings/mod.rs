@@ -1,10 +1,17 @@
-//! The WIT contract on the host side: the per-call state every contract version shares, and
-//! one folder per contract version (`v0_1` for `greenroom:plugin@0.1.0`) holding its
-//! generated bindings and its host functions, one file per interface. Host functions are thin
-//! adapters over the capability services (catalog, templating, docs, config grants); each
-//! counts the data it hands over against the call's budget.
+//! The WIT contract on the host side: the per-call state every contract version shares, one
+//! folder per contract version (`v0_1` for `greenroom:plugin@0.1.0`, `v0_2`) holding its
+//! generated bindings, and `imports/` with the host functions of the interfaces both versions
+//! have unchanged, one file per interface, compiled into each version. Host functions are
+//! thin adapters over the capability services (catalog, templating, docs, config grants,
+//! storage); each counts the data it hands over against the call's budget. `exports` calls a
+//! plugin whichever version it targets.
 
+mod exports;
+// Each version compiles the shared files of `imports/` against its own bindings.
+#[allow(clippy::duplicate_mod)]
 mod v0_1;
+#[allow(clippy::duplicate_mod)]
+mod v0_2;
 
 use std::sync::Arc;
 
@@ -15,11 +22,11 @@ use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 use super::engine::{Limited, MemoryCap};
 use super::grants::Effective;
 use super::http::HttpGate;
+use super::storage::Storage;
 use crate::catalog::{Catalog, EntityRef, Predicate};
-use crate::techdocs::TechDocs;
-pub use v0_1::{
-    CONTRACT, entity_provider, entity_tabs, meta, scaffolder_actions, to_wit_entity, types,
-};
+use crate::techdocs::{DocsError, Site, TechDocs};
+pub use exports::{Exports, PluginInfo};
+pub use v0_2::{entity_cards, interactions, pages, scaffolder_actions, to_wit_entity, types};
 
 /// Most bytes the host hands a plugin (entities, pages, rendered text) in one call.
 pub const MAX_HOST_DATA: usize = 16 << 20;
@@ -29,7 +36,16 @@ pub const MAX_HOST_DATA: usize = 16 << 20;
 pub fn add_to_linker(linker: &mut wasmtime::component::Linker<HostState>) -> anyhow::Result<()> {
     wasmtime_wasi::p2::add_to_linker_async(linker)?;
     wasmtime_wasi_http::p2::add_only_http_to_linker_async(linker)?;
-    v0_1::add_to_linker(linker)
+    v0_1::add_to_linker(linker)?;
+    v0_2::add_to_linker(linker)
+}
+
+/// The services host functions reach, shared by every call.
+#[derive(Clone)]
+pub struct Services {
+    pub catalog: Arc<Catalog>,
+    pub docs: Arc<TechDocs>,
+    pub storage: Arc<Storage>,
 }
 
 /// Everything one call's store holds.
@@ -37,6 +53,7 @@ pub struct HostState {
     plugin_id: Arc<str>,
     catalog: Arc<Catalog>,
     docs: Arc<TechDocs>,
+    storage: Arc<Storage>,
     grants: Arc<Effective>,
     wasi: WasiCtx,
     http: WasiHttpCtx,
@@ -53,8 +70,7 @@ pub struct HostState {
 impl HostState {
     pub fn new(
         plugin_id: Arc<str>,
-        catalog: Arc<Catalog>,
-        docs: Arc<TechDocs>,
+        services: &Services,
         grants: Arc<Effective>,
         visible: Option<Predicate>,
     ) -> Self {
@@ -66,8 +82,9 @@ impl HostState {
         Self {
             memory: MemoryCap::new(grants.limits),
             plugin_id,
-            catalog,
-            docs,
+            catalog: services.catalog.clone(),
+            docs: services.docs.clone(),
+            storage: services.storage.clone(),
             grants,
             wasi: WasiCtx::builder().build(),
             http: WasiHttpCtx::new(),
@@ -86,6 +103,22 @@ impl HostState {
                 .refs_matching(&[entity_ref.to_string()], visible.clone())
                 .is_empty()
         })
+    }
+
+    /// The docs site of an entity; the outer error is the store's, the inner one the plugin's.
+    fn site(&mut self, call: &str, entity_ref: &str) -> wasmtime::Result<Result<Site, String>> {
+        let parsed = match parse_ref(call, entity_ref) {
+            Ok(r) => r,
+            Err(message) => return Ok(Err(message)),
+        };
+        if !self.sees(&parsed) {
+            return Ok(Err(format!("{call}: {parsed}: no such entity")));
+        }
+        match self.docs.site(&parsed) {
+            Ok(site) => Ok(Ok(site)),
+            Err(DocsError::Store(e)) => Err(store_error(e)),
+            Err(e) => Ok(Err(format!("{call}: {parsed}: {e}"))),
+        }
     }
 
     /// Takes `bytes` from the call's budget; refuses once it is spent.
@@ -132,9 +165,10 @@ impl WasiHttpView for HostState {
     }
 }
 
-/// A store failure is the host's fault, not the plugin's: it ends the call.
+/// A store failure (catalog, docs, storage) is the host's fault, not the plugin's: it ends
+/// the call.
 fn store_error(error: anyhow::Error) -> wasmtime::Error {
-    wasmtime::format_err!("catalog store: {error:#}")
+    wasmtime::format_err!("host store: {error:#}")
 }
 
 fn parse_ref(call: &str, text: &str) -> Result<EntityRef, String> {

@@ -2,7 +2,7 @@
 
 use greenroom_sdk::entity_tabs::{self, Tab};
 use greenroom_sdk::meta::{self, PluginInfo};
-use greenroom_sdk::types::{Entity, Tree};
+use greenroom_sdk::types::{Entity, Tree, Viewer};
 use greenroom_sdk::ui::TreeBuilder;
 use greenroom_sdk::{config, http};
 
@@ -22,7 +22,7 @@ impl meta::Guest for Hostile {
 }
 
 impl entity_tabs::Guest for Hostile {
-    fn tabs_for(_entity: Entity) -> Vec<Tab> {
+    fn tabs_for(_entity: Entity, _viewer: Viewer) -> Vec<Tab> {
         TABS.into_iter()
             .map(|id| Tab {
                 id: id.into(),
@@ -31,7 +31,7 @@ impl entity_tabs::Guest for Hostile {
             .collect()
     }
 
-    fn render(tab_id: String, _entity: Entity) -> Result<Tree, String> {
+    fn render(tab_id: String, _entity: Entity, _viewer: Viewer) -> Result<Tree, String> {
         let mut ui = TreeBuilder::new();
         match tab_id.as_str() {
             "loop" => {

@@ -3,7 +3,7 @@
 
 use greenroom_sdk::entity_tabs::{self, Tab};
 use greenroom_sdk::meta::{self, PluginInfo};
-use greenroom_sdk::types::{Entity, Tree};
+use greenroom_sdk::types::{Entity, Tree, Viewer};
 use greenroom_sdk::ui::TreeBuilder;
 use greenroom_sdk::{catalog, config, docs, http, log, templating};
 
@@ -25,7 +25,7 @@ impl meta::Guest for Probe {
 }
 
 impl entity_tabs::Guest for Probe {
-    fn tabs_for(_entity: Entity) -> Vec<Tab> {
+    fn tabs_for(_entity: Entity, _viewer: Viewer) -> Vec<Tab> {
         ["build", "imports", "slow"]
             .into_iter()
             .map(|id| Tab {
@@ -35,7 +35,7 @@ impl entity_tabs::Guest for Probe {
             .collect()
     }
 
-    fn render(tab_id: String, entity: Entity) -> Result<Tree, String> {
+    fn render(tab_id: String, entity: Entity, _viewer: Viewer) -> Result<Tree, String> {
         let mut ui = TreeBuilder::new();
         let root = match tab_id.as_str() {
             "build" => ui.text(format!("probe {BUILD}")),

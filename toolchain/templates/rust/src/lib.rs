@@ -2,7 +2,7 @@
 //! Build with `greenroom plugin build`, try with `greenroom plugin test`.
 
 use greenroom_sdk::entity::ComponentSpec;
-use greenroom_sdk::types::{Entity, NodeId, Tone};
+use greenroom_sdk::types::{Entity, NodeId, Tone, Viewer};
 use greenroom_sdk::ui::TreeBuilder;
 use greenroom_sdk::{PluginInfo, Tab, TabPlugin, export_tab_plugin};
 
@@ -18,7 +18,7 @@ impl TabPlugin for Plugin {
         }
     }
 
-    fn tabs(entity: &Entity) -> Vec<Tab> {
+    fn tabs(entity: &Entity, _viewer: &Viewer) -> Vec<Tab> {
         if entity.kind != "Component" {
             return Vec::new();
         }
@@ -28,11 +28,20 @@ impl TabPlugin for Plugin {
         }]
     }
 
-    fn render(_tab: &str, entity: &Entity, ui: &mut TreeBuilder) -> Result<NodeId, String> {
+    fn render(
+        _tab: &str,
+        entity: &Entity,
+        viewer: &Viewer,
+        ui: &mut TreeBuilder,
+    ) -> Result<NodeId, String> {
         let spec: ComponentSpec = entity.spec()?;
         let heading = ui.heading(format!("Hello from Rust, {}", entity.display_name()));
         let lifecycle = ui.badge(spec.lifecycle, Tone::Info);
-        let facts = ui.key_values(vec![("Type", spec.type_), ("Owner", spec.owner)]);
+        let facts = ui.key_values(vec![
+            ("Type", spec.type_),
+            ("Owner", spec.owner),
+            ("Viewer", viewer.user_ref.clone()),
+        ]);
         let annotations = ui.key_values(entity.annotations.clone());
         let section = ui.section("Annotations", vec![annotations]);
         Ok(ui.list(vec![heading, lifecycle, facts, section]))

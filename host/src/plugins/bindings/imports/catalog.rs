@@ -1,5 +1,6 @@
 //! `catalog`: entities and relations, read through the catalog service, in the contract's
-//! shape.
+//! shape. Compiled into each contract version that has this interface unchanged (`super` is
+//! the version's bindings), like every file of this folder.
 
 use serde_json::Value;
 
@@ -11,12 +12,15 @@ use crate::plugins::bindings::{HostState, parse_ref, store_error};
 /// Most entities one `catalog.query` call returns, whatever the plugin asks.
 const MAX_QUERY_LIMIT: u32 = 100;
 
-impl HostState {
-    fn entity(&mut self, call: &str, body: &Value) -> Result<types::Entity, String> {
-        let entity = to_wit_entity(body);
-        self.charge(call, entity_size(&entity))?;
-        Ok(entity)
-    }
+/// The entity in the contract's shape, charged to the call's budget.
+fn charged_entity(
+    state: &mut HostState,
+    call: &str,
+    body: &Value,
+) -> Result<types::Entity, String> {
+    let entity = to_wit_entity(body);
+    state.charge(call, entity_size(&entity))?;
+    Ok(entity)
 }
 
 impl catalog::Host for HostState {
@@ -36,7 +40,7 @@ impl catalog::Host for HostState {
         let Some(body) = self.catalog.get(&entity_ref).map_err(store_error)? else {
             return Ok(Ok(None));
         };
-        Ok(self.entity(call, &body).map(Some))
+        Ok(charged_entity(self, call, &body).map(Some))
     }
 
     fn query(
@@ -67,7 +71,7 @@ impl catalog::Host for HostState {
         let mut items = Vec::with_capacity(page.items.len());
         for served in &page.items {
             let body = served.to_value().map_err(store_error)?;
-            match self.entity("catalog.query", &body) {
+            match charged_entity(self, "catalog.query", &body) {
                 Ok(entity) => items.push(entity),
                 Err(message) => return Ok(Err(message)),
             }

@@ -1,8 +1,7 @@
 //! `docs`: an entity's TechDocs site, its pages and their sanitized HTML.
 
 use super::greenroom::plugin::docs;
-use crate::plugins::bindings::{HostState, parse_ref, store_error};
-use crate::techdocs::{DocsError, Site};
+use crate::plugins::bindings::HostState;
 
 impl docs::Host for HostState {
     fn list_pages(
@@ -51,23 +50,5 @@ impl docs::Host for HostState {
             markdown,
             html: page.html.clone(),
         }))
-    }
-}
-
-impl HostState {
-    /// The docs site of an entity; the outer error is the store's, the inner one the plugin's.
-    fn site(&mut self, call: &str, entity_ref: &str) -> wasmtime::Result<Result<Site, String>> {
-        let parsed = match parse_ref(call, entity_ref) {
-            Ok(r) => r,
-            Err(message) => return Ok(Err(message)),
-        };
-        if !self.sees(&parsed) {
-            return Ok(Err(format!("{call}: {parsed}: no such entity")));
-        }
-        match self.docs.site(&parsed) {
-            Ok(site) => Ok(Ok(site)),
-            Err(DocsError::Store(e)) => Err(store_error(e)),
-            Err(e) => Ok(Err(format!("{call}: {parsed}: {e}"))),
-        }
     }
 }

@@ -1,0 +1,374 @@
+//! Contract versions side by side, and what 0.2.0 adds, through the real server: 0.1.0
+//! components built before 0.2.0 existed (`tests/fixtures/plugins-v0.1.0/`) load, render,
+//! run and provide exactly as their 0.2.0 rebuilds do, beside a 0.2.0 plugin; the `widgets`
+//! test plugin's card, tab and page, their buttons and forms, its storage (quota, clearing,
+//! kept across restarts), the viewer it is called for, and its hostile actions.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use greenroom_e2e::{FakeApi, Server, eventually, key_values, plugins_folder, start_with_config};
+use serde_json::{Value, json};
+
+const CHECKOUT: &str = "component:default/checkout";
+
+fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures/plugins-v0.1.0")
+        .join(format!("{name}.wasm"))
+}
+
+/// A plugins folder with the 0.1.0 fixtures of `names` beside the built plugins `built`.
+fn mixed_folder(root: &Path, names: &[&str], built: &[&str]) -> PathBuf {
+    let built: Vec<(&str, Option<String>)> = built.iter().map(|n| (*n, None)).collect();
+    let dir = plugins_folder(root, &built);
+    for name in names {
+        std::fs::copy(fixture(name), dir.join(format!("{name}-v0.1.0.wasm"))).unwrap();
+    }
+    dir
+}
+
+fn provider_config(port: u16) -> String {
+    format!(
+        "plugins:\n  json-entities:\n    allowedHosts: ['127.0.0.1:{port}']\n    config: {{url: 'http://127.0.0.1:{port}/entities', interval-seconds: '1'}}\n    catalogWrite: true\n"
+    )
+}
+
+/// Every tab the probe and ownership plugins render for checkout, and what the action and
+/// the provider did, as one server serves them.
+fn observed(server: &Server) -> Value {
+    let mut tabs = Vec::new();
+    for (plugin, tab) in [
+        ("probe", "build"),
+        ("probe", "imports"),
+        ("ownership", "ownership"),
+    ] {
+        let (status, body) = server.get(&format!(
+            "/api/plugins/{plugin}/tabs/{tab}?entity={CHECKOUT}"
+        ));
+        assert_eq!(status, 200, "{plugin}/{tab}: {body}");
+        tabs.push(body);
+    }
+    let listed = server.get_ok(&format!("/api/plugins/tabs?entity={CHECKOUT}"));
+    let (status, action) = server.post(
+        "/api/plugins/template-file/actions/write",
+        &json!({"input": {"path": "a.txt", "template": "{{ n | upper }}", "values": {"n": "x"}}}),
+    );
+    assert_eq!(status, 200, "{action}");
+    let provided = eventually("the provider's entity", Duration::from_secs(10), || {
+        let (status, body) = server.get("/api/catalog/entities/by-name/component/default/alpha");
+        (status == 200).then_some(body["spec"].clone())
+    });
+    json!({"tabs": tabs, "listed": listed, "action": action, "provided": provided})
+}
+
+#[test]
+fn components_built_for_0_1_0_serve_exactly_as_their_0_2_0_rebuilds_beside_0_2_0_plugins() {
+    let entities = r#"{"items":[{"apiVersion":"backstage.io/v1alpha1","kind":"Component","metadata":{"name":"alpha"},"spec":{"type":"service","lifecycle":"production","owner":"payments"}}]}"#;
+    let api = FakeApi::start(entities);
+    let names = ["probe", "ownership", "template-file", "json-entities"];
+
+    let old = tempfile::tempdir().unwrap();
+    let folder = mixed_folder(old.path(), &names, &["widgets"]);
+    let server = start_with_config(old.path(), &[], &folder, &provider_config(api.port));
+    let plugins = server.get_ok("/api/plugins");
+    for name in names {
+        let summary = plugins
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["id"] == name)
+            .unwrap_or_else(|| panic!("{name} not listed: {plugins:#}"));
+        assert_eq!(summary["state"], "loaded", "{summary}");
+        assert_eq!(summary["contract"], "greenroom:plugin@0.1.0", "{summary}");
+    }
+    let widgets = server.get_ok("/api/plugins/widgets");
+    assert_eq!(widgets["contract"], "greenroom:plugin@0.2.0");
+    assert_eq!(
+        widgets["contributions"],
+        json!(["entity-tabs", "entity-cards", "pages", "interactions"])
+    );
+    let from_old = observed(&server);
+    drop(server);
+
+    let new = tempfile::tempdir().unwrap();
+    let folder = plugins_folder(new.path(), &names.map(|n| (n, None)));
+    let server = start_with_config(new.path(), &[], &folder, &provider_config(api.port));
+    assert_eq!(
+        server.get_ok("/api/plugins/probe")["contract"],
+        "greenroom:plugin@0.2.0"
+    );
+    let from_new = observed(&server);
+    // The tab list also has widgets' tab beside the old probe; compare the shared plugins.
+    let shared = |observed: &Value| {
+        let mut observed = observed.clone();
+        let tabs = observed["listed"]["tabs"].as_array_mut().unwrap();
+        tabs.retain(|t| t["pluginId"] != "widgets");
+        observed
+    };
+    assert_eq!(shared(&from_old), shared(&from_new));
+    // Not vacuous: the imports tab carries what every host import answered.
+    let imports = key_values(&from_old["tabs"][1]);
+    assert_eq!(imports["template"], "Hello CHECKOUT", "{imports:?}");
+}
+
+const WIDGETS_CONFIG: &str = "auth:
+  providers:
+    proxy:
+      trustedPeers: [127.0.0.1]
+      signIn:
+        resolvers: [{resolver: usernameMatchingUserEntityName}]
+plugins:
+  widgets:
+    limits: {timeoutMs: 700, storageBytes: 300000}
+";
+
+/// Waits until no plugin is loading (the server's own wait cannot list plugins anonymously
+/// once sign-in is on).
+fn loaded(server: &Server, who: &str) {
+    eventually("plugins loaded", Duration::from_secs(60), || {
+        let (status, plugins) = server.call_as(who, "GET", "/api/plugins", None);
+        (status == 200 && !plugins.to_string().contains("\"loading\"")).then_some(())
+    });
+}
+
+fn act(server: &Server, who: &str, action: Value) -> (u16, Value) {
+    server.call_as(
+        who,
+        "POST",
+        "/api/plugins/widgets/ui-actions",
+        Some(&action),
+    )
+}
+
+/// The counter's facts from a rendered tree (a list whose first item is the key-values).
+fn facts(tree: &Value) -> std::collections::HashMap<String, String> {
+    key_values(&json!({"tree": tree["items"][0]}))
+}
+
+#[test]
+fn a_0_2_0_plugin_shows_cards_tabs_and_pages_whose_buttons_and_forms_call_it_back() {
+    let tmp = tempfile::tempdir().unwrap();
+    let folder = plugins_folder(tmp.path(), &[("widgets", None), ("probe", None)]);
+    let server = start_with_config(tmp.path(), &[], &folder, WIDGETS_CONFIG);
+    let ada = "ada";
+    loaded(&server, ada);
+
+    // Cards: offered for components only, with their size; rendered for the viewer.
+    let (status, cards) = server.call_as(
+        ada,
+        "GET",
+        &format!("/api/plugins/cards?entity={CHECKOUT}"),
+        None,
+    );
+    assert_eq!(status, 200, "{cards}");
+    assert_eq!(
+        cards["cards"],
+        json!([{"pluginId": "widgets", "cardId": "counter", "title": "Counter", "size": "small"}])
+    );
+    let (_, none) = server.call_as(
+        ada,
+        "GET",
+        "/api/plugins/cards?entity=group:default/payments",
+        None,
+    );
+    assert_eq!(none["cards"], json!([]), "{none}");
+    let (status, card) = server.call_as(
+        ada,
+        "GET",
+        &format!("/api/plugins/widgets/cards/counter?entity={CHECKOUT}"),
+        None,
+    );
+    assert_eq!(status, 200, "{card}");
+    let shown = facts(&card["tree"]);
+    assert_eq!(shown["Count"], "0");
+    assert_eq!(shown["Viewer"], "user:default/ada");
+    assert!(
+        shown["Owns through"].contains("group:default/payments"),
+        "{shown:?}"
+    );
+    let buttons = card["tree"]["items"][1]["items"].clone();
+    assert_eq!(buttons[0]["type"], "button", "{buttons}");
+    assert_eq!(buttons[1]["confirm"], "Reset the counter?");
+    let form = &card["tree"]["items"][2];
+    assert_eq!(form["type"], "form");
+    assert_eq!(
+        form["fields"][1]["kind"]["options"][1],
+        json!(["10", "ten"])
+    );
+
+    // A button on the card, then on the tab: the answer is the new tree and a notice.
+    let press = |surface: Value| {
+        act(
+            &server,
+            ada,
+            json!({"surface": surface, "actionId": "increment", "entity": CHECKOUT}),
+        )
+    };
+    let (status, outcome) = press(json!({"kind": "card", "id": "counter"}));
+    assert_eq!(status, 200, "{outcome}");
+    assert_eq!(facts(&outcome["tree"])["Count"], "1");
+    assert_eq!(
+        outcome["notice"],
+        json!({"message": "user:default/ada counted 1", "tone": "success"})
+    );
+    let (_, outcome) = press(json!({"kind": "tab", "id": "counter"}));
+    assert_eq!(facts(&outcome["tree"])["Count"], "2");
+
+    // The form's values reach the plugin typed.
+    let (status, outcome) = act(
+        &server,
+        ada,
+        json!({"surface": {"kind": "card", "id": "counter"}, "actionId": "set", "entity": CHECKOUT,
+               "values": {"count": 3, "step": "10", "double": true, "note": "hello"}}),
+    );
+    assert_eq!(status, 200, "{outcome}");
+    let shown = facts(&outcome["tree"]);
+    assert_eq!(
+        (shown["Count"].as_str(), shown["Note"].as_str()),
+        ("60", "hello")
+    );
+    let (_, refused) = act(
+        &server,
+        ada,
+        json!({"surface": {"kind": "card", "id": "counter"}, "actionId": "set", "entity": CHECKOUT,
+               "values": {"count": "lots"}}),
+    );
+    assert_eq!(
+        refused["tree"],
+        Value::Null,
+        "a refusal keeps the tree: {refused}"
+    );
+    assert_eq!(refused["notice"]["tone"], "danger");
+
+    // Pages: listed for the sidebar, rendered with the stored counters.
+    assert_eq!(
+        server.call_as(ada, "GET", "/api/plugins/pages", None).1,
+        json!([{"pluginId": "widgets", "pageId": "board", "title": "Counters"}])
+    );
+    let (status, page) = server.call_as(ada, "GET", "/api/plugins/widgets/pages/board", None);
+    assert_eq!(status, 200, "{page}");
+    assert_eq!(page["title"], "Counters");
+    let rows = page["tree"]["children"][1]["rows"].clone();
+    assert_eq!(
+        rows,
+        json!([[{"type": "text", "text": CHECKOUT}, {"type": "text", "text": "60"}]])
+    );
+    let (_, pong) = act(
+        &server,
+        ada,
+        json!({"surface": {"kind": "page", "id": "board"}, "actionId": "ping"}),
+    );
+    assert_eq!(
+        pong,
+        json!({"tree": null, "notice": {"message": "pong for user:default/ada", "tone": "info"}})
+    );
+
+    // What is not offered, not interactive or not JSON is refused before the plugin runs.
+    let (status, body) = act(
+        &server,
+        ada,
+        json!({"surface": {"kind": "card", "id": "counter"}, "actionId": "increment", "entity": "group:default/payments"}),
+    );
+    assert_eq!(status, 404, "{body}");
+    let (status, _) = server.call_as(ada, "GET", "/api/plugins/widgets/pages/nope", None);
+    assert_eq!(status, 404);
+    let (status, body) = server.call_as(
+        ada,
+        "POST",
+        "/api/plugins/probe/ui-actions",
+        Some(&json!({"surface": {"kind": "tab", "id": "build"}, "actionId": "x", "entity": CHECKOUT})),
+    );
+    assert_eq!(status, 400, "{body}");
+    let form_post = br#"{"surface":{"kind":"page","id":"board"},"actionId":"ping"}"#;
+    let (status, _) = server.raw(
+        "POST",
+        "/api/plugins/widgets/ui-actions",
+        &[("x-forwarded-user", ada), ("content-type", "text/plain")],
+        form_post,
+    );
+    assert_eq!(status, 415, "a cross-site form's content type is refused");
+
+    // Hostile actions are contained: a loop times out, a trap fails the call, a storage bomb
+    // stops at the quota; the plugin keeps serving.
+    let hostile = |action: &str| {
+        act(
+            &server,
+            ada,
+            json!({"surface": {"kind": "page", "id": "board"}, "actionId": action}),
+        )
+    };
+    let (status, body) = hostile("loop");
+    assert_eq!(status, 502, "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("timed out"),
+        "{body}"
+    );
+    let (status, body) = hostile("trap");
+    assert_eq!(status, 502, "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("trapped"),
+        "{body}"
+    );
+    let (status, body) = hostile("fill");
+    assert_eq!(status, 200, "{body}");
+    let message = body["notice"]["message"].as_str().unwrap();
+    assert!(message.contains("quota of 300000 bytes"), "{message}");
+    let storage = server.call_as(ada, "GET", "/api/plugins/widgets", None).1["storage"].clone();
+    assert!(storage["bytes"].as_u64().unwrap() <= 300_000, "{storage}");
+    assert!(storage["bytes"].as_u64().unwrap() > 200_000, "{storage}");
+    assert_eq!(storage["quotaBytes"], 300_000);
+    let (_, pong) = hostile("ping");
+    assert_eq!(pong["notice"]["tone"], "info", "{pong}");
+
+    // Too many actions at once from one viewer are turned away with 429 and Retry-After.
+    let mut limited = None;
+    for _ in 0..40 {
+        let (status, body) = hostile("ping");
+        if status == 429 {
+            limited = Some(body);
+            break;
+        }
+    }
+    let limited = limited.expect("40 quick actions hit the rate limit");
+    assert!(
+        limited["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("too many actions")
+    );
+
+    // Storage outlives the server; the operator can clear it.
+    let data = tmp.path().join("data");
+    drop(server);
+    let server = start_with_config(tmp.path(), &[], &folder, WIDGETS_CONFIG);
+    loaded(&server, ada);
+    let (_, card) = server.call_as(
+        ada,
+        "GET",
+        &format!("/api/plugins/widgets/cards/counter?entity={CHECKOUT}"),
+        None,
+    );
+    assert_eq!(
+        facts(&card["tree"])["Count"],
+        "60",
+        "kept in {}",
+        data.display()
+    );
+    let (status, summary) = server.call_as(ada, "DELETE", "/api/plugins/widgets/storage", None);
+    assert_eq!(status, 200, "{summary}");
+    assert_eq!(summary["storage"]["bytes"], 0, "{summary}");
+    let (_, card) = server.call_as(
+        ada,
+        "GET",
+        &format!("/api/plugins/widgets/cards/counter?entity={CHECKOUT}"),
+        None,
+    );
+    assert_eq!(facts(&card["tree"])["Count"], "0");
+}
