@@ -4,14 +4,16 @@ The repository comes from the entity's `github.com/project-slug` annotation (`ow
 as in Backstage. Runs are read from `<api-url>/repos/<owner>/<repo>/actions/runs` over
 wasi:http, so the operator must grant the API's host (`plugins.ci-status.allowedHosts`).
 Config: `api-url` (default https://api.github.com; GitHub Enterprise lives elsewhere) and
-`token`, best granted as a secret.
+`token`, best granted as a secret. A finished run has a "Re-run" button, which asks GitHub to
+re-run it (`POST .../actions/runs/<id>/rerun`, the token needs `actions: write`).
 """
 
 from urllib.parse import quote
 
-from greenroom import Err, HttpError, Ui, annotation, config, http_get, log
+from greenroom import Err, HttpError, Ui, annotation, config, http_get, http_request, log, tone
 from wit_world import exports
 from wit_world.exports.entity_tabs import Tab
+from wit_world.exports.interactions import ActionOutcome, Notice, Surface_Tab
 from wit_world.exports.meta import PluginInfo
 
 SLUG = "github.com/project-slug"
@@ -52,32 +54,71 @@ class EntityTabs(exports.EntityTabs):
     def render(self, tab_id, entity, viewer):
         if tab_id != TAB:
             raise Err(f"unknown tab '{tab_id}'")
-        slug = annotation(entity, SLUG)
-        if not slug or slug.count("/") != 1:
-            raise Err(f"annotation {SLUG} must be 'owner/repo', not '{slug}'")
-        runs = fetch_runs(slug)
-        ui = Ui()
-        if not runs:
-            return ui.finish(ui.empty(f"No workflow runs yet for {slug}."))
-        latest = runs[0]
-        summary = ui.key_values([
-            ("Repository", slug),
-            ("Latest run", f"{latest.get('name', '')} #{latest.get('run_number', '')}"),
-            ("Result", outcome(latest)),
-        ])
-        rows = [run_row(ui, run) for run in runs[:RUNS_SHOWN]]
-        table = ui.table(["Run", "Workflow", "Branch", "Commit", "Status", "Started"], rows)
-        return ui.finish(ui.list([summary, ui.section("Recent runs", [table])]))
+        return runs_tree(repository(entity))
 
 
-def fetch_runs(slug):
-    api = (config("api-url") or "https://api.github.com").rstrip("/")
-    owner, repo = slug.split("/")
-    url = f"{api}/repos/{quote(owner)}/{quote(repo)}/actions/runs?per_page={RUNS_SHOWN}"
+class Interactions(exports.Interactions):
+    def handle_action(self, request):
+        """`rerun:<run id>` from the CI tab: asks the CI server to re-run that run."""
+        kind, _, run_id = request.action_id.partition(":")
+        if kind != "rerun" or not run_id.isdigit():
+            raise Err(f"unknown action '{request.action_id}'")
+        if not isinstance(request.surface, Surface_Tab) or request.entity is None:
+            raise Err("re-run is offered on the CI tab only")
+        slug = repository(request.entity)
+        owner, repo = slug.split("/")
+        url = f"{api_url()}/repos/{quote(owner)}/{quote(repo)}/actions/runs/{run_id}/rerun"
+        log("info", f"{request.viewer.user_ref or 'anonymous'} re-runs {slug} run {run_id}")
+        try:
+            response = http_request("POST", url, request_headers(), b"", timeout=1.5)
+        except HttpError as e:
+            raise Err(f"cannot reach the CI server: {e}")
+        if not 200 <= response.status < 300:
+            raise Err(f"the CI server refused the re-run ({response.status}): {response.text()[:200]}")
+        notice = Notice(f"Re-run of run {run_id} requested.", tone("success"))
+        return ActionOutcome(runs_tree(slug), notice)
+
+
+def repository(entity):
+    slug = annotation(entity, SLUG)
+    if not slug or slug.count("/") != 1:
+        raise Err(f"annotation {SLUG} must be 'owner/repo', not '{slug}'")
+    return slug
+
+
+def runs_tree(slug):
+    runs = fetch_runs(slug)
+    ui = Ui()
+    if not runs:
+        return ui.finish(ui.empty(f"No workflow runs yet for {slug}."))
+    latest = runs[0]
+    summary = ui.key_values([
+        ("Repository", slug),
+        ("Latest run", f"{latest.get('name', '')} #{latest.get('run_number', '')}"),
+        ("Result", outcome(latest)),
+    ])
+    rows = [run_row(ui, run) for run in runs[:RUNS_SHOWN]]
+    columns = ["Run", "Workflow", "Branch", "Commit", "Status", "Started", ""]
+    table = ui.table(columns, rows)
+    return ui.finish(ui.list([summary, ui.section("Recent runs", [table])]))
+
+
+def api_url():
+    return (config("api-url") or "https://api.github.com").rstrip("/")
+
+
+def request_headers():
     headers = {"Accept": "application/vnd.github+json", "User-Agent": "greenroom-ci-status"}
     token = config("token")
     if token:
         headers["Authorization"] = f"Bearer {token}"
+    return headers
+
+
+def fetch_runs(slug):
+    owner, repo = slug.split("/")
+    url = f"{api_url()}/repos/{quote(owner)}/{quote(repo)}/actions/runs?per_page={RUNS_SHOWN}"
+    headers = request_headers()
     log("debug", f"GET {url}")
     try:
         # Well inside the call's 2 s deadline, so a slow CI server gets this plugin's own
@@ -108,4 +149,12 @@ def run_row(ui, run):
         ui.code((run.get("head_sha") or "")[:7]),
         ui.badge(result, TONES.get(result, "neutral")),
         ui.text(run.get("created_at", "")),
+        rerun_button(ui, run, number),
     ]
+
+
+def rerun_button(ui, run, number):
+    """Only a finished run can be re-run."""
+    if run.get("status") != "completed" or not str(run.get("id", "")).isdigit():
+        return ui.text("")
+    return ui.button(f"rerun:{run['id']}", "Re-run", "neutral", f"Re-run {number}?")

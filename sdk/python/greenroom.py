@@ -9,7 +9,8 @@ shapes a plugin author works with:
 - `field_text`, `field_number`, `field_select`, `field_checkbox`: a form's fields;
 - `value`: a submitted form value by field name;
 - `annotation`, `related`, `spec`: read an entity;
-- `http_get`: outgoing HTTP over wasi:http (only to hosts the operator granted);
+- `http_get`, `http_request`: outgoing HTTP over wasi:http (only to hosts the operator
+  granted);
 - `config`, `log`: the plugin's settings and the server's log;
 - `catalog`, `docs`, `storage`, `templating`: the contract's imports themselves (each
   raises `Err` with the host's message on failure); `storage` is the plugin's own
@@ -33,7 +34,8 @@ from wit_world.imports import wasi_http_types as http
 
 __all__ = [
     "Err", "HttpError", "Response", "Ui", "annotation", "catalog", "config", "docs",
-    "field_checkbox", "field_number", "field_select", "field_text", "http_get", "log",
+    "field_checkbox", "field_number", "field_select", "field_text", "http_get", "http_request",
+    "log", "tone",
     "related", "spec", "storage", "templating", "types", "value",
 ]
 
@@ -105,6 +107,11 @@ class Ui:
 
     def finish(self, root: int) -> types.Tree:
         return types.Tree(self._nodes, root)
+
+
+def tone(name: str) -> types.Tone:
+    """A tone by name: neutral, info, success, warning or danger (badges, buttons, notices)."""
+    return TONES[name]
 
 
 def field_text(name: str, label: str, value: str = "", required: bool = False) -> types.Field:
@@ -179,6 +186,15 @@ class Response:
         return json.loads(self.body)
 
 
+_METHODS = {
+    "GET": http.Method_Get,
+    "POST": http.Method_Post,
+    "PUT": http.Method_Put,
+    "PATCH": http.Method_Patch,
+    "DELETE": http.Method_Delete,
+}
+
+
 def http_get(
     url: str, headers: Optional[Dict[str, str]] = None, timeout: Optional[float] = None
 ) -> Response:
@@ -188,14 +204,29 @@ def http_get(
     operator sets another), so the plugin can still show its own message when a server is
     slow. Raises `HttpError` naming the request and what failed, e.g. `GET <url>: denied:
     host <host:port> is not granted to plugin <id>`."""
+    return http_request("GET", url, headers, None, timeout)
+
+
+def http_request(
+    method: str,
+    url: str,
+    headers: Optional[Dict[str, str]] = None,
+    body: Optional[bytes] = None,
+    timeout: Optional[float] = None,
+) -> Response:
+    """Like `http_get`, with any of GET, POST, PUT, PATCH and DELETE and an optional body."""
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise HttpError(f"'{url}' is not an http(s) URL")
+    if method not in _METHODS:
+        raise HttpError(f"unsupported method '{method}'")
+    what = f"{method} {url}"
     fields = http.Fields.from_list(
         [(name, value.encode()) for name, value in (headers or {}).items()]
+        + ([("content-length", str(len(body)).encode())] if body is not None else [])
     )
     request = http.OutgoingRequest(fields)
-    request.set_method(http.Method_Get())
+    request.set_method(_METHODS[method]())
     request.set_scheme(http.Scheme_Https() if parts.scheme == "https" else http.Scheme_Http())
     request.set_authority(parts.netloc)
     request.set_path_with_query(parts.path + ("?" + parts.query if parts.query else "") or "/")
@@ -206,10 +237,16 @@ def http_get(
         options.set_connect_timeout(nanos)
         options.set_first_byte_timeout(nanos)
         options.set_between_bytes_timeout(nanos)
+    outgoing = request.body()
     try:
         future = outgoing_handler.handle(request, options)
     except Err as e:
-        raise HttpError(f"GET {url}: {_describe(e.value, timeout)}")
+        raise HttpError(f"{what}: {_describe(e.value, timeout)}")
+    with outgoing.write() as stream:
+        # At most 4096 bytes per write, as wasi:io's blocking write allows.
+        for start in range(0, len(body or b""), 4096):
+            stream.blocking_write_and_flush(body[start:start + 4096])
+    http.OutgoingBody.finish(outgoing, None)
     # Child resources (pollables, streams) are dropped before their parents, as wasi:http
     # requires; hence the `with` blocks.
     with future:
@@ -220,7 +257,7 @@ def http_get(
             answer = future.get()
     if isinstance(answer, Err) or isinstance(answer.value, Err):
         failure = answer.value if isinstance(answer, Err) else answer.value.value
-        raise HttpError(f"GET {url}: {_describe(failure, timeout)}")
+        raise HttpError(f"{what}: {_describe(failure, timeout)}")
     with answer.value.value as response:
         status = response.status()
         response_headers = response.headers().entries()
@@ -233,7 +270,7 @@ def http_get(
                     except Err as e:
                         if isinstance(e.value, streams.StreamError_Closed):
                             break
-                        raise HttpError(f"GET {url}: reading the body failed")
+                        raise HttpError(f"{what}: reading the body failed")
     return Response(status, response_headers, b"".join(chunks))
 
 

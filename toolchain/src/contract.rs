@@ -148,12 +148,32 @@ fn standalone(manifest: &str, workspace: &toml::Table) -> anyhow::Result<String>
 
 /// Writes the contract's WIT files (with their WASI dependencies) into `dir`.
 pub fn write_wit(dir: &Path) -> anyhow::Result<()> {
+    write_wit_for(dir, &[]).map(|_| ())
+}
+
+/// The world a plugin made of `worlds` targets: the one world itself, or for several a
+/// world `plugin` that includes each, added to the contract as written into `dir` (the
+/// contract's own files are never edited; this is the build's copy).
+pub fn write_wit_for(dir: &Path, worlds: &[String]) -> anyhow::Result<String> {
     for (path, text) in WIT_FILES {
         let file = dir.join(path);
         std::fs::create_dir_all(file.parent().expect("WIT paths have a parent"))?;
+        let text = match (*path, worlds) {
+            ("plugin.wit", [_, _, ..]) => {
+                let includes: String = worlds
+                    .iter()
+                    .map(|w| format!("    include {w};\n"))
+                    .collect();
+                format!("{text}\n/// This plugin's own world.\nworld plugin {{\n{includes}}}\n")
+            }
+            _ => text.to_string(),
+        };
         std::fs::write(&file, text)?;
     }
-    Ok(())
+    Ok(match worlds {
+        [one] => one.clone(),
+        _ => "plugin".into(),
+    })
 }
 
 #[cfg(test)]

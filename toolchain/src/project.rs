@@ -56,8 +56,16 @@ impl Language {
 /// The part of `greenroom.toml` the build reads; `[capabilities]` is the host's.
 #[derive(Deserialize, Default)]
 struct BuildSection {
-    /// The world a Python or JavaScript plugin targets (Rust code names its own).
-    world: Option<String>,
+    /// The world a Python or JavaScript plugin targets (Rust code names its own), or
+    /// several that its own world includes, e.g. `["entity-tabs-plugin", "interactive"]`.
+    world: Option<Worlds>,
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Worlds {
+    One(String),
+    Several(Vec<String>),
 }
 
 #[derive(Deserialize, Default)]
@@ -142,14 +150,14 @@ pub fn build(project: &Path, options: &BuildOptions) -> anyhow::Result<Language>
     match language {
         Language::Rust => build_rust(project, options)?,
         Language::Python | Language::JavaScript => {
-            let world = world(project, manifest.as_deref())?;
+            let worlds = worlds(project, manifest.as_deref())?;
             // The contract and helper module sit beside the sources the tool reads.
             let stage = options
                 .work_dir
                 .join("greenroom-stage")
                 .join(project_name(project));
             let wit = stage.join("wit");
-            contract::write_wit(&wit)?;
+            let world = contract::write_wit_for(&wit, &worlds)?;
             let inputs = inputs_fingerprint(project, language, &world, manifest.as_deref(), &wit)?;
             let stamp_file = stage.join("built-from");
             if is_up_to_date(&stamp_file, &inputs, &options.out) {
@@ -238,27 +246,33 @@ fn read_manifest(project: &Path) -> anyhow::Result<Option<String>> {
     }
 }
 
-/// The world named by `build.world` in the project's manifest, or the default.
-fn world(project: &Path, manifest: Option<&str>) -> anyhow::Result<String> {
+/// The worlds named by `build.world` in the project's manifest, or the default.
+fn worlds(project: &Path, manifest: Option<&str>) -> anyhow::Result<Vec<String>> {
     let file = project.join(MANIFEST);
     let parsed: ManifestFile = match manifest {
         Some(text) => toml::from_str(text)
             .map_err(|e| anyhow::anyhow!("{}: {}", file.display(), e.message()))?,
         None => ManifestFile::default(),
     };
-    let world = parsed
-        .build
-        .world
-        .unwrap_or_else(|| contract::DEFAULT_WORLD.to_string());
-    if contract::contribution_of(&world).is_none() {
+    let worlds = match parsed.build.world {
+        None => vec![contract::DEFAULT_WORLD.to_string()],
+        Some(Worlds::One(world)) => vec![world],
+        Some(Worlds::Several(worlds)) => worlds,
+    };
+    let known = |world: &str| {
+        contract::contribution_of(world).is_some()
+            || (worlds.len() > 1 && contract::world_of("interactions") == Some(world))
+    };
+    if worlds.is_empty() || !worlds.iter().all(|w| known(w)) {
         let names: Vec<&str> = contract::WORLDS.iter().map(|(w, _)| *w).collect();
         bail!(
-            "{}: build.world '{world}' is not one of {}",
+            "{}: build.world {worlds:?} is not one or several of {} (with \"interactive\" \
+             beside another)",
             file.display(),
             names.join(", ")
         );
     }
-    Ok(world)
+    Ok(worlds)
 }
 
 fn build_rust(project: &Path, options: &BuildOptions) -> anyhow::Result<()> {

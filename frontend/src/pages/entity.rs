@@ -88,7 +88,6 @@ pub fn EntityPage() -> impl IntoView {
                     <Transition fallback=|| ()>
                         {move || entity.get().map(|result| result.ok().map(overview))}
                     </Transition>
-                    <PluginCards entity_ref=entity_ref()/>
                 }.into_any(),
             }
         }}
@@ -213,6 +212,7 @@ fn overview(entity: Value) -> impl IntoView {
                     }.into_any()
                 }}
             </div>
+            <PluginCards entity_ref=entity_ref(&entity)/>
         </div>
         {(text(&entity["kind"]) == "API").then(|| api_definition::view(text(&spec["type"]), text(&spec["definition"])))}
         <div class="card" id="graph">
@@ -254,8 +254,8 @@ fn PluginTab(plugin: String, tab: String, entity_ref: String) -> impl IntoView {
     }
 }
 
-/// The cards plugins offer for the entity's overview; a failing plugin's error shows in
-/// place of its cards.
+/// The cards plugins offer for the entity's overview, in its grid after relations; a
+/// failing plugin's error shows in place of its cards.
 #[component]
 fn PluginCards(entity_ref: String) -> impl IntoView {
     let url = format!("/api/plugins/cards?entity={}", encode(&entity_ref));

@@ -6,7 +6,6 @@
 
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, Path, Query, State};
-use axum::http::HeaderMap;
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -288,33 +287,15 @@ async fn render_page(
     }))
 }
 
-/// A button press or form submission. CSRF-safe: the session cookie is `SameSite=Lax`, so a
-/// cross-site POST does not carry it, and only an `application/json` body is taken, which a
-/// cross-site form cannot send and a cross-site script cannot without a CORS preflight the
-/// server never grants.
+/// A button press or form submission. CSRF-safe like every state change (`http::guard`
+/// refuses other sites' requests and form bodies; the session cookie is `SameSite=Lax`).
 async fn ui_action(
     State(plugins): State<Arc<PluginHost>>,
     State(catalog): State<Arc<Catalog>>,
     access: Access,
-    headers: HeaderMap,
     Path(plugin): Path<String>,
     JsonBody(action): JsonBody<UiAction>,
 ) -> Result<Json<UiActionOutcome>, ApiError> {
-    let json = headers
-        .get(axum::http::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| {
-            v.split(';')
-                .next()
-                .is_some_and(|t| t.trim() == "application/json")
-        });
-    if !json {
-        return Err(ApiError::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "InputError",
-            "an action is sent as application/json",
-        ));
-    }
     let (visible, viewer) = shown_plugin(&access, &plugin)?;
     if let Some(entity) = &action.entity {
         EntityParam {

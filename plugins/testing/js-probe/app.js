@@ -1,8 +1,10 @@
 // Test plugin: the JavaScript SDK's imports through the real host. Tab `fetch` GETs the
 // granted `url` with httpGet (giving up after `timeout-ms` when that is configured) and shows
-// status and body; tab `owner` reads the entity's owner through the catalog import.
+// status and body; tab `owner` reads the entity's owner through the catalog import. Card
+// `visits` counts presses of its button in the plugin's storage and greets through its form;
+// page `about` shows the viewer.
 
-import { Ui, catalog, config, httpGet, related } from './greenroom.js';
+import { Ui, catalog, config, field, httpGet, related, storage, value } from './greenroom.js';
 
 export const meta = {
   info() {
@@ -28,3 +30,54 @@ export const entityTabs = {
     return ui.finish(ui.text(owner ? owner.title ?? owner.name : `${ownerRef} is missing`));
   },
 };
+
+export const entityCards = {
+  cardsFor(entity) {
+    return entity.kind === 'Component' ? [{ id: 'visits', title: 'Visits', size: 'medium' }] : [];
+  },
+  renderCard(cardId, entity, viewer) {
+    return visitsCard(entity.entityRef, viewer);
+  },
+};
+
+export const pages = {
+  listPages() {
+    return [{ id: 'about', title: 'JS probe' }];
+  },
+  renderPage(pageId, viewer) {
+    const ui = new Ui();
+    return ui.finish(ui.keyValues([['page', pageId], ['viewer', viewer.userRef], ['owns', viewer.ownershipRefs.join(', ')]]));
+  },
+};
+
+export const interactions = {
+  handleAction(request) {
+    const entityRef = request.entity?.entityRef;
+    if (!entityRef) throw `action ${request.actionId} needs an entity`;
+    if (request.actionId === 'visit') {
+      const visits = count(entityRef) + 1;
+      storage.set(`visits/${entityRef}`, new TextEncoder().encode(String(visits)));
+      return { tree: visitsCard(entityRef, request.viewer), notice: { message: `visit ${visits}`, tone: 'success' } };
+    }
+    if (request.actionId === 'greet') {
+      const name = value(request, 'name');
+      const loud = value(request, 'loud');
+      const greeting = `Hello, ${name}`;
+      return { notice: { message: loud ? greeting.toUpperCase() : greeting, tone: 'info' } };
+    }
+    throw `unknown action '${request.actionId}'`;
+  },
+};
+
+function count(entityRef) {
+  const stored = storage.get(`visits/${entityRef}`);
+  return stored ? Number(new TextDecoder().decode(stored)) : 0;
+}
+
+function visitsCard(entityRef, viewer) {
+  const ui = new Ui();
+  const facts = ui.keyValues([['visits', String(count(entityRef))], ['viewer', viewer.userRef]]);
+  const visit = ui.button('visit', 'Visit', 'success');
+  const greet = ui.form('greet', [field.text('name', 'Name', '', true), field.checkbox('loud', 'Loud')], 'Greet');
+  return ui.finish(ui.list([facts, visit, greet]));
+}

@@ -287,7 +287,10 @@ fn a_0_2_0_plugin_shows_cards_tabs_and_pages_whose_buttons_and_forms_call_it_bac
         &[("x-forwarded-user", ada), ("content-type", "text/plain")],
         form_post,
     );
-    assert_eq!(status, 415, "a cross-site form's content type is refused");
+    assert_eq!(
+        status, 415,
+        "a cross-site form's content type is refused (http::guard)"
+    );
 
     // Hostile actions are contained: a loop times out, a trap fails the call, a storage bomb
     // stops at the quota; the plugin keeps serving.

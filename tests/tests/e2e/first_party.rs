@@ -214,7 +214,9 @@ fn ci_status_python_plugin_shows_runs_from_the_granted_ci_server() {
     let table = all(tree, "table")[0];
     assert_eq!(
         table["columns"],
-        serde_json::json!(["Run", "Workflow", "Branch", "Commit", "Status", "Started"])
+        serde_json::json!([
+            "Run", "Workflow", "Branch", "Commit", "Status", "Started", ""
+        ])
     );
     let rows = table["rows"].as_array().unwrap();
     assert_eq!(rows.len(), 2);
@@ -239,6 +241,40 @@ fn ci_status_python_plugin_shows_runs_from_the_granted_ci_server() {
         serde_json::json!(["Result", "failure"]),
         "{facts}"
     );
+    // A finished run has a button that asks the CI server to re-run it; a running one none.
+    assert_eq!(
+        (&rows[0][6]["type"], &rows[0][6]["actionId"]),
+        (&"button".into(), &"rerun:2".into())
+    );
+    assert_eq!(rows[0][6]["confirm"], "Re-run #42?");
+    assert_eq!(rows[1][6], serde_json::json!({"type": "text", "text": ""}));
+    let (status, outcome) = server.post(
+        "/api/plugins/ci-status/ui-actions",
+        &serde_json::json!({"surface": {"kind": "tab", "id": "ci"}, "actionId": "rerun:2",
+                            "entity": "component:default/billing"}),
+    );
+    assert_eq!(status, 200, "{outcome:#}");
+    assert_eq!(
+        outcome["notice"],
+        serde_json::json!({"message": "Re-run of run 2 requested.", "tone": "success"})
+    );
+    assert_eq!(
+        all(&outcome["tree"], "table").len(),
+        1,
+        "the tab re-rendered"
+    );
+    let rerun = &ci.requests()[1];
+    assert!(
+        rerun.starts_with("POST /api/v3/repos/acme/billing/actions/runs/2/rerun HTTP/1.1"),
+        "{rerun}"
+    );
+    assert!(
+        rerun
+            .to_lowercase()
+            .contains("authorization: bearer s3cret-token"),
+        "{rerun}"
+    );
+
     // The secret never shows in the admin API.
     assert!(
         !server
@@ -432,6 +468,49 @@ fn javascript_sdk_reaches_granted_hosts_and_the_catalog() {
     assert!(request.to_lowercase().contains("x-probe: js"), "{request}");
     let tab = server.get_ok("/api/plugins/js-probe/tabs/owner?entity=component:default/billing");
     assert_eq!(tab["tree"]["text"], "Payments Team");
+
+    // Contract 0.2.0 from JavaScript: a card whose button counts in the plugin's storage and
+    // whose form's values arrive typed, and a page.
+    let summary = server.get_ok("/api/plugins/js-probe");
+    assert_eq!(
+        summary["contributions"],
+        serde_json::json!(["entity-tabs", "entity-cards", "pages", "interactions"])
+    );
+    let cards = server.get_ok("/api/plugins/cards?entity=component:default/billing");
+    assert_eq!(cards["cards"][0]["size"], "medium", "{cards}");
+    let card = server.get_ok("/api/plugins/js-probe/cards/visits?entity=component:default/billing");
+    assert_eq!(
+        card["tree"]["items"][0]["pairs"][0],
+        serde_json::json!(["visits", "0"])
+    );
+    assert_eq!(card["tree"]["items"][2]["fields"][0]["required"], true);
+    let act = |action: &str, values: serde_json::Value| {
+        server.post(
+            "/api/plugins/js-probe/ui-actions",
+            &serde_json::json!({"surface": {"kind": "card", "id": "visits"}, "actionId": action,
+                                "entity": "component:default/billing", "values": values}),
+        )
+    };
+    for visits in 1..=2 {
+        let (status, outcome) = act("visit", serde_json::json!({}));
+        assert_eq!(status, 200, "{outcome}");
+        assert_eq!(outcome["notice"]["message"], format!("visit {visits}"));
+        assert_eq!(
+            outcome["tree"]["items"][0]["pairs"][0],
+            serde_json::json!(["visits", visits.to_string()])
+        );
+    }
+    let (_, greeted) = act("greet", serde_json::json!({"name": "Ada", "loud": true}));
+    assert_eq!(
+        greeted,
+        serde_json::json!({"tree": null, "notice": {"message": "HELLO, ADA", "tone": "info"}})
+    );
+    assert_eq!(server.get_ok("/api/plugins/js-probe")["storage"]["keys"], 1);
+    let page = server.get_ok("/api/plugins/js-probe/pages/about");
+    assert_eq!(
+        page["tree"]["pairs"][0],
+        serde_json::json!(["page", "about"])
+    );
 }
 
 #[test]
