@@ -23,6 +23,7 @@
 
 pub mod entity;
 pub mod http;
+pub mod routes;
 mod tab_plugin;
 pub mod ui;
 

@@ -403,6 +403,19 @@ impl Server {
         headers: &[(&str, &str)],
         body: &[u8],
     ) -> (u16, Value) {
+        let (status, _, body) = self.raw_text(method, path, headers, body);
+        (status, serde_json::from_str(&body).unwrap_or(Value::Null))
+    }
+
+    /// Like [`Server::raw`], answering the status, the headers (names lowercased) and the
+    /// body as text.
+    pub fn raw_text(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &[u8],
+    ) -> (u16, BTreeMap<String, String>, String) {
         let address = self.base_url.trim_start_matches("http://");
         let mut stream = std::net::TcpStream::connect(address).unwrap();
         let mut head = format!(
@@ -430,7 +443,13 @@ impl Server {
             .nth(1)
             .and_then(|code| code.parse().ok())
             .unwrap_or_else(|| panic!("{method} {path}: not an HTTP response: {head}"));
-        (status, serde_json::from_str(body).unwrap_or(Value::Null))
+        let headers = head
+            .lines()
+            .skip(1)
+            .filter_map(|line| line.split_once(':'))
+            .map(|(name, value)| (name.trim().to_lowercase(), value.trim().to_string()))
+            .collect();
+        (status, headers, body.to_string())
     }
 
     /// A JSON request as `who`: a user signed in through a trusted proxy

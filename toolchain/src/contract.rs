@@ -15,6 +15,7 @@ pub const WORLDS: &[(&str, &str)] = &[
     ("entity-tabs-plugin", "entity-tabs"),
     ("entity-cards-plugin", "entity-cards"),
     ("pages-plugin", "pages"),
+    ("http-plugin", "http-routes"),
     ("scaffolder-plugin", "scaffolder-actions"),
     ("provider-plugin", "entity-provider"),
 ];
@@ -25,7 +26,15 @@ pub fn contribution_of(world: &str) -> Option<&'static str> {
 }
 
 /// Worlds a plugin's own world includes beside one of [`WORLDS`], never targeted alone.
-const PART_WORLDS: &[(&str, &str)] = &[("interactive", "interactions")];
+const PART_WORLDS: &[(&str, &str)] = &[
+    ("interactive", "interactions"),
+    ("http-routes", "http-routes"),
+];
+
+/// Whether `world` is one a plugin's own world includes beside another (see [`PART_WORLDS`]).
+pub fn is_part_world(world: &str) -> bool {
+    PART_WORLDS.iter().any(|(w, _)| *w == world)
+}
 
 /// The world that exports a contribution interface, or None for an unknown one.
 pub fn world_of(contribution: &str) -> Option<&'static str> {
@@ -83,6 +92,7 @@ const RUST_SDK_FILES: &[(&str, &str)] = &[
     ("sdk/src/lib.rs", include_str!("../../sdk/src/lib.rs")),
     ("sdk/src/entity.rs", include_str!("../../sdk/src/entity.rs")),
     ("sdk/src/http.rs", include_str!("../../sdk/src/http.rs")),
+    ("sdk/src/routes.rs", include_str!("../../sdk/src/routes.rs")),
     (
         "sdk/src/tab_plugin.rs",
         include_str!("../../sdk/src/tab_plugin.rs"),

@@ -261,13 +261,13 @@ fn worlds(project: &Path, manifest: Option<&str>) -> anyhow::Result<Vec<String>>
     };
     let known = |world: &str| {
         contract::contribution_of(world).is_some()
-            || (worlds.len() > 1 && contract::world_of("interactions") == Some(world))
+            || (worlds.len() > 1 && contract::is_part_world(world))
     };
     if worlds.is_empty() || !worlds.iter().all(|w| known(w)) {
         let names: Vec<&str> = contract::WORLDS.iter().map(|(w, _)| *w).collect();
         bail!(
-            "{}: build.world {worlds:?} is not one or several of {} (with \"interactive\" \
-             beside another)",
+            "{}: build.world {worlds:?} is not one or several of {} (with \"interactive\" or \
+             \"http-routes\" beside another)",
             file.display(),
             names.join(", ")
         );

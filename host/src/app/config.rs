@@ -347,6 +347,7 @@ impl Config {
             data_dir: data_dir.clone(),
             grants: file.plugins,
         };
+        let public_paths = public_paths(&plugins.grants)?;
         Ok(Self {
             listen: args
                 .listen
@@ -366,7 +367,10 @@ impl Config {
             },
             scaffolder: scaffolder_settings(file.scaffolder, rebase),
             allow_anonymous: args.allow_anonymous,
-            auth: auth_settings(file.auth, file.backend)?,
+            auth: AuthSettings {
+                public_paths,
+                ..auth_settings(file.auth, file.backend)?
+            },
             policy_file: match (file.permission.enabled, file.permission.policy_file) {
                 (true, Some(policy)) => Some(rebase(policy)),
                 (true, None) => anyhow::bail!(
@@ -389,6 +393,19 @@ impl Config {
             },
         })
     }
+}
+
+/// The plugin HTTP routes the operator made public, as API paths.
+fn public_paths(grants: &BTreeMap<String, OperatorGrant>) -> anyhow::Result<Vec<String>> {
+    let mut paths = Vec::new();
+    for (id, grant) in grants {
+        paths.extend(
+            grant
+                .public_paths(id)
+                .map_err(|e| anyhow::anyhow!("config plugins.{id}.{e}"))?,
+        );
+    }
+    Ok(paths)
 }
 
 fn auth_settings(auth: AuthSection, backend: BackendSection) -> anyhow::Result<AuthSettings> {
@@ -449,6 +466,7 @@ fn auth_settings(auth: AuthSection, backend: BackendSection) -> anyhow::Result<A
         proxy,
         redirecting,
         static_tokens,
+        public_paths: Vec::new(),
     })
 }
 

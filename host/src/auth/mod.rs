@@ -59,9 +59,20 @@ pub struct AuthSettings {
     /// `oidc` and `github`: the browser signs in at the provider and comes back.
     pub redirecting: Vec<RedirectSettings>,
     pub static_tokens: Vec<StaticToken>,
+    /// API paths open to anonymous callers even with sign-in on, each with everything below
+    /// it: plugin HTTP routes the operator made public.
+    pub public_paths: Vec<String>,
 }
 
 impl AuthSettings {
+    /// Whether `path` is, or is below, one of the public paths.
+    fn is_public(&self, path: &str) -> bool {
+        self.public_paths.iter().any(|public| {
+            path.strip_prefix(public.as_str())
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+        })
+    }
+
     /// Whether sign-in is configured, which closes the API to anonymous callers.
     pub fn enabled(&self) -> bool {
         self.guest
@@ -335,7 +346,10 @@ pub async fn require_identity(
     );
     // Sign-in's own routes are open, except the audit log.
     let sign_in_route = path.starts_with("/api/auth/") && path != "/api/auth/audit";
-    let gated = auth.enabled() && path.starts_with("/api/") && !sign_in_route;
+    let gated = auth.enabled()
+        && path.starts_with("/api/")
+        && !sign_in_route
+        && !auth.settings.is_public(&path);
     let peer = request
         .extensions()
         .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
@@ -400,6 +414,7 @@ mod tests {
     fn auth() -> (tempfile::TempDir, Arc<Auth>) {
         let dir = tempfile::tempdir().unwrap();
         let settings = AuthSettings {
+            public_paths: Vec::new(),
             guest: true,
             proxy: None,
             redirecting: Vec::new(),

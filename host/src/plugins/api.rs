@@ -1,13 +1,15 @@
 //! `/api/plugins`: the plugin admin API (list, inspect, upload, delete, enable, disable, clear
 //! storage; changes need `greenroom.plugin.manage`) and what plugins show: entity tabs and
 //! cards (only of entities the caller may read), pages, and the actions of their buttons and
-//! forms, as thin handlers over [`PluginHost`]. Seeing a plugin's tabs, cards and pages, and
-//! using their buttons, needs `greenroom.plugin.tab.read` for that plugin.
+//! forms, and plugins' own HTTP routes, as thin handlers over [`PluginHost`]. Seeing a
+//! plugin's tabs, cards and pages, and using their buttons, needs `greenroom.plugin.tab.read`
+//! for that plugin; its HTTP routes need a signed-in caller unless the operator made them
+//! public (`auth`).
 
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use axum::http::StatusCode;
-use axum::routing::{get, post};
+use axum::routing::{any, get, post};
 use axum::{Json, Router};
 use greenroom_api::{
     ActionOutcome, ActionRun, EntityCards, EntityTabs, PageRef, PluginSummary, RenderedCard,
@@ -19,6 +21,7 @@ use std::sync::Arc;
 
 use axum::extract::FromRef;
 
+use super::routes::{MAX_REQUEST_BYTES, RouteRequest};
 use super::{PluginError, PluginHost, Viewer};
 use crate::catalog::{Catalog, EntityRef};
 use crate::http::{ApiError, JsonBody, blocking};
@@ -51,6 +54,14 @@ where
         .route(
             "/{plugin}/ui-actions",
             post(ui_action).layer(DefaultBodyLimit::max(MAX_ACTION_BYTES)),
+        )
+        .route(
+            "/{plugin}/http",
+            any(http_route).layer(DefaultBodyLimit::max(MAX_REQUEST_BYTES)),
+        )
+        .route(
+            "/{plugin}/http/{*path}",
+            any(http_route).layer(DefaultBodyLimit::max(MAX_REQUEST_BYTES)),
         )
         .route("/{plugin}/actions/{action}", post(run_action))
 }
@@ -309,6 +320,49 @@ async fn ui_action(
             .handle_action(&plugin, action, visible, viewer)
             .await?,
     ))
+}
+
+/// A request to one of the plugin's HTTP routes, answered by the plugin.
+async fn http_route(
+    State(plugins): State<Arc<PluginHost>>,
+    access: Access,
+    Path(params): Path<Vec<(String, String)>>,
+    request: axum::extract::Request,
+) -> Result<axum::response::Response, ApiError> {
+    let plugin = params
+        .iter()
+        .find(|(key, _)| key == "plugin")
+        .map(|(_, value)| value.clone())
+        .unwrap_or_default();
+    let (parts, body) = request.into_parts();
+    let body = axum::body::to_bytes(body, MAX_REQUEST_BYTES)
+        .await
+        .map_err(|e| ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "InputError", e.to_string()))?;
+    // The path below `/http`, as sent (still percent-encoded), with the query. (Nested
+    // routers see the URI without `/api/plugins`.)
+    let marker = format!("{plugin}/http");
+    let below = parts
+        .uri
+        .path_and_query()
+        .map_or("", |p| p.as_str())
+        .split_once(marker.as_str())
+        .map_or("", |(_, below)| below);
+    let path = if below.starts_with('/') {
+        below.to_string()
+    } else {
+        format!("/{below}")
+    };
+    let request = RouteRequest {
+        method: parts.method,
+        path,
+        headers: parts.headers,
+        body,
+    };
+    let visible = crate::catalog::permissions::readable(&access)?;
+    let response = plugins
+        .serve_route(&plugin, request, visible, Viewer::of(&access))
+        .await?;
+    Ok(response.map(axum::body::Body::from))
 }
 
 /// What the caller may read of the catalog and who they are, when they may see the plugin.

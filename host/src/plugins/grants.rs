@@ -115,6 +115,31 @@ pub struct OperatorGrant {
     pub catalog_write: bool,
     #[serde(default)]
     pub limits: LimitsGrant,
+    /// Paths of the plugin's HTTP routes (`/hook` for `/api/plugins/<id>/http/hook` and
+    /// below) anyone may call without signing in: webhooks that check their own signature.
+    #[serde(default)]
+    pub public_routes: Vec<String>,
+}
+
+impl OperatorGrant {
+    /// The full API paths of the public routes, after checking each is a path.
+    pub fn public_paths(&self, id: &str) -> Result<Vec<String>, String> {
+        self.public_routes
+            .iter()
+            .map(|route| {
+                let plain = route.starts_with('/')
+                    && !route.contains(['?', '#', '\\'])
+                    && !route.split('/').any(|segment| segment == ".." || segment == ".");
+                if plain {
+                    Ok(format!("/api/plugins/{id}/http{}", route.trim_end_matches('/')))
+                } else {
+                    Err(format!(
+                        "publicRoutes: '{route}' must be a path starting with '/', without '..', '?' or '#'"
+                    ))
+                }
+            })
+            .collect()
+    }
 }
 
 #[derive(Deserialize, Debug, Clone, Copy, Default)]

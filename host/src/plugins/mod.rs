@@ -14,6 +14,7 @@ mod grants;
 mod http;
 mod providers;
 mod registry;
+mod routes;
 mod sandbox;
 mod stats;
 mod storage;

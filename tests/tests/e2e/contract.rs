@@ -375,3 +375,119 @@ fn a_0_2_0_plugin_shows_cards_tabs_and_pages_whose_buttons_and_forms_call_it_bac
     );
     assert_eq!(facts(&card["tree"])["Count"], "0");
 }
+
+const ROUTES_CONFIG: &str = "auth:
+  providers:
+    proxy:
+      trustedPeers: [127.0.0.1]
+      signIn:
+        resolvers: [{resolver: usernameMatchingUserEntityName}]
+plugins:
+  webhooks:
+    config: {secret: s3cr3t}
+    publicRoutes: [/hook]
+    limits: {timeoutMs: 700}
+";
+
+/// GitHub's `X-Hub-Signature-256` of a body.
+fn signature(secret: &str, body: &[u8]) -> String {
+    let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, secret.as_bytes());
+    format!(
+        "sha256={}",
+        hex::encode(ring::hmac::sign(&key, body).as_ref())
+    )
+}
+
+#[test]
+fn a_plugin_serves_http_routes_signed_in_or_public_within_limits() {
+    let tmp = tempfile::tempdir().unwrap();
+    let folder = plugins_folder(tmp.path(), &[("webhooks", None), ("widgets", None)]);
+    let server = start_with_config(tmp.path(), &[], &folder, ROUTES_CONFIG);
+    loaded(&server, "ada");
+    let route = |path: &str| format!("/api/plugins/webhooks/http{path}");
+    let as_ada = [("x-forwarded-user", "ada")];
+
+    // Signed in like the rest of the API; the viewer comes from the host, not the client.
+    let (status, _) = server.get(&route("/hello"));
+    assert_eq!(
+        status, 401,
+        "a route is not public unless the operator says so"
+    );
+    let spoofed = [
+        ("x-forwarded-user", "ada"),
+        ("x-greenroom-viewer", "user:default/root"),
+    ];
+    let (status, headers, body) = server.raw_text("GET", &route("/hello"), &spoofed, b"");
+    assert_eq!((status, body.as_str()), (200, "hello user:default/ada"));
+    assert_eq!(headers["content-type"], "text/plain; charset=utf-8");
+    assert_eq!(
+        headers["content-security-policy"],
+        "sandbox; default-src 'none'"
+    );
+    assert_eq!(headers["x-content-type-options"], "nosniff");
+    let json = [
+        ("x-forwarded-user", "ada"),
+        ("content-type", "application/json"),
+    ];
+    let (status, headers, body) =
+        server.raw_text("POST", &route("/echo?x=1"), &json, br#"{"ping": 1}"#);
+    assert_eq!(
+        (status, body.as_str()),
+        (200, r#"{"ping": 1}"#),
+        "{headers:?}"
+    );
+    assert_eq!(headers["content-type"], "application/json");
+    let (status, _, body) = server.raw_text("GET", &route("/nope"), &as_ada, b"");
+    assert_eq!((status, body.as_str()), (404, "no route GET /nope"));
+    assert_eq!(
+        server
+            .call_as("ada", "GET", "/api/plugins/widgets/http/x", None)
+            .0,
+        404
+    );
+
+    // A public webhook: no sign-in, the plugin checks the signature itself.
+    let delivery = br#"{"ref": "refs/heads/main"}"#;
+    let hook = |signature: &str, id: &str| {
+        server.raw_text(
+            "POST",
+            &route("/hook"),
+            &[
+                ("content-type", "application/json"),
+                ("x-hub-signature-256", signature),
+                ("x-github-event", "push"),
+                ("x-github-delivery", id),
+            ],
+            delivery,
+        )
+    };
+    let (status, _, body) = hook(&signature("wrong", delivery), "d1");
+    assert_eq!((status, body.as_str()), (401, "bad signature"));
+    let (status, _, _) = hook(&signature("s3cr3t", delivery), "d2");
+    assert_eq!(status, 204);
+    let (status, deliveries) = server.call_as("ada", "GET", &route("/deliveries"), None);
+    assert_eq!((status, deliveries), (200, json!([["d2", "push"]])));
+    // Public means that path and below, nothing else.
+    assert_eq!(server.get(&route("/hooks")).0, 401);
+    assert_eq!(server.get(&route("/deliveries")).0, 401);
+    let (status, _) = server.raw("POST", &route("/hook/../deliveries"), &[], b"");
+    assert_eq!(status, 400, "dot segments are refused");
+
+    // Limits: a body past 1 MiB is refused before the plugin runs; a route that never ends
+    // its body, or never answers, ends at the deadline; the plugin keeps serving.
+    let big = vec![b'x'; (1 << 20) + 1];
+    let (status, _, _) = server.raw_text("POST", &route("/echo"), &json, &big);
+    assert_eq!(status, 413);
+    for hostile in ["/stream", "/loop"] {
+        let (status, _, body) = server.raw_text("GET", &route(hostile), &as_ada, b"");
+        assert_eq!(status, 502, "{hostile}: {body}");
+        assert!(body.contains("webhooks"), "{body}");
+    }
+    let (status, _, body) = server.raw_text("GET", &route("/hello"), &as_ada, b"");
+    assert_eq!((status, body.as_str()), (200, "hello user:default/ada"));
+    let stats = server
+        .call_as("ada", "GET", "/api/plugins/webhooks", None)
+        .1;
+    assert_eq!(stats["contributions"], json!(["http-routes"]));
+    assert!(stats["stats"]["failures"].as_u64().unwrap() >= 2, "{stats}");
+}

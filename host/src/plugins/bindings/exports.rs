@@ -38,6 +38,8 @@ pub struct Exports {
     pub cards: Option<v0_2::entity_cards::GuestIndices>,
     pub pages: Option<v0_2::pages::GuestIndices>,
     pub interactions: Option<v0_2::interactions::GuestIndices>,
+    /// `wasi:http/incoming-handler`: the plugin's HTTP routes.
+    pub http: Option<v0_2::incoming_handler::GuestIndices>,
     pub actions: Option<Actions>,
     pub provider: Option<Provider>,
 }
@@ -78,6 +80,7 @@ impl Exports {
                 cards: v0_2::entity_cards::GuestIndices::new(pre).ok(),
                 pages: v0_2::pages::GuestIndices::new(pre).ok(),
                 interactions: v0_2::interactions::GuestIndices::new(pre).ok(),
+                http: v0_2::incoming_handler::GuestIndices::new(pre).ok(),
                 actions: v0_2::scaffolder_actions::GuestIndices::new(pre)
                     .ok()
                     .map(Actions::V0_2),
@@ -102,6 +105,7 @@ impl Exports {
             cards: None,
             pages: None,
             interactions: None,
+            http: None,
             actions: v0_1::scaffolder_actions::GuestIndices::new(pre)
                 .ok()
                 .map(Actions::V0_1),
@@ -117,6 +121,7 @@ impl Exports {
             (self.cards.is_some(), "entity-cards"),
             (self.pages.is_some(), "pages"),
             (self.interactions.is_some(), "interactions"),
+            (self.http.is_some(), "http-routes"),
             (self.actions.is_some(), "scaffolder-actions"),
             (self.provider.is_some(), "entity-provider"),
         ]
@@ -145,6 +150,9 @@ impl Exports {
         }
         if let Some(interactions) = &self.interactions {
             interactions.load(&mut *store, instance)?;
+        }
+        if let Some(http) = &self.http {
+            http.load(&mut *store, instance)?;
         }
         match &self.actions {
             Some(Actions::V0_1(actions)) => {

@@ -35,6 +35,7 @@ wasmtime::component::bindgen!({
 pub use exports::greenroom::plugin::{
     entity_cards, entity_provider, entity_tabs, interactions, meta, pages, scaffolder_actions,
 };
+pub use exports::wasi::http::incoming_handler;
 pub use greenroom::plugin::types;
 
 /// Links the contract's own interfaces.
