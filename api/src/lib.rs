@@ -268,6 +268,8 @@ pub struct Grants {
     pub concurrency: u32,
     /// Bytes of keys and values it may keep in its storage.
     pub storage_quota_bytes: u64,
+    /// Button presses and form submissions one viewer may send it per second.
+    pub actions_per_second: u32,
 }
 
 /// What a plugin keeps in its storage.

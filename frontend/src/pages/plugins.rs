@@ -133,8 +133,8 @@ fn PluginRow(
         .chain(grants.catalog_write.then(|| "catalog write".to_string()))
         .collect();
     let limits = format!(
-        "{} ms, {} MiB, {} at once",
-        grants.timeout_ms, grants.memory_mib, grants.concurrency
+        "{} ms, {} MiB, {} at once, {} actions/s per viewer",
+        grants.timeout_ms, grants.memory_mib, grants.concurrency, grants.actions_per_second
     );
     let missing = grants.missing.join(", ");
     let storage = format!(

@@ -153,7 +153,13 @@ pub struct LimitsGrant {
     pub concurrency: Option<u32>,
     /// Bytes of keys and values the plugin may keep in its storage.
     pub storage_bytes: Option<u64>,
+    /// Button presses and form submissions one viewer may send the plugin per second (a
+    /// burst of twice that), default 10.
+    pub actions_per_second: Option<u32>,
 }
+
+/// Actions per second per viewer when the operator sets no rate.
+pub const DEFAULT_ACTIONS_PER_SECOND: u32 = 10;
 
 /// Storage a plugin may keep when the operator sets no quota.
 pub const DEFAULT_STORAGE_QUOTA: u64 = 1 << 20;
@@ -169,6 +175,8 @@ pub struct Effective {
     pub limits: CallLimits,
     /// Bytes of storage it may keep (0 while it loads: `meta.info` stores nothing).
     pub storage_quota: u64,
+    /// Actions per second one viewer may send it.
+    pub actions_per_second: u32,
     /// Asked for but not granted, for the admin API and the log.
     pub missing: Vec<String>,
 }
@@ -247,6 +255,11 @@ impl Effective {
             catalog_write: asked.catalog_write && grant.catalog_write,
             limits,
             storage_quota: grant.limits.storage_bytes.unwrap_or(DEFAULT_STORAGE_QUOTA),
+            actions_per_second: grant
+                .limits
+                .actions_per_second
+                .unwrap_or(DEFAULT_ACTIONS_PER_SECOND)
+                .max(1),
             missing,
         }
     }
@@ -267,6 +280,7 @@ impl Effective {
             memory_mib: (self.limits.memory_bytes >> 20) as u64,
             concurrency: self.limits.concurrency,
             storage_quota_bytes: self.storage_quota,
+            actions_per_second: self.actions_per_second,
         }
     }
 

@@ -243,7 +243,7 @@ impl PluginHost {
                     "plugin '{plugin_id}' exports no interactions"
                 )));
             };
-            host.actions_allowed(&plugin_id, &viewer)?;
+            host.actions_allowed(&plugin, &viewer)?;
             let surface = action.surface.clone();
             let entity = host.surface_entity(&plugin, &surface, entity_ref.as_ref())?;
             let call = format!("interactions.handle-action({})", action.action_id);
@@ -551,14 +551,11 @@ fn truncated(mut message: String) -> String {
     message
 }
 
-/// How many actions a viewer may fire at one plugin in a burst, and how fast the allowance
-/// comes back (a token bucket per viewer and plugin).
-const ACTION_BURST: f64 = 20.0;
-const ACTIONS_PER_SECOND: f64 = 10.0;
 /// Buckets kept before full ones (idle viewers) are forgotten.
 const MAX_BUCKETS: usize = 10_000;
 
-/// Each viewer's action allowance per plugin.
+/// Each viewer's action allowance per plugin: a token bucket that refills at the plugin's
+/// `actionsPerSecond` and holds a burst of twice that.
 #[derive(Default)]
 pub struct ActionRate {
     buckets: std::sync::Mutex<std::collections::HashMap<(String, String), Bucket>>,
@@ -570,21 +567,23 @@ struct Bucket {
 }
 
 impl ActionRate {
-    /// Takes one action from the viewer's allowance on the plugin; false when it is spent.
-    fn take(&self, plugin: &str, viewer: &str) -> bool {
+    /// Takes one action from the viewer's allowance on the plugin, which earns `per_second`;
+    /// false when it is spent.
+    fn take(&self, plugin: &str, viewer: &str, per_second: u32) -> bool {
+        let (rate, burst) = (f64::from(per_second), 2.0 * f64::from(per_second));
         let now = std::time::Instant::now();
         let mut buckets = super::lock(&self.buckets);
         let refill = |bucket: &Bucket| {
-            let earned = now.duration_since(bucket.at).as_secs_f64() * ACTIONS_PER_SECOND;
-            (bucket.tokens + earned).min(ACTION_BURST)
+            let earned = now.duration_since(bucket.at).as_secs_f64() * rate;
+            (bucket.tokens + earned).min(burst)
         };
         if buckets.len() >= MAX_BUCKETS {
-            buckets.retain(|_, bucket| refill(bucket) < ACTION_BURST);
+            buckets.retain(|_, bucket| refill(bucket) < burst);
         }
         let bucket = buckets
             .entry((plugin.to_string(), viewer.to_string()))
             .or_insert(Bucket {
-                tokens: ACTION_BURST,
+                tokens: burst,
                 at: now,
             });
         bucket.tokens = refill(bucket);
@@ -598,11 +597,15 @@ impl ActionRate {
 }
 
 impl PluginHost {
-    fn actions_allowed(&self, plugin_id: &str, viewer: &Viewer) -> Result<(), PluginError> {
-        if self.action_rate.take(plugin_id, &viewer.user_ref) {
+    fn actions_allowed(&self, plugin: &LoadedPlugin, viewer: &Viewer) -> Result<(), PluginError> {
+        let per_second = plugin.grants.actions_per_second;
+        if self
+            .action_rate
+            .take(&plugin.id, &viewer.user_ref, per_second)
+        {
             Ok(())
         } else {
-            Err(PluginError::TooManyActions(plugin_id.to_string()))
+            Err(PluginError::TooManyActions(plugin.id.to_string()))
         }
     }
 }
@@ -615,17 +618,20 @@ mod tests {
     fn a_viewer_gets_a_burst_of_actions_per_plugin() {
         let rate = ActionRate::default();
         let allowed = (0..100)
-            .filter(|_| rate.take("p", "user:default/a"))
+            .filter(|_| rate.take("p", "user:default/a", 10))
             .count();
         // The burst, and whatever came back while the loop ran (well under one more).
         assert!((20..=21).contains(&allowed), "{allowed}");
         assert!(
-            rate.take("p", "user:default/b"),
+            rate.take("p", "user:default/b", 10),
             "another viewer has their own"
         );
         assert!(
-            rate.take("q", "user:default/a"),
+            rate.take("q", "user:default/a", 10),
             "another plugin has its own"
         );
+        let fast = ActionRate::default();
+        let allowed = (0..1000).filter(|_| fast.take("p", "v", 200)).count();
+        assert!((400..=420).contains(&allowed), "{allowed}");
     }
 }

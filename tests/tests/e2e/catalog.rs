@@ -948,7 +948,11 @@ fn refresh_requests_share_the_next_reconcile() {
         entity(&server, "component:default/storefront")
     });
     assert_ne!(back["metadata"]["uid"], uid);
-    let shared = reconciles() - before;
+    // The reconcile is logged just after its write is visible: wait for the line.
+    let shared = eventually("the reconcile logged", WATCH_DEADLINE, || {
+        let logged = reconciles() - before;
+        (logged > 0).then_some(logged)
+    });
     assert!(
         (1..requests / 4).contains(&shared),
         "{shared} reconciles for {requests} refreshes:\n{}",
