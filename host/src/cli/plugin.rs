@@ -8,12 +8,12 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::{Context, bail};
-use greenroom_api::{PluginState, PluginSummary, RenderedTab, SurfaceRef};
+use greenroom_api::{PluginState, PluginSummary, RenderedTab, SurfaceRef, UiAction};
 
 use super::{Scratch, empty_catalog};
 use crate::app::{Config, ServeArgs};
 use crate::catalog::{Catalog, EntityRef};
-use crate::plugins::{PluginHost, PluginSettings, Viewer};
+use crate::plugins::{PluginHost, PluginSettings, RouteRequest, Viewer};
 use crate::techdocs::TechDocs;
 use greenroom_toolchain::project::{self, BuildOptions, Language};
 use greenroom_toolchain::scaffold;
@@ -48,18 +48,34 @@ pub enum PluginCommand {
         json: bool,
     },
     /// Load a component as the server would, against a catalog built from `--catalog`, and
-    /// print an entity's tabs it renders.
+    /// print an entity's tabs it renders; or, with `--action`, what one button press or form
+    /// submission answers; or, with `--route`, what one HTTP route answers.
     Test {
         file: PathBuf,
         /// Catalog files, folders or globs (repeatable).
         #[arg(long = "catalog", required = true)]
         catalogs: Vec<PathBuf>,
-        /// The entity, e.g. component:default/checkout.
+        /// The entity, e.g. component:default/checkout (tabs, and actions on tabs and cards).
         #[arg(long)]
-        entity: String,
+        entity: Option<String>,
         /// Only this tab (default: every tab the plugin offers for the entity).
         #[arg(long)]
         tab: Option<String>,
+        /// Press a button or submit a form: its action id.
+        #[arg(long, requires = "surface", conflicts_with_all = ["tab", "route"])]
+        action: Option<String>,
+        /// Where the action's tree is shown: `tab:ID`, `card:ID` or `page:ID`.
+        #[arg(long)]
+        surface: Option<String>,
+        /// The form's values as a JSON object, e.g. '{"count": 3, "note": "hi"}'.
+        #[arg(long, requires = "action")]
+        values: Option<String>,
+        /// Call an HTTP route: `METHOD /path`, e.g. 'GET /hello' or 'POST /hook?x=1'.
+        #[arg(long, conflicts_with = "tab")]
+        route: Option<String>,
+        /// The route's request body (sent as application/json).
+        #[arg(long, requires = "route")]
+        body: Option<String>,
         /// A server config file whose `plugins.<id>` grants apply.
         #[arg(long)]
         config: Option<PathBuf>,
@@ -83,9 +99,25 @@ pub fn run(command: PluginCommand) -> anyhow::Result<ExitCode> {
             catalogs,
             entity,
             tab,
+            action,
+            surface,
+            values,
+            route,
+            body,
             config,
             json,
-        } => test(&file, &catalogs, &entity, tab.as_deref(), config, json),
+        } => {
+            let what = match (action, route) {
+                (Some(action), _) => Trial::Action {
+                    action,
+                    surface: surface.unwrap_or_default(),
+                    values,
+                },
+                (None, Some(route)) => Trial::Route { route, body },
+                (None, None) => Trial::Tabs { tab },
+            };
+            test(&file, &catalogs, entity.as_deref(), what, config, json)
+        }
     }
 }
 
@@ -244,11 +276,25 @@ fn world_of(contributions: &[String]) -> String {
     }
 }
 
+/// What `plugin test` exercises.
+enum Trial {
+    /// Render the entity's tabs (or one).
+    Tabs { tab: Option<String> },
+    /// One button press or form submission.
+    Action {
+        action: String,
+        surface: String,
+        values: Option<String>,
+    },
+    /// One request to an HTTP route.
+    Route { route: String, body: Option<String> },
+}
+
 fn test(
     file: &Path,
     catalogs: &[PathBuf],
-    entity: &str,
-    tab: Option<&str>,
+    entity: Option<&str>,
+    what: Trial,
     config: Option<PathBuf>,
     json: bool,
 ) -> anyhow::Result<ExitCode> {
@@ -261,8 +307,12 @@ fn test(
     for error in catalog.errors()? {
         eprintln!("catalog: {error}");
     }
-    let entity_ref = EntityRef::parse(entity, None, "default")
-        .map_err(|e| anyhow::anyhow!("--entity '{entity}': {e}"))?;
+    let entity_ref = entity
+        .map(|entity| {
+            EntityRef::parse(entity, None, "default")
+                .map_err(|e| anyhow::anyhow!("--entity '{entity}': {e}"))
+        })
+        .transpose()?;
     let (host, summary) = load(&scratch, file, catalog, config)?;
     if summary.state == PluginState::Failed {
         bail!(
@@ -271,11 +321,105 @@ fn test(
             summary.last_error.unwrap_or_default()
         );
     }
+    match what {
+        Trial::Tabs { tab } => {
+            let entity_ref = entity_ref.context("--entity is needed to render tabs")?;
+            test_tabs(&host, &summary.id, &entity_ref, tab, json)
+        }
+        Trial::Action {
+            action,
+            surface,
+            values,
+        } => {
+            let surface = match surface.split_once(':') {
+                Some(("tab", id)) => SurfaceRef::Tab(id.into()),
+                Some(("card", id)) => SurfaceRef::Card(id.into()),
+                Some(("page", id)) => SurfaceRef::Page(id.into()),
+                _ => bail!("--surface '{surface}' is not tab:ID, card:ID or page:ID"),
+            };
+            let values = match values {
+                Some(text) => serde_json::from_str(&text)
+                    .map_err(|e| anyhow::anyhow!("--values is not a JSON object of values: {e}"))?,
+                None => Default::default(),
+            };
+            let action = UiAction {
+                surface,
+                action_id: action,
+                entity: entity_ref.map(|r| r.to_string()),
+                values,
+            };
+            let outcome =
+                host.block_on(host.handle_action(&summary.id, action, None, Viewer::default()))?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&outcome)?);
+            } else {
+                if let Some(notice) = &outcome.notice {
+                    println!("notice ({:?}): {}", notice.tone, notice.message);
+                }
+                match &outcome.tree {
+                    Some(tree) => print!("{}", super::ui_text::render(tree)),
+                    None => println!("(the tree stays as it was)"),
+                }
+            }
+            let refused = outcome
+                .notice
+                .is_some_and(|n| n.tone == greenroom_api::Tone::Danger);
+            Ok(if refused {
+                ExitCode::FAILURE
+            } else {
+                ExitCode::SUCCESS
+            })
+        }
+        Trial::Route { route, body } => {
+            let Some((method, path)) = route.split_once(' ') else {
+                bail!("--route '{route}' is not 'METHOD /path'");
+            };
+            let method = method
+                .parse()
+                .map_err(|e| anyhow::anyhow!("--route method '{method}': {e}"))?;
+            let mut headers = axum::http::HeaderMap::new();
+            if body.is_some() {
+                headers.insert(
+                    axum::http::header::CONTENT_TYPE,
+                    axum::http::HeaderValue::from_static("application/json"),
+                );
+            }
+            let request = RouteRequest {
+                method,
+                path: path.trim().to_string(),
+                headers,
+                body: body.unwrap_or_default().into(),
+            };
+            let response =
+                host.block_on(host.serve_route(&summary.id, request, None, Viewer::default()))?;
+            println!("HTTP {}", response.status());
+            for (name, value) in response.headers() {
+                println!("{name}: {}", value.to_str().unwrap_or("(not text)"));
+            }
+            println!();
+            println!("{}", String::from_utf8_lossy(response.body()));
+            let ok = response.status().is_success() || response.status().is_redirection();
+            Ok(if ok {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
+        }
+    }
+}
+
+fn test_tabs(
+    host: &Arc<PluginHost>,
+    plugin: &str,
+    entity_ref: &EntityRef,
+    tab: Option<String>,
+    json: bool,
+) -> anyhow::Result<ExitCode> {
     let tabs: Vec<String> = match tab {
-        Some(tab) => vec![tab.to_string()],
+        Some(tab) => vec![tab],
         None => {
             let offered =
-                host.block_on(host.tabs_for(&entity_ref, None, Viewer::default(), |_| true))?;
+                host.block_on(host.tabs_for(entity_ref, None, Viewer::default(), |_| true))?;
             if let Some(failure) = offered.errors.first() {
                 bail!("{}", failure.message);
             }
@@ -283,7 +427,7 @@ fn test(
         }
     };
     if tabs.is_empty() {
-        println!("{} offers no tabs for {entity_ref}", summary.id);
+        println!("{plugin} offers no tabs for {entity_ref}");
         return Ok(ExitCode::SUCCESS);
     }
     let mut rendered = Vec::new();
@@ -291,7 +435,7 @@ fn test(
     for tab in &tabs {
         let surface = SurfaceRef::Tab(tab.clone());
         let render = host.render(
-            &summary.id,
+            plugin,
             surface,
             Some(entity_ref.clone()),
             None,
@@ -299,7 +443,7 @@ fn test(
         );
         match host.block_on(render) {
             Ok(tree) => rendered.push(RenderedTab {
-                plugin_id: summary.id.clone(),
+                plugin_id: plugin.to_string(),
                 tab_id: tab.clone(),
                 entity_ref: entity_ref.to_string(),
                 tree,

@@ -39,6 +39,7 @@ use engine::Tier;
 pub use grants::OperatorGrant;
 pub use registry::check_id;
 use registry::{Failure, LoadedPlugin, Loader, Registry, Source};
+pub use routes::RouteRequest;
 use sandbox::{CallError, CallFuture, Ran, Sandbox};
 use stats::{Outcome, Stats};
 use switches::Switches;

@@ -212,6 +212,70 @@ fn inspect_tells_the_contract_contributions_imports_and_manifest() {
 }
 
 #[test]
+fn test_exercises_an_action_and_an_http_route() {
+    let catalog = fixture_catalog();
+    let widgets = test_plugins().join("widgets.wasm");
+    let trial = |extra: &[&str]| {
+        let mut args = vec![
+            "plugin",
+            "test",
+            widgets.to_str().unwrap(),
+            "--catalog",
+            catalog.to_str().unwrap(),
+            "--entity",
+            "component:default/checkout",
+        ];
+        args.extend_from_slice(extra);
+        greenroom(&args)
+    };
+    let output = trial(&[
+        "--action",
+        "set",
+        "--surface",
+        "card:counter",
+        "--values",
+        r#"{"count": 2, "step": "10", "double": false, "note": "from the CLI"}"#,
+    ]);
+    let text = stdout(&output);
+    assert!(output.status.success(), "{text}");
+    assert!(text.contains("notice (Info): set to 20"), "{text}");
+    assert!(
+        text.contains("Count: 20") && text.contains("Note: from the CLI"),
+        "{text}"
+    );
+    // The plugin's refusal is a failure of the command.
+    let output = trial(&["--action", "nope", "--surface", "card:counter"]);
+    assert_eq!(output.status.code(), Some(1), "{}", stdout(&output));
+    assert!(stdout(&output).contains("unknown action 'nope'"));
+
+    let webhooks = test_plugins().join("webhooks.wasm");
+    let route = |route: &str, body: Option<&str>| {
+        let mut args = vec![
+            "plugin",
+            "test",
+            webhooks.to_str().unwrap(),
+            "--catalog",
+            catalog.to_str().unwrap(),
+            "--route",
+            route,
+        ];
+        if let Some(body) = body {
+            args.extend(["--body", body]);
+        }
+        greenroom(&args)
+    };
+    let output = route("POST /echo", Some(r#"{"ping": 1}"#));
+    let text = stdout(&output);
+    assert!(output.status.success(), "{text}");
+    assert!(text.starts_with("HTTP 200 OK\n"), "{text}");
+    assert!(text.contains("content-type: application/json"), "{text}");
+    assert!(text.trim_end().ends_with(r#"{"ping": 1}"#), "{text}");
+    let output = route("GET /nope", None);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(stdout(&output).contains("HTTP 404"), "{}", stdout(&output));
+}
+
+#[test]
 fn test_renders_an_entitys_tabs_from_a_local_catalog() {
     let ownership = built_plugins().join("ownership.wasm");
     let catalog = fixture_catalog();
