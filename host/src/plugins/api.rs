@@ -184,15 +184,9 @@ async fn tabs(
     access: Access,
     Query(param): Query<EntityParam>,
 ) -> Result<Json<EntityTabs>, ApiError> {
-    let visible = crate::catalog::permissions::readable(&access)?;
-    let (viewer, checked) = (Viewer::of(&access), access.clone());
-    let entity_ref = param.readable(catalog, access).await?;
-    let shown = move |plugin: &str| shows_tabs(&checked, plugin);
-    Ok(Json(
-        plugins
-            .tabs_for(&entity_ref, visible, viewer, shown)
-            .await?,
-    ))
+    let (entity_ref, visible, viewer, shown) = asking(catalog, access, param).await?;
+    let tabs = plugins.tabs_for(&entity_ref, visible, viewer, shown);
+    Ok(Json(tabs.await?))
 }
 
 async fn cards(
@@ -201,15 +195,32 @@ async fn cards(
     access: Access,
     Query(param): Query<EntityParam>,
 ) -> Result<Json<EntityCards>, ApiError> {
+    let (entity_ref, visible, viewer, shown) = asking(catalog, access, param).await?;
+    let cards = plugins.cards_for(&entity_ref, visible, viewer, shown);
+    Ok(Json(cards.await?))
+}
+
+/// What asking every plugin about an entity needs: the entity (when the caller may read
+/// it), what the caller may read of the catalog, who they are, and which plugins they see.
+async fn asking(
+    catalog: Arc<Catalog>,
+    access: Access,
+    param: EntityParam,
+) -> Result<
+    (
+        EntityRef,
+        Option<crate::catalog::Predicate>,
+        Viewer,
+        impl Fn(&str) -> bool + Send + 'static,
+    ),
+    ApiError,
+> {
     let visible = crate::catalog::permissions::readable(&access)?;
     let (viewer, checked) = (Viewer::of(&access), access.clone());
     let entity_ref = param.readable(catalog, access).await?;
-    let shown = move |plugin: &str| shows_tabs(&checked, plugin);
-    Ok(Json(
-        plugins
-            .cards_for(&entity_ref, visible, viewer, shown)
-            .await?,
-    ))
+    Ok((entity_ref, visible, viewer, move |plugin: &str| {
+        shows_tabs(&checked, plugin)
+    }))
 }
 
 async fn pages(State(plugins): State<Arc<PluginHost>>, access: Access) -> Json<Vec<PageRef>> {

@@ -301,24 +301,12 @@ fn a_0_2_0_plugin_shows_cards_tabs_and_pages_whose_buttons_and_forms_call_it_bac
             json!({"surface": {"kind": "page", "id": "board"}, "actionId": action}),
         )
     };
-    let (status, body) = hostile("loop");
-    assert_eq!(status, 502, "{body}");
-    assert!(
-        body["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("timed out"),
-        "{body}"
-    );
-    let (status, body) = hostile("trap");
-    assert_eq!(status, 502, "{body}");
-    assert!(
-        body["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("trapped"),
-        "{body}"
-    );
+    for (action, failure) in [("loop", "timed out"), ("trap", "trapped")] {
+        let (status, body) = hostile(action);
+        assert_eq!(status, 502, "{body}");
+        let message = body["error"]["message"].as_str().unwrap();
+        assert!(message.contains(failure), "{action}: {message}");
+    }
     let (status, body) = hostile("fill");
     assert_eq!(status, 200, "{body}");
     let message = body["notice"]["message"].as_str().unwrap();

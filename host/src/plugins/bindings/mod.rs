@@ -6,6 +6,41 @@
 //! storage); each counts the data it hands over against the call's budget. `exports` calls a
 //! plugin whichever version it targets.
 
+/// One contract version's bindings of world `host` from the WIT folder `$path`, the
+/// function linking `$interface`s (its own imports), and its `types` host: the same for
+/// every version but for those.
+macro_rules! contract_version {
+    ($path:literal, [$($interface:ident),*]) => {
+        wasmtime::component::bindgen!({
+            path: $path,
+            world: "host",
+            imports: { default: trappable },
+            exports: { default: async },
+            require_store_data_send: true,
+            with: {
+                "wasi:http": wasmtime_wasi_http::p2::bindings::http,
+                "wasi:io": wasmtime_wasi::p2::bindings::io,
+                "wasi:clocks": wasmtime_wasi::p2::bindings::clocks,
+                "greenroom:plugin/workspace.workspace": crate::scaffolder::Workspace,
+            },
+        });
+
+        /// Links the contract's own interfaces.
+        pub fn add_to_linker(
+            linker: &mut wasmtime::component::Linker<HostState>,
+        ) -> anyhow::Result<()> {
+            use wasmtime::component::HasSelf;
+            fn get(state: &mut HostState) -> &mut HostState {
+                state
+            }
+            $(greenroom::plugin::$interface::add_to_linker::<_, HasSelf<_>>(linker, get)?;)*
+            Ok(())
+        }
+
+        impl greenroom::plugin::types::Host for HostState {}
+    };
+}
+
 mod exports;
 // Each version compiles the shared files of `imports/` against its own bindings.
 #[allow(clippy::duplicate_mod)]

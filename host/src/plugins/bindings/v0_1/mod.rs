@@ -18,41 +18,13 @@ mod workspace;
 use super::{HostState, v0_2};
 pub use catalog::to_wit_entity;
 
-wasmtime::component::bindgen!({
-    path: "../wit/v0.1.0",
-    world: "host",
-    imports: { default: trappable },
-    exports: { default: async },
-    require_store_data_send: true,
-    with: {
-        "wasi:http": wasmtime_wasi_http::p2::bindings::http,
-        "wasi:io": wasmtime_wasi::p2::bindings::io,
-        "wasi:clocks": wasmtime_wasi::p2::bindings::clocks,
-        "greenroom:plugin/workspace.workspace": crate::scaffolder::Workspace,
-    },
-});
+contract_version!(
+    "../wit/v0.1.0",
+    [types, catalog, templating, docs, config, log, workspace]
+);
 
 pub use exports::greenroom::plugin::{entity_provider, entity_tabs, meta, scaffolder_actions};
 pub use greenroom::plugin::types;
-
-/// Links the contract's own interfaces.
-pub fn add_to_linker(linker: &mut wasmtime::component::Linker<HostState>) -> anyhow::Result<()> {
-    use greenroom::plugin as contract;
-    use wasmtime::component::HasSelf;
-    fn get(state: &mut HostState) -> &mut HostState {
-        state
-    }
-    types::add_to_linker::<_, HasSelf<_>>(linker, get)?;
-    contract::catalog::add_to_linker::<_, HasSelf<_>>(linker, get)?;
-    contract::templating::add_to_linker::<_, HasSelf<_>>(linker, get)?;
-    contract::docs::add_to_linker::<_, HasSelf<_>>(linker, get)?;
-    contract::config::add_to_linker::<_, HasSelf<_>>(linker, get)?;
-    contract::log::add_to_linker::<_, HasSelf<_>>(linker, get)?;
-    contract::workspace::add_to_linker::<_, HasSelf<_>>(linker, get)?;
-    Ok(())
-}
-
-impl types::Host for HostState {}
 
 /// A 0.1.0 tree is a 0.2.0 tree without buttons and forms.
 pub fn newer_tree(tree: types::Tree) -> v0_2::types::Tree {
