@@ -5,12 +5,15 @@ as in Backstage. Runs are read from `<api-url>/repos/<owner>/<repo>/actions/runs
 wasi:http, so the operator must grant the API's host (`plugins.ci-status.allowedHosts`).
 Config: `api-url` (default https://api.github.com; GitHub Enterprise lives elsewhere) and
 `token`, best granted as a secret. A finished run has a "Re-run" button, which asks GitHub to
-re-run it (`POST .../actions/runs/<id>/rerun`, the token needs `actions: write`).
+re-run it (`POST .../actions/runs/<id>/rerun`, the token needs `actions: write`). Other tools
+can ask `GET /api/plugins/ci-status/http/latest/<owner>/<repo>` for a repository's latest run.
 """
 
 from urllib.parse import quote
 
-from greenroom import Err, HttpError, Ui, annotation, config, http_get, http_request, log, tone
+from greenroom import (
+    Err, HttpError, Reply, Ui, annotation, config, http_get, http_request, log, serve, tone,
+)
 from wit_world import exports
 from wit_world.exports.entity_tabs import Tab
 from wit_world.exports.interactions import ActionOutcome, Notice, Surface_Tab
@@ -77,6 +80,32 @@ class Interactions(exports.Interactions):
             raise Err(f"the CI server refused the re-run ({response.status}): {response.text()[:200]}")
         notice = Notice(f"Re-run of run {run_id} requested.", tone("success"))
         return ActionOutcome(runs_tree(slug), notice)
+
+
+class IncomingHandler(exports.IncomingHandler):
+    def handle(self, request, response_out):
+        serve(request, response_out, route)
+
+
+def route(request):
+    """`GET /latest/<owner>/<repo>`: the repository's latest run as JSON."""
+    parts = request.route.strip("/").split("/")
+    if request.method != "GET" or len(parts) != 3 or parts[0] != "latest":
+        return Reply.text(404, f"no route {request.method} {request.route}")
+    try:
+        runs = fetch_runs(f"{parts[1]}/{parts[2]}")
+    except Err as e:
+        return Reply.text(502, str(e.value))
+    if not runs:
+        return Reply.json(404, {"error": "no runs"})
+    latest = runs[0]
+    return Reply.json(200, {
+        "name": latest.get("name", ""),
+        "number": latest.get("run_number"),
+        "result": outcome(latest),
+        "url": latest.get("html_url", ""),
+        "askedBy": request.viewer() or "",
+    })
 
 
 def repository(entity):

@@ -12,7 +12,9 @@
 // - `catalog`, `docs`, `storage`, `templating`: the contract's imports themselves
 //   (`storage` is the plugin's own key-value store: `get`, `set`, `delete`, `listKeys`);
 // - `config`, `log`: the plugin's settings and the server's log;
-// - `httpGet`: outgoing HTTP over wasi:http (only to hosts the operator granted).
+// - `httpGet`: outgoing HTTP over wasi:http (only to hosts the operator granted);
+// - `serve`: the plugin's own HTTP routes (`/api/plugins/<id>/http/...`), from its
+//   `incomingHandler.handle`.
 //
 // Throwing a string from an export fails the call with that message, shown in the portal.
 
@@ -23,7 +25,9 @@ import * as logImport from 'greenroom:plugin/log@0.2.0';
 import * as storageImport from 'greenroom:plugin/storage@0.2.0';
 import * as templatingImport from 'greenroom:plugin/templating@0.2.0';
 import { handle } from 'wasi:http/outgoing-handler@0.2.12';
-import { Fields, OutgoingRequest, RequestOptions } from 'wasi:http/types@0.2.12';
+import {
+  Fields, OutgoingBody, OutgoingRequest, OutgoingResponse, RequestOptions, ResponseOutparam,
+} from 'wasi:http/types@0.2.12';
 
 const TONES = ['neutral', 'info', 'success', 'warning', 'danger'];
 
@@ -224,4 +228,58 @@ function describe(error, timeoutMs) {
   if (tag === 'connection-read-timeout' || tag === 'HTTP-response-timeout') return `no response ${within}`;
   if (tag in PLAIN_WORDS) return PLAIN_WORDS[tag];
   return tag ? `${tag}${error.val !== undefined ? ` (${JSON.stringify(error.val)})` : ''}` : String(error);
+}
+
+/** Answers one request to the plugin's routes (call it from `incomingHandler.handle`): reads
+ * the request whole and calls `handle({ method, path, route, headers, body, header(name),
+ * viewer(), text(), json() })`, which returns `{ status, body?, contentType? }` (a string
+ * or `Uint8Array` body). `path` is below the plugin's `/http`, with the query; `route`
+ * without it; `viewer()` is the host's `x-greenroom-viewer` (undefined when anonymous). */
+export function serve(request, responseOut, handle) {
+  const method = request.method();
+  const headers = request.headers().entries();
+  const path = request.pathWithQuery() ?? '/';
+  const incoming = request.consume();
+  const stream = incoming.stream();
+  const chunks = [];
+  for (;;) {
+    try {
+      chunks.push(stream.blockingRead(65536n));
+    } catch (e) {
+      if ((e.payload ?? e)?.tag === 'closed') break;
+      throw e;
+    }
+  }
+  const body = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
+  chunks.reduce((at, chunk) => (body.set(chunk, at), at + chunk.length), 0);
+  const decoder = new TextDecoder();
+  const header = (name) => {
+    const found = headers.find(([key]) => key.toLowerCase() === name.toLowerCase());
+    return found ? decoder.decode(found[1]) : undefined;
+  };
+  const reply = handle({
+    method: method.tag === 'other' ? method.val : method.tag.toUpperCase(),
+    path,
+    route: path.split('?')[0],
+    headers,
+    body,
+    header,
+    viewer: () => header('x-greenroom-viewer') || undefined,
+    text: () => decoder.decode(body),
+    json: () => JSON.parse(decoder.decode(body)),
+  });
+  const bytes = typeof reply.body === 'string' ? new TextEncoder().encode(reply.body) : (reply.body ?? new Uint8Array());
+  const fields = Fields.fromList(
+    reply.contentType ? [['content-type', new TextEncoder().encode(reply.contentType)]] : [],
+  );
+  const response = new OutgoingResponse(fields);
+  response.setStatusCode(reply.status);
+  const outgoing = response.body();
+  ResponseOutparam.set(responseOut, { tag: 'ok', val: response });
+  const out = outgoing.write();
+  for (let at = 0; at < bytes.length; at += 4096) {
+    out.blockingWriteAndFlush(bytes.subarray(at, at + 4096));
+  }
+  out[Symbol.dispose]?.();
+  OutgoingBody.finish(outgoing, undefined);
 }

@@ -11,6 +11,8 @@ shapes a plugin author works with:
 - `annotation`, `related`, `spec`: read an entity;
 - `http_get`, `http_request`: outgoing HTTP over wasi:http (only to hosts the operator
   granted);
+- `serve`, `Request`, `Reply`: the plugin's own HTTP routes (`/api/plugins/<id>/http/...`),
+  from its `IncomingHandler.handle`;
 - `config`, `log`: the plugin's settings and the server's log;
 - `catalog`, `docs`, `storage`, `templating`: the contract's imports themselves (each
   raises `Err` with the host's message on failure); `storage` is the plugin's own
@@ -36,7 +38,7 @@ __all__ = [
     "Err", "HttpError", "Response", "Ui", "annotation", "catalog", "config", "docs",
     "field_checkbox", "field_number", "field_select", "field_text", "http_get", "http_request",
     "log", "tone",
-    "related", "spec", "storage", "templating", "types", "value",
+    "related", "Reply", "Request", "serve", "spec", "storage", "templating", "types", "value",
 ]
 
 TONES = {
@@ -287,6 +289,82 @@ _PLAIN_WORDS = {
     "TlsProtocolError": "TLS failed",
     "TlsAlertReceived": "TLS failed",
 }
+
+
+class Request:
+    """A request to one of the plugin's HTTP routes, its body read. `path` is below the
+    plugin's `/http`, with the query; `route` without it."""
+
+    def __init__(self, method: str, path: str, headers: List[Tuple[str, bytes]], body: bytes):
+        self.method = method
+        self.path = path
+        self.route = path.split("?", 1)[0]
+        self.headers = headers
+        self.body = body
+
+    def header(self, name: str) -> Optional[str]:
+        """The first value of a header (names compare case-insensitively), as text."""
+        lowered = name.lower()
+        return next((v.decode("utf-8", "replace") for k, v in self.headers if k.lower() == lowered), None)
+
+    def viewer(self) -> Optional[str]:
+        """Who is calling (`user:default/ada`), set by the host; None when anonymous."""
+        return self.header("x-greenroom-viewer") or None
+
+    def json(self):
+        return json.loads(self.body)
+
+
+class Reply:
+    """What a route answers."""
+
+    def __init__(self, status: int, body: bytes = b"", content_type: Optional[str] = None):
+        self.status = status
+        self.body = body
+        self.headers = [("content-type", content_type.encode())] if content_type else []
+
+    @staticmethod
+    def text(status: int, text: str) -> "Reply":
+        return Reply(status, text.encode(), "text/plain; charset=utf-8")
+
+    @staticmethod
+    def json(status: int, value) -> "Reply":
+        return Reply(status, json.dumps(value).encode(), "application/json")
+
+
+_METHOD_NAMES = {
+    http.Method_Get: "GET", http.Method_Head: "HEAD", http.Method_Post: "POST",
+    http.Method_Put: "PUT", http.Method_Delete: "DELETE", http.Method_Patch: "PATCH",
+    http.Method_Options: "OPTIONS",
+}
+
+
+def serve(request, response_out, handle) -> None:
+    """Answers one request to the plugin's routes (call it from `IncomingHandler.handle`):
+    reads the request whole, calls `handle(Request)` and writes the `Reply` it returns."""
+    method = request.method()
+    name = method.value if isinstance(method, http.Method_Other) else _METHOD_NAMES.get(type(method), "GET")
+    headers = request.headers().entries()
+    path = request.path_with_query() or "/"
+    chunks = []
+    with request.consume() as incoming:
+        with incoming.stream() as stream:
+            while True:
+                try:
+                    chunks.append(stream.blocking_read(64 * 1024))
+                except Err as e:
+                    if isinstance(e.value, streams.StreamError_Closed):
+                        break
+                    raise
+    reply = handle(Request(name, path, headers, b"".join(chunks)))
+    response = http.OutgoingResponse(http.Fields.from_list(reply.headers))
+    response.set_status_code(reply.status)
+    outgoing = response.body()
+    http.ResponseOutparam.set(response_out, Ok(response))
+    with outgoing.write() as stream:
+        for start in range(0, len(reply.body), 4096):
+            stream.blocking_write_and_flush(reply.body[start:start + 4096])
+    http.OutgoingBody.finish(outgoing, None)
 
 
 def _describe(error, timeout: Optional[float] = None) -> str:

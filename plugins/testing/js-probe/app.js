@@ -2,9 +2,12 @@
 // granted `url` with httpGet (giving up after `timeout-ms` when that is configured) and shows
 // status and body; tab `owner` reads the entity's owner through the catalog import. Card
 // `visits` counts presses of its button in the plugin's storage and greets through its form;
-// page `about` shows the viewer.
+// page `about` shows the viewer. Route `GET /visits/<entity ref>` answers the stored count;
+// `POST /echo` its body.
 
-import { Ui, catalog, config, field, httpGet, related, storage, value } from './greenroom.js';
+import {
+  Ui, catalog, config, field, httpGet, related, serve, storage, value,
+} from './greenroom.js';
 
 export const meta = {
   info() {
@@ -81,3 +84,18 @@ function visitsCard(entityRef, viewer) {
   const greet = ui.form('greet', [field.text('name', 'Name', '', true), field.checkbox('loud', 'Loud')], 'Greet');
   return ui.finish(ui.list([facts, visit, greet]));
 }
+
+export const incomingHandler = {
+  handle(request, responseOut) {
+    serve(request, responseOut, (req) => {
+      if (req.method === 'GET' && req.route.startsWith('/visits/')) {
+        const entityRef = decodeURIComponent(req.route.slice('/visits/'.length));
+        return { status: 200, contentType: 'application/json', body: JSON.stringify({ entityRef, visits: count(entityRef), viewer: req.viewer() ?? null }) };
+      }
+      if (req.method === 'POST' && req.route === '/echo') {
+        return { status: 200, contentType: req.header('content-type'), body: req.body };
+      }
+      return { status: 404, contentType: 'text/plain', body: `no route ${req.method} ${req.route}` };
+    });
+  },
+};

@@ -275,6 +275,16 @@ fn ci_status_python_plugin_shows_runs_from_the_granted_ci_server() {
         "{rerun}"
     );
 
+    // A route other tools call: the latest run as JSON, through the Python SDK's `serve`.
+    let (status, latest) = server.get("/api/plugins/ci-status/http/latest/acme/billing");
+    assert_eq!(status, 200, "{latest}");
+    assert_eq!(
+        latest,
+        serde_json::json!({"name": "CI", "number": 42, "result": "failure",
+                           "url": "https://github.com/acme/billing/actions/runs/2", "askedBy": ""})
+    );
+    assert_eq!(server.get("/api/plugins/ci-status/http/nope").0, 404);
+
     // The secret never shows in the admin API.
     assert!(
         !server
@@ -474,7 +484,13 @@ fn javascript_sdk_reaches_granted_hosts_and_the_catalog() {
     let summary = server.get_ok("/api/plugins/js-probe");
     assert_eq!(
         summary["contributions"],
-        serde_json::json!(["entity-tabs", "entity-cards", "pages", "interactions"])
+        serde_json::json!([
+            "entity-tabs",
+            "entity-cards",
+            "pages",
+            "interactions",
+            "http-routes"
+        ])
     );
     let cards = server.get_ok("/api/plugins/cards?entity=component:default/billing");
     assert_eq!(cards["cards"][0]["size"], "medium", "{cards}");
@@ -511,6 +527,17 @@ fn javascript_sdk_reaches_granted_hosts_and_the_catalog() {
         page["tree"]["pairs"][0],
         serde_json::json!(["page", "about"])
     );
+    // Its HTTP routes, through the JavaScript SDK's `serve`.
+    let visits = server.get_ok("/api/plugins/js-probe/http/visits/component:default%2Fbilling");
+    assert_eq!(
+        visits,
+        serde_json::json!({"entityRef": "component:default/billing", "visits": 2, "viewer": null})
+    );
+    let (status, echoed) = server.post(
+        "/api/plugins/js-probe/http/echo",
+        &serde_json::json!({"a": [1, 2]}),
+    );
+    assert_eq!((status, echoed), (200, serde_json::json!({"a": [1, 2]})));
 }
 
 #[test]
