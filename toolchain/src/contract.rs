@@ -16,6 +16,7 @@ pub const WORLDS: &[(&str, &str)] = &[
     ("entity-cards-plugin", "entity-cards"),
     ("pages-plugin", "pages"),
     ("http-plugin", "http-routes"),
+    ("catalog-events-plugin", "catalog-events"),
     ("scaffolder-plugin", "scaffolder-actions"),
     ("provider-plugin", "entity-provider"),
 ];
@@ -29,6 +30,7 @@ pub fn contribution_of(world: &str) -> Option<&'static str> {
 const PART_WORLDS: &[(&str, &str)] = &[
     ("interactive", "interactions"),
     ("http-routes", "http-routes"),
+    ("catalog-follower", "catalog-events"),
 ];
 
 /// Whether `world` is one a plugin's own world includes beside another (see [`PART_WORLDS`]).

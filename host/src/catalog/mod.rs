@@ -32,7 +32,7 @@ pub use query::{Cursor, EntityQuery, FullText, OrderField, Predicate};
 pub use reconcile::{OrphanStrategy, Report};
 pub use scan::folder_of;
 pub use sources::{MANAGED_BY_LOCATION, ProcessingError};
-pub use store::{EntityJson, Facet, LocationRow};
+pub use store::{Change, EntityJson, Facet, LocationRow, Touched};
 pub use yaml::parse_one as parse_yaml;
 
 use reconcile::Root;
@@ -291,9 +291,10 @@ impl Catalog {
         self.store.get_many(&canonical)
     }
 
-    /// The refs of the entities each later change touches (written, changed or deleted), in
-    /// batches as they are committed: for indexes kept beside the catalog, such as search.
-    pub fn follow(&self) -> std::sync::mpsc::Receiver<Vec<String>> {
+    /// The entities each later change touches (added, changed or removed), in batches as
+    /// they are committed: for indexes kept beside the catalog, such as search, and for
+    /// plugins that follow its changes.
+    pub fn follow(&self) -> std::sync::mpsc::Receiver<Vec<Touched>> {
         self.store.follow()
     }
 

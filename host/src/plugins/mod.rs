@@ -10,6 +10,7 @@ mod admin;
 pub mod api;
 mod bindings;
 mod engine;
+mod events;
 mod grants;
 mod http;
 mod providers;
@@ -196,10 +197,11 @@ impl PluginHost {
         self.loads.when(|counts| counts.pending == 0, |_| ());
     }
 
-    /// From now on: reloads plugins whenever the plugins folder changes, and runs entity
-    /// providers on their schedule.
+    /// From now on: reloads plugins whenever the plugins folder changes, sends the catalog's
+    /// changes to the plugins that follow them, and runs entity providers on their schedule.
     pub fn start_background(self: &Arc<Self>) -> anyhow::Result<()> {
         watch::start(self.clone(), &self.settings.dir)?;
+        events::start(self.clone())?;
         providers::start(self.clone())
     }
 

@@ -33,7 +33,7 @@ use tantivy::schema::{
 };
 use tantivy::{DocAddress, Index, IndexReader, IndexWriter, ReloadPolicy, Term};
 
-use crate::catalog::{Catalog, Cursor, EntityQuery, EntityRef, MAX_PAGE_SIZE, Predicate};
+use crate::catalog::{Catalog, Cursor, EntityQuery, EntityRef, MAX_PAGE_SIZE, Predicate, Touched};
 use crate::techdocs::TechDocs;
 use text::Terms;
 
@@ -241,15 +241,18 @@ impl Search {
 
     /// Follows the catalog's changes on a thread of its own; a failed batch rebuilds the
     /// whole index (the safety net), so search never stays behind.
-    fn follow(self: &Arc<Self>, changes: Receiver<Vec<String>>) -> anyhow::Result<()> {
+    fn follow(self: &Arc<Self>, changes: Receiver<Vec<Touched>>) -> anyhow::Result<()> {
         let search = self.clone();
         std::thread::Builder::new()
             .name("search-index".into())
             .spawn(move || {
                 while let Ok(first) = changes.recv() {
                     // Everything already waiting goes into the same commit.
-                    let mut refs = first;
-                    refs.extend(changes.try_iter().flatten());
+                    let mut refs: Vec<String> = first
+                        .into_iter()
+                        .chain(changes.try_iter().flatten())
+                        .map(|touched| touched.entity_ref)
+                        .collect();
                     refs.sort_unstable();
                     refs.dedup();
                     if let Err(error) = search.update(&refs) {

@@ -479,3 +479,93 @@ fn a_plugin_serves_http_routes_signed_in_or_public_within_limits() {
     assert_eq!(stats["contributions"], json!(["http-routes"]));
     assert!(stats["stats"]["failures"].as_u64().unwrap() >= 2, "{stats}");
 }
+
+fn component(name: &str, description: &str) -> String {
+    format!(
+        "apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: {name}\n  description: {description}\nspec:\n  type: service\n  lifecycle: production\n  owner: payments\n"
+    )
+}
+
+#[test]
+fn a_plugin_follows_the_catalogs_changes_in_batches_and_a_trapping_handler_is_contained() {
+    let tmp = tempfile::tempdir().unwrap();
+    let extra = tmp.path().join("extra");
+    std::fs::create_dir_all(&extra).unwrap();
+    let file = extra.join("catalog-info.yaml");
+    std::fs::write(&file, component("newcomer", "first")).unwrap();
+    let folder = plugins_folder(tmp.path(), &[("follower", None)]);
+    let server = start_with_config(tmp.path(), std::slice::from_ref(&extra), &folder, "");
+    assert_eq!(
+        server.get_ok("/api/plugins/follower")["contributions"],
+        json!(["pages", "catalog-events"])
+    );
+    let changes = || -> Vec<String> {
+        let page = server.get_ok("/api/plugins/follower/pages/changes");
+        page["tree"]["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|item| item["text"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let until = |what: &str, seen: &str| {
+        eventually(what, Duration::from_secs(10), || {
+            let all = changes();
+            all.iter().any(|c| c == seen).then_some(all)
+        })
+    };
+    // Changed, added, removed, each as the catalog commits it.
+    std::fs::write(&file, component("newcomer", "second")).unwrap();
+    until("the change", "changed component:default/newcomer");
+    let both = format!(
+        "{}---\n{}",
+        component("newcomer", "second"),
+        component("arrival", "new")
+    );
+    std::fs::write(&file, both).unwrap();
+    until("the addition", "added component:default/arrival");
+    std::fs::write(&file, component("arrival", "new")).unwrap();
+    let all = until("the removal", "removed component:default/newcomer");
+    let at = |c: &str| all.iter().position(|x| x == c).unwrap();
+    assert!(at("changed component:default/newcomer") < at("added component:default/arrival"));
+    assert!(at("added component:default/arrival") < at("removed component:default/newcomer"));
+    assert!(
+        !all.iter()
+            .any(|c| c.ends_with("component:default/checkout")),
+        "untouched entities send nothing: {all:?}"
+    );
+
+    // A handler that traps loses its batch, is counted, and gets the next one.
+    std::fs::write(
+        &file,
+        format!(
+            "{}---\n{}",
+            component("arrival", "new"),
+            component("explode", "boom")
+        ),
+    )
+    .unwrap();
+    eventually("the trap counted", Duration::from_secs(10), || {
+        let stats = server.get_ok("/api/plugins/follower")["stats"].clone();
+        (stats["traps"].as_u64() >= Some(1)).then_some(())
+    });
+    let log = server.log();
+    assert!(
+        log.lines()
+            .any(|l| l.contains("catalog-events.on-changes failed: trapped")),
+        "{log}"
+    );
+    std::fs::write(
+        &file,
+        format!(
+            "{}---\n{}",
+            component("arrival", "new"),
+            component("after", "calm")
+        ),
+    )
+    .unwrap();
+    let all = until("the batch after the trap", "added component:default/after");
+    // The trapped batch (explode's addition) is lost; its removal came in the next one.
+    let explode: Vec<_> = all.iter().filter(|c| c.contains("explode")).collect();
+    assert_eq!(explode, ["removed component:default/explode"], "{all:?}");
+}

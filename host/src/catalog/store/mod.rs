@@ -33,7 +33,7 @@ use greenroom_api::EntityRef;
 
 pub use read::{Facet, LocationRow};
 pub use served::EntityJson;
-pub use write::{EntityWrite, FileRecord, Writer};
+pub use write::{Change, EntityWrite, FileRecord, Touched, Writer};
 
 /// Read connections, at most. Each holds its own page cache and prepared statements, so they
 /// are kept for the life of the store; a reader beyond this waits for one to come back (more
@@ -55,7 +55,7 @@ pub struct CatalogStore {
     returned: Condvar,
     index: index::SearchIndex,
     /// Who follows the catalog's changes: each committed write sends the refs it touched.
-    followers: Mutex<Vec<std::sync::mpsc::Sender<Vec<String>>>>,
+    followers: Mutex<Vec<std::sync::mpsc::Sender<Vec<Touched>>>>,
 }
 
 #[derive(Default)]
@@ -114,8 +114,8 @@ impl CatalogStore {
         Ok(out)
     }
 
-    /// The refs of the entities each later write touches (written, changed or deleted).
-    pub fn follow(&self) -> std::sync::mpsc::Receiver<Vec<String>> {
+    /// The entities each later write touches (added, changed or removed).
+    pub fn follow(&self) -> std::sync::mpsc::Receiver<Vec<Touched>> {
         let (sender, receiver) = std::sync::mpsc::channel();
         self.followers
             .lock()

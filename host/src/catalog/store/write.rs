@@ -49,8 +49,23 @@ pub struct Writer<'t> {
     tx: &'t Transaction<'t>,
     /// Ids of entities written or deleted.
     touched: Vec<i64>,
-    /// Their refs, for those who follow the catalog's changes.
-    touched_refs: Vec<String>,
+    /// Their refs and what happened to each, for those who follow the catalog's changes.
+    touched_refs: Vec<Touched>,
+}
+
+/// What a committed write did to one entity.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Change {
+    Added,
+    Changed,
+    Removed,
+}
+
+/// One entity a committed write touched.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Touched {
+    pub entity_ref: String,
+    pub change: Change,
 }
 
 impl<'t> Writer<'t> {
@@ -62,7 +77,7 @@ impl<'t> Writer<'t> {
         }
     }
 
-    pub(super) fn into_touched(self) -> (Vec<i64>, Vec<String>) {
+    pub(super) fn into_touched(self) -> (Vec<i64>, Vec<Touched>) {
         (self.touched, self.touched_refs)
     }
 
@@ -102,6 +117,11 @@ impl<'t> Writer<'t> {
         }
         let mut body = entity.body.clone();
         let etag = &sha256_hex(entity.json.as_bytes())[..16];
+        let change = if existing.is_some() {
+            Change::Changed
+        } else {
+            Change::Added
+        };
         let id = match existing {
             Some((id, uid, generation, _, old_body)) => {
                 let old: Value = serde_json::from_str(&old_body)?;
@@ -144,7 +164,7 @@ impl<'t> Writer<'t> {
             }
         };
         self.touched.push(id);
-        self.touched_refs.push(entity_ref);
+        self.touched_refs.push(Touched { entity_ref, change });
         Ok(true)
     }
 
@@ -214,7 +234,10 @@ impl<'t> Writer<'t> {
             params![id, body.to_string()],
         )?;
         self.touched.push(id);
-        self.touched_refs.push(entity_ref.to_string());
+        self.touched_refs.push(Touched {
+            entity_ref: entity_ref.to_string(),
+            change: Change::Changed,
+        });
         Ok(())
     }
 
@@ -229,7 +252,10 @@ impl<'t> Writer<'t> {
             .optional()?;
         let Some(id) = id else { return Ok(false) };
         self.touched.push(id);
-        self.touched_refs.push(entity_ref.to_string());
+        self.touched_refs.push(Touched {
+            entity_ref: entity_ref.to_string(),
+            change: Change::Removed,
+        });
         self.tx
             .execute("DELETE FROM entities WHERE id = ?1", [id])?;
         Ok(true)

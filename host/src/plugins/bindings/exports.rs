@@ -40,6 +40,8 @@ pub struct Exports {
     pub interactions: Option<v0_2::interactions::GuestIndices>,
     /// `wasi:http/incoming-handler`: the plugin's HTTP routes.
     pub http: Option<v0_2::incoming_handler::GuestIndices>,
+    /// `catalog-events`: the catalog's changes, in batches.
+    pub events: Option<v0_2::catalog_events::GuestIndices>,
     pub actions: Option<Actions>,
     pub provider: Option<Provider>,
 }
@@ -81,6 +83,7 @@ impl Exports {
                 pages: v0_2::pages::GuestIndices::new(pre).ok(),
                 interactions: v0_2::interactions::GuestIndices::new(pre).ok(),
                 http: v0_2::incoming_handler::GuestIndices::new(pre).ok(),
+                events: v0_2::catalog_events::GuestIndices::new(pre).ok(),
                 actions: v0_2::scaffolder_actions::GuestIndices::new(pre)
                     .ok()
                     .map(Actions::V0_2),
@@ -106,6 +109,7 @@ impl Exports {
             pages: None,
             interactions: None,
             http: None,
+            events: None,
             actions: v0_1::scaffolder_actions::GuestIndices::new(pre)
                 .ok()
                 .map(Actions::V0_1),
@@ -122,6 +126,7 @@ impl Exports {
             (self.pages.is_some(), "pages"),
             (self.interactions.is_some(), "interactions"),
             (self.http.is_some(), "http-routes"),
+            (self.events.is_some(), "catalog-events"),
             (self.actions.is_some(), "scaffolder-actions"),
             (self.provider.is_some(), "entity-provider"),
         ]
@@ -153,6 +158,9 @@ impl Exports {
         }
         if let Some(http) = &self.http {
             http.load(&mut *store, instance)?;
+        }
+        if let Some(events) = &self.events {
+            events.load(&mut *store, instance)?;
         }
         match &self.actions {
             Some(Actions::V0_1(actions)) => {

@@ -61,7 +61,9 @@ use super::storage::Storage;
 use crate::catalog::{Catalog, EntityRef, Predicate};
 use crate::techdocs::{DocsError, Site, TechDocs};
 pub use exports::{Exports, PluginInfo};
-pub use v0_2::{entity_cards, interactions, pages, scaffolder_actions, to_wit_entity, types};
+pub use v0_2::{
+    catalog_events, entity_cards, interactions, pages, scaffolder_actions, to_wit_entity, types,
+};
 
 /// Most bytes the host hands a plugin (entities, pages, rendered text) in one call.
 pub const MAX_HOST_DATA: usize = 16 << 20;

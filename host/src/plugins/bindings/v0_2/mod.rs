@@ -26,7 +26,8 @@ contract_version!(
 );
 
 pub use exports::greenroom::plugin::{
-    entity_cards, entity_provider, entity_tabs, interactions, meta, pages, scaffolder_actions,
+    catalog_events, entity_cards, entity_provider, entity_tabs, interactions, meta, pages,
+    scaffolder_actions,
 };
 pub use exports::wasi::http::incoming_handler;
 pub use greenroom::plugin::types;
