@@ -182,18 +182,12 @@ export function httpGet(url, headers = {}, { timeoutMs } = {}) {
     throw `GET ${url}: ${describe(answer.tag === 'err' ? answer.val : answer.val.val, timeoutMs)}`;
   }
   const response = answer.val.val;
-  const stream = response.consume().stream();
-  const chunks = [];
-  for (;;) {
-    try {
-      chunks.push(stream.blockingRead(65536n));
-    } catch (e) {
-      if ((e.payload ?? e)?.tag === 'closed') break;
-      throw `GET ${url}: reading the body failed`;
-    }
+  let body;
+  try {
+    body = readAll(response.consume().stream());
+  } catch {
+    throw `GET ${url}: reading the body failed`;
   }
-  const body = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
-  chunks.reduce((at, chunk) => (body.set(chunk, at), at + chunk.length), 0);
   const text = () => new TextDecoder().decode(body);
   return {
     status: response.status(),
@@ -239,19 +233,7 @@ export function serve(request, responseOut, handle) {
   const method = request.method();
   const headers = request.headers().entries();
   const path = request.pathWithQuery() ?? '/';
-  const incoming = request.consume();
-  const stream = incoming.stream();
-  const chunks = [];
-  for (;;) {
-    try {
-      chunks.push(stream.blockingRead(65536n));
-    } catch (e) {
-      if ((e.payload ?? e)?.tag === 'closed') break;
-      throw e;
-    }
-  }
-  const body = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
-  chunks.reduce((at, chunk) => (body.set(chunk, at), at + chunk.length), 0);
+  const body = readAll(request.consume().stream());
   const decoder = new TextDecoder();
   const header = (name) => {
     const found = headers.find(([key]) => key.toLowerCase() === name.toLowerCase());
@@ -282,4 +264,20 @@ export function serve(request, responseOut, handle) {
   }
   out[Symbol.dispose]?.();
   OutgoingBody.finish(outgoing, undefined);
+}
+
+/** Everything an input stream holds, to its end, as one `Uint8Array`. */
+function readAll(stream) {
+  const chunks = [];
+  for (;;) {
+    try {
+      chunks.push(stream.blockingRead(65536n));
+    } catch (e) {
+      if ((e.payload ?? e)?.tag === 'closed') break;
+      throw e;
+    }
+  }
+  const body = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
+  chunks.reduce((at, chunk) => (body.set(chunk, at), at + chunk.length), 0);
+  return body;
 }

@@ -263,17 +263,27 @@ def http_request(
     with answer.value.value as response:
         status = response.status()
         response_headers = response.headers().entries()
-        with response.consume() as body:
-            with body.stream() as stream:
-                chunks = []
-                while True:
-                    try:
-                        chunks.append(stream.blocking_read(64 * 1024))
-                    except Err as e:
-                        if isinstance(e.value, streams.StreamError_Closed):
-                            break
-                        raise HttpError(f"{what}: reading the body failed")
-    return Response(status, response_headers, b"".join(chunks))
+        try:
+            body = _read_all(response)
+        except Err:
+            raise HttpError(f"{what}: reading the body failed")
+    return Response(status, response_headers, body)
+
+
+def _read_all(message) -> bytes:
+    """The whole body of an incoming request or response (child resources dropped before
+    their parents, as wasi:http requires)."""
+    chunks = []
+    with message.consume() as body:
+        with body.stream() as stream:
+            while True:
+                try:
+                    chunks.append(stream.blocking_read(64 * 1024))
+                except Err as e:
+                    if isinstance(e.value, streams.StreamError_Closed):
+                        break
+                    raise
+    return b"".join(chunks)
 
 
 _PLAIN_WORDS = {
@@ -346,17 +356,7 @@ def serve(request, response_out, handle) -> None:
     name = method.value if isinstance(method, http.Method_Other) else _METHOD_NAMES.get(type(method), "GET")
     headers = request.headers().entries()
     path = request.path_with_query() or "/"
-    chunks = []
-    with request.consume() as incoming:
-        with incoming.stream() as stream:
-            while True:
-                try:
-                    chunks.append(stream.blocking_read(64 * 1024))
-                except Err as e:
-                    if isinstance(e.value, streams.StreamError_Closed):
-                        break
-                    raise
-    reply = handle(Request(name, path, headers, b"".join(chunks)))
+    reply = handle(Request(name, path, headers, _read_all(request)))
     response = http.OutgoingResponse(http.Fields.from_list(reply.headers))
     response.set_status_code(reply.status)
     outgoing = response.body()
