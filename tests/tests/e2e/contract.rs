@@ -112,16 +112,27 @@ fn components_built_for_0_1_0_serve_exactly_as_their_0_2_0_rebuilds_beside_0_2_0
     assert_eq!(imports["template"], "Hello CHECKOUT", "{imports:?}");
 }
 
-const WIDGETS_CONFIG: &str = "auth:
+/// Sign-in through a trusted proxy on loopback (`x-forwarded-user`), as a literal for
+/// `concat!`.
+macro_rules! sign_in {
+    () => {
+        "auth:
   providers:
     proxy:
       trustedPeers: [127.0.0.1]
       signIn:
         resolvers: [{resolver: usernameMatchingUserEntityName}]
-plugins:
+"
+    };
+}
+
+const WIDGETS_CONFIG: &str = concat!(
+    sign_in!(),
+    "plugins:
   widgets:
     limits: {timeoutMs: 700, storageBytes: 300000}
-";
+"
+);
 
 /// Waits until no plugin is loading (the server's own wait cannot list plugins anonymously
 /// once sign-in is on).
@@ -364,18 +375,15 @@ fn a_0_2_0_plugin_shows_cards_tabs_and_pages_whose_buttons_and_forms_call_it_bac
     assert_eq!(facts(&card["tree"])["Count"], "0");
 }
 
-const ROUTES_CONFIG: &str = "auth:
-  providers:
-    proxy:
-      trustedPeers: [127.0.0.1]
-      signIn:
-        resolvers: [{resolver: usernameMatchingUserEntityName}]
-plugins:
+const ROUTES_CONFIG: &str = concat!(
+    sign_in!(),
+    "plugins:
   webhooks:
     config: {secret: s3cr3t}
     publicRoutes: [/hook]
     limits: {timeoutMs: 700}
-";
+"
+);
 
 /// GitHub's `X-Hub-Signature-256` of a body.
 fn signature(secret: &str, body: &[u8]) -> String {
@@ -480,6 +488,12 @@ fn a_plugin_serves_http_routes_signed_in_or_public_within_limits() {
     assert!(stats["stats"]["failures"].as_u64().unwrap() >= 2, "{stats}");
 }
 
+/// Writes `components` (name, description) as one catalog file.
+fn write_components(file: &Path, components: &[(&str, &str)]) {
+    let documents: Vec<String> = components.iter().map(|(n, d)| component(n, d)).collect();
+    std::fs::write(file, documents.join("---\n")).unwrap();
+}
+
 fn component(name: &str, description: &str) -> String {
     format!(
         "apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: {name}\n  description: {description}\nspec:\n  type: service\n  lifecycle: production\n  owner: payments\n"
@@ -492,7 +506,7 @@ fn a_plugin_follows_the_catalogs_changes_in_batches_and_a_trapping_handler_is_co
     let extra = tmp.path().join("extra");
     std::fs::create_dir_all(&extra).unwrap();
     let file = extra.join("catalog-info.yaml");
-    std::fs::write(&file, component("newcomer", "first")).unwrap();
+    write_components(&file, &[("newcomer", "first")]);
     let folder = plugins_folder(tmp.path(), &[("follower", None)]);
     let server = start_with_config(tmp.path(), std::slice::from_ref(&extra), &folder, "");
     assert_eq!(
@@ -515,16 +529,11 @@ fn a_plugin_follows_the_catalogs_changes_in_batches_and_a_trapping_handler_is_co
         })
     };
     // Changed, added, removed, each as the catalog commits it.
-    std::fs::write(&file, component("newcomer", "second")).unwrap();
+    write_components(&file, &[("newcomer", "second")]);
     until("the change", "changed component:default/newcomer");
-    let both = format!(
-        "{}---\n{}",
-        component("newcomer", "second"),
-        component("arrival", "new")
-    );
-    std::fs::write(&file, both).unwrap();
+    write_components(&file, &[("newcomer", "second"), ("arrival", "new")]);
     until("the addition", "added component:default/arrival");
-    std::fs::write(&file, component("arrival", "new")).unwrap();
+    write_components(&file, &[("arrival", "new")]);
     let all = until("the removal", "removed component:default/newcomer");
     let at = |c: &str| all.iter().position(|x| x == c).unwrap();
     assert!(at("changed component:default/newcomer") < at("added component:default/arrival"));
@@ -536,15 +545,7 @@ fn a_plugin_follows_the_catalogs_changes_in_batches_and_a_trapping_handler_is_co
     );
 
     // A handler that traps loses its batch, is counted, and gets the next one.
-    std::fs::write(
-        &file,
-        format!(
-            "{}---\n{}",
-            component("arrival", "new"),
-            component("explode", "boom")
-        ),
-    )
-    .unwrap();
+    write_components(&file, &[("arrival", "new"), ("explode", "boom")]);
     eventually("the trap counted", Duration::from_secs(10), || {
         let stats = server.get_ok("/api/plugins/follower")["stats"].clone();
         (stats["traps"].as_u64() >= Some(1)).then_some(())
@@ -555,15 +556,7 @@ fn a_plugin_follows_the_catalogs_changes_in_batches_and_a_trapping_handler_is_co
             .any(|l| l.contains("catalog-events.on-changes failed: trapped")),
         "{log}"
     );
-    std::fs::write(
-        &file,
-        format!(
-            "{}---\n{}",
-            component("arrival", "new"),
-            component("after", "calm")
-        ),
-    )
-    .unwrap();
+    write_components(&file, &[("arrival", "new"), ("after", "calm")]);
     let all = until("the batch after the trap", "added component:default/after");
     // The trapped batch (explode's addition) is lost; its removal came in the next one.
     let explode: Vec<_> = all.iter().filter(|c| c.contains("explode")).collect();
