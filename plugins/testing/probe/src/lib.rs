@@ -39,12 +39,14 @@ impl entity_tabs::Guest for Probe {
         let mut ui = TreeBuilder::new();
         let root = match tab_id.as_str() {
             "build" => ui.text(format!("probe {BUILD}")),
-            // Busy for a while, so a test can swap the plugin while this call runs.
+            // Busy for three seconds by the clock, so a test can swap the plugin while this
+            // call runs. (A fixed count of spins took 1 s under Cranelift and over 10 s
+            // under Winch on a loaded machine.)
             "slow" => {
                 log::log(log::Level::Info, "slow render started");
-                let mut spins: u64 = 0;
-                while spins < 1_500_000_000 {
-                    spins = std::hint::black_box(spins + 1);
+                let started = std::time::Instant::now();
+                while started.elapsed() < std::time::Duration::from_secs(3) {
+                    std::hint::spin_loop();
                 }
                 ui.text(format!("probe {BUILD}"))
             }
