@@ -17,8 +17,9 @@
 //!
 //! Beside that: typed reads of entities ([`entity`]), UI builders with buttons and forms
 //! ([`ui`]), outgoing HTTP ([`http`]), and the contract's imports (`catalog`, `config`,
-//! `docs`, `log`, `storage`, `templating`). Plugins that contribute other things (cards,
-//! pages, interactions, scaffolder actions, entity providers, or several at once) bind a
+//! `docs`, `log`, `schedule`, `storage`, `templating`). Plugins that contribute other things
+//! (cards, pages, interactions, search documents, scaffolder actions, entity providers, or
+//! several at once) bind a
 //! world with [`bind_world!`] and implement the generated traits.
 
 pub mod entity;
@@ -71,6 +72,7 @@ macro_rules! bind_world {
                 "greenroom:plugin/config@0.2.0": greenroom_sdk::config,
                 "greenroom:plugin/log@0.2.0": greenroom_sdk::log,
                 "greenroom:plugin/storage@0.2.0": greenroom_sdk::storage,
+                "greenroom:plugin/schedule@0.2.0": greenroom_sdk::schedule,
                 "wasi:http/types@0.2.12": greenroom_sdk::bindings::wasi::http::types,
                 "wasi:http/outgoing-handler@0.2.12": greenroom_sdk::bindings::wasi::http::outgoing_handler,
                 "wasi:io/error@0.2.12": greenroom_sdk::bindings::wasi::io::error,
@@ -86,4 +88,6 @@ pub use bindings::export_plugin;
 
 pub use bindings::exports::greenroom::plugin::entity_tabs::{self, Tab};
 pub use bindings::exports::greenroom::plugin::meta::{self, PluginInfo};
-pub use bindings::greenroom::plugin::{catalog, config, docs, log, storage, templating, types};
+pub use bindings::greenroom::plugin::{
+    catalog, config, docs, log, schedule, storage, templating, types,
+};

@@ -17,6 +17,7 @@ pub const WORLDS: &[(&str, &str)] = &[
     ("pages-plugin", "pages"),
     ("http-plugin", "http-routes"),
     ("catalog-events-plugin", "catalog-events"),
+    ("search-plugin", "search-documents"),
     ("scaffolder-plugin", "scaffolder-actions"),
     ("provider-plugin", "entity-provider"),
 ];
@@ -31,11 +32,21 @@ const PART_WORLDS: &[(&str, &str)] = &[
     ("interactive", "interactions"),
     ("http-routes", "http-routes"),
     ("catalog-follower", "catalog-events"),
+    ("search-source", "search-documents"),
 ];
 
 /// Whether `world` is one a plugin's own world includes beside another (see [`PART_WORLDS`]).
 pub fn is_part_world(world: &str) -> bool {
     PART_WORLDS.iter().any(|(w, _)| *w == world)
+}
+
+/// The worlds of [`PART_WORLDS`], quoted, for messages.
+pub fn part_world_names() -> String {
+    let quoted: Vec<String> = PART_WORLDS
+        .iter()
+        .map(|(w, _)| format!("\"{w}\""))
+        .collect();
+    quoted.join(", ")
 }
 
 /// The world that exports a contribution interface, or None for an unknown one.

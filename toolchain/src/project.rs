@@ -266,10 +266,10 @@ fn worlds(project: &Path, manifest: Option<&str>) -> anyhow::Result<Vec<String>>
     if worlds.is_empty() || !worlds.iter().all(|w| known(w)) {
         let names: Vec<&str> = contract::WORLDS.iter().map(|(w, _)| *w).collect();
         bail!(
-            "{}: build.world {worlds:?} is not one or several of {} (with \"interactive\", \
-             \"http-routes\" or \"catalog-follower\" beside another)",
+            "{}: build.world {worlds:?} is not one or several of {} (with {} beside another)",
             file.display(),
-            names.join(", ")
+            names.join(", "),
+            contract::part_world_names()
         );
     }
     Ok(worlds)

@@ -181,7 +181,8 @@ impl Hit {
                     .map(str::to_string)
                     .unwrap_or_else(|| text(&document["name"])),
             ],
-            _ => vec![],
+            // A plugin's type: the entity the document is about, if any.
+            _ => vec![text(&document["entityRef"])],
         };
         Hit {
             result_type,

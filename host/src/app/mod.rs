@@ -84,7 +84,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         PluginHost::load(plugin_settings, plugins_catalog, plugins_docs)
     })
     .await??;
-    plugins.start_background()?;
+    plugins.start_background(search.clone())?;
     let scaffolder =
         Scaffolder::open(&config.data_dir, catalog.clone(), config.scaffolder.clone())?;
     scaffolder.set_external_actions(Arc::new(PluginActions(plugins.clone())));

@@ -247,6 +247,14 @@ impl Access {
         }
     }
 
+    /// Whether the caller may see a plugin's UI and what it adds to search
+    /// (`greenroom.plugin.tab.read` on the plugin).
+    pub fn may_see_plugin(&self, plugin: &str) -> bool {
+        self.allows(PLUGIN_TAB_READ, &mut |call| {
+            call.rule == "HAS_PLUGIN_ID" && call.params["pluginId"].as_str() == Some(plugin)
+        })
+    }
+
     /// Passes when the permission is allowed outright (a basic permission, or a resource
     /// permission on every resource).
     pub fn require(&self, name: &str) -> Result<(), ApiError> {

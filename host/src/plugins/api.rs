@@ -219,19 +219,12 @@ async fn asking(
     let (viewer, checked) = (Viewer::of(&access), access.clone());
     let entity_ref = param.readable(catalog, access).await?;
     Ok((entity_ref, visible, viewer, move |plugin: &str| {
-        shows_tabs(&checked, plugin)
+        checked.may_see_plugin(plugin)
     }))
 }
 
 async fn pages(State(plugins): State<Arc<PluginHost>>, access: Access) -> Json<Vec<PageRef>> {
-    Json(plugins.pages(|plugin| shows_tabs(&access, plugin)))
-}
-
-/// Whether the viewer may see the plugin's tabs (`greenroom.plugin.tab.read`).
-fn shows_tabs(access: &Access, plugin: &str) -> bool {
-    access.allows(PLUGIN_TAB_READ, &mut |call| {
-        call.rule == "HAS_PLUGIN_ID" && call.params["pluginId"].as_str() == Some(plugin)
-    })
+    Json(plugins.pages(|plugin| access.may_see_plugin(plugin)))
 }
 
 async fn render_tab(
@@ -381,7 +374,7 @@ fn shown_plugin(
     access: &Access,
     plugin: &str,
 ) -> Result<(Option<crate::catalog::Predicate>, Viewer), ApiError> {
-    if !shows_tabs(access, plugin) {
+    if !access.may_see_plugin(plugin) {
         return Err(access.refused(format_args!("{PLUGIN_TAB_READ} of plugin {plugin}")));
     }
     let visible = crate::catalog::permissions::readable(access)?;

@@ -13,10 +13,11 @@ mod engine;
 mod events;
 mod grants;
 mod http;
-mod providers;
 mod registry;
 mod routes;
 mod sandbox;
+mod schedule;
+mod search_documents;
 mod stats;
 mod storage;
 mod surfaces;
@@ -133,6 +134,8 @@ pub struct PluginHost {
     stats: Mutex<HashMap<String, Arc<Stats>>>,
     /// Enable/disable made through the admin API, by id; persisted in the data folder.
     switches: Switches,
+    /// Scheduled jobs plugins asked to run now (see `schedule`).
+    soon: Arc<schedule::Soon>,
     /// Each viewer's recent actions per plugin (see `surfaces`).
     action_rate: surfaces::ActionRate,
     /// Held by each admin operation (install, remove, switch), so two at once on one plugin
@@ -156,12 +159,15 @@ impl PluginHost {
         catalog: Arc<Catalog>,
         docs: Arc<TechDocs>,
     ) -> anyhow::Result<Arc<Self>> {
+        let soon = Arc::new(schedule::Soon::default());
         let host = Arc::new(Self {
             sandbox: Sandbox::new(Services {
                 catalog,
                 docs,
                 storage: Arc::new(storage::Storage::open(&settings.data_dir)?),
+                soon: soon.clone(),
             })?,
+            soon,
             registry: ArcSwap::from_pointee(Registry::default()),
             changing: Mutex::new(()),
             loads: Loads::default(),
@@ -198,11 +204,15 @@ impl PluginHost {
     }
 
     /// From now on: reloads plugins whenever the plugins folder changes, sends the catalog's
-    /// changes to the plugins that follow them, and runs entity providers on their schedule.
-    pub fn start_background(self: &Arc<Self>) -> anyhow::Result<()> {
+    /// changes to the plugins that follow them, and runs entity providers and search
+    /// collections on their schedule.
+    pub fn start_background(
+        self: &Arc<Self>,
+        search: Arc<crate::search::Search>,
+    ) -> anyhow::Result<()> {
         watch::start(self.clone(), &self.settings.dir)?;
         events::start(self.clone())?;
-        providers::start(self.clone())
+        schedule::start(self.clone(), search)
     }
 
     /// Brings the registry in line with `file` on disk: starts loading a new or changed file

@@ -32,9 +32,10 @@ where
         .route("/types", get(types))
 }
 
-/// `types[0]=x`, `types[]=x`, `types=x`; `filters[kind]=x`, `filters[kind][0]=x`.
-fn request(raw: Option<&str>, search: &Search) -> Result<Request, ApiError> {
-    let types = search.types();
+/// `types[0]=x`, `types[]=x`, `types=x`; `filters[kind]=x`, `filters[kind][0]=x`. Types of
+/// plugins the caller may not see are hidden, as if they were not there.
+fn request(raw: Option<&str>, search: &Search, access: &Access) -> Result<Request, ApiError> {
+    let types = shown_types(search, access);
     let SearchSettings {
         max_term_length,
         max_page_limit,
@@ -98,7 +99,23 @@ fn request(raw: Option<&str>, search: &Search) -> Result<Request, ApiError> {
         )));
     }
     request.filters = filters;
+    request.hidden_sources = search
+        .types()
+        .into_iter()
+        .filter(|t| !types.contains(t))
+        .map(|t| t.source)
+        .collect();
     Ok(request)
+}
+
+/// The document types the caller may see: the built-in ones, and those of plugins whose UI
+/// they may see.
+fn shown_types(search: &Search, access: &Access) -> Vec<DocumentType> {
+    search
+        .types()
+        .into_iter()
+        .filter(|t| t.is_builtin() || access.may_see_plugin(&t.source))
+        .collect()
 }
 
 /// Backstage's page cursor: the page number (from 0) in base64, which its search page
@@ -122,7 +139,7 @@ fn decode_cursor(cursor: &str) -> Result<usize, ApiError> {
 }
 
 /// Only relative paths and http(s) addresses are links.
-fn safe_location(location: &str) -> bool {
+pub fn safe_location(location: &str) -> bool {
     (location.starts_with('/') && !location.starts_with("//"))
         || location.starts_with("https://")
         || location.starts_with("http://")
@@ -133,7 +150,7 @@ async fn query(
     access: Access,
     RawQuery(raw): RawQuery,
 ) -> Result<Json<Value>, ApiError> {
-    let request = request(raw.as_deref(), &search)?;
+    let request = request(raw.as_deref(), &search, &access)?;
     let visible = readable(&access)?;
     blocking(move || {
         let results = search.search(&request, visible.as_ref())?;
@@ -197,13 +214,13 @@ async fn facets(
     access: Access,
     RawQuery(raw): RawQuery,
 ) -> Result<Json<Value>, ApiError> {
-    let request = request(raw.as_deref(), &search)?;
+    let request = request(raw.as_deref(), &search, &access)?;
     let visible = readable(&access)?;
-    blocking(move || Ok(Json(search.facets(&request.term, visible.as_ref())?))).await
+    blocking(move || Ok(Json(search.facets(&request, visible.as_ref())?))).await
 }
 
-/// Greenroom's: the document types there are (`type`, `title`, `source`), in the order the
-/// UI lists them.
-async fn types(State(search): State<Arc<Search>>) -> Json<Vec<DocumentType>> {
-    Json(search.types())
+/// Greenroom's: the document types there are (`type`, `title`, `source`) that the caller may
+/// see, in the order the UI lists them.
+async fn types(State(search): State<Arc<Search>>, access: Access) -> Json<Vec<DocumentType>> {
+    Json(shown_types(&search, &access))
 }

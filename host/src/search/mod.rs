@@ -10,9 +10,11 @@
 //! is dropped before paging.
 
 pub mod api;
+mod sources;
 mod text;
 mod types;
 
+pub use sources::{Collected, SourceDocument};
 pub use types::DocumentType;
 use types::Registry;
 
@@ -39,6 +41,8 @@ use text::Terms;
 
 pub const CATALOG_TYPE: &str = "software-catalog";
 pub const DOCS_TYPE: &str = "techdocs";
+/// The source of the built-in types.
+const BUILTIN_SOURCE: &str = "greenroom";
 
 /// The fields documents can be filtered on (`filters[kind]=...`), each from the entity.
 const FILTERS: &[&str] = &[
@@ -62,9 +66,14 @@ const PREFIX_SCAN: usize = 4096;
 const WRITER_MEMORY: usize = 30 << 20;
 
 struct Fields {
-    /// The entity a document is about (a docs section: the entity whose docs they are).
+    /// The entity a document is about (a docs section: the entity whose docs they are); a
+    /// source's document about no entity has none.
     entity_ref: Field,
     doc_type: Field,
+    /// Who provides the document (`greenroom`, or a plugin) and, for a source's documents,
+    /// its type and id (see `sources`).
+    source: Field,
+    key: Field,
     /// The Backstage document, as JSON, for the answer.
     document: Field,
     /// Words of the title and name, the tags, system and owner, the description.
@@ -111,6 +120,8 @@ impl Default for SearchSettings {
 pub struct Request {
     pub term: String,
     pub types: Vec<String>,
+    /// Sources whose documents the caller may not see (plugins whose UI they may not).
+    pub hidden_sources: Vec<String>,
     pub filters: BTreeMap<String, Vec<String>>,
     pub offset: usize,
     pub limit: usize,
@@ -148,6 +159,8 @@ impl Search {
         let fields = Fields {
             entity_ref: schema.add_text_field("ref", STRING | FAST),
             doc_type: schema.add_text_field("type", STRING | FAST),
+            source: schema.add_text_field("source", STRING),
+            key: schema.add_text_field("key", STRING),
             document: schema.add_text_field("document", STORED),
             title_words: schema.add_text_field("title_words", TEXT),
             tag_words: schema.add_text_field("tag_words", TEXT),
@@ -199,10 +212,11 @@ impl Search {
         self.writer.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Indexes every entity, page by page through the catalog's own cursor.
+    /// Indexes every entity, page by page through the catalog's own cursor (other sources'
+    /// documents stay).
     fn build(&self) -> anyhow::Result<()> {
         let mut writer = self.writer();
-        writer.delete_all_documents()?;
+        writer.delete_term(Term::from_field_text(self.fields.source, BUILTIN_SOURCE));
         let mut cursor = Some(Cursor::first(EntityQuery::default()));
         while let Some(current) = cursor.take() {
             let page = self.catalog.query(&current, MAX_PAGE_SIZE, 0, None)?;
@@ -223,8 +237,12 @@ impl Search {
     fn update(&self, refs: &[String]) -> anyhow::Result<()> {
         let mut writer = self.writer();
         for entity_ref in refs {
+            // The entity's own documents; those other sources wrote about it stay.
             let lower = entity_ref.to_lowercase();
-            writer.delete_term(Term::from_field_text(self.fields.entity_ref, &lower));
+            writer.delete_query(Box::new(BooleanQuery::new(vec![
+                (Occur::Must, term_query(self.fields.entity_ref, &lower)),
+                (Occur::Must, term_query(self.fields.source, BUILTIN_SOURCE)),
+            ])))?;
             let parsed =
                 EntityRef::parse(entity_ref, None, "default").map_err(anyhow::Error::msg)?;
             if let Some(entity) = self.catalog.get(&parsed)? {
@@ -388,6 +406,7 @@ impl Search {
         let mut doc = TantivyDocument::default();
         doc.add_text(f.entity_ref, entity_ref.to_string().to_lowercase());
         doc.add_text(f.doc_type, doc_type);
+        doc.add_text(f.source, BUILTIN_SOURCE);
         doc.add_text(
             f.document,
             json!({"type": doc_type, "document": document}).to_string(),
@@ -564,6 +583,9 @@ impl Search {
         if !request.types.is_empty() {
             must.push(one_of(f.doc_type, &request.types));
         }
+        for hidden in &request.hidden_sources {
+            must.push((Occur::MustNot, term_query(f.source, hidden)));
+        }
         for (key, values) in &request.filters {
             // Backstage's `componentType` is the same value as `type`; a field no document
             // is filtered on matches nothing (as in Backstage, where a document without the
@@ -635,11 +657,14 @@ impl Search {
         for (_, address) in &ranked {
             refs.push(column.first(*address)?);
         }
-        let allowed = self.catalog.refs_matching(&refs, visible.clone());
+        let about: Vec<String> = refs.iter().filter(|r| !r.is_empty()).cloned().collect();
+        let allowed = self.catalog.refs_matching(&about, visible.clone());
+        // A document about no entity is a source's, already narrowed to the sources the
+        // caller may see.
         Ok(ranked
             .into_iter()
             .zip(refs)
-            .filter(|(_, r)| allowed.contains(r))
+            .filter(|(_, r)| r.is_empty() || allowed.contains(r))
             .map(|((_, a), _)| a)
             .collect())
     }
@@ -658,17 +683,23 @@ impl Search {
         Ok(serde_json::from_str(text)?)
     }
 
-    /// How many matches of `term` the caller may read there are per type and per kind.
-    pub fn facets(&self, term: &str, visible: Option<&Predicate>) -> anyhow::Result<Value> {
+    /// How many matches of the request's term the caller may read there are per type and
+    /// per kind (its types, filters and page left aside).
+    pub fn facets(&self, request: &Request, visible: Option<&Predicate>) -> anyhow::Result<Value> {
         let request = Request {
-            term: term.to_string(),
+            term: request.term.clone(),
+            hidden_sources: request.hidden_sources.clone(),
             ..Request::default()
         };
-        let terms = Terms::parse(term);
+        let terms = Terms::parse(&request.term);
         let searcher = self.reader.searcher();
         let query = self.query(&searcher, &request, &terms);
-        let mut types: BTreeMap<String, usize> =
-            self.types().into_iter().map(|t| (t.name, 0)).collect();
+        let mut types: BTreeMap<String, usize> = self
+            .types()
+            .into_iter()
+            .filter(|t| !request.hidden_sources.contains(&t.source))
+            .map(|t| (t.name, 0))
+            .collect();
         let mut kinds: BTreeMap<String, usize> = BTreeMap::new();
         match visible {
             // Matches are checked one by one, so they are counted one by one (from the
@@ -694,13 +725,7 @@ impl Search {
                 let count = |field: Field, value: &str| -> anyhow::Result<usize> {
                     let narrowed = BooleanQuery::new(vec![
                         (Occur::Must, query.box_clone()),
-                        (
-                            Occur::Must,
-                            Box::new(TermQuery::new(
-                                Term::from_field_text(field, value),
-                                IndexRecordOption::Basic,
-                            )),
-                        ),
+                        (Occur::Must, term_query(field, value)),
                     ]);
                     Ok(searcher.search(&narrowed, &Count)?)
                 };
@@ -838,6 +863,13 @@ fn owner_ref(entity: &Value) -> Option<&str> {
 /// an owner.
 fn short_name(entity_ref: &str) -> &str {
     entity_ref.rsplit(['/', ':']).next().unwrap_or(entity_ref)
+}
+
+fn term_query(field: Field, value: &str) -> Box<dyn Query> {
+    Box::new(TermQuery::new(
+        Term::from_field_text(field, value),
+        IndexRecordOption::Basic,
+    ))
 }
 
 fn boosted(query: impl Query + 'static, boost: f32) -> (Occur, Box<dyn Query>) {

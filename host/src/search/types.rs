@@ -19,8 +19,12 @@ impl DocumentType {
         Self {
             name: name.into(),
             title: title.into(),
-            source: "greenroom".into(),
+            source: super::BUILTIN_SOURCE.into(),
         }
+    }
+
+    pub fn is_builtin(&self) -> bool {
+        self.source == super::BUILTIN_SOURCE
     }
 }
 
@@ -31,6 +35,25 @@ pub struct Registry(RwLock<Vec<DocumentType>>);
 impl Registry {
     pub fn list(&self) -> Vec<DocumentType> {
         self.0.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Who provides the type `name`, if it is registered.
+    pub fn source_of(&self, name: &str) -> Option<String> {
+        let types = self.0.read().unwrap_or_else(|e| e.into_inner());
+        types
+            .iter()
+            .find(|t| t.name == name)
+            .map(|t| t.source.clone())
+    }
+
+    /// Keeps the types `keep` accepts; returns the others, removed.
+    pub fn retain(&self, keep: impl Fn(&DocumentType) -> bool) -> Vec<DocumentType> {
+        let mut types = self.0.write().unwrap_or_else(|e| e.into_inner());
+        let (kept, gone) = std::mem::take(&mut *types)
+            .into_iter()
+            .partition(|t| keep(t));
+        *types = kept;
+        gone
     }
 
     /// Adds a type; its source registering it again may change its title. A name another

@@ -2,7 +2,8 @@
 //! components built before 0.2.0 existed (`tests/fixtures/plugins-v0.1.0/`) load, render,
 //! run and provide exactly as their 0.2.0 rebuilds do, beside a 0.2.0 plugin; the `widgets`
 //! test plugin's card, tab and page, their buttons and forms, its storage (quota, clearing,
-//! kept across restarts), the viewer it is called for, and its hostile actions.
+//! kept across restarts), the viewer it is called for, and its hostile actions; its search
+//! documents (collected in full, then incrementally when it asks; bad ones contained).
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -561,4 +562,156 @@ fn a_plugin_follows_the_catalogs_changes_in_batches_and_a_trapping_handler_is_co
     // The trapped batch (explode's addition) is lost; its removal came in the next one.
     let explode: Vec<_> = all.iter().filter(|c| c.contains("explode")).collect();
     assert_eq!(explode, ["removed component:default/explode"], "{all:?}");
+}
+
+/// A search for `query` as `who`: (status, answer).
+fn search(server: &Server, who: &str, query: &str) -> (u16, Value) {
+    server.call_as(who, "GET", &format!("/api/search/query?{query}"), None)
+}
+
+fn titles(answer: &Value) -> Vec<String> {
+    answer["results"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|r| {
+            r["document"]["title"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string()
+        })
+        .collect()
+}
+
+#[test]
+fn a_plugin_feeds_search_with_its_own_types_incrementally_and_bad_collections_are_contained() {
+    let tmp = tempfile::tempdir().unwrap();
+    let folder = plugins_folder(tmp.path(), &[("widgets", None)]);
+    let server = start_with_config(tmp.path(), &[], &folder, WIDGETS_CONFIG);
+    let ada = "ada";
+    loaded(&server, ada);
+
+    // Its types join search's, with their titles and source; the board (about no entity)
+    // is collected when the plugin loads.
+    let types = eventually("the plugin's types", Duration::from_secs(10), || {
+        let (_, types) = server.call_as(ada, "GET", "/api/search/types", None);
+        types.to_string().contains("widget-board").then_some(types)
+    });
+    assert!(
+        types.as_array().unwrap().contains(
+            &json!({"type": "widget-note", "title": "Widget notes", "source": "widgets"})
+        ),
+        "{types}"
+    );
+    let board = eventually("the board searchable", Duration::from_secs(10), || {
+        let (_, found) = search(&server, ada, "term=counters%20board&types[]=widget-board");
+        (found["numberOfResults"] == 1).then_some(found)
+    });
+    assert_eq!(
+        board["results"][0]["document"],
+        json!({"title": "Counters board", "text": "Every counter of the widgets plugin, on one page.",
+               "location": "/p/widgets/board", "plugin": "widgets"})
+    );
+    assert_eq!(board["results"][0]["type"], "widget-board");
+
+    // A note set through the card: the plugin asks to be collected, and the note is found
+    // within a second or so, from an incremental collection, about its entity.
+    let set_note = |note: &str| {
+        let (status, body) = act(
+            &server,
+            ada,
+            json!({"surface": {"kind": "card", "id": "counter"}, "actionId": "set", "entity": CHECKOUT,
+                   "values": {"count": 7, "note": note}}),
+        );
+        assert_eq!(status, 200, "{body}");
+    };
+    set_note("the flux capacitor needs a recalibration");
+    let found = eventually("the note searchable", Duration::from_secs(5), || {
+        let (_, found) = search(&server, ada, "term=capacitor");
+        (found["numberOfResults"] == 1).then_some(found)
+    });
+    let note = &found["results"][0];
+    assert_eq!(note["type"], "widget-note");
+    assert_eq!(
+        note["document"],
+        json!({"title": format!("Note on {CHECKOUT}"), "text": "the flux capacitor needs a recalibration",
+               "location": "/p/widgets/board", "entityRef": CHECKOUT, "plugin": "widgets",
+               "count": "7", "collection": "changes"})
+    );
+    // It matches its entity's filters, and counts in the facets.
+    let (_, by_kind) = search(&server, ada, "term=capacitor&filters[kind]=component");
+    assert_eq!(by_kind["numberOfResults"], 1, "{by_kind}");
+    let (_, by_other) = search(&server, ada, "term=capacitor&filters[kind]=group");
+    assert_eq!(by_other["numberOfResults"], 0, "{by_other}");
+    let (_, facets) = server.call_as(ada, "GET", "/api/search/facets?term=capacitor", None);
+    assert_eq!(facets["types"]["widget-note"], 1, "{facets}");
+    assert_eq!(facets["types"]["software-catalog"], 0, "{facets}");
+
+    // An emptied note is removed by the next incremental collection.
+    set_note("");
+    eventually("the note gone", Duration::from_secs(5), || {
+        let (_, found) = search(&server, ada, "term=capacitor");
+        (found["numberOfResults"] == 0).then_some(())
+    });
+    set_note("the warp core is stable");
+    eventually("the new note", Duration::from_secs(5), || {
+        let (_, found) = search(&server, ada, "term=warp");
+        (titles(&found) == [format!("Note on {CHECKOUT}")]).then_some(())
+    });
+
+    // Bad collections are contained: a document over the contract's limits is left out
+    // (logged with its type, id and field) and the rest is kept; a collection that loops or
+    // never ends its pages fails, and the documents there were stay.
+    let mode = |mode: &str| {
+        let (status, body) = act(
+            &server,
+            ada,
+            json!({"surface": {"kind": "page", "id": "board"}, "actionId": "search-mode",
+                   "values": {"mode": mode}}),
+        );
+        assert_eq!(status, 200, "{body}");
+    };
+    mode("bad");
+    eventually("the bad document left out", Duration::from_secs(5), || {
+        server
+            .log()
+            .contains("search document type 'widget-note', document 'spoiled': location:")
+            .then_some(())
+    });
+    let (_, spoiled) = search(&server, ada, "term=spoiled");
+    assert_eq!(spoiled["numberOfResults"], 0, "{spoiled}");
+    for (hostile, failure) in [
+        ("loop", "search-documents.collect failed"),
+        ("pages", "more than 100 pages"),
+    ] {
+        mode(hostile);
+        eventually(hostile, Duration::from_secs(10), || {
+            server.log().contains(failure).then_some(())
+        });
+        let (_, kept) = search(&server, ada, "term=warp");
+        assert_eq!(kept["numberOfResults"], 1, "{hostile}: {kept}");
+        let (_, board) = search(&server, ada, "types[]=widget-board");
+        assert_eq!(board["numberOfResults"], 1, "{hostile}: {board}");
+    }
+    mode("");
+    let (_, pong) = act(
+        &server,
+        ada,
+        json!({"surface": {"kind": "page", "id": "board"}, "actionId": "ping"}),
+    );
+    assert_eq!(
+        pong["notice"]["tone"], "info",
+        "the plugin keeps serving: {pong}"
+    );
+
+    // Removed, the plugin's types and documents leave search.
+    std::fs::remove_file(folder.join("widgets.wasm")).unwrap();
+    eventually("the types gone", Duration::from_secs(10), || {
+        let (_, types) = server.call_as(ada, "GET", "/api/search/types", None);
+        (!types.to_string().contains("widget")).then_some(())
+    });
+    let (status, body) = search(&server, ada, "types[]=widget-note");
+    assert_eq!(status, 400, "{body}");
+    let (_, found) = search(&server, ada, "term=warp");
+    assert_eq!(found["numberOfResults"], 0, "{found}");
 }

@@ -42,6 +42,8 @@ pub struct Exports {
     pub http: Option<v0_2::incoming_handler::GuestIndices>,
     /// `catalog-events`: the catalog's changes, in batches.
     pub events: Option<v0_2::catalog_events::GuestIndices>,
+    /// `search-documents`: documents of the plugin's own types for search.
+    pub search: Option<v0_2::search_documents::GuestIndices>,
     pub actions: Option<Actions>,
     pub provider: Option<Provider>,
 }
@@ -84,6 +86,7 @@ impl Exports {
                 interactions: v0_2::interactions::GuestIndices::new(pre).ok(),
                 http: v0_2::incoming_handler::GuestIndices::new(pre).ok(),
                 events: v0_2::catalog_events::GuestIndices::new(pre).ok(),
+                search: v0_2::search_documents::GuestIndices::new(pre).ok(),
                 actions: v0_2::scaffolder_actions::GuestIndices::new(pre)
                     .ok()
                     .map(Actions::V0_2),
@@ -110,6 +113,7 @@ impl Exports {
             interactions: None,
             http: None,
             events: None,
+            search: None,
             actions: v0_1::scaffolder_actions::GuestIndices::new(pre)
                 .ok()
                 .map(Actions::V0_1),
@@ -127,6 +131,7 @@ impl Exports {
             (self.interactions.is_some(), "interactions"),
             (self.http.is_some(), "http-routes"),
             (self.events.is_some(), "catalog-events"),
+            (self.search.is_some(), "search-documents"),
             (self.actions.is_some(), "scaffolder-actions"),
             (self.provider.is_some(), "entity-provider"),
         ]
@@ -161,6 +166,9 @@ impl Exports {
         }
         if let Some(events) = &self.events {
             events.load(&mut *store, instance)?;
+        }
+        if let Some(search) = &self.search {
+            search.load(&mut *store, instance)?;
         }
         match &self.actions {
             Some(Actions::V0_1(actions)) => {

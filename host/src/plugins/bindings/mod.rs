@@ -57,12 +57,14 @@ use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 use super::engine::{Limited, MemoryCap};
 use super::grants::Effective;
 use super::http::HttpGate;
+use super::schedule::Soon;
 use super::storage::Storage;
 use crate::catalog::{Catalog, EntityRef, Predicate};
 use crate::techdocs::{DocsError, Site, TechDocs};
 pub use exports::{Exports, PluginInfo};
 pub use v0_2::{
-    catalog_events, entity_cards, interactions, pages, scaffolder_actions, to_wit_entity, types,
+    catalog_events, entity_cards, interactions, pages, scaffolder_actions, search_documents,
+    to_wit_entity, types,
 };
 
 /// Most bytes the host hands a plugin (entities, pages, rendered text) in one call.
@@ -83,6 +85,8 @@ pub struct Services {
     pub catalog: Arc<Catalog>,
     pub docs: Arc<TechDocs>,
     pub storage: Arc<Storage>,
+    /// Jobs plugins asked to run now.
+    pub soon: Arc<Soon>,
 }
 
 /// Everything one call's store holds.
@@ -91,6 +95,7 @@ pub struct HostState {
     catalog: Arc<Catalog>,
     docs: Arc<TechDocs>,
     storage: Arc<Storage>,
+    soon: Arc<Soon>,
     grants: Arc<Effective>,
     wasi: WasiCtx,
     http: WasiHttpCtx,
@@ -122,6 +127,7 @@ impl HostState {
             catalog: services.catalog.clone(),
             docs: services.docs.clone(),
             storage: services.storage.clone(),
+            soon: services.soon.clone(),
             grants,
             wasi: WasiCtx::builder().build(),
             http: WasiHttpCtx::new(),

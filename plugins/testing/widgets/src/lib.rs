@@ -1,9 +1,13 @@
 //! Test plugin `widgets` (contract 0.2.0): a counter kept in the plugin's storage, shown as an
-//! entity card, an entity tab and a page, with buttons and a form that change it; and actions
-//! that misbehave on purpose (loop, trap, fill the storage past its quota).
+//! entity card, an entity tab and a page, with buttons and a form that change it; the notes
+//! set with it feed search (type `widget-note`, collected incrementally after each change the
+//! plugin asks to be collected; type `widget-board`, the page, about no entity); and actions
+//! that misbehave on purpose (loop, trap, fill the storage past its quota, spoil the search
+//! collection: `search-mode` bad, loop or pages).
 
 use greenroom_sdk::types::{Entity, FieldValue, NodeId, Tone, Tree, Viewer};
 use greenroom_sdk::ui::{TreeBuilder, field};
+use greenroom_sdk::schedule::{self, Job};
 use greenroom_sdk::storage;
 
 greenroom_sdk::bind_world!(
@@ -14,6 +18,7 @@ greenroom_sdk::bind_world!(
             include greenroom:plugin/entity-cards-plugin@0.2.0;
             include greenroom:plugin/pages-plugin@0.2.0;
             include greenroom:plugin/interactive@0.2.0;
+            include greenroom:plugin/search-source@0.2.0;
         }
     "#,
     "../../../wit/v0.2.0"
@@ -24,6 +29,9 @@ use exports::greenroom::plugin::interactions::{self, ActionOutcome, ActionReques
 use exports::greenroom::plugin::pages::{self, Page};
 use exports::greenroom::plugin::entity_tabs::{self, Tab};
 use exports::greenroom::plugin::meta::{self, PluginInfo};
+use exports::greenroom::plugin::search_documents::{
+    self, Document, DocumentType, DocumentsPage,
+};
 
 struct Widgets;
 
@@ -131,6 +139,7 @@ impl interactions::Guest for Widgets {
                 let count = if doubled { count * 2 } else { count } * by;
                 store(&key(entity_ref), count)?;
                 storage::set(&format!("note/{entity_ref}"), note.as_bytes())?;
+                noted(entity_ref)?;
                 notice(format!("set to {count}"), Tone::Info)
             }
             // Answers with a notice only: the surface keeps its tree.
@@ -164,6 +173,19 @@ impl interactions::Guest for Widgets {
                 }
                 notice("fill cleared".into(), Tone::Neutral)
             }
+            // How the next search collections go: "" (well), "bad", "loop" or "pages".
+            ("search-mode", _) => {
+                let mode = match value(&request, "mode") {
+                    Some(FieldValue::Text(mode)) => mode.clone(),
+                    _ => String::new(),
+                };
+                storage::set("search-mode", mode.as_bytes())?;
+                schedule::run_soon(Job::SearchDocuments)?;
+                return Ok(ActionOutcome {
+                    tree: None,
+                    notice: Some(notice(format!("search mode '{mode}'"), Tone::Info)),
+                });
+            }
             (other, _) => return Err(format!("unknown action '{other}'")),
         };
         let tree = match &entity_ref {
@@ -175,6 +197,127 @@ impl interactions::Guest for Widgets {
             notice: Some(message),
         })
     }
+}
+
+const NOTES: &str = "widget-note";
+const BOARD: &str = "widget-board";
+
+impl search_documents::Guest for Widgets {
+    fn document_types() -> Vec<DocumentType> {
+        vec![
+            DocumentType {
+                name: NOTES.into(),
+                title: "Widget notes".into(),
+                refresh_interval_seconds: 3600,
+            },
+            DocumentType {
+                name: BOARD.into(),
+                title: "Widget boards".into(),
+                refresh_interval_seconds: 3600,
+            },
+        ]
+    }
+
+    /// Notes: in full, every note; from a checkpoint (the number of changes seen), the
+    /// notes changed since, an emptied one as removed. The board: one document, in full.
+    fn collect(
+        document_type: String,
+        since: Option<String>,
+        page: Option<String>,
+    ) -> Result<DocumentsPage, String> {
+        let mode = String::from_utf8(storage::get("search-mode")?.unwrap_or_default())
+            .unwrap_or_default();
+        let mut answer = DocumentsPage {
+            documents: Vec::new(),
+            removed: Vec::new(),
+            next_page: None,
+            checkpoint: None,
+            full: since.is_none(),
+        };
+        match mode.as_str() {
+            "loop" => loop {
+                std::hint::black_box(());
+            },
+            "pages" => {
+                let n: u64 = page.and_then(|p| p.parse().ok()).unwrap_or(0);
+                answer.next_page = Some((n + 1).to_string());
+                return Ok(answer);
+            }
+            _ => {}
+        }
+        if document_type == BOARD {
+            answer.documents.push(Document {
+                id: "board".into(),
+                title: "Counters board".into(),
+                text: "Every counter of the widgets plugin, on one page.".into(),
+                location: "/p/widgets/board".into(),
+                entity_ref: None,
+                fields: Vec::new(),
+            });
+            return Ok(answer);
+        }
+        let changes = changes()?;
+        let collection = if since.is_some() { "changes" } else { "full" };
+        let entities: Vec<String> = match since.and_then(|s| s.parse::<u64>().ok()) {
+            Some(seen) => (seen..changes)
+                .filter_map(|i| storage::get(&format!("noted/{i:08}")).transpose())
+                .map(|bytes| bytes.map(|b| String::from_utf8_lossy(&b).into_owned()))
+                .collect::<Result<_, _>>()?,
+            None => storage::list_keys("note/", None, 1000)?
+                .into_iter()
+                .map(|key| key.trim_start_matches("note/").to_string())
+                .collect(),
+        };
+        for entity_ref in entities {
+            let note = storage::get(&format!("note/{entity_ref}"))?
+                .map(|b| String::from_utf8_lossy(&b).into_owned())
+                .unwrap_or_default();
+            if note.is_empty() {
+                answer.removed.push(entity_ref);
+                continue;
+            }
+            let count = count(&entity_ref)?;
+            answer.documents.push(Document {
+                id: entity_ref.clone(),
+                title: format!("Note on {entity_ref}"),
+                text: note,
+                location: "/p/widgets/board".into(),
+                entity_ref: Some(entity_ref),
+                fields: vec![
+                    ("count".into(), count.to_string()),
+                    // Which kind of collection brought it, for tests to see.
+                    ("collection".into(), collection.into()),
+                ],
+            });
+        }
+        if mode == "bad" {
+            answer.documents.push(Document {
+                id: "spoiled".into(),
+                title: "Spoiled".into(),
+                text: "A link that would run script.".into(),
+                location: "javascript:alert(1)".into(),
+                entity_ref: None,
+                fields: Vec::new(),
+            });
+        }
+        answer.checkpoint = Some(changes.to_string());
+        Ok(answer)
+    }
+}
+
+/// How many note changes there were.
+fn changes() -> Result<u64, String> {
+    Ok(storage::get("noted-next")?
+        .and_then(|bytes| String::from_utf8(bytes).ok()?.parse().ok())
+        .unwrap_or(0))
+}
+
+/// Records that an entity's note changed, and asks for it to be collected.
+fn noted(entity_ref: &str) -> Result<(), String> {
+    let next = changes()?;
+    storage::set(&format!("noted/{next:08}"), entity_ref.as_bytes())?;
+    store("noted-next", next + 1)?;
+    schedule::run_soon(Job::SearchDocuments)
 }
 
 /// Components get the counter; other kinds nothing.

@@ -9,6 +9,7 @@ mod config;
 mod docs;
 #[path = "../imports/log.rs"]
 mod log;
+mod schedule;
 mod storage;
 #[path = "../imports/templating.rs"]
 mod templating;
@@ -21,13 +22,13 @@ pub use catalog::to_wit_entity;
 contract_version!(
     "../wit/v0.2.0",
     [
-        types, catalog, templating, docs, config, log, storage, workspace
+        types, catalog, templating, docs, config, log, storage, schedule, workspace
     ]
 );
 
 pub use exports::greenroom::plugin::{
     catalog_events, entity_cards, entity_provider, entity_tabs, interactions, meta, pages,
-    scaffolder_actions,
+    scaffolder_actions, search_documents,
 };
 pub use exports::wasi::http::incoming_handler;
 pub use greenroom::plugin::types;
