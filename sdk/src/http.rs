@@ -5,8 +5,9 @@
 use std::time::Duration;
 
 use crate::bindings::wasi::http::outgoing_handler;
+pub use crate::bindings::wasi::http::types::Method;
 use crate::bindings::wasi::http::types::{
-    ErrorCode, Fields, Method, OutgoingRequest, RequestOptions, Scheme,
+    ErrorCode, Fields, OutgoingBody, OutgoingRequest, RequestOptions, Scheme,
 };
 use crate::bindings::wasi::io::streams::StreamError;
 
@@ -25,7 +26,7 @@ impl Response {
 /// `GET url` (`http://` or `https://`), with optional headers, reading the body to the end.
 /// Waits until the call's deadline at most; see [`get_with_timeout`] to give up sooner.
 pub fn get(url: &str, headers: &[(&str, &str)]) -> Result<Response, String> {
-    request(url, headers, None)
+    send(Method::Get, url, headers, None, None)
 }
 
 /// Like [`get`], failing with `no response within <timeout>` when connecting, the first
@@ -37,14 +38,19 @@ pub fn get_with_timeout(
     headers: &[(&str, &str)],
     timeout: Duration,
 ) -> Result<Response, String> {
-    request(url, headers, Some(timeout))
+    send(Method::Get, url, headers, None, Some(timeout))
 }
 
-fn request(
+/// Any request: `method url` with `headers` and an optional `body` (its `content-length` is
+/// set), reading the response body to the end; `timeout` as in [`get_with_timeout`].
+pub fn send(
+    method: Method,
     url: &str,
     headers: &[(&str, &str)],
+    body: Option<&[u8]>,
     timeout: Option<Duration>,
 ) -> Result<Response, String> {
+    let call = format!("{} {url}", method_name(&method));
     let (scheme, rest) = match url.split_once("://") {
         Some(("http", rest)) => (Scheme::Http, rest),
         Some(("https", rest)) => (Scheme::Https, rest),
@@ -55,15 +61,17 @@ fn request(
         None => (rest, "/"),
     };
     let fields = Fields::new();
-    for (name, value) in headers {
+    let length = body.map(|b| b.len().to_string());
+    let length = length.as_deref().map(|l| ("content-length", l));
+    for (name, value) in headers.iter().copied().chain(length) {
         fields
             .append(name, value.as_bytes())
-            .map_err(|e| format!("header {name}: {e:?}"))?;
+            .map_err(|e| format!("{call}: header {name}: {e:?}"))?;
     }
     let request = OutgoingRequest::new(fields);
     let set =
         |ok: Result<(), ()>, what: &str| ok.map_err(|()| format!("invalid {what} in '{url}'"));
-    set(request.set_method(&Method::Get), "method")?;
+    set(request.set_method(&method), "method")?;
     set(request.set_scheme(Some(&scheme)), "scheme")?;
     set(request.set_authority(Some(authority)), "host")?;
     set(request.set_path_with_query(Some(path)), "path")?;
@@ -71,7 +79,7 @@ fn request(
         Some(timeout) => {
             let options = RequestOptions::new();
             let nanos = u64::try_from(timeout.as_nanos()).unwrap_or(u64::MAX);
-            let set = |ok: Result<(), ()>| ok.map_err(|()| format!("GET {url}: timeout refused"));
+            let set = |ok: Result<(), ()>| ok.map_err(|()| format!("{call}: timeout refused"));
             set(options.set_connect_timeout(Some(nanos)))?;
             set(options.set_first_byte_timeout(Some(nanos)))?;
             set(options.set_between_bytes_timeout(Some(nanos)))?;
@@ -79,31 +87,43 @@ fn request(
         }
         None => None,
     };
-    let failed = |e: ErrorCode| format!("GET {url}: {}", describe(&e, timeout));
+    let outgoing = request
+        .body()
+        .map_err(|()| format!("{call}: body already taken"))?;
+    let failed = |e: ErrorCode| format!("{call}: {}", describe(&e, timeout));
     let pending = outgoing_handler::handle(request, options).map_err(failed)?;
+    {
+        let stream = outgoing
+            .write()
+            .map_err(|()| format!("{call}: body stream already taken"))?;
+        // `blocking-write-and-flush` takes at most 4096 bytes at once.
+        for chunk in body.unwrap_or_default().chunks(4096) {
+            stream
+                .blocking_write_and_flush(chunk)
+                .map_err(|e| format!("{call}: writing the body: {e:?}"))?;
+        }
+    }
+    OutgoingBody::finish(outgoing, None).map_err(failed)?;
     pending.subscribe().block();
     let response = pending
         .get()
-        .ok_or_else(|| format!("GET {url}: no response"))?
-        .map_err(|()| format!("GET {url}: response already taken"))?
+        .ok_or_else(|| format!("{call}: no response"))?
+        .map_err(|()| format!("{call}: response already taken"))?
         .map_err(failed)?;
     let status = response.status();
     let body = response
         .consume()
-        .map_err(|()| format!("GET {url}: body already taken"))?;
+        .map_err(|()| format!("{call}: body already taken"))?;
     let stream = body
         .stream()
-        .map_err(|()| format!("GET {url}: body stream already taken"))?;
+        .map_err(|()| format!("{call}: body stream already taken"))?;
     let mut bytes = Vec::new();
     loop {
         match stream.blocking_read(64 * 1024) {
             Ok(chunk) => bytes.extend(chunk),
             Err(StreamError::Closed) => break,
             Err(StreamError::LastOperationFailed(e)) => {
-                return Err(format!(
-                    "GET {url}: reading the body: {}",
-                    e.to_debug_string()
-                ));
+                return Err(format!("{call}: reading the body: {}", e.to_debug_string()));
             }
         }
     }
@@ -111,6 +131,21 @@ fn request(
         status,
         body: bytes,
     })
+}
+
+fn method_name(method: &Method) -> &str {
+    match method {
+        Method::Get => "GET",
+        Method::Head => "HEAD",
+        Method::Post => "POST",
+        Method::Put => "PUT",
+        Method::Delete => "DELETE",
+        Method::Connect => "CONNECT",
+        Method::Options => "OPTIONS",
+        Method::Trace => "TRACE",
+        Method::Patch => "PATCH",
+        Method::Other(other) => other,
+    }
 }
 
 /// What went wrong, in words: the host's own explanation when it gave one (a refused host),

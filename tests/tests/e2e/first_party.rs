@@ -1,6 +1,7 @@
 //! The first-party integration plugins through the real server, each built from source in its
 //! own language by `cargo xtask build`: CI status (Python) against a CI API served on
-//! loopback, TechDocs (JavaScript), API definition and ownership (Rust).
+//! loopback, TechDocs (JavaScript), API definition and ownership (Rust), and the PagerDuty
+//! on-call card (Rust) against a stand-in for PagerDuty's REST API on loopback.
 
 use std::path::Path;
 use std::time::Duration;
@@ -637,4 +638,683 @@ fn a_slow_api_ends_in_the_plugins_own_message_in_every_sdk() {
         let stats = &server.get_ok(&format!("/api/plugins/{plugin}"))["stats"];
         assert_eq!(stats["timeouts"], 0, "{plugin}: {stats}");
     }
+}
+
+// PagerDuty (Rust): an "On call" card for entities with `pagerduty.com/service-id`, against
+// a stand-in for PagerDuty's REST API on loopback.
+
+/// The token the operator hands the plugin as a secret, and the one the stand-in accepts.
+const PAGERDUTY_TOKEN: &str = "pd-s3cret-token";
+const PAGERDUTY_ACCEPT: &str = "application/vnd.pagerduty+json;version=2";
+const CHECKOUT_API: &str = "component:default/checkout-api";
+
+/// Entities for the PagerDuty card: annotated services (one PagerDuty knows with people on
+/// call, one with nobody on call, one it does not know, one it fails on), one without the
+/// annotation, and users with and without an email.
+fn write_pagerduty_catalog(root: &Path) -> std::path::PathBuf {
+    let dir = root.join("pagerduty-catalog");
+    std::fs::create_dir_all(&dir).unwrap();
+    let component = |name: &str, service: Option<&str>| {
+        let annotations = service
+            .map(|id| format!("  annotations:\n    pagerduty.com/service-id: {id}\n"))
+            .unwrap_or_default();
+        format!(
+            "apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: {name}\n{annotations}spec:\n  type: service\n  lifecycle: production\n  owner: payments\n"
+        )
+    };
+    let user = |name: &str, email: Option<&str>| {
+        let profile = email
+            .map(|e| format!("  profile: {{displayName: {name}, email: {e}}}\n"))
+            .unwrap_or_default();
+        format!(
+            "apiVersion: backstage.io/v1alpha1\nkind: User\nmetadata:\n  name: {name}\nspec:\n{profile}  memberOf: [payments]\n"
+        )
+    };
+    let documents = [
+        component("checkout-api", Some("PCHECK1")),
+        component("quiet-worker", Some("PQUIET1")),
+        component("ghost", Some("PGHOST9")),
+        component("broken", Some("PBROKEN")),
+        component("no-pager", None),
+        user("lin", Some("lin@acme.example")),
+        user("sam", None),
+        user("kim", Some("kim@elsewhere.example")),
+    ];
+    let file = dir.join("catalog-info.yaml");
+    std::fs::write(&file, documents.join("---\n")).unwrap();
+    file
+}
+
+/// One request the PagerDuty stand-in received.
+#[derive(Debug, Clone)]
+struct Received {
+    method: String,
+    /// Path and query, as sent.
+    target: String,
+    /// Names lowercased.
+    headers: std::collections::BTreeMap<String, String>,
+    body: String,
+}
+
+/// A loopback stand-in for PagerDuty's REST API v2: checks the token and the API version
+/// header, answers services, on-calls and new incidents like PagerDuty, and records every
+/// request.
+struct PagerDutyStandIn {
+    port: u16,
+    received: std::sync::Arc<std::sync::Mutex<Vec<Received>>>,
+}
+
+impl PagerDutyStandIn {
+    fn start() -> Self {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let received = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let record = received.clone();
+        let incidents = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(1234));
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { continue };
+                let (record, incidents) = (record.clone(), incidents.clone());
+                std::thread::spawn(move || {
+                    let Some(request) = read_request(&mut stream) else {
+                        return;
+                    };
+                    record.lock().unwrap().push(request.clone());
+                    let (status, body) = pagerduty_answer(&request, &incidents);
+                    let reason = match status {
+                        200 => "OK",
+                        201 => "Created",
+                        400 => "Bad Request",
+                        401 => "Unauthorized",
+                        404 => "Not Found",
+                        _ => "Internal Server Error",
+                    };
+                    use std::io::Write;
+                    let _ = write!(
+                        stream,
+                        "HTTP/1.1 {status} {reason}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                        body.len()
+                    );
+                });
+            }
+        });
+        Self { port, received }
+    }
+
+    fn received(&self) -> Vec<Received> {
+        self.received.lock().unwrap().clone()
+    }
+
+    /// The `POST /incidents` requests so far.
+    fn incidents(&self) -> Vec<Received> {
+        self.received()
+            .into_iter()
+            .filter(|r| r.method == "POST" && r.target == "/incidents")
+            .collect()
+    }
+}
+
+/// Reads one HTTP/1.1 request: its head, then as many body bytes as `content-length` says.
+fn read_request(stream: &mut std::net::TcpStream) -> Option<Received> {
+    use std::io::Read;
+    let mut bytes = Vec::new();
+    let mut buf = [0u8; 8192];
+    let head_end = loop {
+        if let Some(i) = bytes.windows(4).position(|w| w == b"\r\n\r\n") {
+            break i;
+        }
+        let read = stream.read(&mut buf).ok().filter(|&n| n > 0)?;
+        bytes.extend_from_slice(&buf[..read]);
+    };
+    let head = String::from_utf8_lossy(&bytes[..head_end]).into_owned();
+    let mut lines = head.lines();
+    let mut request_line = lines.next()?.split(' ');
+    let (method, target) = (request_line.next()?, request_line.next()?);
+    let headers: std::collections::BTreeMap<String, String> = lines
+        .filter_map(|line| line.split_once(':'))
+        .map(|(name, value)| (name.trim().to_lowercase(), value.trim().to_string()))
+        .collect();
+    let length: usize = headers
+        .get("content-length")
+        .and_then(|l| l.parse().ok())
+        .unwrap_or(0);
+    let mut body = bytes[head_end + 4..].to_vec();
+    while body.len() < length {
+        let read = stream.read(&mut buf).ok().filter(|&n| n > 0)?;
+        body.extend_from_slice(&buf[..read]);
+    }
+    Some(Received {
+        method: method.to_string(),
+        target: target.to_string(),
+        headers,
+        body: String::from_utf8_lossy(&body).into_owned(),
+    })
+}
+
+/// `%XX` escapes decoded (PagerDuty reads `escalation_policy_ids%5B%5D` as
+/// `escalation_policy_ids[]`).
+fn percent_decoded(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|h| u8::from_str_radix(std::str::from_utf8(h).ok()?, 16).ok());
+        match (bytes[i], hex) {
+            (b'%', Some(byte)) => {
+                out.push(byte);
+                i += 3;
+            }
+            (byte, _) => {
+                out.push(byte);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// A PagerDuty user: the whole user with `include[]=users`, else a reference.
+fn pagerduty_user(id: &str, name: &str, email: &str, whole: bool) -> Value {
+    let html_url = format!("https://acme.pagerduty.com/users/{id}");
+    let self_url = format!("https://api.pagerduty.com/users/{id}");
+    if whole {
+        serde_json::json!({"id": id, "type": "user", "summary": name, "name": name,
+                           "email": email, "time_zone": "Europe/Berlin", "role": "user",
+                           "self": self_url, "html_url": html_url})
+    } else {
+        serde_json::json!({"id": id, "type": "user_reference", "summary": name,
+                           "self": self_url, "html_url": html_url})
+    }
+}
+
+/// What PagerDuty answers (status and body) to a request.
+fn pagerduty_answer(request: &Received, incidents: &std::sync::atomic::AtomicU64) -> (u16, String) {
+    let error = |status: u16, message: &str, code: u32, errors: &[&str]| {
+        let body =
+            serde_json::json!({"error": {"message": message, "code": code, "errors": errors}});
+        (status, body.to_string())
+    };
+    if request.headers.get("authorization").map(String::as_str)
+        != Some(&*format!("Token token={PAGERDUTY_TOKEN}"))
+    {
+        return error(401, "Unauthorized", 2006, &[]);
+    }
+    if request.headers.get("accept").map(String::as_str) != Some(PAGERDUTY_ACCEPT) {
+        return error(
+            400,
+            "Invalid Input Provided",
+            2001,
+            &["Unsupported API version"],
+        );
+    }
+    let (path, query) = request
+        .target
+        .split_once('?')
+        .unwrap_or((request.target.as_str(), ""));
+    let query: Vec<(String, String)> = query
+        .split('&')
+        .filter_map(|pair| pair.split_once('='))
+        .map(|(k, v)| (percent_decoded(k), percent_decoded(v)))
+        .collect();
+    let param = |name: &str| {
+        query
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    };
+    let service = |id: &str, name: &str, policy: &str| {
+        serde_json::json!({"service": {
+            "id": id, "type": "service", "summary": name, "name": name, "status": "active",
+            "self": format!("https://api.pagerduty.com/services/{id}"),
+            "html_url": format!("https://acme.pagerduty.com/service-directory/{id}"),
+            "escalation_policy": {"id": policy, "type": "escalation_policy_reference",
+                                  "summary": format!("{name} escalation")}
+        }})
+        .to_string()
+    };
+    match (request.method.as_str(), path) {
+        ("GET", "/services/PCHECK1") => (200, service("PCHECK1", "Checkout API", "PPOLICY1")),
+        ("GET", "/services/PQUIET1") => (200, service("PQUIET1", "Quiet Worker", "PPOLICY2")),
+        ("GET", "/services/PBROKEN") => error(500, "Internal Server Error", 5000, &[]),
+        ("GET", p) if p.starts_with("/services/") => error(404, "Not Found", 2100, &[]),
+        ("GET", "/oncalls") => {
+            let whole = param("include[]") == Some("users");
+            let oncall = |level: u32, user: Value| {
+                serde_json::json!({"escalation_level": level, "user": user,
+                                   "escalation_policy": {"id": "PPOLICY1", "type": "escalation_policy_reference"},
+                                   "schedule": {"id": format!("PSCHED{level}"), "type": "schedule_reference"},
+                                   "start": "2026-11-20T09:00:00Z", "end": "2026-11-27T09:00:00Z"})
+            };
+            // Not in level order, as PagerDuty does not promise one.
+            let oncalls = match (param("escalation_policy_ids[]"), param("earliest")) {
+                (Some("PPOLICY1"), Some("true")) => vec![
+                    oncall(
+                        2,
+                        pagerduty_user("PNORA01", "Nora Quinn", "nora@acme.example", whole),
+                    ),
+                    oncall(
+                        3,
+                        pagerduty_user("PERIN01", "Erin Wu", "erin@acme.example", whole),
+                    ),
+                    oncall(
+                        1,
+                        pagerduty_user("PLIN001", "Lin Park", "lin@acme.example", whole),
+                    ),
+                ],
+                _ => Vec::new(),
+            };
+            let body =
+                serde_json::json!({"oncalls": oncalls, "limit": 25, "offset": 0, "more": false});
+            (200, body.to_string())
+        }
+        ("POST", "/incidents") => {
+            let from = request.headers.get("from").map(String::as_str);
+            if !matches!(from, Some("lin@acme.example" | "oncall-bot@acme.example")) {
+                return error(
+                    400,
+                    "Invalid Input Provided",
+                    2001,
+                    &["Requester User Not Found"],
+                );
+            }
+            let Ok(body) = serde_json::from_str::<Value>(&request.body) else {
+                return error(400, "Invalid Input Provided", 2001, &["Body is not JSON"]);
+            };
+            let incident = &body["incident"];
+            let service_id = incident["service"]["id"].as_str().unwrap_or_default();
+            if !["PCHECK1", "PQUIET1"].contains(&service_id) {
+                return error(400, "Invalid Input Provided", 2001, &["Service not found"]);
+            }
+            let number = incidents.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let id = format!("Q{number}ABC");
+            let title = incident["title"].as_str().unwrap_or_default();
+            let created = serde_json::json!({"incident": {
+                "id": id, "type": "incident", "summary": format!("[#{number}] {title}"),
+                "incident_number": number, "title": title, "status": "triggered",
+                "urgency": "high", "created_at": "2026-11-20T10:02:00Z",
+                "self": format!("https://api.pagerduty.com/incidents/{id}"),
+                "html_url": format!("https://acme.pagerduty.com/incidents/{id}"),
+                "service": {"id": service_id, "type": "service_reference"}
+            }});
+            (201, created.to_string())
+        }
+        _ => error(404, "Not Found", 2100, &[]),
+    }
+}
+
+/// A server with the PagerDuty plugin and its catalog; `config` is the YAML config.
+fn start_pagerduty(root: &Path, config: &str) -> Server {
+    let catalog = write_pagerduty_catalog(root);
+    let folder = plugins_folder(root, &[("pagerduty", None)]);
+    start_with_config(root, &[catalog], &folder, config)
+}
+
+/// The operator's grant of the stand-in, with the token as a secret when `token`, and any
+/// `extra` config (`from-email: ...`).
+fn pagerduty_grant(port: u16, token: bool, extra: &str) -> String {
+    // SAFETY: set before the server (a child process) starts; every test sets the same value.
+    unsafe { std::env::set_var("GREENROOM_TEST_PAGERDUTY_TOKEN", PAGERDUTY_TOKEN) };
+    let secrets = if token {
+        "    secrets: {token: GREENROOM_TEST_PAGERDUTY_TOKEN}\n"
+    } else {
+        ""
+    };
+    format!(
+        "plugins:\n  pagerduty:\n    allowedHosts: ['127.0.0.1:{port}']\n    config: {{api-url: 'http://127.0.0.1:{port}/'{extra}}}\n{secrets}"
+    )
+}
+
+/// The "Page on-call" form submitted on `entity`'s card.
+fn page_form(entity: &str, values: Value) -> Value {
+    serde_json::json!({"surface": {"kind": "card", "id": "on-call"}, "actionId": "page",
+                       "entity": entity, "values": values})
+}
+
+/// The on-call table of a rendered card: (level, name, user link, email) per row.
+fn on_call_rows(tree: &Value) -> Vec<(String, String, String, String)> {
+    let tables = all(tree, "table");
+    assert_eq!(tables.len(), 1, "{tree:#}");
+    assert_eq!(
+        tables[0]["columns"],
+        serde_json::json!(["Level", "Name", "Email"])
+    );
+    tables[0]["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|row| {
+            let text = |v: &Value| v.as_str().unwrap_or_default().to_string();
+            (
+                text(&row[0]["text"]),
+                text(&row[1]["label"]),
+                text(&row[1]["url"]),
+                text(&row[2]["text"]),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn pagerduty_card_shows_who_is_on_call_and_pages_them_as_the_signed_in_user() {
+    let tmp = tempfile::tempdir().unwrap();
+    let pagerduty = PagerDutyStandIn::start();
+    let sign_in = "auth:\n  providers:\n    proxy:\n      trustedPeers: [127.0.0.1]\n      signIn:\n        resolvers: [{resolver: usernameMatchingUserEntityName}]\n";
+    let config = format!("{sign_in}{}", pagerduty_grant(pagerduty.port, true, ""));
+    let server = start_pagerduty(tmp.path(), &config);
+    let lin = "lin";
+    // The harness's own wait cannot list plugins anonymously once sign-in is on.
+    greenroom_e2e::eventually("plugins loaded", Duration::from_secs(60), || {
+        let (status, plugins) = server.call_as(lin, "GET", "/api/plugins", None);
+        (status == 200 && !plugins.to_string().contains("\"loading\"")).then_some(())
+    });
+    let (_, summary) = server.call_as(lin, "GET", "/api/plugins/pagerduty", None);
+    assert_eq!(summary["state"], "loaded", "{summary:#}");
+    assert_eq!(summary["name"], "PagerDuty");
+    assert_eq!(
+        summary["contributions"],
+        serde_json::json!(["entity-cards", "interactions"])
+    );
+    // from-email is asked for but not granted here: this test pages as people.
+    assert_eq!(
+        summary["grants"]["missing"],
+        serde_json::json!(["config from-email"]),
+        "{summary:#}"
+    );
+    let get = |path: &str| {
+        let (status, body) = server.call_as(lin, "GET", path, None);
+        assert_eq!(status, 200, "GET {path}: {body:#}");
+        body
+    };
+    let page = |who: &str, entity: &str, values: Value| {
+        let (status, outcome) = server.call_as(
+            who,
+            "POST",
+            "/api/plugins/pagerduty/ui-actions",
+            Some(&page_form(entity, values)),
+        );
+        assert_eq!(status, 200, "{outcome:#}");
+        outcome
+    };
+
+    // Offered only for entities with the annotation, as a medium card; nothing is asked of
+    // PagerDuty to offer it.
+    assert_eq!(
+        get(&format!("/api/plugins/cards?entity={CHECKOUT_API}"))["cards"],
+        serde_json::json!([{"pluginId": "pagerduty", "cardId": "on-call", "title": "On call",
+                            "size": "medium"}])
+    );
+    assert_eq!(
+        get("/api/plugins/cards?entity=component:default/no-pager")["cards"],
+        serde_json::json!([])
+    );
+    assert!(pagerduty.received().is_empty());
+
+    // The service, its link and who is on call, level 1 first, with names and emails.
+    let card = get(&format!(
+        "/api/plugins/pagerduty/cards/on-call?entity={CHECKOUT_API}"
+    ));
+    let tree = &card["tree"];
+    assert_eq!(all(tree, "heading")[0]["text"], "Checkout API", "{tree:#}");
+    assert_eq!(
+        all(tree, "link")[0],
+        &serde_json::json!({"type": "link", "label": "Open in PagerDuty",
+                            "url": "https://acme.pagerduty.com/service-directory/PCHECK1"})
+    );
+    let person = |level: &str, name: &str, id: &str, email: &str| {
+        (
+            level.to_string(),
+            name.to_string(),
+            format!("https://acme.pagerduty.com/users/{id}"),
+            email.to_string(),
+        )
+    };
+    assert_eq!(
+        on_call_rows(tree),
+        [
+            person("1", "Lin Park", "PLIN001", "lin@acme.example"),
+            person("2", "Nora Quinn", "PNORA01", "nora@acme.example"),
+            person("3", "Erin Wu", "PERIN01", "erin@acme.example"),
+        ]
+    );
+    let form = all(tree, "form")[0];
+    assert_eq!(form["actionId"], "page");
+    assert_eq!(form["submitLabel"], "Page on-call");
+    assert_eq!(
+        (
+            &form["fields"][0]["name"],
+            &form["fields"][0]["label"],
+            &form["fields"][0]["required"]
+        ),
+        (&"title".into(), &"What is wrong?".into(), &true.into())
+    );
+    assert_eq!(
+        (&form["fields"][1]["name"], &form["fields"][1]["required"]),
+        (&"details".into(), &false.into())
+    );
+    // Two calls, each with the operator's token and PagerDuty's API version.
+    let calls = pagerduty.received();
+    let targets: Vec<(&str, &str)> = calls
+        .iter()
+        .map(|r| (r.method.as_str(), r.target.as_str()))
+        .collect();
+    assert_eq!(
+        targets,
+        [
+            ("GET", "/services/PCHECK1"),
+            (
+                "GET",
+                "/oncalls?include%5B%5D=users&escalation_policy_ids%5B%5D=PPOLICY1&earliest=true"
+            ),
+        ]
+    );
+    for call in &calls {
+        assert_eq!(
+            call.headers["authorization"],
+            format!("Token token={PAGERDUTY_TOKEN}")
+        );
+        assert_eq!(call.headers["accept"], PAGERDUTY_ACCEPT);
+    }
+
+    // A service with nobody on call says so, and can still be paged.
+    let quiet = get("/api/plugins/pagerduty/cards/on-call?entity=component:default/quiet-worker");
+    assert_eq!(
+        all(&quiet["tree"], "empty")[0]["reason"],
+        "Nobody is on call for Quiet Worker right now."
+    );
+    assert_eq!(all(&quiet["tree"], "form").len(), 1, "{quiet:#}");
+
+    // A service PagerDuty does not know is a message in the card, not a failure.
+    let ghost = get("/api/plugins/pagerduty/cards/on-call?entity=component:default/ghost");
+    assert_eq!(
+        ghost["tree"],
+        serde_json::json!({"type": "empty", "reason":
+            "PagerDuty has no service 'PGHOST9' (GET /services/PGHOST9 answered 404). \
+             Check the entity's pagerduty.com/service-id annotation."})
+    );
+
+    // Paging: an incident on the entity's service, as the viewer's email, and the card again.
+    let outcome = page(
+        lin,
+        CHECKOUT_API,
+        serde_json::json!({"title": "Checkout answers 502", "details": "Since 10:02 UTC, about a third of requests."}),
+    );
+    assert_eq!(
+        outcome["notice"],
+        serde_json::json!({"message": "Paged on-call for Checkout API: incident #1234 opened: \
+                                       https://acme.pagerduty.com/incidents/Q1234ABC",
+                           "tone": "success"})
+    );
+    assert_eq!(
+        on_call_rows(&outcome["tree"]).len(),
+        3,
+        "the card re-rendered"
+    );
+    let incidents = pagerduty.incidents();
+    assert_eq!(incidents.len(), 1, "{incidents:#?}");
+    assert_eq!(incidents[0].headers["from"], "lin@acme.example");
+    assert_eq!(incidents[0].headers["content-type"], "application/json");
+    assert_eq!(
+        incidents[0].headers["authorization"],
+        format!("Token token={PAGERDUTY_TOKEN}")
+    );
+    assert_eq!(incidents[0].headers["accept"], PAGERDUTY_ACCEPT);
+    assert_eq!(
+        serde_json::from_str::<Value>(&incidents[0].body).unwrap(),
+        serde_json::json!({"incident": {
+            "type": "incident",
+            "title": "Checkout answers 502",
+            "service": {"id": "PCHECK1", "type": "service_reference"},
+            "urgency": "high",
+            "body": {"type": "incident_body", "details": "Since 10:02 UTC, about a third of requests."}
+        }})
+    );
+
+    // A form without a title is refused before PagerDuty is asked; the card stays.
+    let refused = page(
+        lin,
+        CHECKOUT_API,
+        serde_json::json!({"title": "  ", "details": "x"}),
+    );
+    assert_eq!(
+        refused,
+        serde_json::json!({"tree": null, "notice": {
+            "message": "Say what is wrong: the title is required to page on-call.",
+            "tone": "danger"}})
+    );
+    let refused = page(lin, CHECKOUT_API, serde_json::json!({}));
+    assert_eq!(refused["notice"]["tone"], "danger", "{refused:#}");
+
+    // A viewer without an email, with no from-email configured, is told why.
+    let refused = page("sam", CHECKOUT_API, serde_json::json!({"title": "Down"}));
+    assert_eq!(refused["tree"], Value::Null);
+    assert_eq!(refused["notice"]["tone"], "danger");
+    let message = refused["notice"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("user:default/sam has no spec.profile.email")
+            && message.contains("from-email"),
+        "{message}"
+    );
+    assert_eq!(
+        pagerduty.incidents().len(),
+        1,
+        "nothing was sent for refusals"
+    );
+
+    // PagerDuty's own refusal (an email it does not know) names the call and the status.
+    let refused = page("kim", CHECKOUT_API, serde_json::json!({"title": "Down"}));
+    assert_eq!(
+        refused["notice"],
+        serde_json::json!({"message": "PagerDuty POST /incidents answered 400: \
+                                       Invalid Input Provided (Requester User Not Found)",
+                           "tone": "danger"})
+    );
+    assert_eq!(
+        pagerduty.incidents().last().unwrap().headers["from"],
+        "kim@elsewhere.example"
+    );
+    // The token never shows in the admin API.
+    let (_, summary) = server.call_as(lin, "GET", "/api/plugins/pagerduty", None);
+    assert!(!summary.to_string().contains(PAGERDUTY_TOKEN));
+}
+
+#[test]
+fn pagerduty_pages_as_the_configured_address_for_anonymous_viewers_and_names_failed_calls() {
+    let tmp = tempfile::tempdir().unwrap();
+    let pagerduty = PagerDutyStandIn::start();
+    let server = start_pagerduty(
+        tmp.path(),
+        &pagerduty_grant(
+            pagerduty.port,
+            true,
+            ", from-email: oncall-bot@acme.example",
+        ),
+    );
+    assert_eq!(
+        server.get_ok("/api/plugins/pagerduty")["grants"]["missing"],
+        serde_json::json!([])
+    );
+
+    // Without sign-in there is no viewer email: the operator's from-email pages.
+    let (status, outcome) = server.post(
+        "/api/plugins/pagerduty/ui-actions",
+        &page_form(
+            "component:default/quiet-worker",
+            serde_json::json!({"title": "Queue is stuck", "details": ""}),
+        ),
+    );
+    assert_eq!(status, 200, "{outcome:#}");
+    assert_eq!(outcome["notice"]["tone"], "success", "{outcome:#}");
+    assert!(
+        outcome["notice"]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("Paged on-call for Quiet Worker: incident #1234 opened"),
+        "{outcome:#}"
+    );
+    let incidents = pagerduty.incidents();
+    assert_eq!(incidents.len(), 1);
+    assert_eq!(incidents[0].headers["from"], "oncall-bot@acme.example");
+    // No details, no body.
+    assert_eq!(
+        serde_json::from_str::<Value>(&incidents[0].body).unwrap(),
+        serde_json::json!({"incident": {
+            "type": "incident",
+            "title": "Queue is stuck",
+            "service": {"id": "PQUIET1", "type": "service_reference"},
+            "urgency": "high"
+        }})
+    );
+
+    // PagerDuty failing is an error naming the plugin, the call and the status.
+    let (status, body) =
+        server.get("/api/plugins/pagerduty/cards/on-call?entity=component:default/broken");
+    assert_eq!(status, 502, "{body:#}");
+    let message = body["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("pagerduty")
+            && message
+                .contains("PagerDuty GET /services/PBROKEN answered 500: Internal Server Error"),
+        "{message}"
+    );
+    assert!(!message.to_lowercase().contains("panicked"), "{message}");
+}
+
+#[test]
+fn pagerduty_without_a_token_says_it_is_not_configured() {
+    let tmp = tempfile::tempdir().unwrap();
+    let pagerduty = PagerDutyStandIn::start();
+    let server = start_pagerduty(tmp.path(), &pagerduty_grant(pagerduty.port, false, ""));
+    // Still offered: the card tells people why it is empty.
+    assert_eq!(
+        server.get_ok(&format!("/api/plugins/cards?entity={CHECKOUT_API}"))["cards"][0]["cardId"],
+        "on-call"
+    );
+    let card = server.get_ok(&format!(
+        "/api/plugins/pagerduty/cards/on-call?entity={CHECKOUT_API}"
+    ));
+    assert_eq!(
+        card["tree"],
+        serde_json::json!({"type": "empty", "reason":
+            "PagerDuty is not configured: the operator has not given this plugin a PagerDuty \
+             API token (plugins.pagerduty.secrets.token)."})
+    );
+    let (status, outcome) = server.post(
+        "/api/plugins/pagerduty/ui-actions",
+        &page_form(CHECKOUT_API, serde_json::json!({"title": "Down"})),
+    );
+    assert_eq!(status, 200, "{outcome:#}");
+    assert_eq!(outcome["notice"]["tone"], "danger");
+    assert!(
+        outcome["notice"]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("PagerDuty is not configured"),
+        "{outcome:#}"
+    );
+    assert!(
+        pagerduty.received().is_empty(),
+        "PagerDuty was asked without a token"
+    );
 }
