@@ -631,10 +631,12 @@ const PLUGIN_POLICY: &str = "defaultRole: viewer\nroles:\n  admin:\n    members:
 fn a_plugin_sees_only_what_its_viewer_may_read() {
     let tmp = tempfile::tempdir().unwrap();
     let policy = format!("{PLUGIN_POLICY}      - greenroom.plugin.tab.read\n");
-    let (server, _) = serve(tmp.path(), &policy, MORE, &["ownership"]);
-    eventually("the plugin to load", Duration::from_secs(60), || {
+    let (server, _) = serve(tmp.path(), &policy, MORE, &["ownership", "widgets"]);
+    eventually("the plugins to load", Duration::from_secs(60), || {
         let (status, list) = get(&server, "root", "/api/plugins");
-        (status == 200 && list.to_string().contains("\"state\":\"loaded\"")).then_some(())
+        let list = list.to_string();
+        (status == 200 && list.contains("\"state\":\"loaded\"") && !list.contains("\"loading\""))
+            .then_some(())
     });
     let tab = "/api/plugins/ownership/tabs/ownership?entity=component:default/checkout";
     let (status, for_root) = get(&server, "root", tab);
@@ -660,11 +662,20 @@ fn a_plugin_sees_only_what_its_viewer_may_read() {
         "ownership"
     );
 
-    // The ownership plugin's tabs taken from viewers: not listed, not rendered.
+    // What the widgets plugin adds to search (its board, about no entity) is found by
+    // whoever may see the plugin.
+    let board = "/api/search/query?term=counters%20board";
+    let found = |who: &str| get(&server, who, board).1["numberOfResults"].clone();
+    eventually("bob finds the board", Duration::from_secs(10), || {
+        (found("bob") == 1).then_some(())
+    });
+
+    // The ownership and widgets plugins taken from viewers: tabs not listed, not rendered;
+    // documents and types not found.
     write_policy(
         tmp.path(),
         &format!(
-            "{PLUGIN_POLICY}      - permission: greenroom.plugin.tab.read\n        conditions: {{not: {{rule: HAS_PLUGIN_ID, params: {{pluginId: ownership}}}}}}\n"
+            "{PLUGIN_POLICY}      - permission: greenroom.plugin.tab.read\n        conditions: {{not: {{anyOf: [{{rule: HAS_PLUGIN_ID, params: {{pluginId: ownership}}}}, {{rule: HAS_PLUGIN_ID, params: {{pluginId: widgets}}}}]}}}}\n"
         ),
     );
     eventually(
@@ -675,6 +686,13 @@ fn a_plugin_sees_only_what_its_viewer_may_read() {
     let (status, body) = get(&server, "bob", tab);
     denied(status, &body, "user:default/bob");
     assert_eq!(get(&server, "root", tab).0, 200);
+    assert_eq!(found("bob"), 0);
+    assert_eq!(found("root"), 1);
+    let types = |who: &str| get(&server, who, "/api/search/types").1.to_string();
+    assert!(!types("bob").contains("widget-board"), "{}", types("bob"));
+    assert!(types("root").contains("widget-board"), "{}", types("root"));
+    let (status, _) = get(&server, "bob", "/api/search/query?types[]=widget-board");
+    assert_eq!(status, 400, "a type bob may not see is not there for him");
 }
 
 /// Every endpoint a policy guards, as a caller with no grant but reading (bob, a viewer)
