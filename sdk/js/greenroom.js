@@ -12,6 +12,8 @@
 // - `catalog`, `docs`, `storage`, `templating`: the contract's imports themselves
 //   (`storage` is the plugin's own key-value store: `get`, `set`, `delete`, `listKeys`);
 // - `config`, `log`: the plugin's settings and the server's log;
+// - `schedule`: `schedule.runSoon('entity-provider' | 'search-documents')` asks the host to
+//   run the plugin's entity provider or collect its search documents now;
 // - `httpGet`: outgoing HTTP over wasi:http (only to hosts the operator granted);
 // - `serve`: the plugin's own HTTP routes (`/api/plugins/<id>/http/...`), from its
 //   `incomingHandler.handle`.
@@ -22,6 +24,7 @@ import * as catalogImport from 'greenroom:plugin/catalog@0.2.0';
 import * as configImport from 'greenroom:plugin/config@0.2.0';
 import * as docsImport from 'greenroom:plugin/docs@0.2.0';
 import * as logImport from 'greenroom:plugin/log@0.2.0';
+import * as scheduleImport from 'greenroom:plugin/schedule@0.2.0';
 import * as storageImport from 'greenroom:plugin/storage@0.2.0';
 import * as templatingImport from 'greenroom:plugin/templating@0.2.0';
 import { handle } from 'wasi:http/outgoing-handler@0.2.12';
@@ -116,6 +119,9 @@ export const catalog = catalogImport;
  * `listKeys(prefix, startAfter, limit)`. Values are `Uint8Array`s; each throws the host's
  * message on failure (a `set` past the quota, for one). */
 export const storage = storageImport;
+
+/** `runSoon(job)`: see `schedule` in the contract; throws the host's message when refused. */
+export const schedule = scheduleImport;
 
 /** The docs import: `listPages(ref)` and `getPage(ref, path)` (HTML already sanitized). */
 export const docs = docsImport;

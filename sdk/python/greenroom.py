@@ -14,6 +14,8 @@ shapes a plugin author works with:
 - `serve`, `Request`, `Reply`: the plugin's own HTTP routes (`/api/plugins/<id>/http/...`),
   from its `IncomingHandler.handle`;
 - `config`, `log`: the plugin's settings and the server's log;
+- `schedule`: `schedule.run_soon(schedule.Job.SEARCH_DOCUMENTS)` (or `ENTITY_PROVIDER`)
+  asks the host to collect the plugin's search documents or run its provider now;
 - `catalog`, `docs`, `storage`, `templating`: the contract's imports themselves (each
   raises `Err` with the host's message on failure); `storage` is the plugin's own
   key-value store (`get`, `set`, `delete`, `list_keys`).
@@ -31,14 +33,15 @@ from wit_world.imports import catalog, docs, storage, templating
 from wit_world.imports import config as _config
 from wit_world.imports import greenroom_plugin_types as types
 from wit_world.imports import log as _log
-from wit_world.imports import outgoing_handler, streams
+from wit_world.imports import outgoing_handler, schedule, streams
 from wit_world.imports import wasi_http_types as http
 
 __all__ = [
     "Err", "HttpError", "Response", "Ui", "annotation", "catalog", "config", "docs",
     "field_checkbox", "field_number", "field_select", "field_text", "http_get", "http_request",
     "log", "tone",
-    "related", "Reply", "Request", "serve", "spec", "storage", "templating", "types", "value",
+    "related", "Reply", "Request", "schedule", "serve", "spec", "storage", "templating", "types",
+    "value",
 ]
 
 TONES = {

@@ -3,10 +3,11 @@
 // status and body; tab `owner` reads the entity's owner through the catalog import. Card
 // `visits` counts presses of its button in the plugin's storage and greets through its form;
 // page `about` shows the viewer. Route `GET /visits/<entity ref>` answers the stored count;
-// `POST /echo` its body.
+// `POST /echo` its body. Search type `js-visits`: one document per visited entity, collected
+// in full whenever a visit asks for it.
 
 import {
-  Ui, catalog, config, field, httpGet, related, serve, storage, value,
+  Ui, catalog, config, field, httpGet, related, schedule, serve, storage, value,
 } from './greenroom.js';
 
 export const meta = {
@@ -60,6 +61,7 @@ export const interactions = {
     if (request.actionId === 'visit') {
       const visits = count(entityRef) + 1;
       storage.set(`visits/${entityRef}`, new TextEncoder().encode(String(visits)));
+      schedule.runSoon('search-documents');
       return { tree: visitsCard(entityRef, request.viewer), notice: { message: `visit ${visits}`, tone: 'success' } };
     }
     if (request.actionId === 'greet') {
@@ -84,6 +86,26 @@ function visitsCard(entityRef, viewer) {
   const greet = ui.form('greet', [field.text('name', 'Name', '', true), field.checkbox('loud', 'Loud')], 'Greet');
   return ui.finish(ui.list([facts, visit, greet]));
 }
+
+export const searchDocuments = {
+  documentTypes() {
+    return [{ name: 'js-visits', title: 'Visits (JS)', refreshIntervalSeconds: 3600 }];
+  },
+  collect(documentType) {
+    const documents = storage.listKeys('visits/', undefined, 1000).map((key) => {
+      const entityRef = key.slice('visits/'.length);
+      return {
+        id: entityRef,
+        title: `Visits to ${entityRef}`,
+        text: `${count(entityRef)} recorded visits`,
+        location: '/p/js-probe/about',
+        entityRef,
+        fields: [['visits', String(count(entityRef))]],
+      };
+    });
+    return { documents, removed: [], nextPage: undefined, checkpoint: undefined, full: true };
+  },
+};
 
 export const incomingHandler = {
   handle(request, responseOut) {

@@ -490,7 +490,8 @@ fn javascript_sdk_reaches_granted_hosts_and_the_catalog() {
             "entity-cards",
             "pages",
             "interactions",
-            "http-routes"
+            "http-routes",
+            "search-documents"
         ])
     );
     let cards = server.get_ok("/api/plugins/cards?entity=component:default/billing");
@@ -523,6 +524,15 @@ fn javascript_sdk_reaches_granted_hosts_and_the_catalog() {
         serde_json::json!({"tree": null, "notice": {"message": "HELLO, ADA", "tone": "info"}})
     );
     assert_eq!(server.get_ok("/api/plugins/js-probe")["storage"]["keys"], 1);
+    // Its search documents, collected again when a visit asks (`schedule.runSoon`).
+    let found = greenroom_e2e::eventually("the visits searchable", Duration::from_secs(10), || {
+        let found = server.get_ok("/api/search/query?term=recorded%20visits&types[]=js-visits");
+        (found["results"][0]["document"]["text"] == "2 recorded visits").then_some(found)
+    });
+    assert_eq!(
+        found["results"][0]["document"]["entityRef"],
+        "component:default/billing"
+    );
     let page = server.get_ok("/api/plugins/js-probe/pages/about");
     assert_eq!(
         page["tree"]["pairs"][0],
