@@ -15,18 +15,23 @@
 //!
 //! The host has already checked the caller (signed in, unless the operator made the route
 //! public), limited the body's size and set the viewer headers; the request's `path` is the
-//! part after `/http`, with its query.
+//! part after `/http`, with its query. A public webhook checks its sender itself, e.g. GitHub's
+//! signature with [`Request::verify_github_signature`].
 
 use crate::bindings::wasi::http::types::{
     Fields, IncomingRequest, Method, OutgoingBody, OutgoingResponse, ResponseOutparam,
 };
 use crate::bindings::wasi::io::streams::StreamError;
+use hmac::{Hmac, Mac};
 
 /// The header carrying the ref of the person calling (absent for an anonymous caller of a
 /// public route).
 pub const VIEWER_HEADER: &str = "x-greenroom-viewer";
 /// The header carrying their ownership refs, comma-separated.
 pub const OWNERSHIP_HEADER: &str = "x-greenroom-ownership";
+/// The header GitHub signs a webhook delivery with: `sha256=` and the hex HMAC-SHA256 of the
+/// body, keyed with the webhook's secret.
+pub const GITHUB_SIGNATURE_HEADER: &str = "x-hub-signature-256";
 
 /// A request with its whole body.
 pub struct Request {
@@ -59,6 +64,32 @@ impl Request {
 
     pub fn text(&self) -> String {
         String::from_utf8_lossy(&self.body).into_owned()
+    }
+
+    /// Checks GitHub's `X-Hub-Signature-256` of the body against the webhook's `secret` (in
+    /// constant time). The error is what to answer with 401: `missing signature` (no header,
+    /// or not `sha256=<hex>`) or `bad signature`; an empty `secret` is refused as
+    /// `no secret to check the signature with`, since anyone can sign with it.
+    ///
+    /// ```ignore
+    /// let secret = config::get("webhook-secret")?.ok_or("no secret configured")?;
+    /// if let Err(message) = request.verify_github_signature(&secret) {
+    ///     return Reply::text(401, message);
+    /// }
+    /// ```
+    pub fn verify_github_signature(&self, secret: &str) -> Result<(), &'static str> {
+        if secret.is_empty() {
+            return Err("no secret to check the signature with");
+        }
+        let signature = self
+            .header(GITHUB_SIGNATURE_HEADER)
+            .and_then(|value| value.strip_prefix("sha256="))
+            .and_then(|digits| hex::decode(digits).ok())
+            .ok_or("missing signature")?;
+        let mut mac =
+            Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).map_err(|_| "bad signature")?;
+        mac.update(&self.body);
+        mac.verify_slice(&signature).map_err(|_| "bad signature")
     }
 }
 
@@ -175,4 +206,56 @@ fn write(out: ResponseOutparam, reply: Reply) {
         }
     }
     let _ = OutgoingBody::finish(body, None);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn delivery(signature: Option<&str>, body: &[u8]) -> Request {
+        Request {
+            method: "POST".into(),
+            path: "/hook".into(),
+            headers: signature
+                .map(|s| ("X-Hub-Signature-256".to_string(), s.as_bytes().to_vec()))
+                .into_iter()
+                .collect(),
+            body: body.to_vec(),
+        }
+    }
+
+    #[test]
+    fn a_github_signature_is_checked_against_the_body_and_secret() {
+        // GitHub's documented example: secret "It's a Secret to Everybody", body "Hello, World!".
+        let signature = "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17";
+        let secret = "It's a Secret to Everybody";
+        assert_eq!(
+            delivery(Some(signature), b"Hello, World!").verify_github_signature(secret),
+            Ok(())
+        );
+        assert_eq!(
+            delivery(Some(signature), b"Hello, World?").verify_github_signature(secret),
+            Err("bad signature")
+        );
+        assert_eq!(
+            delivery(Some(signature), b"Hello, World!").verify_github_signature("other"),
+            Err("bad signature")
+        );
+        for missing in [
+            None,
+            Some("757107ea"),
+            Some("sha256=zz"),
+            Some("sha1=757107ea"),
+        ] {
+            assert_eq!(
+                delivery(missing, b"Hello, World!").verify_github_signature(secret),
+                Err("missing signature"),
+                "{missing:?}"
+            );
+        }
+        assert_eq!(
+            delivery(Some(signature), b"Hello, World!").verify_github_signature(""),
+            Err("no secret to check the signature with")
+        );
+    }
 }

@@ -6,6 +6,7 @@ mod catalog;
 mod contract;
 mod docs;
 mod first_party;
+mod github_discovery;
 mod guard;
 mod isolation;
 mod permissions;

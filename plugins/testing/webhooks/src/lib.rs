@@ -9,7 +9,6 @@ use greenroom_sdk::bindings::wasi::http::types::{
 };
 use greenroom_sdk::routes::{self, Reply, Request};
 use greenroom_sdk::{config, storage};
-use hmac::{Hmac, Mac};
 use serde_json::json;
 
 greenroom_sdk::bind_world!("http-plugin", "../../../wit/v0.2.0");
@@ -72,17 +71,8 @@ fn hook(request: &Request) -> Reply {
         Ok(Some(secret)) => secret,
         _ => return Reply::text(500, "no secret is configured"),
     };
-    let Some(signature) = request
-        .header("x-hub-signature-256")
-        .and_then(|s| s.strip_prefix("sha256="))
-        .and_then(|s| hex::decode(s).ok())
-    else {
-        return Reply::text(401, "missing signature");
-    };
-    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).expect("any key");
-    mac.update(&request.body);
-    if mac.verify_slice(&signature).is_err() {
-        return Reply::text(401, "bad signature");
+    if let Err(message) = request.verify_github_signature(&secret) {
+        return Reply::text(401, message);
     }
     let id = request.header("x-github-delivery").unwrap_or("unnamed");
     let event = request.header("x-github-event").unwrap_or("unknown");
