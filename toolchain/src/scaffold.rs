@@ -1,5 +1,6 @@
-//! `greenroom plugin new`: a ready-to-build plugin project in Rust, Python or JavaScript,
-//! an entity tab that `greenroom plugin build` turns into a component as it stands.
+//! `greenroom plugin new`: a ready-to-build plugin project in Rust, Python or JavaScript
+//! that `greenroom plugin build` turns into a component as it stands: an entity tab, or an
+//! interactive plugin (a card whose button counts in storage, a page, an HTTP route).
 
 use std::path::Path;
 
@@ -8,14 +9,76 @@ use anyhow::{Context, bail};
 use crate::contract;
 use crate::project::{Language, MANIFEST, check_plugin_id};
 
-const MANIFEST_TEMPLATE: &str = include_str!("../templates/greenroom.toml");
 const GITIGNORE: &str = include_str!("../templates/gitignore");
-const RUST_FILES: &[(&str, &str)] = &[
+type Files = &'static [(&'static str, &'static str)];
+const TAB_RUST: Files = &[
     ("Cargo.toml", include_str!("../templates/rust/Cargo.toml")),
     ("src/lib.rs", include_str!("../templates/rust/src/lib.rs")),
+    (MANIFEST, include_str!("../templates/greenroom.toml")),
 ];
-const PYTHON_FILES: &[(&str, &str)] = &[("app.py", include_str!("../templates/python/app.py"))];
-const JS_FILES: &[(&str, &str)] = &[("app.js", include_str!("../templates/js/app.js"))];
+const TAB_PYTHON: Files = &[
+    ("app.py", include_str!("../templates/python/app.py")),
+    (MANIFEST, include_str!("../templates/greenroom.toml")),
+];
+const TAB_JS: Files = &[
+    ("app.js", include_str!("../templates/js/app.js")),
+    (MANIFEST, include_str!("../templates/greenroom.toml")),
+];
+const INTERACTIVE_MANIFEST: &str = include_str!("../templates/interactive/greenroom.toml");
+const INTERACTIVE_RUST: Files = &[
+    (
+        "Cargo.toml",
+        include_str!("../templates/interactive/rust/Cargo.toml"),
+    ),
+    (
+        "src/lib.rs",
+        include_str!("../templates/interactive/rust/src/lib.rs"),
+    ),
+    (MANIFEST, INTERACTIVE_MANIFEST),
+];
+const INTERACTIVE_PYTHON: Files = &[
+    (
+        "app.py",
+        include_str!("../templates/interactive/python/app.py"),
+    ),
+    (MANIFEST, INTERACTIVE_MANIFEST),
+];
+const INTERACTIVE_JS: Files = &[
+    ("app.js", include_str!("../templates/interactive/js/app.js")),
+    (MANIFEST, INTERACTIVE_MANIFEST),
+];
+
+/// What a new project contributes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Template {
+    /// An entity tab for every Component.
+    Tab,
+    /// A card whose button counts visits in the plugin's storage, a page listing the counts
+    /// and an HTTP route answering one.
+    Interactive,
+}
+
+impl Template {
+    /// `tab` or `interactive`.
+    pub fn parse(name: &str) -> anyhow::Result<Self> {
+        Ok(match name {
+            "tab" => Self::Tab,
+            "interactive" => Self::Interactive,
+            other => bail!("unknown template '{other}': use tab or interactive"),
+        })
+    }
+
+    fn files(self, language: Language) -> Files {
+        match (self, language) {
+            (Self::Tab, Language::Rust) => TAB_RUST,
+            (Self::Tab, Language::Python) => TAB_PYTHON,
+            (Self::Tab, Language::JavaScript) => TAB_JS,
+            (Self::Interactive, Language::Rust) => INTERACTIVE_RUST,
+            (Self::Interactive, Language::Python) => INTERACTIVE_PYTHON,
+            (Self::Interactive, Language::JavaScript) => INTERACTIVE_JS,
+        }
+    }
+}
 
 impl Language {
     /// `rust`, `python` (or `py`), `js` (or `javascript`).
@@ -39,26 +102,36 @@ pub fn new_project(
     dir: &Path,
     id: &str,
     language: Language,
+    template: Template,
     rust_sdk: Option<&Path>,
 ) -> anyhow::Result<()> {
     check_id(id)?;
     if dir.exists() {
         bail!("{} already exists", dir.display());
     }
-    let files = match language {
-        Language::Rust => RUST_FILES,
-        Language::Python => PYTHON_FILES,
-        Language::JavaScript => JS_FILES,
+    // The SDK crate, and the contract's WIT beside it (the SDK's own `../wit/vX`).
+    let (sdk, wit) = match rust_sdk {
+        Some(path) => (path.to_path_buf(), path.join("..")),
+        None => {
+            let vendored = Path::new(VENDORED_SDK);
+            (
+                vendored.join(contract::RUST_SDK_CRATE),
+                vendored.to_path_buf(),
+            )
+        }
     };
-    let sdk = match rust_sdk {
-        Some(path) => path.display().to_string(),
-        None => format!("{VENDORED_SDK}/{}", contract::RUST_SDK_CRATE),
+    let wit = wit.join("wit").join(format!("v{}", contract::VERSION));
+    let (sdk, wit) = (sdk.display().to_string(), wit.display().to_string());
+    let fill = |text: &str| {
+        text.replace("{{id}}", id)
+            .replace("{{sdk}}", &sdk)
+            .replace("{{wit}}", &wit)
     };
-    let fill = |text: &str| text.replace("{{id}}", id).replace("{{sdk}}", &sdk);
-    let all = files
+    let all = template
+        .files(language)
         .iter()
         .copied()
-        .chain([(MANIFEST, MANIFEST_TEMPLATE), (".gitignore", GITIGNORE)]);
+        .chain([(".gitignore", GITIGNORE)]);
     for (path, text) in all {
         let file = dir.join(path);
         std::fs::create_dir_all(file.parent().expect("project files have a parent"))?;
@@ -103,7 +176,7 @@ mod tests {
     fn writes_every_template_with_the_id_filled_in() {
         let dir = std::env::temp_dir().join(format!("greenroom-new-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
-        new_project(&dir, "hello-tab", Language::Rust, None).unwrap();
+        new_project(&dir, "hello-tab", Language::Rust, Template::Tab, None).unwrap();
         let cargo = std::fs::read_to_string(dir.join("Cargo.toml")).unwrap();
         // The SDK is in the project: no path of this machine.
         assert!(cargo.contains("name = \"hello-tab\""));
@@ -117,8 +190,36 @@ mod tests {
         assert!(dir.join("src/lib.rs").is_file() && dir.join(MANIFEST).is_file());
         let ignored = std::fs::read_to_string(dir.join(".gitignore")).unwrap();
         assert!(ignored.contains("__pycache__/") && ignored.contains("target/"));
-        let again = new_project(&dir, "hello-tab", Language::Rust, Some(Path::new("/sdk")));
+        let again = new_project(
+            &dir,
+            "hello-tab",
+            Language::Rust,
+            Template::Tab,
+            Some(Path::new("/sdk")),
+        );
         assert!(again.unwrap_err().to_string().contains("already exists"));
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn an_interactive_rust_project_binds_its_world_from_the_contract_beside_the_sdk() {
+        let dir = std::env::temp_dir().join(format!("greenroom-new-ui-{}", std::process::id()));
+        for (sdk, wit) in [
+            (None, "\"greenroom/wit/v0.2.0\""),
+            (
+                Some(Path::new("/src/greenroom/sdk")),
+                "\"/src/greenroom/sdk/../wit/v0.2.0\"",
+            ),
+        ] {
+            let _ = std::fs::remove_dir_all(&dir);
+            new_project(&dir, "visits", Language::Rust, Template::Interactive, sdk).unwrap();
+            let code = std::fs::read_to_string(dir.join("src/lib.rs")).unwrap();
+            assert!(code.contains(wit), "{code}");
+            assert!(!code.contains("{{"), "every placeholder filled: {code}");
+            let manifest = std::fs::read_to_string(dir.join(MANIFEST)).unwrap();
+            assert!(manifest.contains("\"http-routes\""), "{manifest}");
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert!(Template::parse("wizard").is_err());
     }
 }

@@ -20,13 +20,17 @@ use greenroom_toolchain::scaffold;
 
 #[derive(clap::Subcommand)]
 pub enum PluginCommand {
-    /// Write a new plugin project (an entity tab) into folder NAME.
+    /// Write a new plugin project into folder NAME.
     New {
         /// The plugin id and folder name, e.g. `hello-tab`.
         name: PathBuf,
         /// rust, python or js.
         #[arg(long = "lang", default_value = "rust")]
         language: String,
+        /// tab (an entity tab) or interactive (an entity card whose button counts in the
+        /// plugin's storage, a page listing the counts, an HTTP route answering one).
+        #[arg(long, default_value = "tab")]
+        template: String,
         /// A greenroom-sdk crate for a Rust project to depend on (an SDK checkout) [default: a
         /// copy of the SDK written into the project, under greenroom/].
         #[arg(long)]
@@ -90,8 +94,9 @@ pub fn run(command: PluginCommand) -> anyhow::Result<ExitCode> {
         PluginCommand::New {
             name,
             language,
+            template,
             sdk,
-        } => new(&name, &language, sdk),
+        } => new(&name, &language, &template, sdk),
         PluginCommand::Build { dir, out } => build(&dir, out),
         PluginCommand::Inspect { file, json } => inspect(&file, json),
         PluginCommand::Test {
@@ -121,8 +126,14 @@ pub fn run(command: PluginCommand) -> anyhow::Result<ExitCode> {
     }
 }
 
-fn new(dir: &Path, language: &str, sdk: Option<PathBuf>) -> anyhow::Result<ExitCode> {
+fn new(
+    dir: &Path,
+    language: &str,
+    template: &str,
+    sdk: Option<PathBuf>,
+) -> anyhow::Result<ExitCode> {
     let language = Language::parse(language)?;
+    let template = scaffold::Template::parse(template)?;
     let id = project::project_name(dir);
     let sdk = sdk.map(std::path::absolute).transpose()?;
     if let Some(sdk) = &sdk
@@ -134,7 +145,7 @@ fn new(dir: &Path, language: &str, sdk: Option<PathBuf>) -> anyhow::Result<ExitC
             sdk.display()
         );
     }
-    scaffold::new_project(dir, &id, language, sdk.as_deref())?;
+    scaffold::new_project(dir, &id, language, template, sdk.as_deref())?;
     println!(
         "wrote {} plugin '{id}' in {}\nnext: greenroom plugin build {}",
         language.name(),

@@ -44,30 +44,33 @@ fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
     files
 }
 
+/// `greenroom ARGS` as a plugin author runs it, with this machine's language tools; panics
+/// with its output when it fails.
+fn run(args: &[&str]) -> String {
+    let output = Command::new(greenroom_binary())
+        .args(args)
+        .env("GREENROOM_TOOLS", tools())
+        .env("GREENROOM_PLUGIN_CACHE", shared_plugin_cache())
+        // Rust: share the wasm target folder, so std is not built again.
+        .env(
+            "CARGO_TARGET_DIR",
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/wasm"),
+        )
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("greenroom runs");
+    assert!(
+        output.status.success(),
+        "greenroom {args:?} failed:\n{}\n{}",
+        stdout(&output),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    stdout(&output)
+}
+
 fn new_project_builds_tests_and_loads(language: &str, greeting: &str) {
     let tmp = tempfile::tempdir().unwrap();
     let project = tmp.path().join(format!("hello-{language}"));
-    let run = |args: &[&str]| {
-        let output = Command::new(greenroom_binary())
-            .args(args)
-            .env("GREENROOM_TOOLS", tools())
-            .env("GREENROOM_PLUGIN_CACHE", shared_plugin_cache())
-            // Rust: share the wasm target folder, so std is not built again.
-            .env(
-                "CARGO_TARGET_DIR",
-                Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/wasm"),
-            )
-            .env("NO_COLOR", "1")
-            .output()
-            .expect("greenroom runs");
-        assert!(
-            output.status.success(),
-            "greenroom {args:?} failed:\n{}\n{}",
-            stdout(&output),
-            String::from_utf8_lossy(&output.stderr)
-        );
-        stdout(&output)
-    };
     let dir = project.to_str().unwrap();
     run(&["plugin", "new", dir, "--lang", language]);
     // Nothing in the project points into this machine: it builds anywhere.
@@ -149,6 +152,78 @@ fn a_new_python_plugin_builds_tests_and_loads() {
 #[test]
 fn a_new_js_plugin_builds_tests_and_loads() {
     new_project_builds_tests_and_loads("js", "Hello from JavaScript, Checkout Service");
+}
+
+/// The interactive template in one language: built, dropped into a server, its card's
+/// button counts in storage, its page lists the count and its route answers it.
+fn interactive_project_counts_visits(language: &str) {
+    let tmp = tempfile::tempdir().unwrap();
+    let id = format!("visits-{language}");
+    let project = tmp.path().join(&id);
+    let dir = project.to_str().unwrap();
+    run(&[
+        "plugin",
+        "new",
+        dir,
+        "--lang",
+        language,
+        "--template",
+        "interactive",
+    ]);
+    run(&["plugin", "build", dir]);
+    let plugins = tmp.path().join("plugins");
+    std::fs::create_dir_all(&plugins).unwrap();
+    let wasm = project.join("target").join(format!("{id}.wasm"));
+    std::fs::copy(&wasm, plugins.join(format!("{id}.wasm"))).unwrap();
+    let server = Server::start(&[fixture_catalog()], &plugins, &tmp.path().join("data"));
+    let checkout = "component:default/checkout";
+    let cards = server.get_ok(&format!("/api/plugins/cards?entity={checkout}"));
+    assert_eq!(
+        cards["cards"],
+        serde_json::json!([{"pluginId": id, "cardId": "visits", "title": "Visits", "size": "small"}])
+    );
+    for visit in 1..=2 {
+        let (status, outcome) = server.post(
+            &format!("/api/plugins/{id}/ui-actions"),
+            &serde_json::json!({"surface": {"kind": "card", "id": "visits"}, "actionId": "visit",
+                                "entity": checkout}),
+        );
+        assert_eq!(status, 200, "{outcome}");
+        assert_eq!(
+            outcome["notice"],
+            serde_json::json!({"message": format!("Visit {visit} counted."), "tone": "success"})
+        );
+        assert_eq!(
+            outcome["tree"]["items"][0]["pairs"],
+            serde_json::json!([["Visits", visit.to_string()]])
+        );
+    }
+    let page = server.get_ok(&format!("/api/plugins/{id}/pages/visits"));
+    assert_eq!(
+        page["tree"]["children"][0]["rows"],
+        serde_json::json!([[{"type": "text", "text": checkout}, {"type": "text", "text": "2"}]]),
+        "{page:#}"
+    );
+    let count = server.get_ok(&format!("/api/plugins/{id}/http/count/{checkout}"));
+    assert_eq!(
+        count,
+        serde_json::json!({"entityRef": checkout, "visits": 2})
+    );
+}
+
+#[test]
+fn a_new_interactive_rust_plugin_counts_visits() {
+    interactive_project_counts_visits("rust");
+}
+
+#[test]
+fn a_new_interactive_python_plugin_counts_visits() {
+    interactive_project_counts_visits("python");
+}
+
+#[test]
+fn a_new_interactive_js_plugin_counts_visits() {
+    interactive_project_counts_visits("js");
 }
 
 #[test]
