@@ -11,15 +11,16 @@
 //!   anonymous callers once sign-in is configured.
 //! - [`permissions`] — who may do what: Backstage's permission model decided by a policy
 //!   file; capabilities ask it and answer for their own resources.
-//! - [`search`] — one full-text index over the catalog and its docs, Backstage's
-//!   `/api/search`.
+//! - [`search`] — one full-text index over the catalog, its docs and plugins' documents,
+//!   Backstage's `/api/search`.
 //! - [`http`] — HTTP plumbing every capability's routes share; imports no capability.
 //! - [`support`] — path confinement, the allocator, folder watching; imports no capability.
 //! - [`app`] — the composition root: config, start-up order, state, router.
 //! - [`cli`] — the one-shot commands.
 //!
 //! Dependencies point one way: `support`, `http` <- `permissions` <- `catalog` <- `auth`,
-//! `techdocs`, `scaffolder` <- `plugins` <- `app`, `cli` (`scaffolder` uses `auth`).
+//! `techdocs`, `scaffolder` <- `plugins` <- `app`, `cli` (`scaffolder` uses `auth`; `search`
+//! uses `catalog` and `techdocs`, and `plugins` feeds it).
 
 pub mod app;
 pub mod auth;
@@ -64,6 +65,8 @@ mod layering {
                 "catalog",
                 "techdocs",
                 "scaffolder",
+                // Plugins feed search their documents; search never calls plugins.
+                "search",
             ],
         ),
         (
