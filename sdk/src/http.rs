@@ -21,6 +21,26 @@ impl Response {
     pub fn text(&self) -> String {
         String::from_utf8_lossy(&self.body).into_owned()
     }
+
+    /// The start of the body, trimmed, at most 200 characters: enough of an error page to
+    /// say what went wrong in a message.
+    pub fn excerpt(&self) -> String {
+        self.text().trim().chars().take(200).collect()
+    }
+}
+
+/// `text` with everything but unreserved characters percent-encoded, for a path segment or
+/// a query value (`encode("a/b c")` is `a%2Fb%20c`).
+pub fn encode(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for byte in text.bytes() {
+        if byte.is_ascii_alphanumeric() || b"-._~".contains(&byte) {
+            out.push(byte as char);
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
 }
 
 /// `GET url` (`http://` or `https://`), with optional headers, reading the body to the end.

@@ -497,6 +497,140 @@ pub fn names(items: &Value) -> Vec<String> {
         .collect()
 }
 
+/// Proxy sign-in for users on loopback (`x-forwarded-user` naming a User entity), as a
+/// literal for `concat!`.
+#[macro_export]
+macro_rules! proxy_sign_in {
+    () => {
+        "auth:
+  providers:
+    proxy:
+      trustedPeers: [127.0.0.1]
+      signIn:
+        resolvers: [{resolver: usernameMatchingUserEntityName}]
+"
+    };
+}
+
+/// One request a [`StandIn`] received.
+#[derive(Debug, Clone)]
+pub struct Received {
+    pub method: String,
+    /// Path and query, as sent.
+    pub target: String,
+    /// Names lowercased.
+    pub headers: BTreeMap<String, String>,
+    pub body: String,
+}
+
+/// A loopback stand-in for an external service's API: each request, read whole, is
+/// recorded and answered with the (status, JSON body) `answer` gives, on a thread of its
+/// own.
+pub struct StandIn {
+    pub port: u16,
+    received: Arc<Mutex<Vec<Received>>>,
+}
+
+impl StandIn {
+    pub fn start(answer: impl Fn(&Received) -> (u16, String) + Send + Sync + 'static) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let received = Arc::new(Mutex::new(Vec::new()));
+        let (record, answer) = (received.clone(), Arc::new(answer));
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { continue };
+                let (record, answer) = (record.clone(), answer.clone());
+                std::thread::spawn(move || {
+                    let Some(request) = read_request(&mut stream) else {
+                        return;
+                    };
+                    record.lock().unwrap().push(request.clone());
+                    let (status, body) = answer(&request);
+                    let reason = match status {
+                        200 => "OK",
+                        201 => "Created",
+                        400 => "Bad Request",
+                        401 => "Unauthorized",
+                        404 => "Not Found",
+                        _ => "Internal Server Error",
+                    };
+                    let _ = write!(
+                        stream,
+                        "HTTP/1.1 {status} {reason}\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                        body.len()
+                    );
+                });
+            }
+        });
+        Self { port, received }
+    }
+
+    /// Every request so far, oldest first.
+    pub fn received(&self) -> Vec<Received> {
+        self.received.lock().unwrap().clone()
+    }
+}
+
+/// Reads one HTTP/1.1 request: its head, then as many body bytes as `content-length` says.
+fn read_request(stream: &mut std::net::TcpStream) -> Option<Received> {
+    let mut bytes = Vec::new();
+    let mut buf = [0u8; 8192];
+    let head_end = loop {
+        if let Some(i) = bytes.windows(4).position(|w| w == b"\r\n\r\n") {
+            break i;
+        }
+        let read = stream.read(&mut buf).ok().filter(|&n| n > 0)?;
+        bytes.extend_from_slice(&buf[..read]);
+    };
+    let head = String::from_utf8_lossy(&bytes[..head_end]).into_owned();
+    let mut lines = head.lines();
+    let mut request_line = lines.next()?.split(' ');
+    let (method, target) = (request_line.next()?, request_line.next()?);
+    let headers: BTreeMap<String, String> = lines
+        .filter_map(|line| line.split_once(':'))
+        .map(|(name, value)| (name.trim().to_lowercase(), value.trim().to_string()))
+        .collect();
+    let length: usize = headers
+        .get("content-length")
+        .and_then(|l| l.parse().ok())
+        .unwrap_or(0);
+    let mut body = bytes[head_end + 4..].to_vec();
+    while body.len() < length {
+        let read = stream.read(&mut buf).ok().filter(|&n| n > 0)?;
+        body.extend_from_slice(&buf[..read]);
+    }
+    Some(Received {
+        method: method.to_string(),
+        target: target.to_string(),
+        headers,
+        body: String::from_utf8_lossy(&body).into_owned(),
+    })
+}
+
+/// `%XX` escapes decoded (`escalation_policy_ids%5B%5D` is `escalation_policy_ids[]`).
+pub fn percent_decoded(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|h| u8::from_str_radix(std::str::from_utf8(h).ok()?, 16).ok());
+        match (bytes[i], hex) {
+            (b'%', Some(byte)) => {
+                out.push(byte);
+                i += 3;
+            }
+            (byte, _) => {
+                out.push(byte);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
 /// Calls `check` every 20 ms until it returns `Some`, and returns that; fails the test with
 /// `what` once `timeout` has passed. Use it instead of sleeping to wait for something the
 /// server does asynchronously.

@@ -199,12 +199,12 @@ impl<'a> GitHub<'a> {
     pub fn file(&self, repo: &str, branch: &str, path: &str) -> Result<Option<Vec<u8>>, Error> {
         let org = &self.settings.org;
         let call = format!("GET /repos/{org}/{repo}/contents/{path}");
-        let segments: Vec<String> = path.split('/').map(encoded).collect();
+        let segments: Vec<String> = path.split('/').map(http::encode).collect();
         let response = self.get(&format!(
             "/repos/{org}/{}/contents/{}?ref={}",
-            encoded(repo),
+            http::encode(repo),
             segments.join("/"),
-            encoded(branch)
+            http::encode(branch)
         ))?;
         match response.status {
             200 => {}
@@ -306,25 +306,10 @@ fn explanation(response: &Response) -> String {
         message: String,
     }
     let text = serde_json::from_slice::<Message>(&response.body)
-        .map(|m| m.message)
-        .unwrap_or_else(|_| response.text());
-    let text = text.trim();
+        .map(|m| m.message.trim().chars().take(200).collect())
+        .unwrap_or_else(|_| response.excerpt());
     if text.is_empty() {
         return String::new();
     }
-    let cut: String = text.chars().take(200).collect();
-    format!(": {cut}")
-}
-
-/// A path segment or query value with everything but unreserved characters percent-encoded.
-pub fn encoded(segment: &str) -> String {
-    let mut out = String::with_capacity(segment.len());
-    for byte in segment.bytes() {
-        if byte.is_ascii_alphanumeric() || b"-._~".contains(&byte) {
-            out.push(byte as char);
-        } else {
-            out.push_str(&format!("%{byte:02X}"));
-        }
-    }
-    out
+    format!(": {text}")
 }

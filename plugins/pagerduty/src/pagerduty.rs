@@ -68,7 +68,7 @@ impl PagerDuty {
 
     /// The service with this id; none when PagerDuty answers 404.
     pub fn service(&self, id: &str) -> Result<Option<Service>, String> {
-        let path = format!("/services/{}", encoded(id));
+        let path = format!("/services/{}", http::encode(id));
         let call = format!("GET {path}");
         let response = self.send(Method::Get, &call, &path, &[], None)?;
         if response.status == 404 {
@@ -97,7 +97,7 @@ impl PagerDuty {
         // gives one entry per escalation level and user rather than one per schedule shift.
         let path = format!(
             "/oncalls?include%5B%5D=users&escalation_policy_ids%5B%5D={}&earliest=true",
-            encoded(policy)
+            http::encode(policy)
         );
         let call = "GET /oncalls".to_string();
         let response = self.send(Method::Get, &call, &path, &[], None)?;
@@ -226,26 +226,11 @@ fn explanation(response: &Response) -> String {
             return format!(": {}", text.trim());
         }
     }
-    let text = response.text();
-    let text = text.trim();
+    let text = response.excerpt();
     if text.is_empty() {
         return String::new();
     }
-    let cut: String = text.chars().take(200).collect();
-    format!(": {cut}")
-}
-
-/// A path segment with everything but unreserved characters percent-encoded.
-fn encoded(segment: &str) -> String {
-    let mut out = String::with_capacity(segment.len());
-    for byte in segment.bytes() {
-        if byte.is_ascii_alphanumeric() || b"-._~".contains(&byte) {
-            out.push(byte as char);
-        } else {
-            out.push_str(&format!("%{byte:02X}"));
-        }
-    }
-    out
+    format!(": {text}")
 }
 
 #[derive(Deserialize)]

@@ -87,7 +87,13 @@ fn components_built_for_0_1_0_serve_exactly_as_their_0_2_0_rebuilds_beside_0_2_0
     assert_eq!(widgets["contract"], "greenroom:plugin@0.2.0");
     assert_eq!(
         widgets["contributions"],
-        json!(["entity-tabs", "entity-cards", "pages", "interactions"])
+        json!([
+            "entity-tabs",
+            "entity-cards",
+            "pages",
+            "interactions",
+            "search-documents"
+        ])
     );
     let from_old = observed(&server);
     drop(server);
@@ -113,22 +119,8 @@ fn components_built_for_0_1_0_serve_exactly_as_their_0_2_0_rebuilds_beside_0_2_0
     assert_eq!(imports["template"], "Hello CHECKOUT", "{imports:?}");
 }
 
-/// Sign-in through a trusted proxy on loopback (`x-forwarded-user`), as a literal for
-/// `concat!`.
-macro_rules! sign_in {
-    () => {
-        "auth:
-  providers:
-    proxy:
-      trustedPeers: [127.0.0.1]
-      signIn:
-        resolvers: [{resolver: usernameMatchingUserEntityName}]
-"
-    };
-}
-
 const WIDGETS_CONFIG: &str = concat!(
-    sign_in!(),
+    greenroom_e2e::proxy_sign_in!(),
     "plugins:
   widgets:
     limits: {timeoutMs: 700, storageBytes: 300000}
@@ -377,7 +369,7 @@ fn a_0_2_0_plugin_shows_cards_tabs_and_pages_whose_buttons_and_forms_call_it_bac
 }
 
 const ROUTES_CONFIG: &str = concat!(
-    sign_in!(),
+    greenroom_e2e::proxy_sign_in!(),
     "plugins:
   webhooks:
     config: {secret: s3cr3t}

@@ -6,7 +6,10 @@
 use std::path::Path;
 use std::time::Duration;
 
-use greenroom_e2e::{FakeApi, GITHUB_RUNS, Server, key_values, plugins_folder, start_with_config};
+use greenroom_e2e::{
+    FakeApi, GITHUB_RUNS, Received, Server, StandIn, key_values, percent_decoded, plugins_folder,
+    start_with_config,
+};
 use serde_json::Value;
 
 /// A catalog beside the fixture one: a service with CI and docs annotations, and an API with
@@ -695,64 +698,25 @@ fn write_pagerduty_catalog(root: &Path) -> std::path::PathBuf {
     file
 }
 
-/// One request the PagerDuty stand-in received.
-#[derive(Debug, Clone)]
-struct Received {
-    method: String,
-    /// Path and query, as sent.
-    target: String,
-    /// Names lowercased.
-    headers: std::collections::BTreeMap<String, String>,
-    body: String,
-}
-
 /// A loopback stand-in for PagerDuty's REST API v2: checks the token and the API version
 /// header, answers services, on-calls and new incidents like PagerDuty, and records every
 /// request.
-struct PagerDutyStandIn {
-    port: u16,
-    received: std::sync::Arc<std::sync::Mutex<Vec<Received>>>,
-}
+struct PagerDutyStandIn(StandIn);
 
 impl PagerDutyStandIn {
     fn start() -> Self {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let received = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
-        let record = received.clone();
-        let incidents = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(1234));
-        std::thread::spawn(move || {
-            for stream in listener.incoming() {
-                let Ok(mut stream) = stream else { continue };
-                let (record, incidents) = (record.clone(), incidents.clone());
-                std::thread::spawn(move || {
-                    let Some(request) = read_request(&mut stream) else {
-                        return;
-                    };
-                    record.lock().unwrap().push(request.clone());
-                    let (status, body) = pagerduty_answer(&request, &incidents);
-                    let reason = match status {
-                        200 => "OK",
-                        201 => "Created",
-                        400 => "Bad Request",
-                        401 => "Unauthorized",
-                        404 => "Not Found",
-                        _ => "Internal Server Error",
-                    };
-                    use std::io::Write;
-                    let _ = write!(
-                        stream,
-                        "HTTP/1.1 {status} {reason}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
-                        body.len()
-                    );
-                });
-            }
-        });
-        Self { port, received }
+        let incidents = std::sync::atomic::AtomicU64::new(1234);
+        Self(StandIn::start(move |request| {
+            pagerduty_answer(request, &incidents)
+        }))
+    }
+
+    fn port(&self) -> u16 {
+        self.0.port
     }
 
     fn received(&self) -> Vec<Received> {
-        self.received.lock().unwrap().clone()
+        self.0.received()
     }
 
     /// The `POST /incidents` requests so far.
@@ -762,67 +726,6 @@ impl PagerDutyStandIn {
             .filter(|r| r.method == "POST" && r.target == "/incidents")
             .collect()
     }
-}
-
-/// Reads one HTTP/1.1 request: its head, then as many body bytes as `content-length` says.
-fn read_request(stream: &mut std::net::TcpStream) -> Option<Received> {
-    use std::io::Read;
-    let mut bytes = Vec::new();
-    let mut buf = [0u8; 8192];
-    let head_end = loop {
-        if let Some(i) = bytes.windows(4).position(|w| w == b"\r\n\r\n") {
-            break i;
-        }
-        let read = stream.read(&mut buf).ok().filter(|&n| n > 0)?;
-        bytes.extend_from_slice(&buf[..read]);
-    };
-    let head = String::from_utf8_lossy(&bytes[..head_end]).into_owned();
-    let mut lines = head.lines();
-    let mut request_line = lines.next()?.split(' ');
-    let (method, target) = (request_line.next()?, request_line.next()?);
-    let headers: std::collections::BTreeMap<String, String> = lines
-        .filter_map(|line| line.split_once(':'))
-        .map(|(name, value)| (name.trim().to_lowercase(), value.trim().to_string()))
-        .collect();
-    let length: usize = headers
-        .get("content-length")
-        .and_then(|l| l.parse().ok())
-        .unwrap_or(0);
-    let mut body = bytes[head_end + 4..].to_vec();
-    while body.len() < length {
-        let read = stream.read(&mut buf).ok().filter(|&n| n > 0)?;
-        body.extend_from_slice(&buf[..read]);
-    }
-    Some(Received {
-        method: method.to_string(),
-        target: target.to_string(),
-        headers,
-        body: String::from_utf8_lossy(&body).into_owned(),
-    })
-}
-
-/// `%XX` escapes decoded (PagerDuty reads `escalation_policy_ids%5B%5D` as
-/// `escalation_policy_ids[]`).
-fn percent_decoded(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::new();
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = bytes
-            .get(i + 1..i + 3)
-            .and_then(|h| u8::from_str_radix(std::str::from_utf8(h).ok()?, 16).ok());
-        match (bytes[i], hex) {
-            (b'%', Some(byte)) => {
-                out.push(byte);
-                i += 3;
-            }
-            (byte, _) => {
-                out.push(byte);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// A PagerDuty user: the whole user with `include[]=users`, else a reference.
@@ -1010,8 +913,8 @@ fn on_call_rows(tree: &Value) -> Vec<(String, String, String, String)> {
 fn pagerduty_card_shows_who_is_on_call_and_pages_them_as_the_signed_in_user() {
     let tmp = tempfile::tempdir().unwrap();
     let pagerduty = PagerDutyStandIn::start();
-    let sign_in = "auth:\n  providers:\n    proxy:\n      trustedPeers: [127.0.0.1]\n      signIn:\n        resolvers: [{resolver: usernameMatchingUserEntityName}]\n";
-    let config = format!("{sign_in}{}", pagerduty_grant(pagerduty.port, true, ""));
+    let sign_in = greenroom_e2e::proxy_sign_in!();
+    let config = format!("{sign_in}{}", pagerduty_grant(pagerduty.port(), true, ""));
     let server = start_pagerduty(tmp.path(), &config);
     let lin = "lin";
     // The harness's own wait cannot list plugins anonymously once sign-in is on.
@@ -1236,7 +1139,7 @@ fn pagerduty_pages_as_the_configured_address_for_anonymous_viewers_and_names_fai
     let server = start_pagerduty(
         tmp.path(),
         &pagerduty_grant(
-            pagerduty.port,
+            pagerduty.port(),
             true,
             ", from-email: oncall-bot@acme.example",
         ),
@@ -1295,7 +1198,7 @@ fn pagerduty_pages_as_the_configured_address_for_anonymous_viewers_and_names_fai
 fn pagerduty_without_a_token_says_it_is_not_configured() {
     let tmp = tempfile::tempdir().unwrap();
     let pagerduty = PagerDutyStandIn::start();
-    let server = start_pagerduty(tmp.path(), &pagerduty_grant(pagerduty.port, false, ""));
+    let server = start_pagerduty(tmp.path(), &pagerduty_grant(pagerduty.port(), false, ""));
     // Still offered: the card tells people why it is empty.
     assert_eq!(
         server.get_ok(&format!("/api/plugins/cards?entity={CHECKOUT_API}"))["cards"][0]["cardId"],

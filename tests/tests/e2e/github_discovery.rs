@@ -10,7 +10,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use base64::Engine;
-use greenroom_e2e::{Server, eventually, plugins_folder, start_with_config};
+use greenroom_e2e::{
+    Received, Server, StandIn, eventually, percent_decoded, plugins_folder, start_with_config,
+};
 use serde_json::{Value, json};
 
 const TOKEN: &str = "ghp-test-t0ken";
@@ -22,23 +24,7 @@ const WEB: &str = "https://github.example.com";
 const SCANNED: &str = "full scan of acme done";
 
 /// Proxy sign-in, so that the webhook is reachable only because it is a public route.
-const SIGN_IN: &str = "auth:
-  providers:
-    proxy:
-      trustedPeers: [127.0.0.1]
-      signIn:
-        resolvers: [{resolver: usernameMatchingUserEntityName}]
-";
-
-/// One request the stand-in received.
-#[derive(Debug, Clone)]
-struct Received {
-    method: String,
-    /// Path and query, as sent.
-    target: String,
-    /// Names lowercased.
-    headers: BTreeMap<String, String>,
-}
+const SIGN_IN: &str = greenroom_e2e::proxy_sign_in!();
 
 /// A repository of the stand-in organisation.
 struct Repo {
@@ -55,51 +41,20 @@ struct Repo {
 /// branch (base64, in lines, as GitHub sends them). It answers only with the token, and
 /// records every request.
 struct GitHubStandIn {
-    port: u16,
+    api: StandIn,
     repos: Arc<Mutex<BTreeMap<String, Repo>>>,
-    received: Arc<Mutex<Vec<Received>>>,
 }
 
 impl GitHubStandIn {
     fn start(repos: BTreeMap<String, Repo>) -> Self {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let port = listener.local_addr().unwrap().port();
         let repos = Arc::new(Mutex::new(repos));
-        let received = Arc::new(Mutex::new(Vec::new()));
-        let (org, record) = (repos.clone(), received.clone());
-        std::thread::spawn(move || {
-            for stream in listener.incoming() {
-                let Ok(mut stream) = stream else { continue };
-                let (org, record) = (org.clone(), record.clone());
-                std::thread::spawn(move || {
-                    let Some(request) = read_request(&mut stream) else {
-                        return;
-                    };
-                    record.lock().unwrap().push(request.clone());
-                    let (status, body) = answer(&request, &org.lock().unwrap());
-                    let reason = match status {
-                        200 => "OK",
-                        401 => "Unauthorized",
-                        _ => "Not Found",
-                    };
-                    use std::io::Write;
-                    let _ = write!(
-                        stream,
-                        "HTTP/1.1 {status} {reason}\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
-                        body.len()
-                    );
-                });
-            }
-        });
-        Self {
-            port,
-            repos,
-            received,
-        }
+        let org = repos.clone();
+        let api = StandIn::start(move |request| answer(request, &org.lock().unwrap()));
+        Self { api, repos }
     }
 
     fn received(&self) -> Vec<Received> {
-        self.received.lock().unwrap().clone()
+        self.api.received()
     }
 
     /// The targets of the requests after the first `since`.
@@ -117,56 +72,6 @@ impl GitHubStandIn {
         repo.files.insert(path.into(), text.into());
         repo.pushes += 1;
     }
-}
-
-/// Reads one HTTP/1.1 request's head (the plugin's are GETs without a body).
-fn read_request(stream: &mut std::net::TcpStream) -> Option<Received> {
-    use std::io::Read;
-    let mut bytes = Vec::new();
-    let mut buf = [0u8; 8192];
-    let head_end = loop {
-        if let Some(i) = bytes.windows(4).position(|w| w == b"\r\n\r\n") {
-            break i;
-        }
-        let read = stream.read(&mut buf).ok().filter(|&n| n > 0)?;
-        bytes.extend_from_slice(&buf[..read]);
-    };
-    let head = String::from_utf8_lossy(&bytes[..head_end]).into_owned();
-    let mut lines = head.lines();
-    let mut request_line = lines.next()?.split(' ');
-    let (method, target) = (request_line.next()?, request_line.next()?);
-    let headers = lines
-        .filter_map(|line| line.split_once(':'))
-        .map(|(name, value)| (name.trim().to_lowercase(), value.trim().to_string()))
-        .collect();
-    Some(Received {
-        method: method.to_string(),
-        target: target.to_string(),
-        headers,
-    })
-}
-
-/// `%XX` escapes decoded.
-fn percent_decoded(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::new();
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = bytes
-            .get(i + 1..i + 3)
-            .and_then(|h| u8::from_str_radix(std::str::from_utf8(h).ok()?, 16).ok());
-        match (bytes[i], hex) {
-            (b'%', Some(byte)) => {
-                out.push(byte);
-                i += 3;
-            }
-            (byte, _) => {
-                out.push(byte);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// What GitHub answers (status and body) to a request.
@@ -428,7 +333,7 @@ fn github_discovery_offers_each_repositorys_catalog_file_and_reads_a_pushed_one_
     let tmp = tempfile::tempdir().unwrap();
     let server = start(
         tmp.path(),
-        &format!("{SIGN_IN}{}", grant(github.port, true)),
+        &format!("{SIGN_IN}{}", grant(github.api.port, true)),
     );
     scanned(&server, "web-shop");
 
@@ -683,7 +588,7 @@ fn a_broken_catalog_file_costs_only_its_own_documents_and_the_webhook_needs_a_se
     );
     let github = GitHubStandIn::start(repos);
     let tmp = tempfile::tempdir().unwrap();
-    let server = start(tmp.path(), &grant(github.port, false));
+    let server = start(tmp.path(), &grant(github.api.port, false));
     scanned(&server, "mixed-ok");
 
     let found = |name: &str| {

@@ -10,13 +10,9 @@ use std::time::Duration;
 use greenroom_e2e::{Server, eventually, plugins_folder, start_with_config};
 use serde_json::{Value, json};
 
-const CONFIG: &str = "auth:
-  providers:
-    proxy:
-      trustedPeers: [127.0.0.1]
-      signIn:
-        resolvers: [{resolver: usernameMatchingUserEntityName}]
-backend:
+const CONFIG: &str = concat!(
+    greenroom_e2e::proxy_sign_in!(),
+    "backend:
   auth:
     externalAccess:
       - type: static
@@ -24,7 +20,8 @@ backend:
 permission:
   enabled: true
   policyFile: policy.yaml
-";
+"
+);
 
 const POLICY: &str = "defaultRole: viewer
 roles:

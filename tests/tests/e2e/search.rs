@@ -363,7 +363,10 @@ fn what_a_caller_may_not_read_is_not_found() {
         tmp.path(),
         &[corpus(tmp.path())],
         &plugins,
-        "auth:\n  providers:\n    proxy:\n      trustedPeers: [127.0.0.1]\n      signIn:\n        resolvers: [{resolver: usernameMatchingUserEntityName}]\npermission:\n  enabled: true\n  policyFile: policy.yaml\n",
+        concat!(
+            greenroom_e2e::proxy_sign_in!(),
+            "permission:\n  enabled: true\n  policyFile: policy.yaml\n"
+        ),
     );
     let (status, answer) = server.raw(
         "GET",
