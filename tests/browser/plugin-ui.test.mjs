@@ -93,7 +93,8 @@ test("a plugin's card, tab and page call it back from buttons and a form and re-
     await page.goto(`${server.baseUrl}/plugins`);
     const row = page.locator("#plugins-table tr[data-plugin=widgets]");
     await row.locator(".contract").getByText("greenroom:plugin@0.2.0").waitFor();
-    await row.locator(".storage").getByText(/storage 2 keys/).waitFor();
+    // The counter and its note, and the note's change for the plugin's search collection.
+    await row.locator(".storage").getByText(/storage 4 keys/).waitFor();
     await row.getByRole("button", { name: "Clear storage" }).click();
     await page.locator("#plugin-notice").getByText("Cleared the storage of widgets.").waitFor();
     await row.locator(".storage").getByText(/storage 0 keys, 0 of 1048576 bytes/).waitFor();
