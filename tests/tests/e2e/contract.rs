@@ -556,6 +556,47 @@ fn a_plugin_follows_the_catalogs_changes_in_batches_and_a_trapping_handler_is_co
     assert_eq!(explode, ["removed component:default/explode"], "{all:?}");
 }
 
+/// The Python SDK's catalog events, storage, schedule and search documents: `py-follower`
+/// keeps each entity's latest change and offers it to search, asking to be collected again
+/// after every batch.
+#[test]
+fn a_python_plugin_follows_the_catalog_and_feeds_search() {
+    let tmp = tempfile::tempdir().unwrap();
+    let extra = tmp.path().join("extra");
+    std::fs::create_dir_all(&extra).unwrap();
+    let file = extra.join("catalog-info.yaml");
+    write_components(&file, &[("pioneer", "first")]);
+    let folder = plugins_folder(tmp.path(), &[("py-follower", None)]);
+    let server = start_with_config(tmp.path(), std::slice::from_ref(&extra), &folder, "");
+    assert_eq!(
+        server.get_ok("/api/plugins/py-follower")["contributions"],
+        json!(["catalog-events", "search-documents"])
+    );
+    let found = |what: &str, term: &str, title: &str| {
+        eventually(what, Duration::from_secs(15), || {
+            let (_, answer) =
+                server.get(&format!("/api/search/query?types[]=py-changes&term={term}"));
+            titles(&answer)
+                .contains(&title.to_string())
+                .then_some(answer)
+        })
+    };
+    write_components(&file, &[("pioneer", "second")]);
+    let answer = found("the change", "pioneer", "changed component:default/pioneer");
+    assert_eq!(
+        answer["results"][0]["document"]["entityRef"],
+        "component:default/pioneer"
+    );
+    assert_eq!(answer["results"][0]["document"]["change"], "changed");
+    write_components(&file, &[("settler", "new")]);
+    found("the addition", "settler", "added component:default/settler");
+    found(
+        "the removal",
+        "pioneer",
+        "removed component:default/pioneer",
+    );
+}
+
 /// A search for `query` as `who`: (status, answer).
 fn search(server: &Server, who: &str, query: &str) -> (u16, Value) {
     server.call_as(who, "GET", &format!("/api/search/query?{query}"), None)
