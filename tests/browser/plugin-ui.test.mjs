@@ -1,7 +1,8 @@
 // Plugin UI of contract 0.2.0 in a real browser against the real server: the `widgets` test
 // plugin's card on an entity's overview, its tab and its sidebar page, whose buttons (one
-// asking to confirm first) and form call the plugin back and re-render in place; and its
-// storage shown and cleared on the plugins page.
+// asking to confirm first) and form call the plugin back and re-render in place; what it
+// feeds search, under its own type tab; and its storage shown and cleared on the plugins
+// page.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
@@ -88,6 +89,22 @@ test("a plugin's card, tab and page call it back from buttons and a form and re-
     await card.getByRole("button", { name: "Set", exact: true }).click();
     await card.locator(".notice.danger").getByText("count must be a number").waitFor();
     assert.equal(await fact(card, "Count"), "81");
+
+    // What it feeds search shows there, under its own type tab: the note (markup as text)
+    // and the board, each linking into the portal.
+    await page.goto(`${server.baseUrl}/search?query=${encodeURIComponent("not markup")}`);
+    const note = page.locator('#search-results li.search-result[data-type="widget-note"]');
+    await note.locator("a.result-title", { hasText: "Note on component:default/checkout" }).waitFor();
+    assert.equal(await note.locator(".result-text b").count(), 0, "a plugin's text is never markup");
+    assert.match(await note.locator(".result-text").innerText(), /<b>not markup<\/b>/);
+    await page.goto(`${server.baseUrl}/search?query=counters`);
+    const boards = page.locator('#search-types [data-type="widget-board"]');
+    await boards.getByText("Widget boards").waitFor();
+    await boards.click();
+    await page.waitForURL(/type=widget-board/);
+    const boardResult = page.locator('#search-results li.search-result[data-type="widget-board"] a.result-title', { hasText: "Counters board" });
+    await boardResult.waitFor();
+    assert.equal(await boardResult.getAttribute("href"), "/p/widgets/board");
 
     // The plugins page shows what the plugin stored, and clears it.
     await page.goto(`${server.baseUrl}/plugins`);
