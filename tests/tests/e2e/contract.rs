@@ -493,15 +493,22 @@ fn component(name: &str, description: &str) -> String {
     )
 }
 
+/// A server with `plugin` and a catalog file of its own holding the component `first`;
+/// answers the file with it, to change the catalog through.
+fn following(tmp: &Path, plugin: &str, first: &str) -> (Server, PathBuf) {
+    let extra = tmp.join("extra");
+    std::fs::create_dir_all(&extra).unwrap();
+    let file = extra.join("catalog-info.yaml");
+    write_components(&file, &[(first, "first")]);
+    let folder = plugins_folder(tmp, &[(plugin, None)]);
+    let server = start_with_config(tmp, std::slice::from_ref(&extra), &folder, "");
+    (server, file)
+}
+
 #[test]
 fn a_plugin_follows_the_catalogs_changes_in_batches_and_a_trapping_handler_is_contained() {
     let tmp = tempfile::tempdir().unwrap();
-    let extra = tmp.path().join("extra");
-    std::fs::create_dir_all(&extra).unwrap();
-    let file = extra.join("catalog-info.yaml");
-    write_components(&file, &[("newcomer", "first")]);
-    let folder = plugins_folder(tmp.path(), &[("follower", None)]);
-    let server = start_with_config(tmp.path(), std::slice::from_ref(&extra), &folder, "");
+    let (server, file) = following(tmp.path(), "follower", "newcomer");
     assert_eq!(
         server.get_ok("/api/plugins/follower")["contributions"],
         json!(["pages", "catalog-events"])
@@ -562,12 +569,7 @@ fn a_plugin_follows_the_catalogs_changes_in_batches_and_a_trapping_handler_is_co
 #[test]
 fn a_python_plugin_follows_the_catalog_and_feeds_search() {
     let tmp = tempfile::tempdir().unwrap();
-    let extra = tmp.path().join("extra");
-    std::fs::create_dir_all(&extra).unwrap();
-    let file = extra.join("catalog-info.yaml");
-    write_components(&file, &[("pioneer", "first")]);
-    let folder = plugins_folder(tmp.path(), &[("py-follower", None)]);
-    let server = start_with_config(tmp.path(), std::slice::from_ref(&extra), &folder, "");
+    let (server, file) = following(tmp.path(), "py-follower", "pioneer");
     assert_eq!(
         server.get_ok("/api/plugins/py-follower")["contributions"],
         json!(["catalog-events", "search-documents"])
