@@ -9,7 +9,7 @@ pub use crate::bindings::wasi::http::types::Method;
 use crate::bindings::wasi::http::types::{
     ErrorCode, Fields, OutgoingBody, OutgoingRequest, RequestOptions, Scheme,
 };
-use crate::bindings::wasi::io::streams::StreamError;
+use crate::bindings::wasi::io::streams::{InputStream, OutputStream, StreamError};
 
 /// A response with its whole body.
 pub struct Response {
@@ -116,12 +116,8 @@ pub fn send(
         let stream = outgoing
             .write()
             .map_err(|()| format!("{call}: body stream already taken"))?;
-        // `blocking-write-and-flush` takes at most 4096 bytes at once.
-        for chunk in body.unwrap_or_default().chunks(4096) {
-            stream
-                .blocking_write_and_flush(chunk)
-                .map_err(|e| format!("{call}: writing the body: {e:?}"))?;
-        }
+        write_all(&stream, body.unwrap_or_default())
+            .map_err(|e| format!("{call}: writing the body: {e:?}"))?;
     }
     OutgoingBody::finish(outgoing, None).map_err(failed)?;
     pending.subscribe().block();
@@ -137,20 +133,32 @@ pub fn send(
     let stream = body
         .stream()
         .map_err(|()| format!("{call}: body stream already taken"))?;
-    let mut bytes = Vec::new();
-    loop {
-        match stream.blocking_read(64 * 1024) {
-            Ok(chunk) => bytes.extend(chunk),
-            Err(StreamError::Closed) => break,
-            Err(StreamError::LastOperationFailed(e)) => {
-                return Err(format!("{call}: reading the body: {}", e.to_debug_string()));
-            }
-        }
-    }
+    let bytes = read_all(&stream).map_err(|e| format!("{call}: reading the body: {e}"))?;
     Ok(Response {
         status,
         body: bytes,
     })
+}
+
+/// A body stream read to its end (a request's or a response's); the error in words.
+pub(crate) fn read_all(stream: &InputStream) -> Result<Vec<u8>, String> {
+    let mut bytes = Vec::new();
+    loop {
+        match stream.blocking_read(64 * 1024) {
+            Ok(chunk) => bytes.extend(chunk),
+            Err(StreamError::Closed) => return Ok(bytes),
+            Err(StreamError::LastOperationFailed(e)) => return Err(e.to_debug_string()),
+        }
+    }
+}
+
+/// Writes all of `bytes` to a body stream.
+pub(crate) fn write_all(stream: &OutputStream, bytes: &[u8]) -> Result<(), StreamError> {
+    // `blocking-write-and-flush` takes at most 4096 bytes at once.
+    for chunk in bytes.chunks(4096) {
+        stream.blocking_write_and_flush(chunk)?;
+    }
+    Ok(())
 }
 
 fn method_name(method: &Method) -> &str {

@@ -21,7 +21,6 @@
 use crate::bindings::wasi::http::types::{
     Fields, IncomingRequest, Method, OutgoingBody, OutgoingResponse, ResponseOutparam,
 };
-use crate::bindings::wasi::io::streams::StreamError;
 use hmac::{Hmac, Mac};
 
 /// The header carrying the ref of the person calling (absent for an anonymous caller of a
@@ -162,21 +161,12 @@ fn read(request: &IncomingRequest) -> Result<Request, String> {
     let body = request
         .consume()
         .map_err(|()| "the request body was already taken".to_string())?;
-    let mut bytes = Vec::new();
-    {
+    let bytes = {
         let stream = body
             .stream()
             .map_err(|()| "the request body stream was already taken".to_string())?;
-        loop {
-            match stream.blocking_read(64 * 1024) {
-                Ok(chunk) => bytes.extend(chunk),
-                Err(StreamError::Closed) => break,
-                Err(StreamError::LastOperationFailed(e)) => {
-                    return Err(format!("reading the request body: {}", e.to_debug_string()));
-                }
-            }
-        }
-    }
+        crate::http::read_all(&stream).map_err(|e| format!("reading the request body: {e}"))?
+    };
     Ok(Request {
         method,
         path: request.path_with_query().unwrap_or_else(|| "/".into()),
@@ -198,12 +188,8 @@ fn write(out: ResponseOutparam, reply: Reply) {
     };
     ResponseOutparam::set(out, Ok(response));
     if let Ok(stream) = body.write() {
-        // `blocking-write-and-flush` takes at most 4096 bytes at a time.
-        for chunk in reply.body.chunks(4096) {
-            if stream.blocking_write_and_flush(chunk).is_err() {
-                break;
-            }
-        }
+        // A caller gone away ends the answer early; nothing is left to tell.
+        let _ = crate::http::write_all(&stream, &reply.body);
     }
     let _ = OutgoingBody::finish(body, None);
 }
