@@ -303,6 +303,11 @@ pub struct CallStats {
     pub p99_ms: f64,
     /// The longest recent waits for a call slot, in milliseconds.
     pub queue_p99_ms: f64,
+    /// Calls that ran on an instance made ahead of them (large plugins: Python, JavaScript);
+    /// their latency above leaves out making it.
+    pub prepared: u64,
+    /// How long making those instances took, median of the recent ones, in milliseconds.
+    pub prepare_p50_ms: f64,
 }
 
 /// One entity tab a plugin offers.

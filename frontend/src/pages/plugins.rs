@@ -147,10 +147,16 @@ fn PluginRow(
         "{} calls, {} failed ({} traps, {} timeouts), {} refused busy, {} running",
         stats.calls, stats.failures, stats.traps, stats.timeouts, stats.refused, stats.running
     );
-    let latency = format!(
+    let mut latency = format!(
         "p50 {:.2} ms · p99 {:.2} ms · queue p99 {:.2} ms",
         stats.p50_ms, stats.p99_ms, stats.queue_p99_ms
     );
+    if stats.prepared > 0 {
+        latency.push_str(&format!(
+            " · {} on instances made ahead (p50 {:.2} ms to make)",
+            stats.prepared, stats.prepare_p50_ms
+        ));
+    }
     let toggleable = matches!(plugin.state, PluginState::Loaded | PluginState::Disabled);
     let toggle = if plugin.state == PluginState::Disabled {
         "enable"

@@ -24,7 +24,7 @@ pub fn readable(access: &Access) -> Result<Option<Predicate>, ApiError> {
 fn predicate_of(decision: Decision) -> Result<Option<Predicate>, ApiError> {
     match decision {
         Decision::Allow => Ok(None),
-        Decision::Deny => Ok(Some(Predicate::Any(Vec::new()))),
+        Decision::Deny => Ok(Some(Predicate::nothing())),
         Decision::Conditional(criteria) => Ok(Some(predicate(&criteria)?)),
     }
 }

@@ -25,6 +25,11 @@ impl Predicate {
         Predicate::All(Vec::new())
     }
 
+    /// Matches no entity.
+    pub fn nothing() -> Self {
+        Predicate::Any(Vec::new())
+    }
+
     /// Backstage's `filter` query parameters: repeated parameters are ORed, the `key=value`
     /// conditions inside one are ANDed, a key given twice in one accepts either value, and a
     /// key alone tests that the field exists.

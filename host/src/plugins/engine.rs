@@ -25,6 +25,10 @@ const EPOCH_TICK: Duration = Duration::from_millis(2);
 /// instance, so this can be far above the number of threads.
 pub const MAX_CONCURRENT_CALLS: u32 = 256;
 
+/// Instances made ahead of their calls (see `sandbox::Prepared`) waiting at once over all
+/// plugins. The pool holds them beside the call slots, so they never take a call's place.
+pub const MAX_PREPARED: u32 = 16;
+
 /// Calls of one plugin running at once unless the operator sets `limits.concurrency`: one
 /// plugin cannot take every slot.
 pub const DEFAULT_CONCURRENCY: u32 = 32;
@@ -109,14 +113,16 @@ const KEEP_RESIDENT: usize = 8 << 20;
 /// own image in place).
 const WARM_SLOTS: u32 = 16;
 
-/// The instance pool optimised code runs from, sized for [`MAX_CONCURRENT_CALLS`].
+/// The instance pool optimised code runs from, sized for [`MAX_CONCURRENT_CALLS`] and
+/// [`MAX_PREPARED`].
 fn pool() -> PoolingAllocationConfig {
+    let instances = MAX_CONCURRENT_CALLS + MAX_PREPARED;
     let mut pool = PoolingAllocationConfig::default();
-    pool.total_component_instances(MAX_CONCURRENT_CALLS + 16)
-        .total_core_instances(MAX_CONCURRENT_CALLS * 30)
-        .total_memories(MAX_CONCURRENT_CALLS * 3)
-        .total_tables(MAX_CONCURRENT_CALLS * 6)
-        .total_stacks(MAX_CONCURRENT_CALLS + 16)
+    pool.total_component_instances(instances + 16)
+        .total_core_instances(instances * 30)
+        .total_memories(instances * 3)
+        .total_tables(instances * 6)
+        .total_stacks(instances + 16)
         .max_memories_per_component(8)
         .max_tables_per_component(16)
         .max_core_instances_per_component(100)
@@ -138,9 +144,12 @@ fn pool() -> PoolingAllocationConfig {
     pool
 }
 
-/// State that carries its call's memory cap, so [`new_store`] can enforce it.
+/// State that carries its call's memory cap and start, so [`new_store`] can enforce them.
 pub trait Limited {
     fn memory_cap(&mut self) -> &mut MemoryCap;
+    /// When the call's deadline started counting: when its store was made, or when an
+    /// instance made ahead was handed to its call.
+    fn started(&self) -> Instant;
 }
 
 /// A call went over its memory limit. The trap carries this error, so the sandbox tells it
@@ -210,7 +219,7 @@ impl ResourceLimiter for MemoryCap {
 
 /// A fresh store for one call: nothing is shared with earlier calls. The call yields to other
 /// calls at every epoch tick and traps (`Trap::Interrupt`) once its deadline, counted from
-/// now, has passed.
+/// the state's [`Limited::started`], has passed.
 pub fn new_store<T: Limited + Send + 'static>(
     engine: &Engine,
     data: T,
@@ -218,9 +227,8 @@ pub fn new_store<T: Limited + Send + 'static>(
 ) -> Store<T> {
     let mut store = Store::new(engine, data);
     store.limiter(|state| state.memory_cap());
-    let started = Instant::now();
-    store.epoch_deadline_callback(move |_| {
-        Ok(if started.elapsed() >= limits.deadline {
+    store.epoch_deadline_callback(move |store| {
+        Ok(if store.data().started().elapsed() >= limits.deadline {
             UpdateDeadline::Interrupt
         } else {
             UpdateDeadline::YieldCustom(1, Box::pin(tokio::task::yield_now()))

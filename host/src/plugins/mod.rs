@@ -438,10 +438,18 @@ impl PluginHost {
         let Ran {
             took,
             queued,
+            prepared,
             result,
         } = self
             .sandbox
-            .run(&plugin.id, &plugin.pre, &plugin.grants, visible, f)
+            .run(
+                &plugin.id,
+                &plugin.pre,
+                plugin.prepared.as_ref(),
+                &plugin.grants,
+                visible,
+                f,
+            )
             .await;
         let result = result.and_then(|answer| {
             check(answer).map_err(|reason| CallError {
@@ -450,7 +458,7 @@ impl PluginHost {
             })
         });
         let outcome = result.as_ref().err().map_or(Outcome::Ok, |e| e.outcome);
-        stats.record(took, queued, outcome);
+        stats.record(took, queued, prepared, outcome);
         result.map_err(|e| {
             if e.outcome == Outcome::Refused {
                 return busy(e.reason);

@@ -14,7 +14,7 @@ use wasmtime::component::InstancePre;
 use super::bindings::{Exports, HostState, PluginInfo, pages, scaffolder_actions};
 use super::engine::{self, Tier};
 use super::grants::{Effective, Manifest, OperatorGrant};
-use super::sandbox::Sandbox;
+use super::sandbox::{Prepared, Sandbox};
 
 /// A plugin ready to be called.
 pub struct LoadedPlugin {
@@ -25,6 +25,9 @@ pub struct LoadedPlugin {
     /// Baseline code serves only until the optimised code replaces it.
     pub tier: Tier,
     pub pre: InstancePre<HostState>,
+    /// Its next instance, made ahead when instantiating it is costly (on optimised code;
+    /// baseline code serves only briefly).
+    pub prepared: Option<Arc<Prepared>>,
     pub exports: Arc<Exports>,
     /// The scaffolder actions it offers, as listed when it was loaded.
     pub actions: Vec<Action>,
@@ -267,6 +270,7 @@ impl Loader<'_> {
             .block_on(self.sandbox.run(
                 &unnamed,
                 &pre,
+                None,
                 &Arc::new(Effective::default()),
                 None,
                 move |store, instance| {
@@ -326,6 +330,7 @@ impl Loader<'_> {
             file: file.to_path_buf(),
             content_hash,
             tier,
+            prepared: (tier == Tier::Optimized).then(Arc::default),
             pre,
             exports,
             actions,

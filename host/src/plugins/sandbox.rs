@@ -2,16 +2,21 @@
 //! instance, the call, and every way it can go wrong turned into a message that names the
 //! plugin and the call.
 //!
+//! A plugin whose instantiation is costly (Python's runtime: about a millisecond) has its next
+//! instance made ahead, after each call and off its path ([`Prepared`]); the call still gets
+//! a store and an instance no other call has touched.
+//!
 //! Calls run on the sandbox's own runtime, never on the server's: it has one worker thread
 //! fewer than the machine has cores, at a lower CPU priority, so catalog, docs and admin
 //! requests keep a core and their latency however busy plugins are.
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 
-use tokio::sync::Semaphore;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use wasmtime::component::{Instance, InstancePre, Linker};
 use wasmtime::{Engine, Store, Trap};
 
@@ -20,6 +25,39 @@ use super::engine::{self, Tier};
 use super::grants::Effective;
 use super::stats::Outcome;
 use crate::catalog::{Catalog, Predicate};
+
+/// Instantiation that costs at least this much is done ahead of the call. Python's runtime
+/// (CPython linked from several libraries, each placing thousands of functions in the shared
+/// table) takes about a millisecond; JavaScript's and Rust's take tens of microseconds, no
+/// more than the cold caches an instance made elsewhere would cost the call.
+const WORTH_MAKING_AHEAD: Duration = Duration::from_micros(300);
+
+/// One plugin version's instance made ahead of its next call, when making one is worth it
+/// (see [`WORTH_MAKING_AHEAD`]: measured on the instances its calls make, and on those made
+/// ahead). Each is made in its own store, has run nothing but its own start-up (under a
+/// catalog view that shows nothing, so what it read cannot depend on whom it will serve),
+/// and serves exactly one call. Dropped with the plugin version it belongs to.
+#[derive(Default)]
+pub struct Prepared {
+    ready: Mutex<Option<Ready>>,
+    making: AtomicBool,
+    worth: AtomicBool,
+}
+
+struct Ready {
+    store: Store<HostState>,
+    instance: Instance,
+    /// The CPU time making it took.
+    cost: Duration,
+    /// Its place among the [`engine::MAX_PREPARED`] that may wait at once.
+    _waiting: OwnedSemaphorePermit,
+}
+
+impl Prepared {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Option<Ready>> {
+        self.ready.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
 
 /// What a call does with its fresh instance. Boxed because it borrows the store.
 pub type CallFuture<'a, R> = Pin<Box<dyn Future<Output = wasmtime::Result<R>> + Send + 'a>>;
@@ -39,8 +77,14 @@ pub struct Sandbox {
     baseline: Linker<HostState>,
     services: Services,
     slots: Semaphore,
-    /// Dropped without waiting (see `Drop`), so it is an `Option`.
+    /// Places for instances made ahead, over all plugins.
+    ahead: Arc<Semaphore>,
+    /// Dropped without waiting (see `Drop`), so they are `Option`s.
     runtime: Option<tokio::runtime::Runtime>,
+    /// Where instances are made ahead: one thread on the workers' CPUs that runs only when
+    /// they are idle, so making them never delays a call (when it falls behind, calls make
+    /// their own) and what it made is in the caches of the core that will use it.
+    ahead_runtime: Option<tokio::runtime::Runtime>,
 }
 
 /// A call that did not return normally.
@@ -54,6 +98,8 @@ pub struct CallError {
 pub struct Ran<R> {
     pub took: Duration,
     pub queued: Duration,
+    /// How long making its instance took, when that was done ahead of the call.
+    pub prepared: Option<Duration>,
     pub result: Result<R, CallError>,
 }
 
@@ -73,12 +119,20 @@ impl Sandbox {
             .on_thread_start(crate::support::cpu::background)
             .enable_all()
             .build()?;
+        let ahead_runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .thread_name("plugin-ahead")
+            .on_thread_start(crate::support::cpu::idle)
+            .enable_all()
+            .build()?;
         Ok(Self {
             optimized: linker(Tier::Optimized)?,
             baseline: linker(Tier::Baseline)?,
             services,
             slots: Semaphore::new(engine::MAX_CONCURRENT_CALLS as usize),
+            ahead: Arc::new(Semaphore::new(engine::MAX_PREPARED as usize)),
             runtime: Some(runtime),
+            ahead_runtime: Some(ahead_runtime),
         })
     }
 
@@ -125,11 +179,13 @@ impl Sandbox {
         self.runtime().block_on(work)
     }
 
-    /// Runs `f` on a fresh instance once a slot is free.
+    /// Runs `f` on a fresh instance once a slot is free: the one `prepared` holds if there is
+    /// one, else one made now. With `prepared`, the next call's instance is made afterwards.
     pub async fn run<R, F>(
         &self,
         plugin_id: &Arc<str>,
         pre: &InstancePre<HostState>,
+        prepared: Option<&Arc<Prepared>>,
         grants: &Arc<Effective>,
         visible: Option<Predicate>,
         f: F,
@@ -142,6 +198,7 @@ impl Sandbox {
             return Ran {
                 took: Duration::ZERO,
                 queued: queued_at.elapsed(),
+                prepared: None,
                 result: Err(CallError {
                     outcome: Outcome::Refused,
                     reason: format!(
@@ -154,22 +211,119 @@ impl Sandbox {
         let queued = queued_at.elapsed();
         let started = Instant::now();
         let limits = grants.limits;
-        let state = HostState::new(plugin_id.clone(), &self.services, grants.clone(), visible);
-        // The engine that compiled this plugin's code runs it.
-        let mut store = engine::new_store(pre.engine(), state, limits);
+        let ready = prepared.and_then(|p| p.lock().take());
+        let made_in = ready.as_ref().map(|r| r.cost);
+        let (mut store, instance) = match ready {
+            Some(Ready {
+                mut store,
+                instance,
+                ..
+            }) => {
+                store.data_mut().begin(visible);
+                store.set_epoch_deadline(1);
+                (store, Some(instance))
+            }
+            None => {
+                let state =
+                    HostState::new(plugin_id.clone(), &self.services, grants.clone(), visible);
+                // The engine that compiled this plugin's code runs it.
+                (engine::new_store(pre.engine(), state, limits), None)
+            }
+        };
         let call = async {
-            let instance = pre.instantiate_async(&mut store).await?;
+            let instance = match instance {
+                Some(instance) => instance,
+                None => {
+                    let instantiating = Instant::now();
+                    let instance = pre.instantiate_async(&mut store).await?;
+                    if let Some(prepared) = prepared
+                        && instantiating.elapsed() >= WORTH_MAKING_AHEAD
+                    {
+                        prepared.worth.store(true, Ordering::Release);
+                    }
+                    instance
+                }
+            };
             f(&mut store, &instance).await
         };
         let result = match tokio::time::timeout(limits.deadline + DEADLINE_GRACE, call).await {
             Ok(result) => result.map_err(|error| describe(&error, limits)),
             Err(_) => Err(timed_out(limits)),
         };
+        let took = started.elapsed();
+        // The next call's instance is made once this one is over: made meanwhile, it would
+        // slow this call (they contend for the address space), and this call's slot, free
+        // now, is the warm one to make it in.
+        drop(store);
+        if let Some(prepared) = prepared {
+            self.prepare(plugin_id, pre, grants, prepared);
+        }
         Ran {
-            took: started.elapsed(),
+            took,
             queued,
+            prepared: made_in,
             result,
         }
+    }
+
+    /// Makes `prepared`'s next instance on the idle runtime, unless that is not worth it, one
+    /// is ready or being made, or [`engine::MAX_PREPARED`] already wait. A failure is only
+    /// logged: the next call makes its own instance and meets the failure itself.
+    fn prepare(
+        &self,
+        plugin_id: &Arc<str>,
+        pre: &InstancePre<HostState>,
+        grants: &Arc<Effective>,
+        prepared: &Arc<Prepared>,
+    ) {
+        if !prepared.worth.load(Ordering::Acquire)
+            || prepared.lock().is_some()
+            || prepared.making.swap(true, Ordering::AcqRel)
+        {
+            return;
+        }
+        let Ok(waiting) = self.ahead.clone().try_acquire_owned() else {
+            prepared.making.store(false, Ordering::Release);
+            return;
+        };
+        let into: Weak<Prepared> = Arc::downgrade(prepared);
+        let (id, pre, limits) = (plugin_id.clone(), pre.clone(), grants.limits);
+        let state = HostState::ahead(plugin_id.clone(), &self.services, grants.clone());
+        let ahead = self
+            .ahead_runtime
+            .as_ref()
+            .expect("the runtime lives as long as the sandbox");
+        ahead.spawn(async move {
+            // CPU time, not wall time: the thread runs only when the cores are idle. The
+            // runtime's one thread makes nothing else meanwhile, or rarely (then this counts
+            // high, which errs on making ahead).
+            let started = crate::support::cpu::thread_time();
+            let mut store = engine::new_store(pre.engine(), state, limits);
+            let made =
+                tokio::time::timeout(limits.deadline, pre.instantiate_async(&mut store)).await;
+            let cost = crate::support::cpu::thread_time().saturating_sub(started);
+            let Some(prepared) = into.upgrade() else {
+                return;
+            };
+            if cost < WORTH_MAKING_AHEAD {
+                prepared.worth.store(false, Ordering::Release);
+            }
+            match made {
+                Ok(Ok(instance)) => {
+                    *prepared.lock() = Some(Ready {
+                        store,
+                        instance,
+                        cost,
+                        _waiting: waiting,
+                    })
+                }
+                Ok(Err(e)) => {
+                    tracing::debug!(plugin = %id, "making an instance ahead failed: {e:#}")
+                }
+                Err(_) => tracing::debug!(plugin = %id, "making an instance ahead timed out"),
+            }
+            prepared.making.store(false, Ordering::Release);
+        });
     }
 }
 
@@ -177,7 +331,10 @@ impl Drop for Sandbox {
     fn drop(&mut self) {
         // Dropping a runtime waits for its tasks, which is not allowed inside another runtime
         // (the server's, when the last handle goes); calls in flight are abandoned instead.
-        if let Some(runtime) = self.runtime.take() {
+        for runtime in [self.runtime.take(), self.ahead_runtime.take()]
+            .into_iter()
+            .flatten()
+        {
             runtime.shutdown_background();
         }
     }

@@ -39,6 +39,9 @@ struct Inner {
     queued: u64,
     recent: VecDeque<Duration>,
     recent_queued: VecDeque<Duration>,
+    /// Calls that ran on an instance made ahead, and how long recent ones took to make.
+    prepared: u64,
+    recent_prepared: VecDeque<Duration>,
 }
 
 /// A call of the plugin in flight; counted until dropped.
@@ -68,10 +71,21 @@ impl Stats {
         Some(Admitted(self.clone()))
     }
 
-    /// Records a call that ran (or was refused a slot) after waiting `queued` for one.
-    pub fn record(&self, took: Duration, queued: Duration, outcome: Outcome) {
+    /// Records a call that ran (or was refused a slot) after waiting `queued` for one, on an
+    /// instance made ahead in `prepared` if it was.
+    pub fn record(
+        &self,
+        took: Duration,
+        queued: Duration,
+        prepared: Option<Duration>,
+        outcome: Outcome,
+    ) {
         let mut inner = self.lock();
         inner.calls += 1;
+        if let Some(prepared) = prepared {
+            inner.prepared += 1;
+            push_recent(&mut inner.recent_prepared, prepared);
+        }
         if !queued.is_zero() {
             inner.queued += 1;
         }
@@ -108,6 +122,8 @@ impl Stats {
             p50_ms: percentile(&inner.recent, 0.50),
             p99_ms: percentile(&inner.recent, 0.99),
             queue_p99_ms: percentile(&inner.recent_queued, 0.99),
+            prepared: inner.prepared,
+            prepare_p50_ms: percentile(&inner.recent_prepared, 0.50),
         }
     }
 }
@@ -138,19 +154,26 @@ mod tests {
     fn counts_outcomes_and_reports_percentiles() {
         let stats = Stats::default();
         for ms in 1..=100 {
-            stats.record(Duration::from_millis(ms), Duration::ZERO, Outcome::Ok);
+            stats.record(Duration::from_millis(ms), Duration::ZERO, None, Outcome::Ok);
         }
         stats.record(
             Duration::from_millis(2000),
             Duration::ZERO,
+            Some(Duration::from_millis(3)),
             Outcome::TimedOut,
         );
         stats.record(
             Duration::from_millis(1),
             Duration::from_millis(7),
+            Some(Duration::from_millis(5)),
             Outcome::Trapped,
         );
-        stats.record(Duration::ZERO, Duration::from_millis(250), Outcome::Refused);
+        stats.record(
+            Duration::ZERO,
+            Duration::from_millis(250),
+            None,
+            Outcome::Refused,
+        );
         let s = stats.summary();
         assert_eq!(
             (
@@ -161,6 +184,7 @@ mod tests {
         assert_eq!(s.p50_ms, 50.0);
         assert_eq!(s.p99_ms, 100.0);
         assert_eq!(s.queue_p99_ms, 7.0);
+        assert_eq!((s.prepared, s.prepare_p50_ms), (2, 3.0));
     }
 
     #[test]

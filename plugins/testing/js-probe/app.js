@@ -2,13 +2,16 @@
 // granted `url` with httpGet (giving up after `timeout-ms` when that is configured) and shows
 // status and body; tab `owner` reads the entity's owner through the catalog import. Card
 // `visits` counts presses of its button in the plugin's storage and greets through its form;
-// page `about` shows the viewer. Route `GET /visits/<entity ref>` answers the stored count;
+// page `about` shows the viewer and the calls its instance has served (a fresh instance per
+// call keeps that at one). Route `GET /visits/<entity ref>` answers the stored count;
 // `POST /echo` its body. Search type `js-visits`: one document per visited entity, collected
 // in full whenever a visit asks for it.
 
 import {
   Ui, catalog, config, field, httpGet, related, schedule, serve, storage, value,
 } from './greenroom.js';
+
+let calls = 0;
 
 export const meta = {
   info() {
@@ -50,7 +53,8 @@ export const pages = {
   },
   renderPage(pageId, viewer) {
     const ui = new Ui();
-    return ui.finish(ui.keyValues([['page', pageId], ['viewer', viewer.userRef], ['owns', viewer.ownershipRefs.join(', ')]]));
+    calls += 1;
+    return ui.finish(ui.keyValues([['page', pageId], ['viewer', viewer.userRef], ['owns', viewer.ownershipRefs.join(', ')], ['calls', String(calls)]]));
   },
 };
 

@@ -1,15 +1,21 @@
 """Test plugin `py-follower` (Python, contract 0.2.0): keeps the latest change of each entity
 the catalog reports in its storage, asks for its search documents to be collected again, and
 offers one document per changed entity (type `py-changes`): the Python SDK's catalog events,
-storage, schedule and search documents through the real host."""
+storage, schedule and search documents through the real host. Tab `owner` reads the entity's
+owner through the catalog import (as js-probe's does) and counts the calls its instance has
+served, which must always be one."""
 
-from greenroom import schedule, storage
+from greenroom import Ui, catalog, related, schedule, storage
 from wit_world import exports
 from wit_world.exports.catalog_events import Change_Added, Change_Removed
+from wit_world.exports.entity_tabs import Tab
 from wit_world.exports.meta import PluginInfo
 from wit_world.exports.search_documents import Document, DocumentsPage, DocumentType
 
 PREFIX = "change/"
+
+# Calls this instance has served; a fresh instance per call keeps it at one.
+calls = 0
 
 
 class Meta(exports.Meta):
@@ -18,6 +24,20 @@ class Meta(exports.Meta):
             "py-follower", "Python follower", "0.1.0",
             "Test plugin: the catalog's changes, kept and searchable, from Python.",
         )
+
+
+class EntityTabs(exports.EntityTabs):
+    def tabs_for(self, entity, viewer):
+        return [Tab("owner", "Owner (Python)")]
+
+    def render(self, tab_id, entity, viewer):
+        global calls
+        calls += 1
+        owner_ref = next(related(entity, "ownedBy"), None)
+        owner = catalog.get_entity(owner_ref) if owner_ref else None
+        shown = (owner.title or owner.name) if owner else f"{owner_ref} is missing"
+        ui = Ui()
+        return ui.finish(ui.key_values([("owner", shown), ("calls", str(calls))]))
 
 
 class CatalogEvents(exports.CatalogEvents):

@@ -572,7 +572,7 @@ fn a_python_plugin_follows_the_catalog_and_feeds_search() {
     let (server, file) = following(tmp.path(), "py-follower", "pioneer");
     assert_eq!(
         server.get_ok("/api/plugins/py-follower")["contributions"],
-        json!(["catalog-events", "search-documents"])
+        json!(["entity-tabs", "catalog-events", "search-documents"])
     );
     let found = |what: &str, term: &str, title: &str| {
         eventually(what, Duration::from_secs(15), || {

@@ -537,11 +537,16 @@ fn javascript_sdk_reaches_granted_hosts_and_the_catalog() {
         found["results"][0]["document"]["entityRef"],
         "component:default/billing"
     );
-    let page = server.get_ok("/api/plugins/js-probe/pages/about");
-    assert_eq!(
-        page["tree"]["pairs"][0],
-        serde_json::json!(["page", "about"])
-    );
+    // Each call has a fresh instance: a module-level count of the calls it served is one
+    // every time.
+    for _ in 0..3 {
+        let page = server.get_ok("/api/plugins/js-probe/pages/about");
+        assert_eq!(
+            page["tree"]["pairs"][0],
+            serde_json::json!(["page", "about"])
+        );
+        assert_eq!(page["tree"]["pairs"][3], serde_json::json!(["calls", "1"]));
+    }
     // Its HTTP routes, through the JavaScript SDK's `serve`.
     let visits = server.get_ok("/api/plugins/js-probe/http/visits/component:default%2Fbilling");
     assert_eq!(

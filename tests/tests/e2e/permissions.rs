@@ -622,13 +622,19 @@ fn an_rhdh_policy_is_imported_and_decides() {
 const PLUGIN_POLICY: &str = "defaultRole: viewer\nroles:\n  admin:\n    members: [user:default/root]\n    allow: ['*']\n  viewer:\n    allow:\n      - permission: catalog.entity.read\n        conditions: {not: {rule: IS_ENTITY_KIND, params: {kinds: [group]}}}\n";
 
 /// A plugin rendering a tab for a user reads the catalog as that user: the ownership plugin
-/// looks up the owning group, which bob may not read, so for him it is not there. Which
-/// plugins' tabs a user sees is the policy's too.
+/// looks up the owning group, which bob may not read, so for him it is not there. So does a
+/// Python plugin on an instance made ahead, before anyone asked. Which plugins' tabs a user
+/// sees is the policy's too.
 #[test]
 fn a_plugin_sees_only_what_its_viewer_may_read() {
     let tmp = tempfile::tempdir().unwrap();
     let policy = format!("{PLUGIN_POLICY}      - greenroom.plugin.tab.read\n");
-    let (server, _) = serve(tmp.path(), &policy, MORE, &["ownership", "widgets"]);
+    let (server, _) = serve(
+        tmp.path(),
+        &policy,
+        MORE,
+        &["ownership", "widgets", "py-follower"],
+    );
     eventually("the plugins to load", Duration::from_secs(60), || {
         let (status, list) = get(&server, "root", "/api/plugins");
         let list = list.to_string();
@@ -659,6 +665,36 @@ fn a_plugin_sees_only_what_its_viewer_may_read() {
         "ownership"
     );
 
+    // py-follower (Python) has each call's instance made ahead: made for nobody, it takes
+    // the view of whoever it then serves, and serves only that call.
+    let owner = "/api/plugins/py-follower/tabs/owner?entity=component:default/checkout";
+    let prepared =
+        || get(&server, "root", "/api/plugins/py-follower").1["stats"]["prepared"].clone();
+    let mut served_ahead = std::collections::BTreeSet::new();
+    eventually(
+        "root and bob each served on an instance made ahead",
+        Duration::from_secs(60),
+        || {
+            for (who, shown) in [
+                ("root", "Payments Team"),
+                ("bob", "group:default/payments is missing"),
+            ] {
+                let before = prepared();
+                let (status, tab) = get(&server, who, owner);
+                assert_eq!(status, 200, "{tab}");
+                assert_eq!(
+                    tab["tree"]["pairs"],
+                    json!([["owner", shown], ["calls", "1"]]),
+                    "for {who}"
+                );
+                if prepared() != before {
+                    served_ahead.insert(who);
+                }
+            }
+            (served_ahead.len() == 2).then_some(())
+        },
+    );
+
     // What the widgets plugin adds to search (its board, about no entity) is found by
     // whoever may see the plugin.
     let board = "/api/search/query?term=counters%20board";
@@ -667,12 +703,12 @@ fn a_plugin_sees_only_what_its_viewer_may_read() {
         (found("bob") == 1).then_some(())
     });
 
-    // The ownership and widgets plugins taken from viewers: tabs not listed, not rendered;
-    // documents and types not found.
+    // The ownership, widgets and py-follower plugins taken from viewers: tabs not listed,
+    // not rendered; documents and types not found.
     write_policy(
         tmp.path(),
         &format!(
-            "{PLUGIN_POLICY}      - permission: greenroom.plugin.tab.read\n        conditions: {{not: {{anyOf: [{{rule: HAS_PLUGIN_ID, params: {{pluginId: ownership}}}}, {{rule: HAS_PLUGIN_ID, params: {{pluginId: widgets}}}}]}}}}\n"
+            "{PLUGIN_POLICY}      - permission: greenroom.plugin.tab.read\n        conditions: {{not: {{anyOf: [{{rule: HAS_PLUGIN_ID, params: {{pluginId: ownership}}}}, {{rule: HAS_PLUGIN_ID, params: {{pluginId: widgets}}}}, {{rule: HAS_PLUGIN_ID, params: {{pluginId: py-follower}}}}]}}}}\n"
         ),
     );
     eventually(

@@ -49,6 +49,7 @@ mod v0_1;
 mod v0_2;
 
 use std::sync::Arc;
+use std::time::Instant;
 
 use wasmtime::component::ResourceTable;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
@@ -107,6 +108,8 @@ pub struct HostState {
     /// What the user the call is made for may read of the catalog; `None` for calls the
     /// portal makes itself (entity providers, a task's actions).
     visible: Option<Predicate>,
+    /// When the call's deadline started counting.
+    started: Instant,
 }
 
 impl HostState {
@@ -135,7 +138,22 @@ impl HostState {
             table: ResourceTable::new(),
             budget: MAX_HOST_DATA,
             visible,
+            started: Instant::now(),
         }
+    }
+
+    /// State for an instance made ahead of its call: until [`HostState::begin`] hands it to
+    /// a call, the catalog shows it nothing, so what its start-up reads cannot depend on
+    /// whom it will serve.
+    pub fn ahead(plugin_id: Arc<str>, services: &Services, grants: Arc<Effective>) -> Self {
+        Self::new(plugin_id, services, grants, Some(Predicate::nothing()))
+    }
+
+    /// Hands the state to the call it serves: the call's view of the catalog, and its
+    /// deadline counted from now.
+    pub fn begin(&mut self, visible: Option<Predicate>) {
+        self.visible = visible;
+        self.started = Instant::now();
     }
 
     /// Whether the call's user may read the entity (which may not exist).
@@ -186,6 +204,10 @@ impl HostState {
 impl Limited for HostState {
     fn memory_cap(&mut self) -> &mut MemoryCap {
         &mut self.memory
+    }
+
+    fn started(&self) -> Instant {
+        self.started
     }
 }
 
