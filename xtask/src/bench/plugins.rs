@@ -371,7 +371,7 @@ fn call_rows(
     if made_ahead {
         rows.push(Row {
             measure: format!(
-                "{label}: making that instance (store + instantiation, off the call's path)"
+                "{label}: CPU time making that instance (store + instantiation, off the call's path)"
             ),
             p50: format!("{:.0} µs", number(&after, "prepareP50Ms")? * 1000.0),
             p99: String::new(),
