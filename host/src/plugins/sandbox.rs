@@ -234,10 +234,13 @@ impl Sandbox {
             let instance = match instance {
                 Some(instance) => instance,
                 None => {
-                    let instantiating = Instant::now();
+                    // CPU time, as for those made ahead: wall time would count the other
+                    // calls this worker runs meanwhile, under load.
+                    let instantiating = crate::support::cpu::thread_time();
                     let instance = pre.instantiate_async(&mut store).await?;
+                    let cost = crate::support::cpu::thread_time().saturating_sub(instantiating);
                     if let Some(prepared) = prepared
-                        && instantiating.elapsed() >= WORTH_MAKING_AHEAD
+                        && cost >= WORTH_MAKING_AHEAD
                     {
                         prepared.worth.store(true, Ordering::Release);
                     }
@@ -294,9 +297,9 @@ impl Sandbox {
             .as_ref()
             .expect("the runtime lives as long as the sandbox");
         ahead.spawn(async move {
-            // CPU time, not wall time: the thread runs only when the cores are idle. The
-            // runtime's one thread makes nothing else meanwhile, or rarely (then this counts
-            // high, which errs on making ahead).
+            // CPU time, not wall time: the thread runs only when the cores are idle. Should
+            // it switch to another task meanwhile, this counts high, which errs on making
+            // ahead.
             let started = crate::support::cpu::thread_time();
             let mut store = engine::new_store(pre.engine(), state, limits);
             let made =

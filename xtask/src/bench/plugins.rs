@@ -171,15 +171,18 @@ pub fn plugins(root: &Path, args: &[String]) -> anyhow::Result<()> {
     }
     // The tab listing asks every plugin's tabs-for; the Python one's host-side time is the
     // cost of a Python call doing little.
-    let url = format!("http://{addr}/api/plugins/tabs?{REPOSITORY_ENTITY}");
+    let label = "tab listing (each plugin's tabs-for; host-side: ci-status, Python)";
+    let path = format!("/api/plugins/tabs?{REPOSITORY_ENTITY}");
+    let url = format!("http://{addr}{path}");
     rows.extend(call_rows(
         addr,
-        "tab listing (each plugin's tabs-for; host-side: ci-status, Python)",
+        label,
         "ci-status",
         "tabs-for",
         || quiet_latency(&url),
         || wrk(&url, 16, 4),
     )?);
+    rows.push(paced_row(addr, label, "ci-status", "tabs-for", &path)?);
     // An action call: template-file:write renders a template into a scratch workspace.
     let path = "/api/plugins/template-file/actions/write";
     let body = r##"{"input": {"path": "README.md", "template": "# {{ name }}\n\nOwned by {{ owner }}.\n", "values": {"name": "billing", "owner": "payments"}}, "files": {}}"##;
