@@ -234,11 +234,8 @@ impl Sandbox {
             let instance = match instance {
                 Some(instance) => instance,
                 None => {
-                    // CPU time, as for those made ahead: wall time would count the other
-                    // calls this worker runs meanwhile, under load.
-                    let instantiating = crate::support::cpu::thread_time();
-                    let instance = pre.instantiate_async(&mut store).await?;
-                    let cost = crate::support::cpu::thread_time().saturating_sub(instantiating);
+                    let (instance, cost) = on_cpu(pre.instantiate_async(&mut store)).await;
+                    let instance = instance?;
                     if let Some(prepared) = prepared
                         && cost >= WORTH_MAKING_AHEAD
                     {
@@ -297,14 +294,12 @@ impl Sandbox {
             .as_ref()
             .expect("the runtime lives as long as the sandbox");
         ahead.spawn(async move {
-            // CPU time, not wall time: the thread runs only when the cores are idle. Should
-            // it switch to another task meanwhile, this counts high, which errs on making
-            // ahead.
-            let started = crate::support::cpu::thread_time();
             let mut store = engine::new_store(pre.engine(), state, limits);
-            let made =
-                tokio::time::timeout(limits.deadline, pre.instantiate_async(&mut store)).await;
-            let cost = crate::support::cpu::thread_time().saturating_sub(started);
+            let (made, cost) = on_cpu(tokio::time::timeout(
+                limits.deadline,
+                pre.instantiate_async(&mut store),
+            ))
+            .await;
             let Some(prepared) = into.upgrade() else {
                 return;
             };
@@ -341,6 +336,19 @@ impl Drop for Sandbox {
             runtime.shutdown_background();
         }
     }
+}
+
+/// `work`'s result with the CPU time its thread spent meanwhile: what an instantiation
+/// costs however busy the cores are (wall time would count the other work they run, and the
+/// idle-only thread's waits). Should the task run something else or move threads meanwhile,
+/// the figure is off for that once; the next instantiation measures again.
+async fn on_cpu<T>(work: impl Future<Output = T>) -> (T, Duration) {
+    let started = crate::support::cpu::thread_time();
+    let done = work.await;
+    (
+        done,
+        crate::support::cpu::thread_time().saturating_sub(started),
+    )
 }
 
 fn timed_out(limits: engine::CallLimits) -> CallError {

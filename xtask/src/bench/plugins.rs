@@ -335,35 +335,22 @@ fn call_rows(
     one: impl FnOnce() -> anyhow::Result<(Latency, f64)>,
     many: impl FnOnce() -> anyhow::Result<(Latency, f64)>,
 ) -> anyhow::Result<Vec<Row>> {
-    let before = plugin_stats(addr, plugin)?;
-    let (one, _) = one()?;
-    let after = plugin_stats(addr, plugin)?;
-    let host = (number(&after, "p50Ms")?, number(&after, "p99Ms")?);
-    let grew = |key| Ok::<_, anyhow::Error>(number(&after, key)? - number(&before, key)?);
-    let (calls, ahead) = (grew("calls")?, grew("prepared")?);
+    let (host, one) = HostSide::of(addr, plugin, || Ok(one()?.0))?;
     let (_, rate) = many()?;
     println!(
-        "  {label}: host p50 {:.3} ms, HTTP p50 {:.2} ms, {rate:.0} calls/s, {ahead} of {calls} on instances made ahead",
-        host.0, one.p50_ms
+        "  {label}: host p50 {:.3} ms, HTTP p50 {:.2} ms, {rate:.0} calls/s, {}",
+        host.p50_ms,
+        one.p50_ms,
+        host.summary()
     );
-    // A cold first instantiation can make an instance or two ahead for any plugin; only a
-    // real share is worth a word.
-    let made_ahead = ahead >= 0.01 * calls;
-    let host_measure = if made_ahead {
-        format!(
-            "{label}: host-side, {call} on a fresh instance made ahead ({:.0} % of calls)",
-            100.0 * ahead / calls
-        )
-    } else {
-        format!("{label}: host-side, fresh instance + {call}")
+    let host_measure = match host.made_ahead() {
+        Some(percent) => format!(
+            "{label}: host-side, {call} on a fresh instance made ahead ({percent:.0} % of calls)"
+        ),
+        None => format!("{label}: host-side, fresh instance + {call}"),
     };
     let mut rows = vec![
-        Row {
-            measure: host_measure,
-            p50: format!("{:.0} µs", host.0 * 1000.0),
-            p99: format!("{:.0} µs", host.1 * 1000.0),
-            rate: String::new(),
-        },
+        host.row(host_measure),
         Row {
             measure: format!("{label}: over HTTP"),
             p50: format!("{:.2} ms", one.p50_ms),
@@ -371,12 +358,12 @@ fn call_rows(
             rate: format!("{rate:.0}"),
         },
     ];
-    if made_ahead {
+    if host.made_ahead().is_some() {
         rows.push(Row {
             measure: format!(
-                "{label}: CPU time making that instance (store + instantiation, off the call's path)"
+                "{label}: CPU time making that instance (instantiation, off the call's path)"
             ),
-            p50: format!("{:.0} µs", number(&after, "prepareP50Ms")? * 1000.0),
+            p50: format!("{:.0} µs", host.prepare_p50_ms * 1000.0),
             p99: String::new(),
             rate: String::new(),
         });
@@ -384,8 +371,56 @@ fn call_rows(
     Ok(rows)
 }
 
-fn plugin_stats(addr: SocketAddr, plugin: &str) -> anyhow::Result<String> {
-    http_get(addr, &format!("/api/plugins/{plugin}")).context("plugin stats")
+/// A plugin's host-side figures over one run, from its stats before and after.
+struct HostSide {
+    p50_ms: f64,
+    p99_ms: f64,
+    calls: f64,
+    /// Of those calls, the ones that ran on an instance made ahead.
+    ahead: f64,
+    prepare_p50_ms: f64,
+}
+
+impl HostSide {
+    /// Runs `run` and reads the plugin's stats around it.
+    fn of<T>(
+        addr: SocketAddr,
+        plugin: &str,
+        run: impl FnOnce() -> anyhow::Result<T>,
+    ) -> anyhow::Result<(Self, T)> {
+        let stats = || http_get(addr, &format!("/api/plugins/{plugin}")).context("plugin stats");
+        let before = stats()?;
+        let ran = run()?;
+        let after = stats()?;
+        let grew = |key| Ok::<_, anyhow::Error>(number(&after, key)? - number(&before, key)?);
+        let host = Self {
+            p50_ms: number(&after, "p50Ms")?,
+            p99_ms: number(&after, "p99Ms")?,
+            calls: grew("calls")?,
+            ahead: grew("prepared")?,
+            prepare_p50_ms: number(&after, "prepareP50Ms")?,
+        };
+        Ok((host, ran))
+    }
+
+    /// The percentage of calls on instances made ahead, when there is a real share (a cold
+    /// first instantiation can make one or two ahead for any plugin).
+    fn made_ahead(&self) -> Option<f64> {
+        (self.ahead >= 0.01 * self.calls).then(|| 100.0 * self.ahead / self.calls)
+    }
+
+    fn summary(&self) -> String {
+        format!("{} of {} on instances made ahead", self.ahead, self.calls)
+    }
+
+    fn row(&self, measure: String) -> Row {
+        Row {
+            measure,
+            p50: format!("{:.0} µs", self.p50_ms * 1000.0),
+            p99: format!("{:.0} µs", self.p99_ms * 1000.0),
+            rate: String::new(),
+        }
+    }
 }
 
 /// Requests in a paced run: more than the stats' window of 1024 calls, so their percentiles
@@ -404,33 +439,26 @@ fn paced_row(
     call: &str,
     path: &str,
 ) -> anyhow::Result<Row> {
-    let before = plugin_stats(addr, plugin)?;
-    for _ in 0..PACED_REQUESTS {
-        http_get(addr, path).with_context(|| format!("{path} failed"))?;
-        std::thread::sleep(PACE);
-    }
-    let after = plugin_stats(addr, plugin)?;
-    let grew = |key| Ok::<_, anyhow::Error>(number(&after, key)? - number(&before, key)?);
-    let (calls, ahead) = (grew("calls")?, grew("prepared")?);
-    let host = (number(&after, "p50Ms")?, number(&after, "p99Ms")?);
+    let (host, ()) = HostSide::of(addr, plugin, || {
+        for _ in 0..PACED_REQUESTS {
+            http_get(addr, path).with_context(|| format!("{path} failed"))?;
+            std::thread::sleep(PACE);
+        }
+        Ok(())
+    })?;
     println!(
-        "  {label}, paced: host p50 {:.3} ms, {ahead} of {calls} on instances made ahead",
-        host.0
+        "  {label}, paced: host p50 {:.3} ms, {}",
+        host.p50_ms,
+        host.summary()
     );
-    Ok(Row {
-        measure: format!(
-            "{label}: host-side, {call}, a request {} ms after each answer{}",
-            PACE.as_millis(),
-            if ahead >= 0.01 * calls {
-                format!(" ({:.0} % on instances made ahead)", 100.0 * ahead / calls)
-            } else {
-                String::new()
-            }
-        ),
-        p50: format!("{:.0} µs", host.0 * 1000.0),
-        p99: format!("{:.0} µs", host.1 * 1000.0),
-        rate: String::new(),
-    })
+    let share = host
+        .made_ahead()
+        .map(|percent| format!(" ({percent:.0} % on instances made ahead)"))
+        .unwrap_or_default();
+    Ok(host.row(format!(
+        "{label}: host-side, {call}, a request {} ms after each answer{share}",
+        PACE.as_millis()
+    )))
 }
 
 /// The probe component with its build marker replaced: a distinct, valid version.
