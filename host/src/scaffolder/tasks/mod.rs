@@ -109,13 +109,17 @@ fn check_secrets(secrets: &Map<String, Value>) -> Result<(), ScaffolderError> {
 
 impl Scaffolder {
     fn emit(&self, task_id: &str, kind: &str, body: &Value) {
-        // Sent while the store still holds its lock, so streams get events in id order.
-        let sent = self.store.add_event(task_id, kind, body, |event| {
-            let _ = self.events.send(Arc::new(event));
-        });
+        let sent = self
+            .store
+            .add_event(task_id, kind, body, |event| self.send(event));
         if let Err(e) = sent {
             tracing::error!(task = task_id, "cannot store a task event: {e:#}");
         }
+    }
+
+    /// Called while the store still holds its lock, so streams get events in id order.
+    fn send(&self, event: EventRow) {
+        let _ = self.events.send(Arc::new(event));
     }
 
     /// Puts tasks a stopped server left running back in the queue and starts the workers.
@@ -255,13 +259,17 @@ impl Scaffolder {
                 .unwrap_or_else(|e| e.into_inner())
                 .remove(id);
         }
-        if let Err(e) = self
-            .store
-            .set_status(id, &["processing"], status, output.as_ref())
-        {
+        let ended = self.store.end(
+            id,
+            &["processing"],
+            status,
+            output.as_ref(),
+            &body,
+            |event| self.send(event),
+        );
+        if let Err(e) = ended {
             tracing::error!(task = id, "cannot record how a task ended: {e:#}");
         }
-        self.emit(id, "completion", &body);
         running.remove(id);
     }
 
@@ -442,14 +450,15 @@ impl Scaffolder {
         let note = json!({"message": format!("Step of task {id} has been cancelled.")});
         match task.status.as_str() {
             "open" => {
-                if self.store.set_status(id, &["open"], "cancelled", None)? {
-                    self.emit(id, "cancelled", &note);
-                    self.emit(
-                        id,
-                        "completion",
-                        &json!({"message": "Run completed with status: cancelled"}),
-                    );
-                }
+                self.emit(id, "cancelled", &note);
+                self.store.end(
+                    id,
+                    &["open"],
+                    "cancelled",
+                    None,
+                    &json!({"message": "Run completed with status: cancelled"}),
+                    |event| self.send(event),
+                )?;
                 Ok(())
             }
             "processing" => {

@@ -102,6 +102,26 @@ pub struct TaskStore {
     conn: Mutex<Connection>,
 }
 
+fn insert_event(
+    conn: &Connection,
+    task_id: &str,
+    kind: &str,
+    body: &Value,
+) -> rusqlite::Result<EventRow> {
+    let created_at = now();
+    conn.execute(
+        "INSERT INTO task_events (task_id, type, body, created_at) VALUES (?1, ?2, ?3, ?4)",
+        params![task_id, kind, body.to_string(), created_at],
+    )?;
+    Ok(EventRow {
+        id: conn.last_insert_rowid(),
+        task_id: task_id.into(),
+        kind: kind.into(),
+        body: body.clone(),
+        created_at,
+    })
+}
+
 pub fn now() -> String {
     humantime::format_rfc3339_millis(std::time::SystemTime::now()).to_string()
 }
@@ -268,29 +288,39 @@ impl TaskStore {
         })
     }
 
-    /// Sets the status (and the output, once completed), when the task is in one of `from`;
-    /// false when it was not.
-    pub fn set_status(
+    /// Ends a task that is in one of `from`: sets its status (and its output, once
+    /// completed) and stores its completion event in one transaction, so whoever reads the
+    /// ended status also finds the event. `then` sees the event before the next can be
+    /// stored. False when the task was not in one of `from`.
+    pub fn end(
         &self,
         id: &str,
         from: &[&str],
         status: &str,
         output: Option<&Value>,
+        completion: &Value,
+        then: impl FnOnce(EventRow),
     ) -> anyhow::Result<bool> {
         let from = from
             .iter()
             .map(|s| format!("'{s}'"))
             .collect::<Vec<_>>()
             .join(", ");
-        self.with(|c| {
-            c.execute(
-                &format!(
-                    "UPDATE tasks SET status = ?1, output = COALESCE(?2, output) WHERE id = ?3 AND status IN ({from})"
-                ),
-                params![status, output.map(|o| o.to_string()), id],
-            )
-            .map(|n| n == 1)
-        })
+        let conn = self.conn.lock().unwrap_or_else(|e| e.into_inner());
+        let tx = conn.unchecked_transaction()?;
+        let changed = tx.execute(
+            &format!(
+                "UPDATE tasks SET status = ?1, output = COALESCE(?2, output) WHERE id = ?3 AND status IN ({from})"
+            ),
+            params![status, output.map(|o| o.to_string()), id],
+        )? == 1;
+        if !changed {
+            return Ok(false);
+        }
+        let event = insert_event(&tx, id, "completion", completion)?;
+        tx.commit()?;
+        then(event);
+        Ok(true)
     }
 
     /// Opens a failed or cancelled task again, keeping the steps that completed: the task
@@ -334,19 +364,8 @@ impl TaskStore {
         body: &Value,
         then: impl FnOnce(EventRow),
     ) -> anyhow::Result<()> {
-        let created_at = now();
         let conn = self.conn.lock().unwrap_or_else(|e| e.into_inner());
-        conn.execute(
-            "INSERT INTO task_events (task_id, type, body, created_at) VALUES (?1, ?2, ?3, ?4)",
-            params![task_id, kind, body.to_string(), created_at],
-        )?;
-        then(EventRow {
-            id: conn.last_insert_rowid(),
-            task_id: task_id.into(),
-            kind: kind.into(),
-            body: body.clone(),
-            created_at,
-        });
+        then(insert_event(&conn, task_id, kind, body)?);
         Ok(())
     }
 
@@ -397,17 +416,31 @@ mod tests {
         store
             .save_steps("a", &json!({"one": {"status": "completed", "output": {"x": 1}}, "two": {"status": "failed"}}))
             .unwrap();
-        store
-            .add_event("a", "completion", &json!({"message": "failed"}), |_| {})
-            .unwrap();
         assert!(
             !store.reopen("a").unwrap(),
             "a processing task is not reopened"
         );
+        let mut sent = None;
+        let failed = json!({"message": "failed"});
         assert!(
             store
-                .set_status("a", &["processing"], "failed", None)
+                .end("a", &["processing"], "failed", None, &failed, |e| sent =
+                    Some(e))
                 .unwrap()
+        );
+        let stored = store.events_after("a", 0).unwrap();
+        assert_eq!(stored.len(), 1);
+        assert_eq!(
+            (stored[0].id, stored[0].kind.as_str()),
+            (sent.unwrap().id, "completion")
+        );
+        assert!(
+            !store
+                .end("a", &["processing"], "failed", None, &failed, |_| panic!(
+                    "sent twice"
+                ))
+                .unwrap(),
+            "an ended task does not end again"
         );
         assert!(store.reopen("a").unwrap());
         let a = store.get("a").unwrap().unwrap();
