@@ -276,14 +276,23 @@ pub unsafe fn reset_with_pagemap(
         },
     };
 
-    // For now use a fixed set of regions on the stack, but in the future this
-    // may want to use a dynamically allocated vector for more regions for
-    // example.
+    // GREENROOM PATCH (see vendor/README.md): the scan is repeated from where the
+    // last one stopped while it stopped because `storage` was full. Published 48.0.8
+    // scans once, so a guest whose writes make more than `MAX_REGIONS` disjoint regions
+    // (CPython's do) had everything past the 32nd region decommitted, and faulted it all
+    // in again on the next instantiation, although it was far under `keep_resident`.
     const MAX_REGIONS: usize = 32;
     let mut storage = [MaybeUninit::uninit(); MAX_REGIONS];
-
-    let scan_arg = PageMapScanBuilder::new(ptr::slice_from_raw_parts(ptr, len.byte_count()))
-        .max_pages(keep_resident.byte_count() / host_page_size)
+    let end = ptr.wrapping_add(len.byte_count());
+    let mut from = ptr;
+    let mut pages_left = keep_resident.byte_count() / host_page_size;
+    let mut bytes_resident = 0;
+    loop {
+        let scan_arg = PageMapScanBuilder::new(ptr::slice_from_raw_parts(
+            from,
+            end.addr() - from.addr(),
+        ))
+        .max_pages(pages_left)
         // We specifically want pages that are NOT backed by the zero page or
         // backed by files. Such pages mean that they haven't changed from their
         // original contents, so they're inverted.
@@ -301,48 +310,63 @@ pub unsafe fn reset_with_pagemap(
         .return_mask(Categories::empty())
         .build(&mut storage);
 
-    // SAFETY: this should be a safe ioctl as we control the fd we're operating
-    // on plus all of `scan_arg`, but this relies on `Ioctl` below being the
-    // correct implementation and such.
-    let result = match unsafe { ioctl(&pagemap.0, scan_arg) } {
-        Ok(result) => result,
+        // SAFETY: this should be a safe ioctl as we control the fd we're operating
+        // on plus all of `scan_arg`, but this relies on `Ioctl` below being the
+        // correct implementation and such.
+        let result = match unsafe { ioctl(&pagemap.0, scan_arg) } {
+            Ok(result) => result,
 
-        // If the ioctl fails for whatever reason, we at least tried, so fall
-        // back to the default behavior.
-        //
-        // SAFETY: the safety requirement of
-        // `pagemap_disabled::reset_with_pagemap` is the same as this function.
-        Err(err) => unsafe {
-            log::warn!("failed pagemap scan {err}");
-            return crate::runtime::vm::pagemap_disabled::reset_with_pagemap(
-                None,
-                ptr,
-                len,
-                keep_resident,
-                reset_manually,
-                decommit,
-            );
-        },
-    };
+            // If the first ioctl fails for whatever reason, we at least tried, so
+            // fall back to the default behavior. A later one failing leaves what
+            // it did not scan to be decommitted below, as if `keep_resident` had
+            // been reached.
+            //
+            // SAFETY: the safety requirement of
+            // `pagemap_disabled::reset_with_pagemap` is the same as this function.
+            Err(err) if from == ptr => unsafe {
+                log::warn!("failed pagemap scan {err}");
+                return crate::runtime::vm::pagemap_disabled::reset_with_pagemap(
+                    None,
+                    ptr,
+                    len,
+                    keep_resident,
+                    reset_manually,
+                    decommit,
+                );
+            },
+            Err(err) => {
+                log::warn!("failed pagemap scan {err}");
+                break;
+            }
+        };
 
-    // For all regions that were written in the scan reset them manually, then
-    // afterwards decommit everything else.
-    let mut bytes_resident = 0;
-    for region in result.regions() {
-        // SAFETY: we're relying on Linux to pass in valid region ranges within
-        // the `ptr/len` we specified to the original syscall.
-        unsafe {
-            reset_manually(&mut *region.region().cast_mut());
+        // For all regions that were written in the scan reset them manually.
+        let mut pages = 0;
+        for region in result.regions() {
+            // SAFETY: we're relying on Linux to pass in valid region ranges within
+            // the `ptr/len` we specified to the original syscall.
+            unsafe {
+                reset_manually(&mut *region.region().cast_mut());
+            }
+            bytes_resident += region.len();
+            pages += region.len() / host_page_size;
         }
-        bytes_resident += region.len();
+        let full = result.regions().len() == MAX_REGIONS;
+        from = result.walk_end().cast_mut();
+        pages_left = pages_left.saturating_sub(pages);
+        // A `max_pages` of 0 would mean no limit: stop when the budget is spent.
+        if !full || from >= end || pages_left == 0 {
+            break;
+        }
     }
 
-    // Report everything after `walk_end` to the end of memory as memory that
-    // must be decommitted as the scan didn't reach it. Note that if `walk_end`
-    // is already at the end of memory then the byte size of the decommitted
-    // memory here will be 0 meaning that this is a noop.
-    let scan_size = result.walk_end().addr() - ptr.addr();
-    decommit(result.walk_end().cast_mut(), len.byte_count() - scan_size);
+    // Report everything after where the scan stopped to the end of memory as memory
+    // that must be decommitted as the scan didn't reach it. Nothing is reported when
+    // the scan reached the end: a region reported, even an empty one, holds the slot
+    // back from reuse until a batch of decommits is flushed.
+    if from < end {
+        decommit(from, end.addr() - from.addr());
+    }
 
     bytes_resident
 }
