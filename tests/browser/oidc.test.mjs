@@ -12,7 +12,7 @@ import { join } from "node:path";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import Provider from "oidc-provider";
-import { startServer, launchBrowser, artifactsDir, freePort } from "./harness.mjs";
+import { startServer, launchBrowser, artifactsDir } from "./harness.mjs";
 
 const CLIENT_SECRET = "oidc-client-secret-for-tests";
 let browser;
@@ -38,10 +38,21 @@ async function offlineContext() {
   return context;
 }
 
-/** An OpenID Connect issuer on `port` that knows one client, Greenroom at `portal`, and
- * signs in whoever types a login name, with `<login>@example.com` as verified email. */
-function startIssuer(port, portal) {
-  const issuer = new Provider(`http://localhost:${port}`, {
+/** A loopback server for an OpenID Connect issuer, listening from the start on a port the
+ * system picked (so nothing can take it in between); it answers 503 until `serveIssuer`. */
+async function issuerServer() {
+  const server = createServer((_req, res) => {
+    res.statusCode = 503;
+    res.end();
+  });
+  await new Promise((resolve) => server.listen(0, resolve));
+  return { server, port: server.address().port };
+}
+
+/** Makes `idp` an issuer that knows one client, Greenroom at `portal`, and signs in whoever
+ * types a login name, with `<login>@example.com` as verified email. */
+function serveIssuer(idp, portal) {
+  const issuer = new Provider(`http://localhost:${idp.port}`, {
     clients: [{
       client_id: "greenroom",
       client_secret: CLIENT_SECRET,
@@ -61,7 +72,8 @@ function startIssuer(port, portal) {
     pkce: { required: () => true },
     cookies: { keys: ["a-cookie-signing-key-for-tests"] },
   });
-  return issuer.listen(port);
+  idp.server.removeAllListeners("request");
+  idp.server.on("request", issuer.callback());
 }
 
 /** Signs in at the issuer's own pages as `login` (the login form, then the consent). */
@@ -74,7 +86,8 @@ async function signInAtIssuer(page, login) {
 }
 
 test("a catalog user signs in through an OIDC issuer; the session renews; replays and strangers are refused", async () => {
-  const issuerPort = await freePort();
+  const idp = await issuerServer();
+  const issuerPort = idp.port;
   const config = configFile(`auth:
   providers:
     oidc:
@@ -91,7 +104,7 @@ test("a catalog user signs in through an OIDC issuer; the session renews; replay
 `);
   process.env.GREENROOM_TEST_OIDC_SECRET = CLIENT_SECRET;
   const server = await startServer({ args: ["--config", config] });
-  const idp = startIssuer(issuerPort, server.baseUrl);
+  serveIssuer(idp, server.baseUrl);
   const context = await offlineContext();
   try {
     const page = await context.newPage();
@@ -149,13 +162,14 @@ test("a catalog user signs in through an OIDC issuer; the session renews; replay
     assert.equal((await context.cookies(server.baseUrl)).some((c) => c.name === "greenroom_session"), false);
   } finally {
     await context.close();
-    idp.close();
+    idp.server.close();
     server.stop();
   }
 });
 
 test("sign-in answers that match no attempt of this browser are refused, never a 500", async () => {
-  const issuerPort = await freePort();
+  const idp = await issuerServer();
+  const issuerPort = idp.port;
   const config = configFile(`auth:
   providers:
     oidc:
@@ -168,7 +182,7 @@ test("sign-in answers that match no attempt of this browser are refused, never a
   const down = await fetch(`${server.baseUrl}/api/auth/oidc/start`);
   assert.equal(down.status, 503);
   assert.match(await down.text(), /cannot read the OIDC issuer/);
-  const idp = startIssuer(issuerPort, server.baseUrl);
+  serveIssuer(idp, server.baseUrl);
   try {
     const frame = `${server.baseUrl}/api/auth/oidc/handler/frame`;
     const unknown = await fetch(`${frame}?code=made-up&state=made-up`);
@@ -198,17 +212,18 @@ test("sign-in answers that match no attempt of this browser are refused, never a
     // A provider that is not configured is a clear 404.
     assert.equal((await fetch(`${server.baseUrl}/api/auth/github/start`, { redirect: "manual" })).status, 404);
   } finally {
-    idp.close();
+    idp.server.close();
     server.stop();
   }
 });
 
-/** A stand-in for github.com's OAuth app flow and REST API on loopback. It approves every
- * authorization at once, and checks the client secret and the PKCE verifier. */
-async function startGithub(port) {
+/** A stand-in for github.com's OAuth app flow and REST API on loopback, on a port the system
+ * picks. It approves every authorization at once, and checks the client secret and the PKCE
+ * verifier. */
+async function startGithub() {
   const seen = { challenges: new Map(), exchanges: [] };
   const server = createServer(async (req, res) => {
-    const url = new URL(req.url, `http://127.0.0.1:${port}`);
+    const url = new URL(req.url, `http://${req.headers.host}`);
     const json = (status, body) => {
       res.writeHead(status, { "content-type": "application/json" });
       res.end(JSON.stringify(body));
@@ -244,13 +259,13 @@ async function startGithub(port) {
     }
     json(404, { message: "Not Found" });
   });
-  await new Promise((resolve) => server.listen(port, "127.0.0.1", resolve));
-  return { server, seen };
+  await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return { server, seen, port: server.address().port };
 }
 
 test("a GitHub user signs in through the OAuth app flow with PKCE", async () => {
-  const port = await freePort();
-  const github = await startGithub(port);
+  const github = await startGithub();
+  const port = github.port;
   const config = configFile(`auth:
   providers:
     github:

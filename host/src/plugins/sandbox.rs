@@ -28,9 +28,9 @@ use crate::catalog::{Catalog, Predicate};
 
 /// Instantiation that costs at least this much is done ahead of the call. Python's runtime
 /// (CPython linked from several libraries, each placing thousands of functions in the shared
-/// table) takes about a millisecond; JavaScript's and Rust's take tens of microseconds, no
-/// more than the cold caches an instance made elsewhere would cost the call.
-const WORTH_MAKING_AHEAD: Duration = Duration::from_micros(300);
+/// table) takes about a third of a millisecond; JavaScript's and Rust's take tens of
+/// microseconds, no more than the cold caches an instance made elsewhere would cost the call.
+const WORTH_MAKING_AHEAD: Duration = Duration::from_micros(150);
 
 /// One plugin version's instance made ahead of its next call, when making one is worth it
 /// (see [`WORTH_MAKING_AHEAD`]: measured on the instances its calls make, and on those made

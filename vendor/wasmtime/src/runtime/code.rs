@@ -428,6 +428,12 @@ impl<'a> ModuleWithCode<'a> {
         self.module
     }
 
+    /// The text section, as this store runs it (GREENROOM PATCH).
+    #[inline]
+    pub fn text(&self) -> &[u8] {
+        self.store_code.text()
+    }
+
     /// Returns the slice in the text section of the function that
     /// `key` points to.
     #[inline]

@@ -7,6 +7,7 @@ use crate::code::EngineCode;
 use crate::prelude::*;
 use crate::profiling_agent::ProfilingAgent;
 use crate::runtime::vm::CompiledModuleId;
+use crate::sync::OnceLock;
 use alloc::sync::Arc;
 use core::ops::Range;
 use core::str;
@@ -25,6 +26,18 @@ pub struct CompiledModule {
     index: Arc<CompiledFunctionsTable>,
     /// Sorted list, by function index, of names we have for this module.
     func_names: Vec<FunctionName>,
+    /// GREENROOM PATCH (see vendor/README.md): where each defined function's
+    /// two entry points are in the text section, looked up once on first use
+    /// rather than at every `ref.func` of every instantiation.
+    func_ref_code: OnceLock<Box<[FuncRefCode]>>,
+}
+
+/// Offsets in the text section of a defined function's array-call trampoline
+/// and its body; `u32::MAX` where there is none.
+#[derive(Clone, Copy)]
+pub struct FuncRefCode {
+    pub array_call: u32,
+    pub wasm_call: u32,
 }
 
 impl CompiledModule {
@@ -58,6 +71,7 @@ impl CompiledModule {
             meta: info.meta,
             index,
             func_names: info.func_names,
+            func_ref_code: OnceLock::new(),
         };
         ret.register_profiling(profiler)?;
 
@@ -163,6 +177,23 @@ impl CompiledModule {
             }
             _ => None,
         }
+    }
+
+    /// Where the entry points a `VMFuncRef` of defined function `index` needs
+    /// are in the text section, or `None` when it has no array-call trampoline.
+    pub fn func_ref_code(&self, index: DefinedFuncIndex) -> Option<FuncRefCode> {
+        let table = self.func_ref_code.get_or_init(|| {
+            let at = |key| self.index.func_loc(key).map_or(u32::MAX, |loc| loc.start);
+            self.module
+                .defined_func_indices()
+                .map(|i| FuncRefCode {
+                    array_call: at(FuncKey::ArrayToWasmTrampoline(self.module_index(), i)),
+                    wasm_call: at(FuncKey::DefinedWasmFunction(self.module_index(), i)),
+                })
+                .collect()
+        });
+        let code = table[wasmtime_environ::EntityRef::index(index)];
+        (code.array_call != u32::MAX && code.wasm_call != u32::MAX).then_some(code)
     }
 
     /// Gets the function location information for a given function index.

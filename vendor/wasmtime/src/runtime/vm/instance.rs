@@ -882,16 +882,27 @@ impl Instance {
         let vmctx_offset = self.offsets().vmctx_func_ref(func.func_ref);
         let array_to_wasm_key = FuncKey::ArrayToWasmTrampoline(module.module_index, def_index);
         let wasm_key = FuncKey::DefinedWasmFunction(module.module_index, def_index);
-        // SAFETY: the type/offset/keys here are all valid for the defined
-        // function at `def_index`.
+        // GREENROOM PATCH: the entry points come from the module's table, built
+        // once, rather than from two lookups by key each time.
+        let entry_points = |code: &ModuleWithCode<'_>| {
+            match code.module().compiled_module().func_ref_code(def_index) {
+                Some(at) => {
+                    let text = code.text();
+                    (
+                        text[at.array_call as usize..].as_ptr(),
+                        text[at.wasm_call as usize..].as_ptr(),
+                    )
+                }
+                None => (
+                    code.function(array_to_wasm_key).as_ptr(),
+                    code.function(wasm_key).as_ptr(),
+                ),
+            }
+        };
+        // SAFETY: the type/offset/entry points here are all valid for the
+        // defined function at `def_index`.
         unsafe {
-            self.initialize_and_return_funcref(
-                registry,
-                type_index,
-                vmctx_offset,
-                array_to_wasm_key,
-                wasm_key,
-            )
+            self.initialize_and_return_funcref(registry, type_index, vmctx_offset, entry_points)
         }
     }
 
@@ -912,13 +923,12 @@ impl Instance {
         // SAFETY: the type/offset/keys here are all valid for the module
         // startup function.
         unsafe {
-            self.initialize_and_return_funcref(
-                registry,
-                type_index,
-                vmctx_offset,
-                array_to_wasm_key,
-                wasm_key,
-            )
+            self.initialize_and_return_funcref(registry, type_index, vmctx_offset, |code| {
+                (
+                    code.function(array_to_wasm_key).as_ptr(),
+                    code.function(wasm_key).as_ptr(),
+                )
+            })
         }
     }
 
@@ -936,8 +946,7 @@ impl Instance {
         registry: &ModuleRegistry,
         type_index: VMSharedTypeIndex,
         vmctx_offset: u32,
-        array_to_wasm_key: FuncKey,
-        wasm_key: FuncKey,
+        entry_points: impl FnOnce(&ModuleWithCode<'_>) -> (*const u8, *const u8),
     ) -> Option<NonNull<VMFuncRef>> {
         // For now, we eagerly initialize an funcref struct in-place whenever
         // asked for a reference to it. This is mostly fine, because in practice
@@ -967,14 +976,12 @@ impl Instance {
         )
         .expect("module not in store");
 
-        let array_call =
-            VmPtr::from(NonNull::from(module_with_code.function(array_to_wasm_key)).cast());
+        let (array_code, wasm_code) = entry_points(&module_with_code);
+        let array_call = VmPtr::from(NonNull::new(array_code.cast_mut()).unwrap().cast());
 
         let wasm_call = Some(VmPtr::from(
             NonNull::new(
-                module_with_code
-                    .function(wasm_key)
-                    .as_ptr()
+                wasm_code
                     .cast::<VMWasmCallFunction>()
                     .cast_mut(),
             )
