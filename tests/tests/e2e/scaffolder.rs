@@ -661,7 +661,7 @@ fn hostile_templates_and_dry_runs_stay_inside_their_folders() {
             "slow",
             "debug:wait",
             "{seconds: 60}",
-            "ran longer than its 2 s limit",
+            "ran longer than its 15 s limit",
         ),
     ];
     let mut files = Vec::new();
@@ -702,12 +702,17 @@ fn hostile_templates_and_dry_runs_stay_inside_their_folders() {
         dir.path(),
         &files,
         &plugins,
-        "scaffolder:\n  taskTimeoutSeconds: 2\n",
+        // Long enough for the others under a loaded test run (writing 10,000 files took
+        // over 2 s there); all are started at once, so only the slow one waits for it.
+        "scaffolder:\n  taskTimeoutSeconds: 15\n",
     );
-    for (name, _, _, expected) in steps {
-        let id = create(&server, &format!("hostile-{name}"), json!({}), json!({}));
-        let task = ended(&server, &id);
-        let message = events(&server, &id).last().unwrap()["body"]["error"]["message"]
+    let ids: Vec<String> = steps
+        .iter()
+        .map(|(name, ..)| create(&server, &format!("hostile-{name}"), json!({}), json!({})))
+        .collect();
+    for ((name, _, _, expected), id) in steps.iter().zip(&ids) {
+        let task = ended(&server, id);
+        let message = events(&server, id).last().unwrap()["body"]["error"]["message"]
             .as_str()
             .unwrap_or_default()
             .to_string();
