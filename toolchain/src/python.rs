@@ -26,8 +26,12 @@ pub fn componentize_py(tools: &Tools) -> anyhow::Result<PathBuf> {
         return Ok(binary);
     }
     println!("installing {wanted} into {}", venv.display());
+    // Cleared first: a venv that cannot answer is stale, e.g. made at another path (its
+    // scripts' `#!` lines name the old one), and making it again over itself keeps those.
     run(
-        Command::new("python3").args(["-m", "venv"]).arg(&venv),
+        Command::new("python3")
+            .args(["-m", "venv", "--clear"])
+            .arg(&venv),
         "python3 -m venv (is python3 installed?)",
     )?;
     run(
