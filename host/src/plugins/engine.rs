@@ -315,12 +315,62 @@ mod tests {
     ];
     const PAGES_WRITTEN: i64 = (6 << 20) / 8192;
 
+    /// A module whose table is filled at an offset read from an imported global, as in
+    /// componentize-py's libraries, so each instantiation makes every entry's function
+    /// reference. `call(i)` calls table entry `i`: functions answering 7 and 9 at `base`.
+    const TABLE_AT_IMPORTED_OFFSET: &[u8] = &[
+        0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, // magic, version 1
+        0x01, 0x0a, 0x02, 0x60, 0x00, 0x01, 0x7f, 0x60, 0x01, 0x7f, 0x01, 0x7f, // types
+        0x02, 0x0d, 0x01, 0x03, b'e', b'n', b'v', 0x04, b'b', b'a', b's', b'e', 0x03, 0x7f,
+        0x00, // import the i32 global env.base
+        0x03, 0x04, 0x03, 0x00, 0x00, 0x01, // functions: two [] -> i32, one i32 -> i32
+        0x04, 0x04, 0x01, 0x70, 0x00, 0x04, // a table of 4 funcrefs
+        0x07, 0x0c, 0x02, 0x04, b'c', b'a', b'l', b'l', 0x00, 0x02, 0x01, b't', 0x01,
+        0x00, // export "call" and the table "t"
+        0x09, 0x08, 0x01, 0x00, 0x23, 0x00, 0x0b, 0x02, 0x00, 0x01, // elements at base
+        0x0a, 0x13, 0x03, // code: three bodies
+        0x04, 0x00, 0x41, 0x07, 0x0b, // 7
+        0x04, 0x00, 0x41, 0x09, 0x0b, // 9
+        0x07, 0x00, 0x20, 0x00, 0x11, 0x00, 0x00, 0x0b, // call_indirect entry i
+    ];
+
     /// Page faults this thread has taken so far.
     fn page_faults() -> i64 {
         // SAFETY: getrusage only writes the struct it is given.
         let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
         unsafe { libc::getrusage(libc::RUSAGE_THREAD, &mut usage) };
         usage.ru_minflt
+    }
+
+    #[test]
+    fn function_references_made_at_instantiation_reach_their_functions() {
+        use wasmtime::{Global, GlobalType, Mutability, Val, ValType};
+        let engine = new_engine(Tier::Optimized).unwrap();
+        let module = Module::new(&engine, TABLE_AT_IMPORTED_OFFSET).unwrap();
+        // Several instances, so later ones use the entry points the first one looked up.
+        for base in [1, 2, 1] {
+            let mut store = Store::new(&engine, ());
+            store.set_epoch_deadline(1 << 20);
+            let ty = GlobalType::new(ValType::I32, Mutability::Const);
+            let global = Global::new(&mut store, ty, Val::I32(base)).unwrap();
+            let instance = Instance::new(&mut store, &module, &[global.into()]).unwrap();
+            // From wasm (`call_indirect`: the functions' wasm entry points) ...
+            let call = instance
+                .get_typed_func::<i32, i32>(&mut store, "call")
+                .unwrap();
+            assert_eq!(call.call(&mut store, base).unwrap(), 7);
+            assert_eq!(call.call(&mut store, base + 1).unwrap(), 9);
+            assert!(call.call(&mut store, 0).is_err(), "entry 0 is empty");
+            // ... and from the host (their array-call entry points).
+            let table = instance.get_table(&mut store, "t").unwrap();
+            let entry = table.get(&mut store, base as u64 + 1).unwrap();
+            let nine = entry
+                .unwrap_func()
+                .unwrap()
+                .typed::<(), i32>(&store)
+                .unwrap();
+            assert_eq!(nine.call(&mut store, ()).unwrap(), 9);
+        }
     }
 
     #[test]
