@@ -2,9 +2,9 @@
 //! instance, the call, and every way it can go wrong turned into a message that names the
 //! plugin and the call.
 //!
-//! A plugin whose instantiation is costly (Python's runtime: about a millisecond) has its next
-//! instance made ahead, after each call and off its path ([`Prepared`]); the call still gets
-//! a store and an instance no other call has touched.
+//! A plugin whose instantiation is costly (Python's runtime: about a third of a millisecond)
+//! has its next instance made ahead, after each call and off its path ([`Prepared`]); the
+//! call still gets a store and an instance no other call has touched.
 //!
 //! Calls run on the sandbox's own runtime, never on the server's: it has one worker thread
 //! fewer than the machine has cores, at a lower CPU priority, so catalog, docs and admin
